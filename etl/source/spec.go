@@ -1,0 +1,170 @@
+// Package source describes where ETL data comes from: file sources (CSV, JSON Lines, Parquet),
+// their column mapping onto the canonical tables, value maps, timestamp formats and lookups.
+package source
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/go-co-op/gocron/v2"
+)
+
+// Spec declares one source: which files, in which format, land in which canonical table, how.
+type Spec struct {
+	// Name identifies the job (unique in the config).
+	Name string `yaml:"name"`
+	// Kind is the source kind; only "file" today.
+	Kind string `yaml:"kind"`
+	// Format is csv, jsonl or parquet.
+	Format string `yaml:"format"`
+	// Glob selects the files, relative to the config file's folder unless absolute.
+	Glob string `yaml:"glob"`
+	// Target is the canonical table the rows land in (see schema.Targets).
+	Target string `yaml:"target"`
+	// Schedule says when the job runs.
+	Schedule Schedule `yaml:"schedule"`
+	// CSV holds CSV reader options.
+	CSV CSVOptions `yaml:"csv"`
+	// Timezone is the zone of naive timestamps (default UTC); a column may override it.
+	Timezone string `yaml:"timezone"`
+	// TimestampFormat is the strptime format of timestamps (default: ISO 8601); a column may override it.
+	TimestampFormat string `yaml:"timestamp_format"`
+	// Columns maps canonical field → how to get it. Fields not listed are read from a source
+	// column of the same name when the file has one.
+	Columns map[string]Column `yaml:"columns"`
+}
+
+// Schedule is either an interval (every: 10m) or a cron expression (cron: "*/5 * * * *").
+type Schedule struct {
+	Every string `yaml:"every"`
+	Cron  string `yaml:"cron"`
+}
+
+// CSVOptions are passed to DuckDB's CSV reader.
+type CSVOptions struct {
+	Delimiter string `yaml:"delimiter"`
+	Quote     string `yaml:"quote"`
+	// NoHeader says the file has no header row (columns are then column0, column1, …).
+	NoHeader bool `yaml:"no_header"`
+}
+
+// Column maps one canonical field. Exactly one of From, Const or Lookup gives the value.
+type Column struct {
+	// From is the source column.
+	From string `yaml:"from"`
+	// Const is a constant value.
+	Const *string `yaml:"const"`
+	// Lookup takes the value from another file by key.
+	Lookup *Lookup `yaml:"lookup"`
+	// Map translates source values (e.g. Won → won); values not in the map pass unchanged.
+	Map map[string]string `yaml:"map"`
+	// Default replaces an empty or missing value.
+	Default *string `yaml:"default"`
+	// Format is the strptime format for a timestamp field (overrides the source's).
+	Format string `yaml:"format"`
+	// Timezone is the zone of a naive timestamp field (overrides the source's).
+	Timezone string `yaml:"timezone"`
+}
+
+// Lookup reads a value from another CSV file: the row whose Key column equals this row's From column.
+type Lookup struct {
+	File  string `yaml:"file"`
+	Key   string `yaml:"key"`
+	Value string `yaml:"value"`
+	From  string `yaml:"from"`
+}
+
+// Formats are the file formats a file source reads.
+var Formats = []string{"csv", "jsonl", "parquet"}
+
+// Validate checks the spec against the canonical targets (field names per table) and returns every problem.
+func (s *Spec) Validate(targets map[string][]string) []error {
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("source %q: %s", s.Name, fmt.Sprintf(format, args...)))
+	}
+	if s.Name == "" {
+		bad("name is required")
+	}
+	if s.Kind != "" && s.Kind != "file" {
+		bad("kind %q is not supported (want file)", s.Kind)
+	}
+	if !oneOf(s.Format, Formats) {
+		bad("format %q: want one of %s", s.Format, strings.Join(Formats, ", "))
+	}
+	if s.Glob == "" {
+		bad("glob is required")
+	} else if _, err := filepath.Match(s.Glob, ""); err != nil {
+		bad("glob %q: %v", s.Glob, err)
+	}
+	fields, ok := targets[s.Target]
+	if !ok {
+		bad("target %q is not a canonical table", s.Target)
+	}
+	if s.Timezone != "" {
+		if _, err := time.LoadLocation(s.Timezone); err != nil {
+			bad("timezone %q: %v", s.Timezone, err)
+		}
+	}
+	if _, err := s.Schedule.Definition(); err != nil {
+		bad("schedule: %v", err)
+	}
+	for field, c := range s.Columns {
+		if ok && !oneOf(field, fields) {
+			bad("columns: %q is not a field of %s (fields: %s)", field, s.Target, strings.Join(fields, ", "))
+		}
+		n := 0
+		if c.From != "" {
+			n++
+		}
+		if c.Const != nil {
+			n++
+		}
+		if c.Lookup != nil {
+			n++
+			if c.Lookup.File == "" || c.Lookup.Key == "" || c.Lookup.Value == "" || c.Lookup.From == "" {
+				bad("columns.%s.lookup needs file, key, value and from", field)
+			}
+		}
+		if n > 1 {
+			bad("columns.%s: give only one of from, const, lookup", field)
+		}
+		if c.Timezone != "" {
+			if _, err := time.LoadLocation(c.Timezone); err != nil {
+				bad("columns.%s.timezone %q: %v", field, c.Timezone, err)
+			}
+		}
+	}
+	return errs
+}
+
+// Definition returns the gocron job definition of the schedule (nil, nil when there is none).
+func (s Schedule) Definition() (gocron.JobDefinition, error) {
+	switch {
+	case s.Every != "" && s.Cron != "":
+		return nil, fmt.Errorf("give either every or cron, not both")
+	case s.Every != "":
+		d, err := time.ParseDuration(s.Every)
+		if err != nil {
+			return nil, fmt.Errorf("every %q: %w", s.Every, err)
+		}
+		if d < time.Second {
+			return nil, fmt.Errorf("every %q: must be at least 1s", s.Every)
+		}
+		return gocron.DurationJob(d), nil
+	case s.Cron != "":
+		return gocron.CronJob(s.Cron, false), nil
+	}
+	return nil, nil
+}
+
+func oneOf(x string, xs []string) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,149 @@
+// Package schema is the warehouse: it opens the embedded DuckDB database, applies the numbered
+// migrations that create the canonical lead-to-cash tables, and holds the process model.
+package schema
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"fmt"
+	"runtime"
+
+	duckdb "github.com/duckdb/duckdb-go/v2"
+)
+
+// Options configures how the warehouse is opened.
+type Options struct {
+	// MemoryLimit is DuckDB's memory_limit, e.g. "2GB". Empty means 2GB.
+	MemoryLimit string
+	// Threads is DuckDB's thread count; 0 means the number of CPUs.
+	Threads int
+	// TempDirectory is where DuckDB spills when a query exceeds MemoryLimit; empty means DuckDB's default.
+	TempDirectory string
+	// ReadOnly opens the file read-only (several processes may do so at once); migrations are not run.
+	ReadOnly bool
+	// Readers is the size of the reader connection pool; 0 means 2 × Threads.
+	Readers int
+}
+
+// DB is an open warehouse: one writer connection for ETL and a pool of readers for queries,
+// both on the same DuckDB database instance.
+type DB struct {
+	// Write is the single writer connection (MaxOpenConns 1); ETL and migrations use it.
+	Write *sql.DB
+	// Read is the reader pool used by the KPI engine and the API.
+	Read *sql.DB
+	// Path is the database file, or "" for an in-memory database.
+	Path      string
+	connector *duckdb.Connector
+	readOnly  bool
+}
+
+// Open opens (creating if needed) the DuckDB warehouse at path ("" or ":memory:" for in-memory)
+// and, unless read-only, applies pending migrations.
+func Open(ctx context.Context, path string, opts Options) (*DB, error) {
+	if path == ":memory:" {
+		path = ""
+	}
+	if opts.MemoryLimit == "" {
+		opts.MemoryLimit = "2GB"
+	}
+	if opts.Threads <= 0 {
+		opts.Threads = runtime.NumCPU()
+	}
+	if opts.Readers <= 0 {
+		opts.Readers = 2 * opts.Threads
+	}
+	dsn := path
+	if opts.ReadOnly {
+		if path == "" {
+			return nil, fmt.Errorf("schema.Open: read-only needs a database file")
+		}
+		dsn += "?access_mode=read_only"
+	}
+	settings := []string{
+		fmt.Sprintf("SET memory_limit = '%s'", sqlString(opts.MemoryLimit)),
+		fmt.Sprintf("SET threads = %d", opts.Threads),
+		"SET TimeZone = 'UTC'",
+	}
+	if opts.TempDirectory != "" {
+		settings = append(settings, fmt.Sprintf("SET temp_directory = '%s'", sqlString(opts.TempDirectory)))
+	}
+	connector, err := duckdb.NewConnector(dsn, func(execer driver.ExecerContext) error {
+		for _, s := range settings {
+			if _, err := execer.ExecContext(ctx, s, nil); err != nil {
+				return fmt.Errorf("%s: %w", s, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("schema.Open(%q): %w", path, err)
+	}
+	db := &DB{
+		Write:     sql.OpenDB(connector),
+		Read:      sql.OpenDB(connector),
+		Path:      path,
+		connector: connector,
+		readOnly:  opts.ReadOnly,
+	}
+	db.Write.SetMaxOpenConns(1)
+	db.Read.SetMaxOpenConns(opts.Readers)
+	db.Read.SetMaxIdleConns(opts.Readers)
+	if err := db.Write.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("schema.Open(%q): %w", path, err)
+	}
+	if !opts.ReadOnly {
+		if _, err := Migrate(ctx, db.Write); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	return db, nil
+}
+
+// ReadOnly reports whether the database was opened read-only.
+func (db *DB) ReadOnly() bool { return db.readOnly }
+
+// Connector returns the DuckDB connector, for Appender access.
+func (db *DB) Connector() *duckdb.Connector { return db.connector }
+
+// Close checkpoints (when writable) and closes the database.
+func (db *DB) Close() error {
+	if !db.readOnly && db.Path != "" {
+		_, _ = db.Write.Exec("CHECKPOINT")
+	}
+	err1 := db.Read.Close()
+	err2 := db.Write.Close()
+	err3 := db.connector.Close()
+	for _, err := range []error{err1, err2, err3} {
+		if err != nil {
+			return fmt.Errorf("schema.DB.Close: %w", err)
+		}
+	}
+	return nil
+}
+
+// DataVersion returns the version bumped by every ETL commit.
+func DataVersion(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}) (int64, error) {
+	var v int64
+	if err := q.QueryRowContext(ctx, "SELECT version FROM data_version WHERE id = 1").Scan(&v); err != nil {
+		return 0, fmt.Errorf("schema.DataVersion: %w", err)
+	}
+	return v, nil
+}
+
+// sqlString escapes s for use inside a single-quoted SQL literal (only for settings, never for data).
+func sqlString(s string) string {
+	out := make([]rune, 0, len(s))
+	for _, r := range s {
+		if r == '\'' {
+			out = append(out, '\'')
+		}
+		out = append(out, r)
+	}
+	return string(out)
+}

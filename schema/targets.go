@@ -1,0 +1,104 @@
+package schema
+
+// Target describes a canonical table an ETL source can load: its fields, natural key and rules.
+type Target struct {
+	Table string
+	// Key is the natural key; empty for stage_events (replaced per file).
+	Key []string
+	// Fields in table order (without the _file bookkeeping column).
+	Fields []Field
+}
+
+// FieldType is the canonical type of a field.
+type FieldType string
+
+// Field types.
+const (
+	String    FieldType = "VARCHAR"
+	Timestamp FieldType = "TIMESTAMP"
+	Date      FieldType = "DATE"
+	Decimal   FieldType = "DECIMAL(18,2)"
+	Double    FieldType = "DOUBLE"
+	BigInt    FieldType = "BIGINT"
+	Bool      FieldType = "BOOLEAN"
+)
+
+// Field is one canonical column with its validation rules.
+type Field struct {
+	Name     string
+	Type     FieldType
+	Required bool
+	// Enum lists the allowed values, if restricted.
+	Enum []string
+	// NonNegative rejects negative numbers.
+	NonNegative bool
+}
+
+func f(name string, t FieldType) Field { return Field{Name: name, Type: t} }
+func req(name string, t FieldType) Field {
+	return Field{Name: name, Type: t, Required: true}
+}
+func money(name string, required bool) Field {
+	return Field{Name: name, Type: Decimal, Required: required, NonNegative: true}
+}
+
+// CanonicalTargets returns the loadable canonical tables of DESIGN §3, keyed by table name.
+func CanonicalTargets() map[string]Target {
+	ts := []Target{
+		{Table: "accounts", Key: []string{"account_id"}, Fields: []Field{
+			req("account_id", String), f("name", String), f("industry", String), f("segment", String), f("region", String)}},
+		{Table: "employees", Key: []string{"employee_id"}, Fields: []Field{
+			req("employee_id", String), f("name", String), f("role", String), f("team", String), f("manager", String),
+			f("business_unit", String), f("region", String), f("hired_at", Timestamp), f("certified_at", Timestamp)}},
+		{Table: "leads", Key: []string{"lead_id"}, Fields: []Field{
+			req("lead_id", String), req("created_at", Timestamp), f("channel", String), f("campaign", String),
+			f("account_id", String), f("owner_id", String), f("business_unit", String), f("region", String),
+			f("segment", String), f("status", String), f("qualified_at", Timestamp), f("converted_at", Timestamp),
+			f("opportunity_id", String)}},
+		{Table: "opportunities", Key: []string{"opportunity_id"}, Fields: []Field{
+			req("opportunity_id", String), f("lead_id", String), f("account_id", String), f("owner_id", String),
+			f("business_unit", String), f("region", String), f("segment", String), f("product_line", String),
+			f("branch", String), f("created_at", Timestamp), f("closed_at", Timestamp),
+			{Name: "status", Type: String, Required: true, Enum: []string{"open", "won", "lost"}},
+			money("amount", false), f("currency", String)}},
+		{Table: "stage_events", Fields: []Field{
+			req("case_id", String), req("activity", String), req("occurred_at", Timestamp),
+			f("actor_id", String), f("actor_role", String),
+			{Name: "outcome", Type: String, Enum: []string{"pass", "fail"}},
+			f("template_used", Bool)}},
+		{Table: "contracts", Key: []string{"contract_id"}, Fields: []Field{
+			req("contract_id", String), req("opportunity_id", String), req("signed_at", Timestamp),
+			money("value", false), f("committed_delivery_at", Timestamp)}},
+		{Table: "deliveries", Key: []string{"delivery_id"}, Fields: []Field{
+			req("delivery_id", String), req("contract_id", String), f("started_at", Timestamp),
+			f("accepted_at", Timestamp), f("csat", Double)}},
+		{Table: "invoices", Key: []string{"invoice_id"}, Fields: []Field{
+			req("invoice_id", String), req("contract_id", String), req("issued_at", Timestamp),
+			f("due_at", Timestamp), money("amount", true)}},
+		{Table: "payments", Key: []string{"payment_id"}, Fields: []Field{
+			req("payment_id", String), req("invoice_id", String), req("received_at", Timestamp), money("amount", true)}},
+		{Table: "assignments", Key: []string{"opportunity_id", "employee_id", "role"}, Fields: []Field{
+			req("opportunity_id", String), req("employee_id", String),
+			{Name: "role", Type: String, Required: true, Enum: []string{"sales", "solution", "delivery"}},
+			f("assigned_at", Timestamp)}},
+		{Table: "marketing_spend", Key: []string{"period_start", "channel", "business_unit"}, Fields: []Field{
+			req("period_start", Date), req("period_end", Date), req("channel", String), req("business_unit", String),
+			money("amount", true)}},
+	}
+	out := make(map[string]Target, len(ts))
+	for _, t := range ts {
+		out[t.Table] = t
+	}
+	return out
+}
+
+// Targets returns table → field names, for config validation.
+func Targets() map[string][]string {
+	out := map[string][]string{}
+	for name, t := range CanonicalTargets() {
+		for _, fl := range t.Fields {
+			out[name] = append(out[name], fl.Name)
+		}
+	}
+	return out
+}
