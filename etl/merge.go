@@ -1,0 +1,84 @@
+package etl
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"github.com/ltc-analytics/ltc/schema"
+)
+
+// merge replaces, inside tx, exactly the rows the file contributed before with the rows of cls
+// classed load, records the quarantine and the file in the manifest, and returns the counts.
+func merge(ctx context.Context, tx *sql.Tx, job string, runID int64, target schema.Target, f fileInfo) (counts, error) {
+	var c counts
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FILTER (_class = 'load'), count(*) FILTER (_class = 'quarantine'),
+		count(*) FILTER (_class = 'duplicate') FROM cls`).Scan(&c.loaded, &c.quarantined, &c.duplicate); err != nil {
+		return c, fmt.Errorf("count classes: %w", err)
+	}
+	table := target.Table
+	if _, err := tx.ExecContext(ctx, "DELETE FROM "+table+" WHERE _file = $1", f.path); err != nil {
+		return c, fmt.Errorf("delete previous rows of %s: %w", f.path, err)
+	}
+	cols := make([]string, len(target.Fields))
+	for i, fl := range target.Fields {
+		cols[i] = ident(fl.Name)
+	}
+	if len(target.Key) > 0 {
+		// A key now in this file moves here from whichever file held it before.
+		conds := make([]string, len(target.Key))
+		for i, k := range target.Key {
+			conds[i] = table + "." + ident(k) + " = cls." + ident(k)
+		}
+		q := "DELETE FROM " + table + " USING cls WHERE cls._class = 'load' AND " + strings.Join(conds, " AND ")
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return c, fmt.Errorf("delete replaced keys: %w", err)
+		}
+	}
+	q, args := "INSERT INTO "+table+" ("+strings.Join(cols, ", ")+", _file) SELECT "+strings.Join(cols, ", ")+
+		", $1 FROM cls WHERE _class = 'load'", []any{f.path}
+	if table == "stage_events" {
+		// The event log: stage from the process model (NULL = personal tier), seq = source line.
+		q = "INSERT INTO stage_events (" + strings.Join(cols, ", ") + ", stage, source, seq, _file) SELECT " +
+			prefixed("cls.", cols) + ", m.stage, $2, cls._line, $1 FROM cls LEFT JOIN activity_map m ON m.activity = cls.activity WHERE cls._class = 'load'"
+		args = append(args, job)
+	}
+	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+		return c, fmt.Errorf("insert into %s: %w", table, err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO quarantine (run_id, job, file, line, reason, raw, quarantined_at)
+		SELECT $1, $2, $3, _line, _reason, _raw, now() FROM cls WHERE _class = 'quarantine' ORDER BY _line`, runID, job, f.path); err != nil {
+		return c, fmt.Errorf("quarantine: %w", err)
+	}
+	return c, nil
+}
+
+// quarantineRejected records the rows the reader refused.
+func quarantineRejected(ctx context.Context, tx *sql.Tx, job string, runID int64, path string, rows []rejectedRow) error {
+	for _, r := range rows {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO quarantine (run_id, job, file, line, reason, raw, quarantined_at)
+			VALUES ($1, $2, $3, $4, $5, $6, now())`, runID, job, path, r.line, r.reason, r.raw); err != nil {
+			return fmt.Errorf("quarantine: %w", err)
+		}
+	}
+	return nil
+}
+
+// recordFile upserts the manifest entry of a committed file.
+func recordFile(ctx context.Context, tx *sql.Tx, job string, runID int64, f fileInfo, rows int64) error {
+	_, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO etl_files (job, path, size, sha256, rows, run_id, loaded_at)
+		VALUES ($1, $2, $3, $4, $5, $6, now())`, job, f.path, f.size, f.sha256, rows, runID)
+	if err != nil {
+		return fmt.Errorf("record file: %w", err)
+	}
+	return nil
+}
+
+func prefixed(prefix string, cols []string) string {
+	out := make([]string, len(cols))
+	for i, c := range cols {
+		out[i] = prefix + c
+	}
+	return strings.Join(out, ", ")
+}

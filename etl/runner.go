@@ -1,0 +1,303 @@
+package etl
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+	"time"
+
+	"github.com/ltc-analytics/ltc/etl/source"
+	"github.com/ltc-analytics/ltc/schema"
+)
+
+// Refresher rebuilds derived tables (case facts, rollups) inside the ETL transaction, so readers
+// never see canonical tables and derived tables out of step. The KPI engine provides one.
+type Refresher func(ctx context.Context, tx *sql.Tx) error
+
+// Options configures a Runner.
+type Options struct {
+	DB      *schema.DB
+	Model   *schema.Model
+	Sources []source.Spec
+	// Resolve makes a config-relative path absolute.
+	Resolve func(string) string
+	// DeriveEvents derives stage events from entity timestamps after each merge.
+	DeriveEvents bool
+	// Refresh runs inside each committing transaction, after the merge.
+	Refresh Refresher
+	// OnRun is called after every run (success, no-op or failure), e.g. to update metrics.
+	OnRun func(RunResult)
+	// Progress receives one line per file; nil means none.
+	Progress io.Writer
+	Logger   *slog.Logger
+}
+
+// Runner runs ETL jobs. Runs are serialised on the single writer connection.
+type Runner struct {
+	opts    Options
+	specs   map[string]*source.Spec
+	targets map[string]schema.Target
+}
+
+// counts are a file's or run's row accounting.
+type counts struct {
+	read, loaded, quarantined, duplicate int64
+}
+
+func (c *counts) add(o counts) {
+	c.read += o.read
+	c.loaded += o.loaded
+	c.quarantined += o.quarantined
+	c.duplicate += o.duplicate
+}
+
+// NewRunner returns a Runner for the configured sources.
+func NewRunner(opts Options) *Runner {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Resolve == nil {
+		opts.Resolve = func(p string) string { return p }
+	}
+	r := &Runner{opts: opts, specs: map[string]*source.Spec{}, targets: schema.CanonicalTargets()}
+	for i := range opts.Sources {
+		r.specs[opts.Sources[i].Name] = &opts.Sources[i]
+	}
+	return r
+}
+
+// Jobs returns the job names in config order.
+func (r *Runner) Jobs() []string {
+	out := make([]string, len(r.opts.Sources))
+	for i, s := range r.opts.Sources {
+		out[i] = s.Name
+	}
+	return out
+}
+
+// RecoverInterrupted marks runs left 'running' by a killed process as failed. Call it at start-up.
+func (r *Runner) RecoverInterrupted(ctx context.Context) (int64, error) {
+	res, err := r.opts.DB.Write.ExecContext(ctx, `UPDATE etl_runs SET status = 'failed', finished_at = now(),
+		error = 'interrupted: the process stopped during the run; nothing of it was committed' WHERE status = 'running'`)
+	if err != nil {
+		return 0, fmt.Errorf("etl.RecoverInterrupted: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+// RunAll runs every job once, in config order, and returns the results; it stops at the first
+// failed job only if ctx is cancelled.
+func (r *Runner) RunAll(ctx context.Context) ([]RunResult, error) {
+	var out []RunResult
+	var errs []error
+	for _, name := range r.Jobs() {
+		res, err := r.Run(ctx, name)
+		out = append(out, res)
+		if err != nil {
+			errs = append(errs, err)
+			if ctx.Err() != nil {
+				break
+			}
+		}
+	}
+	return out, errors.Join(errs...)
+}
+
+// Run runs one job: stage and validate every new or changed file, then merge them all, quarantine
+// bad rows, refresh derived tables, bump the data version and record the run in one transaction.
+// The run is recorded in etl_runs whatever happens; a failed run changes no data.
+func (r *Runner) Run(ctx context.Context, job string) (RunResult, error) {
+	res := RunResult{Job: job, StartedAt: time.Now().UTC(), Status: StatusFailed}
+	spec, ok := r.specs[job]
+	if !ok {
+		return r.finish(res, fmt.Errorf("etl.Run: unknown job %q (jobs: %v)", job, r.Jobs()))
+	}
+	conn, err := r.opts.DB.Write.Conn(ctx)
+	if err != nil {
+		return r.finish(res, fmt.Errorf("etl.Run(%s): writer connection: %w", job, err))
+	}
+	defer conn.Close()
+	if err := conn.QueryRowContext(ctx, `INSERT INTO etl_runs (run_id, job, started_at, status)
+		VALUES (nextval('etl_run_seq'), $1, $2, 'running') RETURNING run_id`, job, res.StartedAt).Scan(&res.RunID); err != nil {
+		return r.finish(res, fmt.Errorf("etl.Run(%s): record run: %w", job, err))
+	}
+	err = r.run(ctx, conn, spec, &res)
+	if err != nil {
+		err = fmt.Errorf("etl.Run(%s): %w", job, err)
+	}
+	res.FinishedAt = time.Now().UTC()
+	if recErr := r.record(conn, res, err); recErr != nil && err == nil {
+		err = recErr
+	}
+	return r.finish(res, err)
+}
+
+// run does the work of Run on the pinned writer connection and fills res.
+func (r *Runner) run(ctx context.Context, conn *sql.Conn, spec *source.Spec, res *RunResult) error {
+	files, err := listFiles(r.opts.Resolve(spec.Glob))
+	if err != nil {
+		return err
+	}
+	var changed []fileInfo
+	for _, f := range files {
+		same, err := unchanged(ctx, conn, spec.Name, f)
+		if err != nil {
+			return err
+		}
+		if !same {
+			changed = append(changed, f)
+		}
+	}
+	res.Files = len(changed)
+	if len(changed) > 0 {
+		total, err := r.load(ctx, conn, spec, res.RunID, changed)
+		res.RowsRead, res.RowsLoaded, res.RowsQuarantined, res.RowsDuplicate = total.read, total.loaded, total.quarantined, total.duplicate
+		if err != nil {
+			return err
+		}
+	}
+	res.Status = StatusSuccess
+	if len(changed) == 0 {
+		res.Status = StatusNoop
+	}
+	res.DataVersion, err = schema.DataVersion(ctx, conn)
+	return err
+}
+
+// load stages, validates and merges the changed files in one transaction.
+func (r *Runner) load(ctx context.Context, conn *sql.Conn, spec *source.Spec, runID int64, files []fileInfo) (counts, error) {
+	var total counts
+	target := r.targets[spec.Target]
+	if err := r.prepareActivityMap(ctx, conn); err != nil {
+		return total, err
+	}
+	lk := &lookups{tables: map[string]string{}}
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return total, fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	for _, f := range files {
+		start := time.Now()
+		c, err := r.loadFile(ctx, conn, tx, spec, target, runID, f, lk)
+		if err != nil {
+			return total, fmt.Errorf("%s: %w", f.path, err)
+		}
+		if c.read != c.loaded+c.quarantined+c.duplicate {
+			return total, fmt.Errorf("%s: row accounting broken: read %d ≠ loaded %d + quarantined %d + duplicate %d",
+				f.path, c.read, c.loaded, c.quarantined, c.duplicate)
+		}
+		total.add(c)
+		if r.opts.Progress != nil {
+			fmt.Fprintf(r.opts.Progress, "%s: %s: %d read, %d loaded, %d quarantined, %d duplicate (%.2fs)\n",
+				spec.Name, f.path, c.read, c.loaded, c.quarantined, c.duplicate, time.Since(start).Seconds())
+		}
+	}
+	if r.opts.DeriveEvents {
+		if err := deriveEvents(ctx, tx); err != nil {
+			return total, err
+		}
+	}
+	if r.opts.Refresh != nil {
+		if err := r.opts.Refresh(ctx, tx); err != nil {
+			return total, fmt.Errorf("refresh derived tables: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE data_version SET version = version + 1, updated_at = now() WHERE id = 1"); err != nil {
+		return total, fmt.Errorf("bump data version: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return total, fmt.Errorf("commit: %w", err)
+	}
+	return total, nil
+}
+
+// loadFile stages one file, classifies its rows and merges them inside tx.
+func (r *Runner) loadFile(ctx context.Context, conn *sql.Conn, tx *sql.Tx, spec *source.Spec, target schema.Target,
+	runID int64, f fileInfo, lk *lookups) (counts, error) {
+	var c counts
+	st, err := stageFile(ctx, conn, spec, f.path)
+	if errors.Is(err, errEmptyFile) {
+		return c, recordFile(ctx, tx, spec.Name, runID, f, 0)
+	}
+	if err != nil {
+		return c, err
+	}
+	if err := classify(ctx, conn, spec, target, st, r.opts.Resolve, lk); err != nil {
+		return c, err
+	}
+	c, err = merge(ctx, tx, spec.Name, runID, target, f)
+	if err != nil {
+		return c, err
+	}
+	if err := quarantineRejected(ctx, tx, spec.Name, runID, f.path, st.rejected); err != nil {
+		return c, err
+	}
+	c.quarantined += int64(len(st.rejected))
+	c.read = st.rows + int64(len(st.rejected))
+	return c, recordFile(ctx, tx, spec.Name, runID, f, c.read)
+}
+
+// prepareActivityMap writes the model's activity → stage map into a temp table for the merge.
+func (r *Runner) prepareActivityMap(ctx context.Context, conn *sql.Conn) error {
+	if _, err := conn.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE activity_map (activity VARCHAR PRIMARY KEY, stage VARCHAR NOT NULL)"); err != nil {
+		return fmt.Errorf("activity map: %w", err)
+	}
+	m := r.opts.Model.ActivityMap()
+	acts := make([]string, 0, len(m))
+	for a := range m {
+		acts = append(acts, a)
+	}
+	sort.Strings(acts)
+	for _, a := range acts {
+		if _, err := conn.ExecContext(ctx, "INSERT INTO activity_map VALUES ($1, $2)", a, m[a]); err != nil {
+			return fmt.Errorf("activity map: %w", err)
+		}
+	}
+	return nil
+}
+
+// record writes the run's outcome to etl_runs (outside the load transaction, so a failed run is
+// recorded even though its data rolled back).
+func (r *Runner) record(conn *sql.Conn, res RunResult, runErr error) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second) // the run's ctx may be cancelled
+	defer cancel()
+	status := res.Status
+	var msg any
+	if runErr != nil {
+		status, msg = StatusFailed, runErr.Error()
+	}
+
+	_, err := conn.ExecContext(ctx, `UPDATE etl_runs SET finished_at = $1, status = $2, files = $3, rows_read = $4,
+		rows_loaded = $5, rows_quarantined = $6, rows_duplicate = $7, duration_ms = $8, error = $9 WHERE run_id = $10`,
+		res.FinishedAt, status, res.Files, res.RowsRead, res.RowsLoaded, res.RowsQuarantined, res.RowsDuplicate,
+		res.FinishedAt.Sub(res.StartedAt).Milliseconds(), msg, res.RunID)
+	if err != nil {
+		return fmt.Errorf("etl.Run(%s): record outcome: %w", res.Job, err)
+	}
+	return nil
+}
+
+// finish completes res with err and reports it.
+func (r *Runner) finish(res RunResult, err error) (RunResult, error) {
+	if res.FinishedAt.IsZero() {
+		res.FinishedAt = time.Now().UTC()
+	}
+	res.Err = err
+	if err != nil {
+		res.Status = StatusFailed
+		r.opts.Logger.Error("etl run failed", "job", res.Job, "run_id", res.RunID, "err", err)
+	} else {
+		r.opts.Logger.Info("etl run", "job", res.Job, "run_id", res.RunID, "status", res.Status, "files", res.Files,
+			"read", res.RowsRead, "loaded", res.RowsLoaded, "quarantined", res.RowsQuarantined,
+			"duplicate", res.RowsDuplicate, "duration_seconds", res.Duration().Seconds())
+	}
+	if r.opts.OnRun != nil {
+		r.opts.OnRun(res)
+	}
+	return res, err
+}

@@ -1,0 +1,20 @@
+package etl
+
+import (
+	"fmt"
+	"strings"
+)
+
+// params collects the bound values of one statement: bind returns the placeholder ($1, $2, …)
+// for a value, so SQL text never contains data, whatever order the text is assembled in.
+type params struct{ args []any }
+
+func (p *params) bind(v any) string {
+	p.args = append(p.args, v)
+	return fmt.Sprintf("$%d", len(p.args))
+}
+
+// ident quotes an identifier (a source column name from the config or a file header).
+func ident(name string) string {
+	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
+}

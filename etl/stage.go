@@ -1,0 +1,201 @@
+package etl
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/ltc-analytics/ltc/etl/source"
+)
+
+// staged is one source file read into the temp table stg: _line (the record's line or row number),
+// the source columns, and _raw (the record as text, kept for the quarantine).
+type staged struct {
+	// rows is the number of records in stg; rejected holds records the reader could not parse.
+	rows     int64
+	rejected []rejectedRow
+	// columns present in the file (empty for JSON Lines, whose records carry their own keys).
+	columns map[string]bool
+}
+
+// rejectedRow is a record the file reader itself refused (ragged row, bad encoding, bad JSON).
+type rejectedRow struct {
+	line   int64
+	reason string
+	raw    string
+}
+
+// errEmptyFile marks a file with no bytes; it loads nothing and is not an error.
+var errEmptyFile = errors.New("empty file")
+
+// stageFile reads path into the temp table stg on conn with DuckDB's own readers.
+func stageFile(ctx context.Context, conn *sql.Conn, spec *source.Spec, path string) (*staged, error) {
+	if _, err := conn.ExecContext(ctx, "DROP TABLE IF EXISTS stg"); err != nil {
+		return nil, err
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if st.Size() == 0 {
+		return nil, errEmptyFile
+	}
+	switch spec.Format {
+	case "csv":
+		return stageCSV(ctx, conn, spec, path)
+	case "jsonl":
+		return stageJSONL(ctx, conn, path)
+	case "parquet":
+		return stageParquet(ctx, conn, path)
+	}
+	return nil, fmt.Errorf("unknown format %q", spec.Format)
+}
+
+func stageCSV(ctx context.Context, conn *sql.Conn, spec *source.Spec, path string) (*staged, error) {
+	for _, t := range []string{"csv_rejects", "csv_reject_scans"} {
+		if _, err := conn.ExecContext(ctx, "DROP TABLE IF EXISTS "+t); err != nil {
+			return nil, err
+		}
+	}
+	p := &params{}
+	q := "CREATE TEMP TABLE stg AS SELECT row_number() OVER () AS _row, * FROM read_csv(" + p.bind(path) +
+		", all_varchar = true, store_rejects = true, rejects_table = 'csv_rejects', rejects_scan = 'csv_reject_scans'" +
+		", header = " + p.bind(!spec.CSV.NoHeader)
+	if spec.CSV.Delimiter != "" {
+		q += ", delim = " + p.bind(spec.CSV.Delimiter)
+	}
+	if spec.CSV.Quote != "" {
+		q += ", quote = " + p.bind(spec.CSV.Quote)
+	}
+	if _, err := conn.ExecContext(ctx, q+")", p.args...); err != nil {
+		return nil, fmt.Errorf("read csv: %w", err)
+	}
+	s := &staged{}
+	rows, err := conn.QueryContext(ctx, `SELECT line, string_agg(error_type || coalesce(' in column ' || column_name, '') || ': ' || error_message, '; '), any_value(csv_line)
+		FROM csv_rejects GROUP BY line ORDER BY line`)
+	if err != nil {
+		return nil, fmt.Errorf("read csv rejects: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r rejectedRow
+		var raw sql.NullString
+		if err := rows.Scan(&r.line, &r.reason, &raw); err != nil {
+			return nil, err
+		}
+		r.reason = "unreadable record: " + r.reason
+		r.raw = raw.String
+		s.rejected = append(s.rejected, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	// Good records are numbered by row_number; give each the file line it came from: the k-th line
+	// (after the header) that the reader did not reject. Exact unless a quoted field spans lines.
+	first := int64(1)
+	if !spec.CSV.NoHeader {
+		first = 2
+	}
+	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE stg_lines AS
+		SELECT row_number() OVER (ORDER BY l) AS _row, l AS _line
+		FROM range(?, ? + (SELECT count(*) FROM stg) + (SELECT count(DISTINCT line) FROM csv_rejects)) t(l)
+		WHERE l NOT IN (SELECT line FROM csv_rejects)`, first, first); err != nil {
+		return nil, fmt.Errorf("number csv lines: %w", err)
+	}
+	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE stg AS
+		SELECT l._line, s.* EXCLUDE (_row) FROM stg s JOIN stg_lines l USING (_row) ORDER BY l._line`); err != nil {
+		return nil, fmt.Errorf("number csv lines: %w", err)
+	}
+	return s.finish(ctx, conn)
+}
+
+func stageJSONL(ctx context.Context, conn *sql.Conn, path string) (*staged, error) {
+	// Each line is read as text, then checked as JSON, so a malformed line is quarantined with its
+	// number instead of failing or being skipped silently.
+	if _, err := conn.ExecContext(ctx, `CREATE TEMP TABLE stg AS
+		SELECT row_number() OVER () AS _line, raw AS _raw, CASE WHEN json_valid(raw) THEN json_type(raw) = 'OBJECT' ELSE false END AS _valid
+		FROM read_csv(?, columns = {'raw': 'VARCHAR'}, delim = E'\x01', quote = '', escape = '', header = false,
+		              auto_detect = false, store_rejects = true, rejects_table = 'json_rejects', rejects_scan = 'json_reject_scans')`, path); err != nil {
+		return nil, fmt.Errorf("read jsonl: %w", err)
+	}
+	s := &staged{}
+	rows, err := conn.QueryContext(ctx, `SELECT _line, _raw FROM stg WHERE NOT coalesce(_valid, false) AND trim(coalesce(_raw, '')) <> '' ORDER BY _line`)
+	if err != nil {
+		return nil, fmt.Errorf("read jsonl: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		r := rejectedRow{reason: "unreadable record: not a JSON object"}
+		if err := rows.Scan(&r.line, &r.raw); err != nil {
+			return nil, err
+		}
+		s.rejected = append(s.rejected, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if err := rejectsFrom(ctx, conn, "json_rejects", s); err != nil {
+		return nil, err
+	}
+	// Blank lines are not records.
+	if _, err := conn.ExecContext(ctx, "DELETE FROM stg WHERE NOT coalesce(_valid, false)"); err != nil {
+		return nil, err
+	}
+	if _, err := conn.ExecContext(ctx, "DROP TABLE IF EXISTS json_rejects; DROP TABLE IF EXISTS json_reject_scans"); err != nil {
+		return nil, err
+	}
+	return s.finish(ctx, conn)
+}
+
+// rejectsFrom appends the reader rejects (e.g. invalid UTF-8) of table to s.
+func rejectsFrom(ctx context.Context, conn *sql.Conn, table string, s *staged) error {
+	rows, err := conn.QueryContext(ctx, "SELECT line, error_type || ': ' || error_message, csv_line FROM "+table+" ORDER BY line")
+	if err != nil {
+		return fmt.Errorf("read rejects: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r rejectedRow
+		var raw sql.NullString
+		if err := rows.Scan(&r.line, &r.reason, &raw); err != nil {
+			return err
+		}
+		r.reason, r.raw = "unreadable record: "+r.reason, raw.String
+		s.rejected = append(s.rejected, r)
+	}
+	return rows.Err()
+}
+
+func stageParquet(ctx context.Context, conn *sql.Conn, path string) (*staged, error) {
+	if _, err := conn.ExecContext(ctx, `CREATE TEMP TABLE stg AS
+		SELECT file_row_number + 1 AS _line, * EXCLUDE (file_row_number) FROM read_parquet(?, file_row_number = true)`, path); err != nil {
+		return nil, fmt.Errorf("read parquet: %w", err)
+	}
+	return (&staged{}).finish(ctx, conn)
+}
+
+// finish counts the staged rows and lists the columns.
+func (s *staged) finish(ctx context.Context, conn *sql.Conn) (*staged, error) {
+	if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM stg").Scan(&s.rows); err != nil {
+		return nil, err
+	}
+	rows, err := conn.QueryContext(ctx, "SELECT column_name FROM (DESCRIBE stg)")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	s.columns = map[string]bool{}
+	for rows.Next() {
+		var c string
+		if err := rows.Scan(&c); err != nil {
+			return nil, err
+		}
+		if !strings.HasPrefix(c, "_") || c == "_raw" {
+			s.columns[c] = true
+		}
+	}
+	return s, rows.Err()
+}

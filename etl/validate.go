@@ -1,0 +1,256 @@
+package etl
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/ltc-analytics/ltc/etl/source"
+	"github.com/ltc-analytics/ltc/schema"
+)
+
+// Row classes in the classified table cls.
+const (
+	classLoad       = "load"
+	classQuarantine = "quarantine"
+	classDuplicate  = "duplicate"
+)
+
+// fileError rejects a whole file (e.g. a required column is missing); the run fails and nothing of it loads.
+type fileError struct{ msg string }
+
+func (e *fileError) Error() string { return e.msg }
+
+// lookups are the temp tables holding lookup files, one per distinct (file, key, value).
+type lookups struct {
+	tables map[string]string
+}
+
+// prepare loads the lookup file of l into a temp table (first value per key) and returns its name.
+func (lk *lookups) prepare(ctx context.Context, conn *sql.Conn, path string, l *source.Lookup) (string, error) {
+	id := path + "\x00" + l.Key + "\x00" + l.Value
+	if name, ok := lk.tables[id]; ok {
+		return name, nil
+	}
+	name := fmt.Sprintf("lookup_%d", len(lk.tables))
+	q := "CREATE OR REPLACE TEMP TABLE " + name + " AS SELECT " + ident(l.Key) + " AS k, first(" + ident(l.Value) +
+		") AS v FROM read_csv($1, all_varchar = true) GROUP BY ALL"
+	if _, err := conn.ExecContext(ctx, q, path); err != nil {
+		return "", &fileError{fmt.Sprintf("lookup file %s (key %q, value %q): %v", path, l.Key, l.Value, err)}
+	}
+	lk.tables[id] = name
+	return name, nil
+}
+
+// classify turns the staged rows of stg into the temp table cls: the target's fields mapped and
+// typed, plus _line, _raw, _class (load | quarantine | duplicate) and _reason.
+func classify(ctx context.Context, conn *sql.Conn, spec *source.Spec, target schema.Target, st *staged,
+	resolve func(string) string, lk *lookups) error {
+	// Pass 1: the text value of each field (source column, constant or lookup; mapped; defaulted).
+	p := &params{}
+	var b strings.Builder
+	b.WriteString("CREATE OR REPLACE TEMP TABLE typed AS SELECT _line, ")
+	if spec.Format == "jsonl" {
+		b.WriteString("_raw, ")
+	} else {
+		b.WriteString("to_json(s)::VARCHAR AS _raw, ")
+	}
+	for _, fl := range target.Fields {
+		expr, err := valueExpr(ctx, conn, p, spec, fl, st, resolve, lk)
+		if err != nil {
+			return err
+		}
+		b.WriteString(expr + " AS " + ident("v_"+fl.Name) + ", ")
+	}
+	b.WriteString("FROM stg s")
+	if _, err := conn.ExecContext(ctx, b.String(), p.args...); err != nil {
+		return fmt.Errorf("map columns: %w", err)
+	}
+
+	// Pass 2: typed values, the reasons a row fails, and a hash of its values.
+	p = &params{}
+	var typed, reasons, names []string
+	for _, fl := range target.Fields {
+		typed = append(typed, typedExpr(p, spec, fl)+" AS "+ident(fl.Name))
+		reasons = append(reasons, reasonExprs(p, fl)...)
+		names = append(names, ident(fl.Name))
+	}
+	q := "CREATE OR REPLACE TEMP TABLE checked AS SELECT _line, _raw, " + strings.Join(names, ", ") +
+		", nullif(concat_ws('; ', " + strings.Join(reasons, ", ") + "), '') AS _reason, hash(" + strings.Join(names, ", ") +
+		") AS _h FROM (SELECT *, " + strings.Join(typed, ", ") + " FROM typed)"
+	if _, err := conn.ExecContext(ctx, q, p.args...); err != nil {
+		return fmt.Errorf("validate: %w", err)
+	}
+
+	// Pass 3, duplicates: for a keyed target the first row of a key loads; a later row with
+	// identical values is a duplicate, one with different values is quarantined. Without a key
+	// (the event log), identical rows are duplicates.
+	part := "_h"
+	if len(target.Key) > 0 {
+		keys := make([]string, len(target.Key))
+		for i, k := range target.Key {
+			keys[i] = ident(k)
+		}
+		part = strings.Join(keys, ", ")
+	}
+	c := `CREATE OR REPLACE TEMP TABLE cls AS
+		WITH ranked AS (
+			SELECT *, row_number() OVER w AS _rn, first_value(_line) OVER w AS _first_line, first_value(_h) OVER w AS _first_h
+			FROM checked WHERE _reason IS NULL
+			WINDOW w AS (PARTITION BY ` + part + ` ORDER BY _line))
+		SELECT * EXCLUDE (_rn, _first_line, _first_h, _reason, _h),
+			CASE WHEN _rn = 1 THEN 'load' WHEN _h = _first_h THEN 'duplicate' ELSE 'quarantine' END AS _class,
+			CASE WHEN _rn > 1 AND _h <> _first_h THEN 'duplicate key: first seen on line ' || _first_line || ' with different values' END AS _reason
+		FROM ranked
+		UNION ALL BY NAME
+		SELECT * EXCLUDE (_reason, _h), 'quarantine' AS _class, _reason FROM checked WHERE _reason IS NOT NULL`
+	if _, err := conn.ExecContext(ctx, c); err != nil {
+		return fmt.Errorf("classify: %w", err)
+	}
+	if _, err := conn.ExecContext(ctx, "DROP TABLE typed; DROP TABLE checked"); err != nil {
+		return err
+	}
+	return nil
+}
+
+// valueExpr is the SQL text value of a canonical field: from a source column, a constant or a
+// lookup, then value-mapped and defaulted. Empty strings are NULL.
+func valueExpr(ctx context.Context, conn *sql.Conn, p *params, spec *source.Spec, fl schema.Field, st *staged,
+	resolve func(string) string, lk *lookups) (string, error) {
+	col, mapped := spec.Columns[fl.Name]
+	var base string
+	switch {
+	case col.Const != nil:
+		base = p.bind(*col.Const) + "::VARCHAR"
+	case col.Lookup != nil:
+		table, err := lk.prepare(ctx, conn, resolve(col.Lookup.File), col.Lookup)
+		if err != nil {
+			return "", err
+		}
+		from, err := sourceColumn(p, spec, st, col.Lookup.From, fl, true)
+		if err != nil {
+			return "", err
+		}
+		base = "(SELECT v FROM " + table + " WHERE k = " + from + ")"
+	default:
+		name := fl.Name
+		explicit := mapped && col.From != ""
+		if explicit {
+			name = col.From
+		}
+		from, err := sourceColumn(p, spec, st, name, fl, explicit)
+		if err != nil {
+			return "", err
+		}
+		base = from
+	}
+	expr := "nullif(trim(" + base + "), '')"
+	if len(col.Map) > 0 {
+		keys := make([]string, 0, len(col.Map))
+		for k := range col.Map {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		var b strings.Builder
+		b.WriteString("CASE " + expr)
+		for _, k := range keys {
+			b.WriteString(" WHEN " + p.bind(k) + " THEN " + p.bind(col.Map[k]) + "::VARCHAR")
+		}
+		b.WriteString(" ELSE " + expr + " END")
+		expr = b.String()
+	}
+	if col.Default != nil {
+		expr = "coalesce(" + expr + ", " + p.bind(*col.Default) + "::VARCHAR)"
+	}
+	return expr, nil
+}
+
+// sourceColumn is the text of a source column. A column named in the config, or one a required
+// field needs, must exist in the file (CSV and Parquet); otherwise the field is NULL.
+func sourceColumn(p *params, spec *source.Spec, st *staged, name string, fl schema.Field, explicit bool) (string, error) {
+	if spec.Format == "jsonl" {
+		return "json_extract_string(_raw, " + p.bind(`$."`+strings.ReplaceAll(name, `"`, `\"`)+`"`) + ")", nil
+	}
+	if !st.columns[name] {
+		if explicit || fl.Required {
+			return "", &fileError{fmt.Sprintf("missing column %q (needed for %s)", name, fl.Name)}
+		}
+		return "NULL::VARCHAR", nil
+	}
+	return "CAST(s." + ident(name) + " AS VARCHAR)", nil
+}
+
+// typedExpr casts the mapped text v_<field> to the field's type; unparsable values become NULL.
+func typedExpr(p *params, spec *source.Spec, fl schema.Field) string {
+	v := ident("v_" + fl.Name)
+	col := spec.Columns[fl.Name]
+	switch fl.Type {
+	case schema.Timestamp, schema.Date:
+		format, zone := col.Format, col.Timezone
+		if format == "" {
+			format = spec.TimestampFormat
+		}
+		if zone == "" {
+			zone = spec.Timezone
+		}
+		var ts string
+		switch {
+		case format != "" && zone != "":
+			ts = "timezone(" + p.bind(zone) + ", try_strptime(" + v + ", " + p.bind(format) + "))::TIMESTAMP"
+		case format != "":
+			ts = "try_strptime(" + v + ", " + p.bind(format) + ")"
+		case zone != "":
+			ts = "timezone(" + p.bind(zone) + ", try_cast(" + v + " AS TIMESTAMP))::TIMESTAMP"
+		default:
+			// ISO 8601, with or without an offset; naive values are UTC (the session zone).
+			ts = "try_cast(" + v + " AS TIMESTAMPTZ)::TIMESTAMP"
+		}
+		if fl.Type == schema.Date {
+			return "(" + ts + ")::DATE"
+		}
+		return ts
+	case schema.String:
+		return v
+	default:
+		return "try_cast(" + v + " AS " + string(fl.Type) + ")"
+	}
+}
+
+// reasonExprs are the checks of one field, each NULL when it passes or a reason text when it fails.
+func reasonExprs(p *params, fl schema.Field) []string {
+	v, typed := ident("v_"+fl.Name), ident(fl.Name)
+	var out []string
+	if fl.Required {
+		out = append(out, "CASE WHEN "+v+" IS NULL THEN "+p.bind(fl.Name+": required value missing")+" END")
+	}
+	if fl.Type != schema.String {
+		out = append(out, "CASE WHEN "+v+" IS NOT NULL AND "+typed+" IS NULL THEN "+
+			p.bind(fl.Name+": cannot parse '")+" || "+v+" || "+p.bind("' as "+typeWord(fl.Type))+" END")
+	}
+	if len(fl.Enum) > 0 {
+		out = append(out, "CASE WHEN "+typed+" IS NOT NULL AND NOT list_contains("+p.bind(fl.Enum)+", "+typed+") THEN "+
+			p.bind(fl.Name+": '")+" || "+typed+" || "+p.bind("' is not one of "+strings.Join(fl.Enum, ", "))+" END")
+	}
+	if fl.NonNegative {
+		out = append(out, "CASE WHEN "+typed+" < 0 THEN "+p.bind(fl.Name+": negative amount ")+" || "+typed+" END")
+	}
+	return out
+}
+
+func typeWord(t schema.FieldType) string {
+	switch t {
+	case schema.Timestamp:
+		return "a timestamp"
+	case schema.Date:
+		return "a date"
+	case schema.Decimal, schema.Double:
+		return "a number"
+	case schema.BigInt:
+		return "an integer"
+	case schema.Bool:
+		return "true/false"
+	}
+	return string(t)
+}
