@@ -315,3 +315,26 @@ func TestJSONLinesEventLogLookupsAndZones(t *testing.T) {
 		t.Errorf("quarantined lines %s, want 4,7", got)
 	}
 }
+
+func TestSchedulerRunsJobs(t *testing.T) {
+	f := newFixture(t)
+	f.write("opps/a.csv", "id,stage\no1,Won\n")
+	spec := oppSpec
+	spec.Schedule = source.Schedule{Every: "1s"}
+	done := make(chan RunResult, 10)
+	r := NewRunner(Options{DB: f.db, Model: schema.StandardModel(), Sources: []source.Spec{spec},
+		Resolve: func(p string) string { return filepath.Join(f.dir, p) },
+		OnRun:   func(res RunResult) { done <- res }})
+	s, err := NewScheduler(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Start()
+	res := <-done
+	if err := s.Shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != StatusSuccess || res.RowsLoaded != 1 {
+		t.Fatalf("scheduled run: %+v", res)
+	}
+}
