@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/go-co-op/gocron/v2"
+	"github.com/robfig/cron/v3"
 )
 
 // Spec declares one source: which files, in which format, land in which canonical table, how.
@@ -155,6 +156,9 @@ func (s Schedule) Definition() (gocron.JobDefinition, error) {
 		}
 		return gocron.DurationJob(d), nil
 	case s.Cron != "":
+		if _, err := cron.ParseStandard(s.Cron); err != nil {
+			return nil, fmt.Errorf("cron %q: %w", s.Cron, err)
+		}
 		return gocron.CronJob(s.Cron, false), nil
 	}
 	return nil, nil
