@@ -11,7 +11,7 @@ import (
 
 // merge replaces, inside tx, exactly the rows the file contributed before with the rows of cls
 // classed load, records the quarantine and the file in the manifest, and returns the counts.
-func merge(ctx context.Context, tx *sql.Tx, job string, runID int64, target schema.Target, f fileInfo) (counts, error) {
+func merge(ctx context.Context, tx *sql.Tx, job string, runID int64, target schema.Target, f fileInfo, format string) (counts, error) {
 	var c counts
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FILTER (_class = 'load'), count(*) FILTER (_class = 'quarantine'),
 		count(*) FILTER (_class = 'duplicate') FROM cls`).Scan(&c.loaded, &c.quarantined, &c.duplicate); err != nil {
@@ -47,8 +47,15 @@ func merge(ctx context.Context, tx *sql.Tx, job string, runID int64, target sche
 	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 		return c, fmt.Errorf("insert into %s: %w", table, err)
 	}
+	// The raw record of a quarantined row comes from staging: the JSON line itself, or the
+	// row's source columns as JSON.
+	raw := "to_json(s)::VARCHAR"
+	if format == "jsonl" {
+		raw = "s._raw"
+	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO quarantine (run_id, job, file, line, reason, raw, quarantined_at)
-		SELECT $1, $2, $3, _line, _reason, _raw, now() FROM cls WHERE _class = 'quarantine' ORDER BY _line`, runID, job, f.path); err != nil {
+		SELECT $1, $2, $3, cls._line, cls._reason, `+raw+`, now() FROM cls JOIN stg s USING (_line)
+		WHERE cls._class = 'quarantine' ORDER BY cls._line`, runID, job, f.path); err != nil {
 		return c, fmt.Errorf("quarantine: %w", err)
 	}
 	return c, nil

@@ -230,7 +230,7 @@ func (r *Runner) loadFile(ctx context.Context, conn *sql.Conn, tx *sql.Tx, spec 
 	if err := classify(ctx, conn, spec, target, st, r.opts.Resolve, lk); err != nil {
 		return c, err
 	}
-	c, err = merge(ctx, tx, spec.Name, runID, target, f)
+	c, err = merge(ctx, tx, spec.Name, runID, target, f, spec.Format)
 	if err != nil {
 		return c, err
 	}

@@ -60,8 +60,14 @@ func stageCSV(ctx context.Context, conn *sql.Conn, spec *source.Spec, path strin
 			return nil, err
 		}
 	}
+	// Records are numbered in file order: with a header, record k is on line k+1. When the reader
+	// rejects records, the good ones are renumbered below.
+	first := int64(1)
+	if !spec.CSV.NoHeader {
+		first = 2
+	}
 	p := &params{}
-	q := "CREATE TEMP TABLE stg AS SELECT row_number() OVER () AS _row, * FROM read_csv(" + p.bind(path) +
+	q := "CREATE TEMP TABLE stg AS SELECT row_number() OVER () + " + p.bind(first-1) + " AS _line, * FROM read_csv(" + p.bind(path) +
 		", all_varchar = true, store_rejects = true, rejects_table = 'csv_rejects', rejects_scan = 'csv_reject_scans'" +
 		", header = " + p.bind(!spec.CSV.NoHeader)
 	if spec.CSV.Delimiter != "" {
@@ -93,21 +99,17 @@ func stageCSV(ctx context.Context, conn *sql.Conn, spec *source.Spec, path strin
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	// Good records are numbered by row_number; give each the file line it came from: the k-th line
-	// (after the header) that the reader did not reject. Exact unless a quoted field spans lines.
-	first := int64(1)
-	if !spec.CSV.NoHeader {
-		first = 2
-	}
-	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE stg_lines AS
-		SELECT row_number() OVER (ORDER BY l) AS _row, l AS _line
-		FROM range(?, ? + (SELECT count(*) FROM stg) + (SELECT count(DISTINCT line) FROM csv_rejects)) t(l)
-		WHERE l NOT IN (SELECT line FROM csv_rejects)`, first, first); err != nil {
-		return nil, fmt.Errorf("number csv lines: %w", err)
-	}
-	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE stg AS
-		SELECT l._line, s.* EXCLUDE (_row) FROM stg s JOIN stg_lines l USING (_row) ORDER BY l._line`); err != nil {
-		return nil, fmt.Errorf("number csv lines: %w", err)
+	if len(s.rejected) > 0 {
+		// Good record k is on the k-th line after the header that the reader did not reject
+		// (exact unless a quoted field spans lines).
+		if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE stg AS
+			WITH lines AS (
+				SELECT row_number() OVER (ORDER BY l) + $1 - 1 AS _old, l AS _new
+				FROM range($1, $1 + (SELECT count(*) FROM stg) + (SELECT count(DISTINCT line) FROM csv_rejects)) t(l)
+				WHERE l NOT IN (SELECT line FROM csv_rejects))
+			SELECT lines._new AS _line, s.* EXCLUDE (_line) FROM stg s JOIN lines ON lines._old = s._line ORDER BY 1`, first); err != nil {
+			return nil, fmt.Errorf("number csv lines: %w", err)
+		}
 	}
 	return s.finish(ctx, conn)
 }

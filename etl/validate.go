@@ -11,13 +11,6 @@ import (
 	"github.com/ltc-analytics/ltc/schema"
 )
 
-// Row classes in the classified table cls.
-const (
-	classLoad       = "load"
-	classQuarantine = "quarantine"
-	classDuplicate  = "duplicate"
-)
-
 // fileError rejects a whole file (e.g. a required column is missing); the run fails and nothing of it loads.
 type fileError struct{ msg string }
 
@@ -44,49 +37,25 @@ func (lk *lookups) prepare(ctx context.Context, conn *sql.Conn, path string, l *
 	return name, nil
 }
 
-// classify turns the staged rows of stg into the temp table cls: the target's fields mapped and
-// typed, plus _line, _raw, _class (load | quarantine | duplicate) and _reason.
+// classify turns the staged rows of stg into the temp table cls in one statement: the target's
+// fields mapped and typed, plus _line, _class (load | quarantine | duplicate) and _reason.
+// For a keyed target the first row of a key loads; a later row with identical values is a
+// duplicate, one with different values is quarantined. Without a key (the event log), identical
+// rows are duplicates.
 func classify(ctx context.Context, conn *sql.Conn, spec *source.Spec, target schema.Target, st *staged,
 	resolve func(string) string, lk *lookups) error {
-	// Pass 1: the text value of each field (source column, constant or lookup; mapped; defaulted).
 	p := &params{}
-	var b strings.Builder
-	b.WriteString("CREATE OR REPLACE TEMP TABLE typed AS SELECT _line, ")
-	if spec.Format == "jsonl" {
-		b.WriteString("_raw, ")
-	} else {
-		b.WriteString("to_json(s)::VARCHAR AS _raw, ")
-	}
+	var values, typed, reasons, names []string
 	for _, fl := range target.Fields {
 		expr, err := valueExpr(ctx, conn, p, spec, fl, st, resolve, lk)
 		if err != nil {
 			return err
 		}
-		b.WriteString(expr + " AS " + ident("v_"+fl.Name) + ", ")
-	}
-	b.WriteString("FROM stg s")
-	if _, err := conn.ExecContext(ctx, b.String(), p.args...); err != nil {
-		return fmt.Errorf("map columns: %w", err)
-	}
-
-	// Pass 2: typed values, the reasons a row fails, and a hash of its values.
-	p = &params{}
-	var typed, reasons, names []string
-	for _, fl := range target.Fields {
+		values = append(values, expr+" AS "+ident("v_"+fl.Name))
 		typed = append(typed, typedExpr(p, spec, fl)+" AS "+ident(fl.Name))
 		reasons = append(reasons, reasonExprs(p, fl)...)
 		names = append(names, ident(fl.Name))
 	}
-	q := "CREATE OR REPLACE TEMP TABLE checked AS SELECT _line, _raw, " + strings.Join(names, ", ") +
-		", nullif(concat_ws('; ', " + strings.Join(reasons, ", ") + "), '') AS _reason, hash(" + strings.Join(names, ", ") +
-		") AS _h FROM (SELECT *, " + strings.Join(typed, ", ") + " FROM typed)"
-	if _, err := conn.ExecContext(ctx, q, p.args...); err != nil {
-		return fmt.Errorf("validate: %w", err)
-	}
-
-	// Pass 3, duplicates: for a keyed target the first row of a key loads; a later row with
-	// identical values is a duplicate, one with different values is quarantined. Without a key
-	// (the event log), identical rows are duplicates.
 	part := "_h"
 	if len(target.Key) > 0 {
 		keys := make([]string, len(target.Key))
@@ -95,22 +64,24 @@ func classify(ctx context.Context, conn *sql.Conn, spec *source.Spec, target sch
 		}
 		part = strings.Join(keys, ", ")
 	}
-	c := `CREATE OR REPLACE TEMP TABLE cls AS
-		WITH ranked AS (
+	fields := strings.Join(names, ", ")
+	q := `CREATE OR REPLACE TEMP TABLE cls AS
+		WITH mapped AS (SELECT _line, ` + strings.Join(values, ", ") + ` FROM stg s),
+		typed AS (SELECT *, ` + strings.Join(typed, ", ") + ` FROM mapped),
+		checked AS (SELECT _line, ` + fields + `, nullif(concat_ws('; ', ` + strings.Join(reasons, ", ") + `), '') AS _reason,
+			hash(` + fields + `) AS _h FROM typed),
+		ranked AS (
 			SELECT *, row_number() OVER w AS _rn, first_value(_line) OVER w AS _first_line, first_value(_h) OVER w AS _first_h
 			FROM checked WHERE _reason IS NULL
 			WINDOW w AS (PARTITION BY ` + part + ` ORDER BY _line))
-		SELECT * EXCLUDE (_rn, _first_line, _first_h, _reason, _h),
+		SELECT _line, ` + fields + `,
 			CASE WHEN _rn = 1 THEN 'load' WHEN _h = _first_h THEN 'duplicate' ELSE 'quarantine' END AS _class,
 			CASE WHEN _rn > 1 AND _h <> _first_h THEN 'duplicate key: first seen on line ' || _first_line || ' with different values' END AS _reason
 		FROM ranked
-		UNION ALL BY NAME
-		SELECT * EXCLUDE (_reason, _h), 'quarantine' AS _class, _reason FROM checked WHERE _reason IS NOT NULL`
-	if _, err := conn.ExecContext(ctx, c); err != nil {
-		return fmt.Errorf("classify: %w", err)
-	}
-	if _, err := conn.ExecContext(ctx, "DROP TABLE typed; DROP TABLE checked"); err != nil {
-		return err
+		UNION ALL
+		SELECT _line, ` + fields + `, 'quarantine', _reason FROM checked WHERE _reason IS NOT NULL`
+	if _, err := conn.ExecContext(ctx, q, p.args...); err != nil {
+		return fmt.Errorf("validate: %w", err)
 	}
 	return nil
 }
