@@ -1,0 +1,137 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/errcode"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/ltc-analytics/ltc/schema"
+)
+
+// Code is a stable error code, sent to clients as extensions.code.
+type Code string
+
+// The API's error codes. gqlgen's own request errors keep their codes (GRAPHQL_PARSE_FAILED,
+// GRAPHQL_VALIDATION_FAILED, PERSISTED_QUERY_NOT_FOUND), except the complexity limit: TOO_COMPLEX.
+const (
+	// CodeBadScope: a KPI scope (time range or filter) is invalid.
+	CodeBadScope Code = "BAD_SCOPE"
+	// CodeUnknownStage: a stage id is not in the process model.
+	CodeUnknownStage Code = "UNKNOWN_STAGE"
+	// CodeBadArgument: an argument is out of range or malformed (page size, cursor, …).
+	CodeBadArgument Code = "BAD_ARGUMENT"
+	// CodeTooComplex: the operation exceeds the complexity or depth limit.
+	CodeTooComplex Code = "TOO_COMPLEX"
+	// CodeTimeout: the request ran past its deadline.
+	CodeTimeout Code = "TIMEOUT"
+	// CodeInternal: anything else; the message is generic and the cause is logged.
+	CodeInternal Code = "INTERNAL"
+)
+
+// CodedError is an error that carries its API code; resolvers return it for argument errors.
+type CodedError struct {
+	Code Code
+	Err  error
+}
+
+func (e *CodedError) Error() string { return e.Err.Error() }
+func (e *CodedError) Unwrap() error { return e.Err }
+
+// Errorf returns a *CodedError with a formatted message.
+func Errorf(code Code, format string, args ...any) error {
+	return &CodedError{Code: code, Err: fmt.Errorf(format, args...)}
+}
+
+// ErrorCodes maps sentinel errors (matched with errors.Is) to codes: the one table that decides what
+// code a client sees. Build it in cmd/ltc with NewErrorCodes and register other packages' sentinels,
+// e.g. NewErrorCodes().Register(kpi.ErrBadScope, CodeBadScope). It is not safe to Register while
+// serving; it is read-only once passed to NewHandler.
+type ErrorCodes struct {
+	entries []errorCode
+}
+
+type errorCode struct {
+	sentinel error
+	code     Code
+}
+
+// NewErrorCodes returns the table with this package's defaults: the schema bookkeeping argument errors
+// are BAD_ARGUMENT and context deadlines are TIMEOUT.
+func NewErrorCodes() *ErrorCodes {
+	return (&ErrorCodes{}).
+		Register(schema.ErrBadCursor, CodeBadArgument).
+		Register(schema.ErrBadPageSize, CodeBadArgument).
+		Register(context.DeadlineExceeded, CodeTimeout)
+}
+
+// Register maps errors matching sentinel to code and returns c; earlier registrations win.
+func (c *ErrorCodes) Register(sentinel error, code Code) *ErrorCodes {
+	c.entries = append(c.entries, errorCode{sentinel, code})
+	return c
+}
+
+// Lookup returns the code for err: a *CodedError's own code, else the first registered sentinel it
+// matches, else INTERNAL.
+func (c *ErrorCodes) Lookup(err error) Code {
+	if ce, ok := errors.AsType[*CodedError](err); ok {
+		return ce.Code
+	}
+	for _, e := range c.entries {
+		if errors.Is(err, e.sentinel) {
+			return e.code
+		}
+	}
+	return CodeInternal
+}
+
+// presenter returns the gqlgen error presenter that applies the table. Errors gqlgen raises itself
+// (parse, validation, persisted queries) keep their code; COMPLEXITY_LIMIT_EXCEEDED becomes
+// TOO_COMPLEX; an INTERNAL error's message is replaced and the cause logged.
+func (c *ErrorCodes) presenter(logger *slog.Logger) graphql.ErrorPresenterFunc {
+	return func(ctx context.Context, err error) *gqlerror.Error {
+		gqlErr := graphql.DefaultErrorPresenter(ctx, err)
+		if gqlErr.Err == nil {
+			// Raised by gqlgen or an extension, already a *gqlerror.Error.
+			if gqlErr.Extensions["code"] == "COMPLEXITY_LIMIT_EXCEEDED" {
+				errcode.Set(gqlErr, string(CodeTooComplex))
+			}
+			if gqlErr.Extensions["code"] != nil {
+				return gqlErr
+			}
+		}
+		code := c.Lookup(err)
+		if code == CodeInternal && ctx.Err() != nil && errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
+			// The driver may report an interrupted query with its own error.
+			code = CodeTimeout
+		}
+		switch code {
+		case CodeInternal:
+			if _, coded := errors.AsType[*CodedError](err); !coded { // coded INTERNAL errors (panics) are logged already
+				logger.ErrorContext(ctx, "graphql error", "path", gqlErr.Path.String(), "err", err)
+			}
+			gqlErr.Message = "internal error"
+		case CodeTimeout:
+			gqlErr.Message = "request timed out"
+		}
+		errcode.Set(gqlErr, string(code))
+		return gqlErr
+	}
+}
+
+// recoverFunc logs a resolver panic with its stack and turns it into an INTERNAL error.
+func recoverFunc(logger *slog.Logger) graphql.RecoverFunc {
+	return func(ctx context.Context, p any) error {
+		path := ""
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			path = fc.Path().String()
+		}
+		logger.ErrorContext(ctx, "graphql panic", "path", path, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+		return &CodedError{Code: CodeInternal, Err: errors.New("internal error")}
+	}
+}

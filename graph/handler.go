@@ -1,0 +1,90 @@
+package graph
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/vektah/gqlparser/v2/ast"
+)
+
+// Handler defaults.
+const (
+	DefaultComplexityLimit = 500
+	DefaultDepthLimit      = 12
+	DefaultTimeout         = 30 * time.Second
+	queryCacheSize         = 1000
+	apqCacheSize           = 1000
+)
+
+// HandlerOptions configures the production GraphQL handler. Zero values mean the defaults.
+type HandlerOptions struct {
+	// ComplexityLimit caps an operation's complexity (gqlgen's count: 1 per field; default 500).
+	ComplexityLimit int
+	// DepthLimit caps how deep field selections nest (default 12); deeper operations fail TOO_COMPLEX.
+	DepthLimit int
+	// DisableIntrospection turns introspection off (it is on by default: config server.introspection).
+	DisableIntrospection bool
+	// Timeout bounds each request (default 30s: config server.request_timeout); past it, fields fail TIMEOUT.
+	Timeout time.Duration
+	// ErrorCodes is the error-code table; nil means NewErrorCodes().
+	ErrorCodes *ErrorCodes
+	// Logger receives errors and panics; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// NewHandler returns the production GraphQL HTTP handler over r: GET, POST and OPTIONS transports,
+// an LRU parsed-query cache, automatic persisted queries, complexity and depth limits, optional
+// introspection, a per-request timeout, stable error codes and panic recovery.
+func NewHandler(r *Resolver, opts HandlerOptions) http.Handler {
+	return newHandler(NewExecutableSchema(Config{Resolvers: r}), opts)
+}
+
+// newHandler builds the handler around any executable schema (tests substitute resolvers).
+func newHandler(es graphql.ExecutableSchema, opts HandlerOptions) http.Handler {
+	if opts.ComplexityLimit <= 0 {
+		opts.ComplexityLimit = DefaultComplexityLimit
+	}
+	if opts.DepthLimit <= 0 {
+		opts.DepthLimit = DefaultDepthLimit
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	if opts.ErrorCodes == nil {
+		opts.ErrorCodes = NewErrorCodes()
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+
+	srv := handler.New(es)
+	srv.AddTransport(transport.Options{})
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.POST{})
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](queryCacheSize))
+	if !opts.DisableIntrospection {
+		srv.Use(extension.Introspection{})
+	}
+	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](apqCacheSize)})
+	srv.Use(extension.FixedComplexityLimit(opts.ComplexityLimit))
+	srv.Use(DepthLimit{Max: opts.DepthLimit})
+	srv.SetErrorPresenter(opts.ErrorCodes.presenter(opts.Logger))
+	srv.SetRecoverFunc(recoverFunc(opts.Logger))
+
+	// The deadline is set around response execution, where resolvers run: gqlgen answers "null" to a
+	// request whose own context is already done, so the transport context is left alone.
+	timeout := opts.Timeout
+	srv.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+		ctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		return next(ctx)
+	})
+	return srv
+}

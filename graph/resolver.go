@@ -1,0 +1,43 @@
+// Package graph is the GraphQL API: the gqlgen schema (one *.graphqls file per domain), thin
+// resolvers over schema and the KPI engine, and the production HTTP handler with its limits and
+// error codes.
+package graph
+
+//go:generate go tool gqlgen generate
+
+import (
+	"log/slog"
+
+	"github.com/ltc-analytics/ltc/schema"
+)
+
+// Deps are the Resolver's dependencies, built in cmd/ltc.
+type Deps struct {
+	// DB is the warehouse; resolvers read through DB.Read.
+	DB *schema.DB
+	// Version is the build version reported by health.
+	Version string
+	// Logger receives resolver-level logs; nil means slog.Default().
+	Logger *slog.Logger
+	// KPI engine dependencies are added here by the KPI resolvers.
+}
+
+// Resolver is the root resolver; gqlgen calls its per-type resolvers. It holds no mutable state.
+type Resolver struct {
+	db      *schema.DB
+	version string
+	logger  *slog.Logger
+}
+
+// NewResolver returns a Resolver over deps.
+func NewResolver(deps Deps) *Resolver {
+	logger := deps.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	version := deps.Version
+	if version == "" {
+		version = "dev"
+	}
+	return &Resolver{db: deps.DB, version: version, logger: logger}
+}
