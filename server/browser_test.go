@@ -1,6 +1,8 @@
 package server
 
 import (
+	"github.com/ltc-analytics/ltc/internal/testenv"
+
 	"context"
 	"io"
 	"log/slog"
@@ -16,12 +18,9 @@ import (
 // TestGraphiQLRendersInChromium loads /graphql in headless Chromium (offline: the server is the only
 // thing it can reach) and checks that GraphiQL rendered and introspected the schema.
 func TestGraphiQLRendersInChromium(t *testing.T) {
-	chromium, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Skip("chromium not installed")
-	}
+	chromium := testenv.Tool(t, "chromium", "apt-get install chromium")
 	if !graphiql.New(graphiql.Options{}).Built() {
-		t.Skip("GraphiQL bundle not built")
+		testenv.Missing(t, "GraphiQL bundle not built (make build)")
 	}
 	db := openDB(t)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -45,10 +44,7 @@ func TestGraphiQLRendersInChromium(t *testing.T) {
 
 // TestMetricsPassPromtool runs `promtool check metrics` over /metrics.
 func TestMetricsPassPromtool(t *testing.T) {
-	promtool, err := exec.LookPath("promtool")
-	if err != nil {
-		t.Skip("promtool not installed")
-	}
+	promtool := testenv.Tool(t, "promtool", "apt-get install prometheus")
 	db := openDB(t)
 	reg := NewRegistry()
 	if err := NewETLMetrics(reg).Seed(context.Background(), db); err != nil {

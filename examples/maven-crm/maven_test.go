@@ -3,8 +3,9 @@
 package mavencrm_test
 
 import (
+	"github.com/ltc-analytics/ltc/internal/testenv"
+
 	"context"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -17,12 +18,7 @@ import (
 func dataDir(t *testing.T) string {
 	t.Helper()
 	dir, _ := filepath.Abs("../../../shared/data/maven-crm")
-	if _, err := os.Stat(filepath.Join(dir, "sales_pipeline.csv")); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("Maven CRM data missing at %s (required when CI=true): %v", dir, err)
-		}
-		t.Skipf("Maven CRM data not found at %s; skipping", dir)
-	}
+	testenv.File(t, filepath.Join(dir, "sales_pipeline.csv"), "the Maven CRM dataset (../shared/data/maven-crm)")
 	return dir
 }
 
