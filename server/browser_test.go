@@ -1,8 +1,6 @@
 package server
 
 import (
-	"github.com/ltc-analytics/ltc/internal/testenv"
-
 	"context"
 	"io"
 	"log/slog"
@@ -13,6 +11,7 @@ import (
 
 	"github.com/ltc-analytics/ltc/dashboards/graphiql"
 	"github.com/ltc-analytics/ltc/graph"
+	"github.com/ltc-analytics/ltc/internal/testenv"
 )
 
 // TestGraphiQLRendersInChromium loads /graphql in headless Chromium (offline: the server is the only

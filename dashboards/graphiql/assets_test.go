@@ -1,13 +1,13 @@
 package graphiql
 
 import (
-	"github.com/ltc-analytics/ltc/internal/testenv"
-
 	"net/http"
 	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/ltc-analytics/ltc/internal/testenv"
 )
 
 func get(t *testing.T, h http.Handler, target string) *httptest.ResponseRecorder {

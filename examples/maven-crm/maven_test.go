@@ -3,14 +3,13 @@
 package mavencrm_test
 
 import (
-	"github.com/ltc-analytics/ltc/internal/testenv"
-
 	"context"
 	"path/filepath"
 	"testing"
 
 	"github.com/ltc-analytics/ltc/config"
 	"github.com/ltc-analytics/ltc/etl"
+	"github.com/ltc-analytics/ltc/internal/testenv"
 	"github.com/ltc-analytics/ltc/schema"
 )
 
