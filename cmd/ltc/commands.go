@@ -1,0 +1,175 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/ltc-analytics/ltc/config"
+	"github.com/ltc-analytics/ltc/etl"
+	"github.com/ltc-analytics/ltc/etl/synth"
+	"github.com/ltc-analytics/ltc/schema"
+)
+
+func runETL(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flags("etl", stderr)
+	cfgPath := fs.String("config", "ltc.yaml", "config file")
+	logLevel := fs.String("log-level", "warn", "log level: debug, info, warn, error")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	rest := fs.Args()
+	if len(rest) == 0 || rest[0] != "run" {
+		fs.Usage()
+		return errUsage
+	}
+	// Flags may also follow "run".
+	if err := fs.Parse(rest[1:]); err != nil {
+		return err
+	}
+	logger, err := newLogger(stderr, *logLevel)
+	if err != nil {
+		return err
+	}
+	a, err := openApp(ctx, *cfgPath, logger, stdout)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	jobs := fs.Args()
+	if len(jobs) == 0 {
+		jobs = a.runner.Jobs()
+	}
+	var errs []error
+	for _, job := range jobs {
+		res, err := a.runner.Run(ctx, job)
+		printRun(stdout, res)
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flags("migrate", stderr)
+	cfgPath := fs.String("config", "ltc.yaml", "config file")
+	dbPath := fs.String("db", "", "database file (overrides the config)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	path := *dbPath
+	if path == "" {
+		cfg, err := config.Load(*cfgPath)
+		if err != nil {
+			return err
+		}
+		path = cfg.Resolve(cfg.Database.Path)
+	}
+	db, err := schema.Open(ctx, path, schema.Options{ReadOnly: false})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var v int
+	if err := db.Read.QueryRowContext(ctx, "SELECT max(version) FROM schema_migrations").Scan(&v); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: schema at version %d\n", path, v)
+	return nil
+}
+
+func runCheck(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flags("check", stderr)
+	cfgPath := fs.String("config", "ltc.yaml", "config file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		return err
+	}
+	m, err := cfg.Model()
+	if err != nil {
+		return err
+	}
+	for _, s := range cfg.Sources {
+		if matches, _ := filepath.Glob(cfg.Resolve(s.Glob)); len(matches) == 0 {
+			fmt.Fprintf(stdout, "warning: source %q: glob %q matches no file yet\n", s.Name, s.Glob)
+		}
+	}
+	fmt.Fprintf(stdout, "%s: ok (%d sources, process %q with %d stages)\n", *cfgPath, len(cfg.Sources), m.Name, len(m.Stages))
+	return nil
+}
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flags("serve", stderr)
+	cfgPath := fs.String("config", "ltc.yaml", "config file")
+	listen := fs.String("listen", "", "listen address (overrides the config)")
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	noLoad := fs.Bool("no-initial-load", false, "do not run every ETL job once at start")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	logger, err := newLogger(stderr, *logLevel)
+	if err != nil {
+		return err
+	}
+	a, err := openApp(ctx, *cfgPath, logger, nil)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	if *listen != "" {
+		a.cfg.Server.Listen = *listen
+	}
+	return a.serve(ctx, !*noLoad)
+}
+
+func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flags("demo", stderr)
+	dir := fs.String("dir", "data/demo", "folder for the generated source files, ltc.yaml and the warehouse")
+	size := fs.String("size", "small", "demo size: small (10k leads), medium (100k), large (1M)")
+	seed := fs.Int64("seed", 1, "generator seed (same seed and day, same bytes)")
+	listen := fs.String("listen", "", "listen address (default from the generated config, 127.0.0.1:8080)")
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	logger, err := newLogger(stderr, *logLevel)
+	if err != nil {
+		return err
+	}
+	cfgPath := filepath.Join(*dir, "ltc.yaml")
+	if _, err := os.Stat(cfgPath); errors.Is(err, os.ErrNotExist) {
+		fmt.Fprintf(stdout, "generating %s demo data in %s …\n", *size, *dir)
+		start := time.Now()
+		sum, err := synth.Generate(ctx, *dir, synth.Options{Size: *size, Seed: *seed, Now: time.Now().UTC()})
+		if err != nil {
+			return fmt.Errorf("generate demo data: %w", err)
+		}
+		fmt.Fprintf(stdout, "generated %d leads, %d opportunities, %d events in %d files (%.1fs)\n",
+			sum.Leads, sum.Opportunities, sum.Events, sum.Files, time.Since(start).Seconds())
+	} else {
+		fmt.Fprintf(stdout, "using existing demo data in %s (delete the folder to regenerate)\n", *dir)
+	}
+	a, err := openApp(ctx, cfgPath, logger, stdout)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	if *listen != "" {
+		a.cfg.Server.Listen = *listen
+	}
+	return a.serve(ctx, true)
+}
+
+// printRun writes a one-line summary of a run.
+func printRun(w io.Writer, res etl.RunResult) {
+	fmt.Fprintf(w, "%s: %s — %d files, %d read, %d loaded, %d quarantined, %d duplicate in %.2fs\n",
+		res.Job, res.Status, res.Files, res.RowsRead, res.RowsLoaded, res.RowsQuarantined, res.RowsDuplicate, res.Duration().Seconds())
+}

@@ -1,0 +1,152 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// TestDemoServesAndShutsDown runs `ltc demo` in-process: it generates the small demo, loads it
+// through the ETL, serves it, and stops cleanly when its context is cancelled.
+func TestDemoServesAndShutsDown(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "demo")
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"demo", "--dir", dir, "--listen", addr, "--log-level", "warn"}, &stdout, &stderr)
+	}()
+	base := "http://" + addr
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		code, _ := get(t, base+"/readyz")
+		if code == http.StatusOK {
+			break
+		}
+		select {
+		case c := <-done:
+			t.Fatalf("demo exited early with %d:\n%s\n%s", c, stdout.String(), stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not ready after 3 minutes:\n%s", stderr.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if code, body := get(t, base+"/healthz"); code != http.StatusOK {
+		t.Errorf("/healthz: %d %s", code, body)
+	}
+	resp, err := http.Post(base+"/graphql", "application/json",
+		strings.NewReader(`{"query":"{ health { status dataVersion } etlRuns(first: 50) { totalCount edges { node { job status rowsQuarantined } } } }"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), `"status":"ok"`) || !strings.Contains(string(body), `"totalCount":11`) ||
+		strings.Contains(string(body), `"failed"`) {
+		t.Errorf("/graphql: %s", body)
+	}
+	if _, metrics := get(t, base+"/metrics"); !strings.Contains(metrics, `ltc_etl_last_success_timestamp_seconds{job="events"}`) {
+		t.Errorf("/metrics lacks the events job's last success:\n%.3000s", metrics)
+	}
+	if !strings.Contains(stdout.String(), "events: ") || !strings.Contains(stdout.String(), "quarantined") {
+		t.Errorf("no progress lines on stdout:\n%s", stdout.String())
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("exit code %d:\n%s", code, stderr.String())
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("did not shut down within a minute")
+	}
+	// The warehouse was checkpointed and closed: a second process can open it read-only... and
+	// a rerun of the ETL on unchanged files is a no-op.
+	stdout.Reset()
+	if code := run(context.Background(), []string{"etl", "run", "--config", filepath.Join(dir, "ltc.yaml")}, &stdout, &stderr); code != 0 {
+		t.Fatalf("etl run: %d\n%s", code, stderr.String())
+	}
+	if strings.Count(stdout.String(), ": noop") != 11 {
+		t.Errorf("rerun on unchanged files should be 11 no-ops:\n%s", stdout.String())
+	}
+}
+
+func TestCheck(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.yaml")
+	os.WriteFile(good, []byte("sources:\n  - {name: l, format: csv, glob: 'x/*.csv', target: leads}\n"), 0o644)
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"check", "--config", good}, &out, &errOut); code != 0 {
+		t.Fatalf("check good: %d %s", code, errOut.String())
+	}
+	if !strings.Contains(out.String(), "ok (1 sources") || !strings.Contains(out.String(), "matches no file yet") {
+		t.Errorf("check output: %s", out.String())
+	}
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("process: model.yaml\nsources:\n  - {name: l, format: xml, glob: 'x', target: lead}\n"), 0o644)
+	out.Reset()
+	errOut.Reset()
+	if code := run(context.Background(), []string{"check", "--config", bad}, &out, &errOut); code != 1 {
+		t.Fatalf("check bad: exit %d", code)
+	}
+	for _, want := range []string{`format "xml"`, `target "lead"`} {
+		if !strings.Contains(errOut.String(), want) {
+			t.Errorf("check bad does not list %q: %s", want, errOut.String())
+		}
+	}
+	os.WriteFile(filepath.Join(dir, "model.yaml"), []byte("process:\n  name: m\n  stages:\n    - {id: a, tier: core, gate: {guards: zz}}\n"), 0o644)
+	os.WriteFile(bad, []byte("process: model.yaml\n"), 0o644)
+	errOut.Reset()
+	if code := run(context.Background(), []string{"check", "--config", bad}, &out, &errOut); code != 1 ||
+		!strings.Contains(errOut.String(), "model.yaml:4: gate:") {
+		t.Errorf("model error: exit %d, %s", code, errOut.String())
+	}
+}
+
+func TestUsageAndVersion(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"version"}, &out, &errOut); code != 0 || !strings.HasPrefix(out.String(), "ltc ") {
+		t.Errorf("version: %d %q", code, out.String())
+	}
+	if code := run(context.Background(), []string{"nope"}, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), "unknown command") {
+		t.Errorf("unknown command: %d %q", code, errOut.String())
+	}
+	for _, c := range []string{"serve", "etl", "demo", "migrate", "check"} {
+		errOut.Reset()
+		if code := run(context.Background(), []string{c, "--help"}, &out, &errOut); code != 0 || !strings.Contains(errOut.String(), "Usage: ltc "+c) {
+			t.Errorf("%s --help: %d %q", c, code, errOut.String())
+		}
+	}
+}

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/ltc-analytics/ltc/etl"
+	"github.com/ltc-analytics/ltc/graph"
+	"github.com/ltc-analytics/ltc/schema/kpi"
+	"github.com/ltc-analytics/ltc/server"
+)
+
+// errLoading is what /readyz reports until the initial load has finished.
+var errLoading = errors.New("initial ETL load in progress")
+
+// serve runs the HTTP server until ctx is cancelled. With initialLoad, every job runs once first
+// (in the background; /readyz answers 503 until it is done), then the ETL schedule starts.
+// Shutdown order: stop accepting requests, stop the scheduler (a running job finishes or rolls
+// back), then the caller closes the database.
+func (a *app) serve(ctx context.Context, initialLoad bool) error {
+	if err := a.metrics.Seed(ctx, a.db); err != nil {
+		return err
+	}
+	codes := graph.NewErrorCodes().
+		Register(kpi.ErrBadScope, graph.CodeBadScope).
+		Register(kpi.ErrUnknownStage, graph.CodeUnknownStage)
+	gql := graph.NewHandler(graph.NewResolver(graph.Deps{DB: a.db, Version: version, Logger: a.logger}),
+		graph.HandlerOptions{
+			DisableIntrospection: !a.cfg.Server.IntrospectionEnabled(),
+			Timeout:              a.cfg.Server.Timeout(),
+			ErrorCodes:           codes,
+			Logger:               a.logger,
+		})
+	var loading atomic.Bool
+	loading.Store(initialLoad)
+	srv := server.New(server.Options{
+		Listen:   a.cfg.Server.Listen,
+		DB:       a.db,
+		GraphQL:  gql,
+		Registry: a.registry,
+		Logger:   a.logger,
+		Ready: func() error {
+			if loading.Load() {
+				return errLoading
+			}
+			return nil
+		},
+	})
+	sched, err := etl.NewScheduler(a.runner)
+	if err != nil {
+		return err
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Run(ctx) }()
+	a.logger.Info("serving", "url", "http://"+a.cfg.Server.Listen, "db", a.db.Path)
+	if initialLoad {
+		if err := a.loadAll(ctx); err != nil {
+			a.logger.Warn("initial load had failures; serving the data that loaded", "err", err)
+		}
+		loading.Store(false)
+	}
+	if ctx.Err() == nil {
+		sched.Start()
+	}
+	err = <-served
+	if shErr := sched.Shutdown(); shErr != nil {
+		err = errors.Join(err, shErr)
+	}
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	return nil
+}

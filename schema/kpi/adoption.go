@@ -1,0 +1,51 @@
+package kpi
+
+import (
+	"context"
+	"fmt"
+)
+
+// Adoption is process adoption (DESIGN §5.5) for a cohort of cases.
+type Adoption struct {
+	// Rate is the share of cases that recorded every non-gate stage expected on their branch up to
+	// the furthest stage they reached (N: cases with at least one staged event).
+	Rate Value `json:"rate"`
+	// Coverage is the mean share of those expected stages recorded.
+	Coverage Value `json:"coverage"`
+	// Template is events with template_used / events on stages whose model says `template: true`
+	// (N: such events).
+	Template Value `json:"template"`
+	// IronTriangle is the share of cases past solution_design (furthest stage after it in process
+	// order) with all three roles (sales, solution, delivery) assigned (N: cases past solution design).
+	IronTriangle Value `json:"ironTriangle"`
+}
+
+// Adoption returns process adoption for the cases that started in the scope.
+func (e *Engine) Adoption(ctx context.Context, s Scope) (*Breakdown[Adoption], error) {
+	if err := e.check(ctx, s); err != nil {
+		return nil, err
+	}
+	return cached(ctx, e, "adoption", s.key(), func(ctx context.Context) (*Breakdown[Adoption], error) {
+		q := aggQuery{table: "kpi_case", ts: "c.started_at", aggs: []string{
+			"count(*) FILTER (WHERE c.expected_n > 0)",
+			"count(*) FILTER (WHERE c.expected_n > 0 AND c.recorded_n = c.expected_n)",
+			"avg(c.recorded_n / c.expected_n) FILTER (WHERE c.expected_n > 0)",
+			"sum(c.tmpl_n)",
+			"sum(c.tmpl_used)",
+			"count(*) FILTER (WHERE c.past_design)",
+			"count(*) FILTER (WHERE c.past_design AND c.roles_n >= 3)",
+		}}
+		bd, err := each(ctx, e, s, q, func(cur, prev cell) Adoption {
+			return Adoption{
+				Rate:         pair(ratio(cur[1], cur[0], int64(cur[0])), ratio(prev[1], prev[0], int64(prev[0]))),
+				Coverage:     pair(stat(cur[2], int64(cur[0])), stat(prev[2], int64(prev[0]))),
+				Template:     pair(ratio(cur[4], cur[3], int64(cur[3])), ratio(prev[4], prev[3], int64(prev[3]))),
+				IronTriangle: pair(ratio(cur[6], cur[5], int64(cur[5])), ratio(prev[6], prev[5], int64(prev[5]))),
+			}
+		})
+		if err != nil {
+			return nil, fmt.Errorf("kpi.Adoption: %w", err)
+		}
+		return bd, nil
+	})
+}

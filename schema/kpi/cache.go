@@ -1,0 +1,113 @@
+package kpi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/ltc-analytics/ltc/schema"
+)
+
+// flightState counts the callers waiting for one in-flight computation, so that the shared
+// query is cancelled when the last of them gives up (and not when the first one does).
+type flightState struct {
+	ctx     context.Context
+	cancel  context.CancelFunc
+	waiters int
+}
+
+// flights is the per-engine registry of in-flight computations, beside the singleflight group.
+type flights struct {
+	mu    sync.Mutex
+	m     map[string]*flightState
+	group singleflight.Group
+}
+
+// cached returns the result of fn for (name, args) at the current data version: from the LRU cache
+// when present, else computed once however many callers ask at the same time (singleflight).
+// Results are shared between callers and must be treated as read-only.
+func cached[T any](ctx context.Context, e *Engine, name, args string, fn func(context.Context) (T, error)) (T, error) {
+	var zero T
+	if e.cache == nil {
+		return fn(ctx)
+	}
+	v, err := schema.DataVersion(ctx, e.db.Read)
+	if err != nil {
+		return zero, err
+	}
+	key := fmt.Sprintf("%s\x00%d\x00%s", name, v, args)
+	for attempt := 0; ; attempt++ {
+		if r, ok := e.cache.Get(key); ok {
+			return r.(T), nil
+		}
+		r, err := e.shared(ctx, key, func(c context.Context) (any, error) { return fn(c) })
+		if err == nil {
+			return r.(T), nil
+		}
+		// The shared run was cancelled because every earlier waiter left just as we joined: retry once.
+		if attempt == 0 && errors.Is(err, context.Canceled) && ctx.Err() == nil {
+			continue
+		}
+		return zero, err
+	}
+}
+
+// shared runs fn once per key among concurrent callers and caches a successful result. The run
+// has its own context, cancelled when every caller waiting for it has gone.
+func (e *Engine) shared(ctx context.Context, key string, fn func(context.Context) (any, error)) (any, error) {
+	f := &e.fl
+	f.mu.Lock()
+	st := f.m[key]
+	if st == nil {
+		runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		st = &flightState{ctx: runCtx, cancel: cancel}
+		f.m[key] = st
+	}
+	st.waiters++
+	// DoChan is called under the lock, so a registered run cannot finish unseen; whichever caller's
+	// function singleflight executes computes under the shared context.
+	ch := f.group.DoChan(key, func() (any, error) {
+		defer e.forget(key, st)
+		r, err := fn(st.ctx)
+		if err == nil {
+			e.cache.Add(key, r)
+		}
+		return r, err
+	})
+	f.mu.Unlock()
+
+	select {
+	case res := <-ch:
+		e.leave(key, st)
+		return res.Val, res.Err
+	case <-ctx.Done():
+		e.leave(key, st)
+		return nil, ctx.Err()
+	}
+}
+
+// forget removes a finished run from the registry.
+func (e *Engine) forget(key string, st *flightState) {
+	e.fl.mu.Lock()
+	if e.fl.m[key] == st {
+		delete(e.fl.m, key)
+	}
+	e.fl.mu.Unlock()
+}
+
+// leave drops a waiter and, when none is left, cancels the shared run and forgets it.
+func (e *Engine) leave(key string, st *flightState) {
+	e.fl.mu.Lock()
+	st.waiters--
+	last := st.waiters == 0
+	if last && e.fl.m[key] == st {
+		delete(e.fl.m, key)
+	}
+	e.fl.mu.Unlock()
+	if last {
+		st.cancel()
+	}
+}

@@ -1,0 +1,197 @@
+package kpi
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Cash is billing and collection (DESIGN §5.7) for a period [f, t), measured as of
+// a = min(t, Options.Now()) for the current period (the period end for earlier ones).
+type Cash struct {
+	// Billed sums invoices issued in the period (N: invoices).
+	Billed Value `json:"billed"`
+	// Collected sums payments received in the period (N: payments).
+	Collected Value `json:"collected"`
+	// Receivables is AR(a) = invoiced before a − paid before a (N: invoices issued before a).
+	Receivables Value `json:"receivables"`
+	// OverdueShare is the part of AR(a) on invoices due before a, over AR(a).
+	OverdueShare Value `json:"overdueShare"`
+	// DSO is AR(a) / Billed × days in the period (N: invoices billed).
+	DSO Value `json:"dso"`
+	// CollectionRate is the amount paid before a on invoices issued in the period / Billed.
+	CollectionRate Value `json:"collectionRate"`
+}
+
+// Cash returns billing, collection and receivables in the scope. Amounts are summed as stored
+// (no currency conversion); invoices and payments take the attributes of their contract's case.
+func (e *Engine) Cash(ctx context.Context, s Scope) (*Breakdown[Cash], error) {
+	if err := e.check(ctx, s); err != nil {
+		return nil, err
+	}
+	asOf := s.To
+	if now := e.opts.Now().UTC(); now.Before(asOf) {
+		asOf = now.Truncate(time.Second)
+	}
+	return cached(ctx, e, "cash", fmt.Sprintf("%s|%d", s.key(), asOf.UnixNano()), func(ctx context.Context) (*Breakdown[Cash], error) {
+		bd, err := e.cash(ctx, s, asOf)
+		if err != nil {
+			return nil, fmt.Errorf("kpi.Cash: %w", err)
+		}
+		return bd, nil
+	})
+}
+
+// cashWindow is one period the cash query measures.
+type cashWindow struct{ from, to, asOf time.Time }
+
+func (e *Engine) cash(ctx context.Context, s Scope, asOf time.Time) (*Breakdown[Cash], error) {
+	wins := []cashWindow{{s.From, s.To, asOf}, {s.previous(), s.From, s.From}}
+	var buckets []time.Time
+	if s.Grain != GrainNone {
+		bs, err := e.buckets(s.Grain, s.From, s.To)
+		if err != nil {
+			return nil, err
+		}
+		buckets = bs
+		first := e.prevBucket(s.Grain, bs[0])
+		for _, b := range append([]time.Time{first}, bs...) {
+			end := e.nextBucket(s.Grain, b)
+			a := end
+			if a.After(asOf) {
+				a = asOf
+			}
+			wins = append(wins, cashWindow{b, end, a})
+		}
+	}
+	maxTo := s.To
+	for _, w := range wins {
+		if w.to.After(maxTo) {
+			maxTo = w.to
+		}
+	}
+	nd := len(s.GroupBy)
+	b := &sqlBuilder{}
+	b.add("WITH w(k, f, t, a) AS (VALUES ")
+	for i, w := range wins {
+		if i > 0 {
+			b.add(", ")
+		}
+		b.add(fmt.Sprintf("(%d, CAST(? AS TIMESTAMP), CAST(? AS TIMESTAMP), CAST(? AS TIMESTAMP))", i), ts(w.from), ts(w.to), ts(w.asOf))
+	}
+	b.add("), r AS (SELECT c.*, c.issued_at AS at, NULL::TIMESTAMP AS received_at, c.amount AS inv, 0.0 AS pay FROM kpi_invoice c WHERE c.issued_at < CAST(? AS TIMESTAMP)", ts(maxTo))
+	f, fargs := filterSQL(s)
+	b.add(f, fargs...)
+	b.add(" UNION ALL BY NAME SELECT c.*, c.received_at AS at, 0.0 AS inv, c.amount AS pay FROM kpi_payment c WHERE c.received_at < CAST(? AS TIMESTAMP)", ts(maxTo))
+	b.add(f, fargs...)
+	b.add(") SELECT w.k")
+	dims := make([]string, nd)
+	for i, d := range s.GroupBy {
+		dims[i] = fmt.Sprintf("CASE WHEN w.k < 2 THEN r.%s END", strings.TrimPrefix(dimColumn[d], "c."))
+		b.add(fmt.Sprintf(", %s AS _d%d", dims[i], i))
+	}
+	if nd > 0 {
+		b.add(", GROUPING(_d0)")
+	} else {
+		b.add(", 1")
+	}
+	b.add(`,
+  count(*) FILTER (WHERE r.received_at IS NULL AND r.issued_at >= w.f AND r.issued_at < w.t),
+  coalesce(sum(r.inv) FILTER (WHERE r.received_at IS NULL AND r.issued_at >= w.f AND r.issued_at < w.t), 0),
+  count(*) FILTER (WHERE r.received_at >= w.f AND r.received_at < w.t),
+  coalesce(sum(r.pay) FILTER (WHERE r.received_at >= w.f AND r.received_at < w.t), 0),
+  count(*) FILTER (WHERE r.received_at IS NULL AND r.issued_at < w.a),
+  coalesce(sum(r.inv) FILTER (WHERE r.received_at IS NULL AND r.issued_at < w.a), 0)
+    - coalesce(sum(r.pay) FILTER (WHERE r.received_at < w.a), 0),
+  coalesce(sum(r.inv) FILTER (WHERE r.received_at IS NULL AND r.issued_at < w.a AND r.due_at < w.a), 0)
+    - coalesce(sum(r.pay) FILTER (WHERE r.received_at < w.a AND r.due_at < w.a), 0),
+  coalesce(sum(r.pay) FILTER (WHERE r.issued_at >= w.f AND r.issued_at < w.t AND r.received_at < w.a), 0)
+FROM r JOIN w ON r.at < w.t GROUP BY `)
+	if nd == 0 {
+		b.add("w.k")
+	} else {
+		b.add("GROUPING SETS ((w.k), (w.k")
+		for i := range dims {
+			b.add(fmt.Sprintf(", _d%d", i))
+		}
+		b.add("))")
+	}
+	rows, err := e.db.Read.QueryContext(ctx, b.sb.String(), b.args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	type meas struct {
+		nInv, nPay, nAR                      int64
+		billed, collected, ar, overdue, coll float64
+	}
+	totals := make([]meas, len(wins))
+	groups := map[string]*[2]meas{}
+	keys := map[string][]string{}
+	for rows.Next() {
+		var k int
+		var gd int64
+		ds := make([]sql.NullString, nd)
+		var m meas
+		dest := []any{&k}
+		for i := range ds {
+			dest = append(dest, &ds[i])
+		}
+		dest = append(dest, &gd, &m.nInv, &m.billed, &m.nPay, &m.collected, &m.nAR, &m.ar, &m.overdue, &m.coll)
+		if err := rows.Scan(dest...); err != nil {
+			return nil, err
+		}
+		if gd == 1 || nd == 0 {
+			totals[k] = m
+			continue
+		}
+		if k >= 2 {
+			continue
+		}
+		key := make([]string, nd)
+		for i, d := range ds {
+			key[i] = d.String
+		}
+		id := strings.Join(key, "\x00")
+		if groups[id] == nil {
+			groups[id] = &[2]meas{}
+			keys[id] = key
+		}
+		groups[id][k] = m
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	side := func(m meas, w cashWindow) (billed, collected, ar, overdue, dso, coll side) {
+		days := w.to.Sub(w.from).Hours() / 24
+		return count(m.billed, m.nInv), count(m.collected, m.nPay), count(m.ar, m.nAR),
+			ratio(m.overdue, m.ar, m.nAR), ratio(m.ar*days, m.billed, m.nInv), ratio(m.coll, m.billed, m.nInv)
+	}
+	build := func(cur, prev meas, wc, wp cashWindow) Cash {
+		b1, c1, a1, o1, d1, r1 := side(cur, wc)
+		b0, c0, a0, o0, d0, r0 := side(prev, wp)
+		return Cash{Billed: pair(b1, b0), Collected: pair(c1, c0), Receivables: pair(a1, a0),
+			OverdueShare: pair(o1, o0), DSO: pair(d1, d0), CollectionRate: pair(r1, r0)}
+	}
+	out := &Breakdown[Cash]{Total: build(totals[0], totals[1], wins[0], wins[1])}
+	ids := make([]string, 0, len(groups))
+	for id := range groups {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		key := map[string]string{}
+		for i, d := range s.GroupBy {
+			key[d] = keys[id][i]
+		}
+		out.Groups = append(out.Groups, Group[Cash]{Key: key, Result: build(groups[id][0], groups[id][1], wins[0], wins[1])})
+	}
+	for i, t := range buckets {
+		k := 3 + i
+		out.Series = append(out.Series, Point[Cash]{Start: t, Result: build(totals[k], totals[k-1], wins[k], wins[k-1])})
+	}
+	return out, nil
+}

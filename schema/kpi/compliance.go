@@ -1,0 +1,227 @@
+package kpi
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Violation kinds (DESIGN §5.6): gate G guards stage S; the order is (occurred_at, seq).
+const (
+	// KindMissing: no G event at or before the first entry of S, and G never passed.
+	KindMissing = "missing"
+	// KindFailed: G events before S, none passed (ever).
+	KindFailed = "failed"
+	// KindLate: G passed, but only after the first entry of S (also when it failed before S).
+	KindLate = "late"
+)
+
+// GateCompliance is compliance at one gate, over the cases that entered the guarded stage in the
+// scope and whose branch the gate applies to.
+type GateCompliance struct {
+	Gate   string `json:"gate"`
+	Guards string `json:"guards"`
+	// Entered counts the cases that entered the guarded stage.
+	Entered   Value `json:"entered"`
+	Compliant Value `json:"compliant"`
+	// Rate is Compliant / Entered.
+	Rate    Value `json:"rate"`
+	Missing Value `json:"missing"`
+	Failed  Value `json:"failed"`
+	Late    Value `json:"late"`
+}
+
+// Compliance is process compliance (DESIGN §5.6).
+type Compliance struct {
+	Gates []GateCompliance `json:"gates"`
+	// Rate is cases with no violation at any gate / cases that entered any guarded stage, each case
+	// placed in time by its first entry of a guarded stage.
+	Rate Value `json:"rate"`
+	// PromiseKept is deliveries accepted by the contract's committed_delivery_at / deliveries
+	// accepted, by accepted_at (a delivery without a commitment is not kept).
+	PromiseKept Value `json:"promiseKept"`
+}
+
+// Compliance returns gate compliance and promise keeping in the scope; each gate's range applies
+// to the first entry of the stage it guards.
+func (e *Engine) Compliance(ctx context.Context, s Scope) (*Breakdown[Compliance], error) {
+	if err := e.check(ctx, s); err != nil {
+		return nil, err
+	}
+	return cached(ctx, e, "compliance", s.key(), func(ctx context.Context) (*Breakdown[Compliance], error) {
+		bd, err := e.compliance(ctx, s)
+		if err != nil {
+			return nil, fmt.Errorf("kpi.Compliance: %w", err)
+		}
+		return bd, nil
+	})
+}
+
+func (e *Engine) compliance(ctx context.Context, s Scope) (*Breakdown[Compliance], error) {
+	var qs []aggQuery
+	for _, g := range e.gates {
+		k := fmt.Sprintf("c.g_kind[%d]", g.idx+1)
+		qs = append(qs, aggQuery{table: "kpi_case", ts: fmt.Sprintf("c.g_entered[%d]", g.idx+1), aggs: []string{
+			"count(*)",
+			"count(*) FILTER (WHERE " + k + " = 'compliant')",
+			"count(*) FILTER (WHERE " + k + " = 'missing')",
+			"count(*) FILTER (WHERE " + k + " = 'failed')",
+			"count(*) FILTER (WHERE " + k + " = 'late')",
+		}})
+	}
+	qs = append(qs,
+		aggQuery{table: "kpi_case", ts: "list_min(c.g_entered)", aggs: []string{
+			"count(*)", "count(*) FILTER (WHERE NOT list_has_any(c.g_kind, ['missing', 'failed', 'late']))"}},
+		aggQuery{table: "kpi_delivery", ts: "c.accepted_at", aggs: []string{"count(*)", "count(*) FILTER (WHERE c.kept)"}},
+	)
+	ng := len(e.gates)
+	return multi(ctx, e, s, qs, func(cur, prev []cell) Compliance {
+		out := Compliance{Gates: make([]GateCompliance, ng)}
+		for i, g := range e.gates {
+			c, p := cur[i], prev[i]
+			n, pn := int64(c[0]), int64(p[0])
+			out.Gates[i] = GateCompliance{
+				Gate: g.id, Guards: g.guards,
+				Entered:   pair(count(c[0], n), count(p[0], pn)),
+				Compliant: pair(count(c[1], n), count(p[1], pn)),
+				Rate:      pair(ratio(c[1], c[0], n), ratio(p[1], p[0], pn)),
+				Missing:   pair(count(c[2], n), count(p[2], pn)),
+				Failed:    pair(count(c[3], n), count(p[3], pn)),
+				Late:      pair(count(c[4], n), count(p[4], pn)),
+			}
+		}
+		out.Rate = rate(cur[ng], prev[ng])
+		out.PromiseKept = rate(cur[ng+1], prev[ng+1])
+		return out
+	})
+}
+
+// ViolationRow is one gate violation.
+type ViolationRow struct {
+	CaseID string `json:"caseId"`
+	Gate   string `json:"gate"`
+	Kind   string `json:"kind"`
+	// EnteredAt is the first entry of the guarded stage (UTC).
+	EnteredAt    time.Time `json:"enteredAt"`
+	Owner        string    `json:"owner"`
+	BusinessUnit string    `json:"businessUnit"`
+}
+
+// Page is one page of a cursor-paginated list; pass EndCursor as `after` for the next page.
+type Page[T any] struct {
+	Rows        []T    `json:"rows"`
+	EndCursor   string `json:"endCursor"`
+	HasNextPage bool   `json:"hasNextPage"`
+}
+
+// maxPage bounds a page.
+const maxPage = 1000
+
+// cursor is the decoded form of an opaque cursor: the sort key of the last row returned.
+type cursor struct {
+	At   time.Time `json:"t"`
+	Case string    `json:"c"`
+	Gate int       `json:"g,omitempty"`
+}
+
+func encodeCursor(c cursor) string {
+	b, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeCursor(s string) (*cursor, error) {
+	if s == "" {
+		return nil, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	var c cursor
+	if err == nil {
+		err = json.Unmarshal(b, &c)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadScope, ErrBadCursor)
+	}
+	return &c, nil
+}
+
+func pageSize(first int) error {
+	if first <= 0 || first > maxPage {
+		return fmt.Errorf("%w: first must be in 1..%d, got %d", ErrBadScope, maxPage, first)
+	}
+	return nil
+}
+
+// Violations lists the gate violations whose guarded stage was first entered in the scope (the
+// previous period, GroupBy and Grain are ignored), ordered by entry time, case and gate order.
+func (e *Engine) Violations(ctx context.Context, s Scope, first int, after string) (*Page[ViolationRow], error) {
+	if err := e.check(ctx, s); err != nil {
+		return nil, err
+	}
+	if err := pageSize(first); err != nil {
+		return nil, err
+	}
+	cur, err := decodeCursor(after)
+	if err != nil {
+		return nil, err
+	}
+	return cached(ctx, e, "violations", fmt.Sprintf("%s|%d|%s", s.key(), first, after), func(ctx context.Context) (*Page[ViolationRow], error) {
+		p, err := e.violations(ctx, s, first, cur)
+		if err != nil {
+			return nil, fmt.Errorf("kpi.Violations: %w", err)
+		}
+		return p, nil
+	})
+}
+
+func (e *Engine) violations(ctx context.Context, s Scope, first int, after *cursor) (*Page[ViolationRow], error) {
+	out := &Page[ViolationRow]{Rows: []ViolationRow{}}
+	if len(e.gates) == 0 {
+		return out, nil
+	}
+	b := &sqlBuilder{}
+	b.add(`SELECT case_id, gi, kind, entered, owner, business_unit FROM (
+  SELECT c.case_id, g.gi, c.g_kind[g.gi] AS kind, c.g_entered[g.gi] AS entered,
+         coalesce(c.owner, '') AS owner, coalesce(c.business_unit, '') AS business_unit
+  FROM kpi_case c, range(1, ?) g(gi)
+  WHERE list_has_any(c.g_kind, ['missing', 'failed', 'late'])`, len(e.gates)+1)
+	f, fargs := filterSQL(s)
+	b.add(f, fargs...)
+	b.add(`) WHERE kind IN ('missing', 'failed', 'late') AND entered >= CAST(? AS TIMESTAMP) AND entered < CAST(? AS TIMESTAMP)`,
+		ts(s.From), ts(s.To))
+	if after != nil {
+		b.add(" AND (entered, case_id, gi) > (CAST(? AS TIMESTAMP), ?, ?)", ts(after.At), after.Case, after.Gate)
+	}
+	b.add(" ORDER BY entered, case_id, gi LIMIT ?", first+1)
+	rows, err := e.db.Read.QueryContext(ctx, b.sb.String(), b.args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var last cursor
+	for rows.Next() {
+		var r ViolationRow
+		var gi int
+		var at sql.NullTime
+		if err := rows.Scan(&r.CaseID, &gi, &r.Kind, &at, &r.Owner, &r.BusinessUnit); err != nil {
+			return nil, err
+		}
+		if len(out.Rows) == first {
+			out.HasNextPage = true
+			break
+		}
+		r.EnteredAt = at.Time.UTC()
+		r.Gate = e.gates[gi-1].id
+		out.Rows = append(out.Rows, r)
+		last = cursor{At: r.EnteredAt, Case: r.CaseID, Gate: gi}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(out.Rows) > 0 {
+		out.EndCursor = encodeCursor(last)
+	}
+	return out, nil
+}

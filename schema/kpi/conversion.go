@@ -1,0 +1,112 @@
+package kpi
+
+import (
+	"context"
+	"fmt"
+)
+
+// FunnelStage is one stage of the funnel (DESIGN §5.1).
+type FunnelStage struct {
+	Stage string `json:"stage"`
+	// Reached counts the cohort's cases with at least one event of the stage (N: cases in the cohort).
+	Reached Value `json:"reached"`
+	// FromPrevious is Reached / Reached of the previous listed stage (for the first stage: of itself).
+	// Stages skipped on a branch can make it exceed 1; group by branch to read branch paths.
+	FromPrevious Value `json:"fromPrevious"`
+	// FromTop is Reached / Reached of the first stage.
+	FromTop Value `json:"fromTop"`
+}
+
+// Funnel is the stage reach of a cohort of cases, in model order.
+type Funnel struct {
+	Stages []FunnelStage `json:"stages"`
+}
+
+// Funnel returns stage reach and conversion for the cases that started (first event of any tier)
+// in the scope. With windowDays, only events within that many days of the case start count.
+func (e *Engine) Funnel(ctx context.Context, s Scope, windowDays *int) (*Breakdown[Funnel], error) {
+	if err := e.check(ctx, s); err != nil {
+		return nil, err
+	}
+	w := -1
+	if windowDays != nil {
+		if *windowDays <= 0 {
+			return nil, fmt.Errorf("%w: window must be positive, got %d days", ErrBadScope, *windowDays)
+		}
+		w = *windowDays
+	}
+	return cached(ctx, e, "funnel", fmt.Sprintf("%s|%d", s.key(), w), func(ctx context.Context) (*Breakdown[Funnel], error) {
+		return e.funnel(ctx, s, w)
+	})
+}
+
+func (e *Engine) funnel(ctx context.Context, s Scope, window int) (*Breakdown[Funnel], error) {
+	q := aggQuery{table: "kpi_case", ts: "c.started_at", aggs: []string{"count(*)"}}
+	for i := range e.model.Stages {
+		if window < 0 {
+			q.aggs = append(q.aggs, fmt.Sprintf("count(*) FILTER (WHERE c.s_first[%d] IS NOT NULL)", i+1))
+		} else {
+			q.aggs = append(q.aggs, fmt.Sprintf("count(*) FILTER (WHERE c.s_first[%d] <= c.started_at + to_days(CAST(? AS INTEGER)))", i+1))
+			q.aggArgs = append(q.aggArgs, window)
+		}
+	}
+	bd, err := each(ctx, e, s, q, func(cur, prev cell) Funnel {
+		f := Funnel{Stages: make([]FunnelStage, len(e.model.Stages))}
+		for i, st := range e.model.Stages {
+			r, pr := cur[i+1], prev[i+1]
+			top, ptop := cur[1], prev[1]
+			before, pbefore := r, pr
+			if i > 0 {
+				before, pbefore = cur[i], prev[i]
+			}
+			f.Stages[i] = FunnelStage{
+				Stage:        st.ID,
+				Reached:      pair(count(r, int64(cur[0])), count(pr, int64(prev[0]))),
+				FromPrevious: pair(ratio(r, before, int64(before)), ratio(pr, pbefore, int64(pbefore))),
+				FromTop:      pair(ratio(r, top, int64(top)), ratio(pr, ptop, int64(ptop))),
+			}
+		}
+		return f
+	})
+	if err != nil {
+		return nil, fmt.Errorf("kpi.Funnel: %w", err)
+	}
+	return bd, nil
+}
+
+// LeadConversion returns leads converted to an opportunity / leads created, for the leads created
+// in the scope (N: leads created).
+func (e *Engine) LeadConversion(ctx context.Context, s Scope) (*Breakdown[Value], error) {
+	if err := e.check(ctx, s); err != nil {
+		return nil, err
+	}
+	return cached(ctx, e, "leadConversion", s.key(), func(ctx context.Context) (*Breakdown[Value], error) {
+		q := aggQuery{table: "kpi_lead", ts: "c.created_at", aggs: []string{"count(*)", "count(*) FILTER (WHERE c.converted)"}}
+		bd, err := each(ctx, e, s, q, rate)
+		if err != nil {
+			return nil, fmt.Errorf("kpi.LeadConversion: %w", err)
+		}
+		return bd, nil
+	})
+}
+
+// WinRate returns won / (won + lost) for the opportunities closed in the scope (N: won + lost).
+func (e *Engine) WinRate(ctx context.Context, s Scope) (*Breakdown[Value], error) {
+	if err := e.check(ctx, s); err != nil {
+		return nil, err
+	}
+	return cached(ctx, e, "winRate", s.key(), func(ctx context.Context) (*Breakdown[Value], error) {
+		q := aggQuery{table: "kpi_case", ts: "c.closed_at", where: "c.status IN ('won', 'lost')",
+			aggs: []string{"count(*)", "count(*) FILTER (WHERE c.status = 'won')"}}
+		bd, err := each(ctx, e, s, q, rate)
+		if err != nil {
+			return nil, fmt.Errorf("kpi.WinRate: %w", err)
+		}
+		return bd, nil
+	})
+}
+
+// rate builds a Value from cells holding (denominator, numerator).
+func rate(cur, prev cell) Value {
+	return pair(ratio(cur[1], cur[0], int64(cur[0])), ratio(prev[1], prev[0], int64(prev[0])))
+}

@@ -1,0 +1,127 @@
+// Package kpi is the KPI engine (the semantic layer) of DESIGN §5: Refresh rebuilds case-level facts
+// from the canonical tables inside each ETL transaction, and one file per metric family answers
+// parameterised queries over those facts, each beside the previous period of equal length, with
+// optional breakdowns by case attributes and time series. Results are cached by data version.
+package kpi
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+
+	"github.com/ltc-analytics/ltc/schema"
+)
+
+// Options configures an Engine.
+type Options struct {
+	// SprintAnchor is the start of a sprint; SPRINT buckets are SprintDays long from it.
+	SprintAnchor time.Time
+	// SprintDays is the sprint length; 0 means 14.
+	SprintDays int
+	// CacheSize is the number of results kept in the cache; 0 means 512, negative disables caching.
+	CacheSize int
+	// Now returns the current time (receivables are measured at min(period end, Now())); nil means time.Now.
+	Now func() time.Time
+}
+
+// Engine answers KPI queries over the derived tables that Refresh maintains.
+// It is safe for concurrent use; cached results are shared and must not be modified by callers.
+type Engine struct {
+	db    *schema.DB
+	model *schema.Model
+	opts  Options
+
+	stagePos map[string]int // stage id → position in model order
+	gates    []gate         // gate stages in model order
+	last     int            // position of the model's last stage
+
+	cache *lru.Cache[string, any]
+	fl    flights
+}
+
+// gate is a gate stage and the stage it guards.
+type gate struct {
+	idx      int    // order among gates (0-based)
+	id       string // the gate stage
+	pos      int    // its position
+	guards   string // the guarded stage
+	guardPos int
+	branches []string // branches the gate is expected on (empty: all)
+}
+
+// New returns an engine over db for model.
+func New(db *schema.DB, model *schema.Model, opts Options) *Engine {
+	if opts.SprintDays <= 0 {
+		opts.SprintDays = 14
+	}
+	if opts.CacheSize == 0 {
+		opts.CacheSize = 512
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	e := &Engine{db: db, model: model, opts: opts, stagePos: map[string]int{}, last: len(model.Stages) - 1,
+		fl: flights{m: map[string]*flightState{}}}
+	for i, s := range model.Stages {
+		e.stagePos[s.ID] = i
+	}
+	for i, s := range model.Stages {
+		if s.Gate == nil {
+			continue
+		}
+		e.gates = append(e.gates, gate{idx: len(e.gates), id: s.ID, pos: i, guards: s.Gate.Guards,
+			guardPos: e.stagePos[s.Gate.Guards], branches: s.Branches})
+	}
+	if opts.CacheSize > 0 {
+		c, err := lru.New[string, any](opts.CacheSize)
+		if err != nil {
+			panic(fmt.Sprintf("kpi.New: %v", err)) // only for a non-positive size, excluded above
+		}
+		e.cache = c
+	}
+	return e
+}
+
+// Model returns the process model the engine measures against.
+func (e *Engine) Model() *schema.Model { return e.model }
+
+// stage returns the position of a stage id, or an error wrapping ErrUnknownStage.
+func (e *Engine) stage(id string) (int, error) {
+	p, ok := e.stagePos[id]
+	if !ok {
+		return 0, fmt.Errorf("%w: %q", ErrUnknownStage, id)
+	}
+	return p, nil
+}
+
+// gateByID returns the gate with the given stage id, or an error wrapping ErrUnknownStage.
+func (e *Engine) gateByID(id string) (gate, error) {
+	for _, g := range e.gates {
+		if g.id == id {
+			return g, nil
+		}
+	}
+	return gate{}, fmt.Errorf("%w: %q is not a gate", ErrUnknownStage, id)
+}
+
+// check honours a cancelled context and validates a scope (including the series length and the
+// sprint anchor) before any work.
+func (e *Engine) check(ctx context.Context, s Scope) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	if s.Grain == GrainSprint && e.opts.SprintAnchor.IsZero() {
+		return fmt.Errorf("%w: SPRINT grain needs a sprint anchor", ErrBadScope)
+	}
+	if s.Grain != GrainNone {
+		if _, err := e.buckets(s.Grain, s.From, s.To); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,185 @@
+package kpi
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/ltc-analytics/ltc/schema"
+)
+
+// Grain is the bucket size of a time series.
+type Grain string
+
+// The grains a scope may ask for; "" means no series.
+const (
+	GrainNone    Grain = ""
+	GrainDay     Grain = "DAY"
+	GrainWeek    Grain = "WEEK" // ISO weeks, starting Monday 00:00 UTC
+	GrainMonth   Grain = "MONTH"
+	GrainQuarter Grain = "QUARTER"
+	GrainYear    Grain = "YEAR"
+	GrainSprint  Grain = "SPRINT" // Options.SprintDays-long buckets from Options.SprintAnchor
+)
+
+// grainTrunc is the whitelist of calendar grains: grain → DuckDB date_trunc part.
+var grainTrunc = map[Grain]string{
+	GrainDay: "day", GrainWeek: "week", GrainMonth: "month", GrainQuarter: "quarter", GrainYear: "year",
+}
+
+// dimColumn is the whitelist of dimensions: name → column of the derived tables (alias c).
+var dimColumn = map[string]string{
+	"business_unit": "c.business_unit", "region": "c.region", "segment": "c.segment",
+	"product_line": "c.product_line", "channel": "c.channel", "owner": "c.owner", "team": "c.team",
+	"branch": "c.branch",
+}
+
+// maxBuckets bounds the length of a time series.
+const maxBuckets = 5000
+
+// Scope selects what a KPI is computed over: a half-open time range [From, To) applied to the
+// timestamp each KPI names, filters on case attributes, an optional breakdown by dimensions and an
+// optional time series. Every KPI also reports the previous period [From-(To-From), From).
+type Scope struct {
+	From, To time.Time
+	// Filters maps a dimension (schema.Dimensions) to its allowed values; an empty list filters nothing.
+	Filters map[string][]string
+	// GroupBy lists dimensions to break the result down by, in order.
+	GroupBy []string
+	// Grain asks for a time series with buckets of this size.
+	Grain Grain
+}
+
+// Validate reports whether the scope can be run; errors wrap ErrBadScope.
+func (s Scope) Validate() error {
+	switch {
+	case s.From.IsZero() || s.To.IsZero():
+		return fmt.Errorf("%w: from and to are required", ErrBadScope)
+	case !s.From.Before(s.To):
+		return fmt.Errorf("%w: from (%s) must be before to (%s)", ErrBadScope, s.From.UTC().Format(time.RFC3339), s.To.UTC().Format(time.RFC3339))
+	case s.From.Year() < 1 || s.To.Year() > 9999:
+		return fmt.Errorf("%w: time out of range", ErrBadScope)
+	}
+	for dim := range s.Filters {
+		if _, ok := dimColumn[dim]; !ok {
+			return fmt.Errorf("%w: unknown dimension %q in filters (want one of %s)", ErrBadScope, dim, strings.Join(schema.Dimensions, ", "))
+		}
+	}
+	seen := map[string]bool{}
+	for _, dim := range s.GroupBy {
+		if _, ok := dimColumn[dim]; !ok {
+			return fmt.Errorf("%w: unknown dimension %q in groupBy (want one of %s)", ErrBadScope, dim, strings.Join(schema.Dimensions, ", "))
+		}
+		if seen[dim] {
+			return fmt.Errorf("%w: dimension %q twice in groupBy", ErrBadScope, dim)
+		}
+		seen[dim] = true
+	}
+	if _, ok := grainTrunc[s.Grain]; !ok && s.Grain != GrainNone && s.Grain != GrainSprint {
+		return fmt.Errorf("%w: unknown grain %q", ErrBadScope, s.Grain)
+	}
+	return nil
+}
+
+// previous returns the start of the previous period of equal length.
+func (s Scope) previous() time.Time { return s.From.Add(-s.To.Sub(s.From)) }
+
+// key is the canonical form of the scope for cache keys.
+func (s Scope) key() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d|%d|%s|%s|", s.From.UnixNano(), s.To.UnixNano(), s.Grain, strings.Join(s.GroupBy, ","))
+	dims := make([]string, 0, len(s.Filters))
+	for d := range s.Filters {
+		dims = append(dims, d)
+	}
+	sort.Strings(dims)
+	for _, d := range dims {
+		vs := slices.Clone(s.Filters[d])
+		sort.Strings(vs)
+		vs = slices.Compact(vs)
+		fmt.Fprintf(&b, "%s=%q;", d, vs)
+	}
+	return b.String()
+}
+
+// buckets returns the start of every series bucket that overlaps [from, to).
+func (e *Engine) buckets(g Grain, from, to time.Time) ([]time.Time, error) {
+	var out []time.Time
+	for t := e.truncate(g, from); t.Before(to); t = e.nextBucket(g, t) {
+		out = append(out, t)
+		if len(out) > maxBuckets {
+			return nil, fmt.Errorf("%w: more than %d %s buckets", ErrBadScope, maxBuckets, g)
+		}
+	}
+	return out, nil
+}
+
+// truncate returns the start of the bucket containing t, as DuckDB's date_trunc / time_bucket do.
+func (e *Engine) truncate(g Grain, t time.Time) time.Time {
+	t = t.UTC()
+	y, m, d := t.Date()
+	switch g {
+	case GrainDay:
+		return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	case GrainWeek:
+		day := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+		return day.AddDate(0, 0, -((int(day.Weekday()) + 6) % 7))
+	case GrainMonth:
+		return time.Date(y, m, 1, 0, 0, 0, 0, time.UTC)
+	case GrainQuarter:
+		return time.Date(y, m-(m-1)%3, 1, 0, 0, 0, 0, time.UTC)
+	case GrainYear:
+		return time.Date(y, 1, 1, 0, 0, 0, 0, time.UTC)
+	case GrainSprint:
+		step := e.sprint()
+		k := t.Sub(e.anchor()) / step
+		if t.Before(e.anchor()) && t.Sub(e.anchor())%step != 0 {
+			k--
+		}
+		return e.anchor().Add(k * step)
+	}
+	return t
+}
+
+// nextBucket returns the start of the bucket after the one starting at t.
+func (e *Engine) nextBucket(g Grain, t time.Time) time.Time {
+	switch g {
+	case GrainDay:
+		return t.AddDate(0, 0, 1)
+	case GrainWeek:
+		return t.AddDate(0, 0, 7)
+	case GrainMonth:
+		return t.AddDate(0, 1, 0)
+	case GrainQuarter:
+		return t.AddDate(0, 3, 0)
+	case GrainYear:
+		return t.AddDate(1, 0, 0)
+	case GrainSprint:
+		return t.Add(e.sprint())
+	}
+	return t
+}
+
+// prevBucket returns the start of the bucket before the one starting at t.
+func (e *Engine) prevBucket(g Grain, t time.Time) time.Time {
+	switch g {
+	case GrainDay:
+		return t.AddDate(0, 0, -1)
+	case GrainWeek:
+		return t.AddDate(0, 0, -7)
+	case GrainMonth:
+		return t.AddDate(0, -1, 0)
+	case GrainQuarter:
+		return t.AddDate(0, -3, 0)
+	case GrainYear:
+		return t.AddDate(-1, 0, 0)
+	case GrainSprint:
+		return t.Add(-e.sprint())
+	}
+	return t
+}
+
+func (e *Engine) sprint() time.Duration { return time.Duration(e.opts.SprintDays) * 24 * time.Hour }
+func (e *Engine) anchor() time.Time     { return e.opts.SprintAnchor.UTC() }

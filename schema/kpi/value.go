@@ -1,0 +1,82 @@
+package kpi
+
+import (
+	"math"
+	"time"
+)
+
+// Value is a KPI value beside the previous period of equal length.
+// Change and RelChange are nil when undefined (a side without data, or a zero previous value for
+// RelChange); no field is ever NaN or infinite. An empty scope gives zeros with N = 0.
+type Value struct {
+	Value    float64  `json:"value"`
+	Previous float64  `json:"previous"`
+	Change   *float64 `json:"change"`
+	// RelChange is Change / |Previous|.
+	RelChange *float64 `json:"relChange"`
+	// N and PreviousN count what the value is computed over (cases, leads, invoices…), per side.
+	N         int64 `json:"n"`
+	PreviousN int64 `json:"previousN"`
+}
+
+// side is one period's value: ok is false when it is undefined (e.g. a rate over nothing).
+type side struct {
+	v  float64
+	n  int64
+	ok bool
+}
+
+// count is a side whose value is always defined (a count or a sum).
+func count(v float64, n int64) side { return side{v: finite(v), n: n, ok: true} }
+
+// ratio is num/den, undefined when den is 0; n is the number of things in the denominator.
+func ratio(num, den float64, n int64) side {
+	if den == 0 {
+		return side{n: n}
+	}
+	return side{v: finite(num / den), n: n, ok: true}
+}
+
+// stat is a statistic over n things, undefined when n is 0.
+func stat(v float64, n int64) side { return side{v: finite(v), n: n, ok: n > 0} }
+
+func pair(cur, prev side) Value {
+	out := Value{Value: cur.v, Previous: prev.v, N: cur.n, PreviousN: prev.n}
+	if cur.ok && prev.ok {
+		c := finite(cur.v - prev.v)
+		out.Change = &c
+		if prev.v != 0 {
+			r := finite(c / math.Abs(prev.v))
+			out.RelChange = &r
+		}
+	}
+	return out
+}
+
+func finite(v float64) float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0
+	}
+	return v
+}
+
+// Group is a result for one combination of GroupBy values (dimension → value; "" for a missing value).
+type Group[T any] struct {
+	Key    map[string]string `json:"key"`
+	Result T                 `json:"result"`
+}
+
+// Point is a result for one time bucket starting at Start (UTC); its Previous values are those of the
+// bucket before.
+type Point[T any] struct {
+	Start  time.Time `json:"start"`
+	Result T         `json:"result"`
+}
+
+// Breakdown is a KPI result over the whole scope, per group (when Scope.GroupBy is set) and per
+// time bucket (when Scope.Grain is set). Groups are sorted by key, points by time.
+type Breakdown[T any] struct {
+	Total  T          `json:"total"`
+	Groups []Group[T] `json:"groups,omitempty"`
+	Series []Point[T] `json:"series,omitempty"`
+}

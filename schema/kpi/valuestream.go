@@ -1,0 +1,157 @@
+package kpi
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// StageStream is one stage of the value stream (DESIGN §5.4). Times are in days.
+type StageStream struct {
+	Stage string `json:"stage"`
+	// Share is Σ_c time(c, s) / Σ_c (last − first) over the cohort (N: cases in the cohort).
+	Share Value `json:"share"`
+	// MedianDays and P90Days are quantile_cont of time(c, s) over the cohort's cases reaching s.
+	MedianDays Value `json:"medianDays"`
+	P90Days    Value `json:"p90Days"`
+	// Rework is cases with ≥ 2 events of s / cases reaching s.
+	Rework Value `json:"rework"`
+	// Cases counts the cohort's cases reaching s.
+	Cases Value `json:"cases"`
+}
+
+// ValueStream is where the cycle time goes, for the cases that completed the measured cycle.
+type ValueStream struct {
+	Stages []StageStream `json:"stages"`
+	// Bottleneck is the stage with the largest current share ("" when the cohort is empty).
+	Bottleneck string `json:"bottleneck"`
+	// Cases counts the cohort.
+	Cases Value `json:"cases"`
+}
+
+// ValueStream returns the value stream of the cases that completed the measured cycle (reached the
+// model's last stage) in the scope, the range applying to their first event of that stage.
+// A case's stage events are ordered by (occurred_at, seq) with personal-tier events dropped; each
+// event's dwell is the time to the next (the last has none); time(c, s) sums the dwells of s.
+// Dwell and per-stage times are materialised by Refresh.
+func (e *Engine) ValueStream(ctx context.Context, s Scope) (*Breakdown[ValueStream], error) {
+	if err := e.check(ctx, s); err != nil {
+		return nil, err
+	}
+	return cached(ctx, e, "valueStream", s.key(), func(ctx context.Context) (*Breakdown[ValueStream], error) {
+		bd, err := e.valueStream(ctx, s)
+		if err != nil {
+			return nil, fmt.Errorf("kpi.ValueStream: %w", err)
+		}
+		return bd, nil
+	})
+}
+
+func (e *Engine) valueStream(ctx context.Context, s Scope) (*Breakdown[ValueStream], error) {
+	q := aggQuery{table: "kpi_case", ts: "c.completed_at", aggs: []string{
+		"count(*)", "sum((epoch_us(c.last_staged_at) - epoch_us(c.first_staged_at)) / 86400e6)"}}
+	for i := range e.model.Stages {
+		t := fmt.Sprintf("(c.s_time[%d] / 86400)", i+1)
+		reached := fmt.Sprintf("c.s_n[%d] > 0", i+1)
+		q.aggs = append(q.aggs,
+			"sum("+t+")",
+			"count(*) FILTER (WHERE "+reached+")",
+			fmt.Sprintf("count(*) FILTER (WHERE c.s_n[%d] >= 2)", i+1),
+			"quantile_cont("+t+", 0.5) FILTER (WHERE "+reached+")",
+			"quantile_cont("+t+", 0.9) FILTER (WHERE "+reached+")",
+		)
+	}
+	return each(ctx, e, s, q, func(cur, prev cell) ValueStream {
+		n, pn := int64(cur[0]), int64(prev[0])
+		out := ValueStream{Stages: make([]StageStream, len(e.model.Stages)), Cases: pair(count(cur[0], n), count(prev[0], pn))}
+		best := -1.0
+		for i, st := range e.model.Stages {
+			c, p := cur[2+5*i:], prev[2+5*i:]
+			rn, prn := int64(c[1]), int64(p[1])
+			out.Stages[i] = StageStream{
+				Stage:      st.ID,
+				Share:      pair(ratio(c[0], cur[1], n), ratio(p[0], prev[1], pn)),
+				MedianDays: pair(stat(c[3], rn), stat(p[3], prn)),
+				P90Days:    pair(stat(c[4], rn), stat(p[4], prn)),
+				Rework:     pair(ratio(c[2], c[1], rn), ratio(p[2], p[1], prn)),
+				Cases:      pair(count(c[1], n), count(p[1], pn)),
+			}
+			if n > 0 && out.Stages[i].Share.Value > best {
+				best, out.Bottleneck = out.Stages[i].Share.Value, st.ID
+			}
+		}
+		return out
+	})
+}
+
+// Variant is a distinct sequence of stages (personal tier dropped) with its cases.
+type Variant struct {
+	Stages []string `json:"stages"`
+	Cases  int64    `json:"cases"`
+	// MedianDays is the median of last − first staged event over its cases.
+	MedianDays float64 `json:"medianDays"`
+}
+
+// Variants is the topN variants of a cohort.
+type Variants struct {
+	// Distinct counts all variants of the cohort, Cases its cases with at least one staged event.
+	Distinct int64     `json:"distinct"`
+	Cases    int64     `json:"cases"`
+	Top      []Variant `json:"top"`
+}
+
+// Variants returns the topN stage sequences (by cases, then sequence) of the cases that started in
+// the scope (filters apply; GroupBy, Grain and the previous period do not).
+func (e *Engine) Variants(ctx context.Context, s Scope, topN int) (*Variants, error) {
+	if err := e.check(ctx, s); err != nil {
+		return nil, err
+	}
+	if err := pageSize(topN); err != nil {
+		return nil, err
+	}
+	return cached(ctx, e, "variants", fmt.Sprintf("%s|%d", s.key(), topN), func(ctx context.Context) (*Variants, error) {
+		v, err := e.variants(ctx, s, topN)
+		if err != nil {
+			return nil, fmt.Errorf("kpi.Variants: %w", err)
+		}
+		return v, nil
+	})
+}
+
+func (e *Engine) variants(ctx context.Context, s Scope, topN int) (*Variants, error) {
+	b := &sqlBuilder{}
+	b.add(`WITH v AS (
+  SELECT c.variant, count(*) AS n,
+         median((epoch_us(c.last_staged_at) - epoch_us(c.first_staged_at)) / 86400e6) AS d
+  FROM kpi_case c
+  WHERE c.variant IS NOT NULL AND c.started_at >= CAST(? AS TIMESTAMP) AND c.started_at < CAST(? AS TIMESTAMP)`,
+		ts(s.From), ts(s.To))
+	f, fargs := filterSQL(s)
+	b.add(f, fargs...)
+	b.add(` GROUP BY c.variant)
+SELECT variant, n, d, count(*) OVER (), CAST(sum(n) OVER () AS BIGINT) FROM v ORDER BY n DESC, variant LIMIT ?`, topN)
+	rows, err := e.db.Read.QueryContext(ctx, b.sb.String(), b.args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := &Variants{Top: []Variant{}}
+	for rows.Next() {
+		var key string
+		var v Variant
+		if err := rows.Scan(&key, &v.Cases, &v.MedianDays, &out.Distinct, &out.Cases); err != nil {
+			return nil, err
+		}
+		for _, p := range strings.Split(key, ".") {
+			i, err := strconv.Atoi(p)
+			if err != nil || i < 0 || i >= len(e.model.Stages) {
+				return nil, fmt.Errorf("variant %q does not match the model (refresh needed?)", key)
+			}
+			v.Stages = append(v.Stages, e.model.Stages[i].ID)
+		}
+		v.MedianDays = finite(v.MedianDays)
+		out.Top = append(out.Top, v)
+	}
+	return out, rows.Err()
+}
