@@ -338,3 +338,20 @@ func TestSchedulerRunsJobs(t *testing.T) {
 		t.Fatalf("scheduled run: %+v", res)
 	}
 }
+
+func TestTimestampOffsetsAreHonoured(t *testing.T) {
+	f := newFixture(t)
+	f.write("opps/a.csv", "id,stage,created_at\n"+
+		"o1,Won,2025-01-01T10:00:00+02:00\n"+
+		"o2,Won,2025-01-01T10:00:00Z\n"+
+		"o3,Won,2025-01-01 10:00:00.5-0130\n"+
+		"o4,Won,2025-01-01 10:00\n"+
+		"o5,Won,2025-01-01\n"+
+		"o6,Won,2025-01-01T10:00:00+02\n")
+	mustRun(t, f.runner(nil, oppSpec), "opps")
+	got := f.str("SELECT string_agg(opportunity_id || '=' || strftime(created_at, '%Y-%m-%d %H:%M:%S'), ',' ORDER BY opportunity_id) FROM opportunities")
+	want := "o1=2025-01-01 08:00:00,o2=2025-01-01 10:00:00,o3=2025-01-01 11:30:00,o4=2025-01-01 10:00:00,o5=2025-01-01 00:00:00,o6=2025-01-01 08:00:00"
+	if got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}

@@ -56,30 +56,34 @@ func classify(ctx context.Context, conn *sql.Conn, spec *source.Spec, target sch
 		reasons = append(reasons, reasonExprs(p, fl)...)
 		names = append(names, ident(fl.Name))
 	}
-	part := "_h"
+	part := []string{"_h"}
 	if len(target.Key) > 0 {
-		keys := make([]string, len(target.Key))
+		part = make([]string, len(target.Key))
 		for i, k := range target.Key {
-			keys[i] = ident(k)
+			part[i] = ident(k)
 		}
-		part = strings.Join(keys, ", ")
+	}
+	join := make([]string, len(part))
+	for i, k := range part {
+		join[i] = "d." + k + " = c." + k
 	}
 	fields := strings.Join(names, ", ")
+	// Repeated keys are found by a GROUP BY (a small table of the repeats) rather than a window
+	// over every row, which would sort the whole file.
 	q := `CREATE OR REPLACE TEMP TABLE cls AS
 		WITH mapped AS (SELECT _line, ` + strings.Join(values, ", ") + ` FROM stg s),
 		typed AS (SELECT *, ` + strings.Join(typed, ", ") + ` FROM mapped),
-		checked AS (SELECT _line, ` + fields + `, nullif(concat_ws('; ', ` + strings.Join(reasons, ", ") + `), '') AS _reason,
+		checked AS MATERIALIZED (SELECT _line, ` + fields + `, nullif(concat_ws('; ', ` + strings.Join(reasons, ", ") + `), '') AS _reason,
 			hash(` + fields + `) AS _h FROM typed),
-		ranked AS (
-			SELECT *, row_number() OVER w AS _rn, first_value(_line) OVER w AS _first_line, first_value(_h) OVER w AS _first_h
-			FROM checked WHERE _reason IS NULL
-			WINDOW w AS (PARTITION BY ` + part + ` ORDER BY _line))
-		SELECT _line, ` + fields + `,
-			CASE WHEN _rn = 1 THEN 'load' WHEN _h = _first_h THEN 'duplicate' ELSE 'quarantine' END AS _class,
-			CASE WHEN _rn > 1 AND _h <> _first_h THEN 'duplicate key: first seen on line ' || _first_line || ' with different values' END AS _reason
-		FROM ranked
-		UNION ALL
-		SELECT _line, ` + fields + `, 'quarantine', _reason FROM checked WHERE _reason IS NOT NULL`
+		repeats AS (SELECT ` + strings.Join(part, ", ") + `, min(_line) AS _first_line, arg_min(_h, _line) AS _first_h
+			FROM checked WHERE _reason IS NULL GROUP BY ALL HAVING count(*) > 1)
+		SELECT c._line, ` + prefixed("c.", names) + `,
+			CASE WHEN c._reason IS NOT NULL THEN 'quarantine'
+			     WHEN d._first_line IS NULL OR d._first_line = c._line THEN 'load'
+			     WHEN d._first_h = c._h THEN 'duplicate' ELSE 'quarantine' END AS _class,
+			coalesce(c._reason, CASE WHEN d._first_line <> c._line AND d._first_h <> c._h
+				THEN 'duplicate key: first seen on line ' || d._first_line || ' with different values' END) AS _reason
+		FROM checked c LEFT JOIN repeats d ON c._reason IS NULL AND ` + strings.Join(join, " AND ")
 	if _, err := conn.ExecContext(ctx, q, p.args...); err != nil {
 		return fmt.Errorf("validate: %w", err)
 	}
@@ -175,8 +179,11 @@ func typedExpr(p *params, spec *source.Spec, fl schema.Field) string {
 		case zone != "":
 			ts = "timezone(" + p.bind(zone) + ", try_cast(" + v + " AS TIMESTAMP))::TIMESTAMP"
 		default:
-			// ISO 8601, with or without an offset; naive values are UTC (the session zone).
-			ts = "try_cast(" + v + " AS TIMESTAMPTZ)::TIMESTAMP"
+			// ISO 8601; naive values are UTC (the session zone). Only values ending in an offset
+			// (Z, ±hh, ±hhmm, ±hh:mm) take the slower TIMESTAMPTZ cast, which honours it.
+			ts = "CASE WHEN length(" + v + ") > 10 AND (right(" + v + ", 1) = 'Z' OR left(right(" + v + ", 6), 1) IN ('+', '-')" +
+				" OR left(right(" + v + ", 5), 1) IN ('+', '-') OR left(right(" + v + ", 3), 1) IN ('+', '-'))" +
+				" THEN try_cast(" + v + " AS TIMESTAMPTZ)::TIMESTAMP ELSE try_cast(" + v + " AS TIMESTAMP) END"
 		}
 		if fl.Type == schema.Date {
 			return "(" + ts + ")::DATE"
