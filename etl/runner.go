@@ -242,9 +242,10 @@ func (r *Runner) loadFile(ctx context.Context, conn *sql.Conn, tx *sql.Tx, spec 
 	return c, recordFile(ctx, tx, spec.Name, runID, f, c.read)
 }
 
-// prepareActivityMap writes the model's activity → stage map into a temp table for the merge.
+// prepareActivityMap writes the model's activity → stage map (and which stages are gates) into a
+// temp table for validation and the merge.
 func (r *Runner) prepareActivityMap(ctx context.Context, conn *sql.Conn) error {
-	if _, err := conn.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE activity_map (activity VARCHAR PRIMARY KEY, stage VARCHAR NOT NULL)"); err != nil {
+	if _, err := conn.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE activity_map (activity VARCHAR PRIMARY KEY, stage VARCHAR NOT NULL, gate BOOLEAN NOT NULL)"); err != nil {
 		return fmt.Errorf("activity map: %w", err)
 	}
 	m := r.opts.Model.ActivityMap()
@@ -254,7 +255,8 @@ func (r *Runner) prepareActivityMap(ctx context.Context, conn *sql.Conn) error {
 	}
 	sort.Strings(acts)
 	for _, a := range acts {
-		if _, err := conn.ExecContext(ctx, "INSERT INTO activity_map VALUES ($1, $2)", a, m[a]); err != nil {
+		st, _ := r.opts.Model.Stage(m[a])
+		if _, err := conn.ExecContext(ctx, "INSERT INTO activity_map VALUES ($1, $2, $3)", a, m[a], st.Gate != nil); err != nil {
 			return fmt.Errorf("activity map: %w", err)
 		}
 	}

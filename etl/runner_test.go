@@ -292,6 +292,7 @@ func TestJSONLinesEventLogLookupsAndZones(t *testing.T) {
 {"case":"c1","act":"Contract Review","at":"2025-03-03 09:00","who":"ann","outcome":"pass"}
 {"case":"c1","act":"Contract Review","at":"2025-03-03 09:00","who":"ann","outcome":"pass"}
 {"case":"c2","act":"Quote Sent","at":"yesterday"}
+{"case":"c2","act":"Contract Review","at":"2025-03-04 09:00"}
 `)
 	events := source.Spec{Name: "events", Format: "jsonl", Glob: "events.jsonl", Target: "stage_events",
 		Timezone: "America/New_York", TimestampFormat: "%Y-%m-%d %H:%M",
@@ -301,7 +302,7 @@ func TestJSONLinesEventLogLookupsAndZones(t *testing.T) {
 			"actor_role": {Lookup: &source.Lookup{File: "teams.csv", Key: "agent", Value: "office", From: "who"}},
 		}}
 	res := mustRun(t, f.runner(nil, events), "events")
-	if res.RowsRead != 6 || res.RowsLoaded != 3 || res.RowsDuplicate != 1 || res.RowsQuarantined != 2 {
+	if res.RowsRead != 7 || res.RowsLoaded != 3 || res.RowsDuplicate != 1 || res.RowsQuarantined != 3 {
 		t.Fatalf("counts %+v", res)
 	}
 	// 23:30 New York (EST, UTC-5) is 04:30 UTC the next day.
@@ -311,8 +312,11 @@ func TestJSONLinesEventLogLookupsAndZones(t *testing.T) {
 	if got := f.str("SELECT string_agg(coalesce(stage, 'personal') || '/' || actor_role, ',' ORDER BY seq) FROM stage_events"); got != "lead_created/West,personal/East,contract_review/West" {
 		t.Errorf("stages and lookups: %s", got)
 	}
-	if got := f.str("SELECT string_agg(line::VARCHAR, ',' ORDER BY line) FROM quarantine"); got != "4,7" {
-		t.Errorf("quarantined lines %s, want 4,7", got)
+	if got := f.str("SELECT string_agg(line::VARCHAR, ',' ORDER BY line) FROM quarantine"); got != "4,7,8" {
+		t.Errorf("quarantined lines %s, want 4,7,8", got)
+	}
+	if got := f.str("SELECT reason FROM quarantine WHERE line = 8"); got != "outcome: required for gate activity 'Contract Review' (pass or fail)" {
+		t.Errorf("gate without outcome: %q", got)
 	}
 }
 

@@ -56,6 +56,11 @@ func classify(ctx context.Context, conn *sql.Conn, spec *source.Spec, target sch
 		reasons = append(reasons, reasonExprs(p, fl)...)
 		names = append(names, ident(fl.Name))
 	}
+	if target.Table == "stage_events" {
+		// The model's check: a quality gate's event must say whether the case passed.
+		reasons = append(reasons, `CASE WHEN "outcome" IS NULL AND "activity" IN (SELECT activity FROM activity_map WHERE gate)
+			THEN 'outcome: required for gate activity ''' || "activity" || ''' (pass or fail)' END`)
+	}
 	part := []string{"_h"}
 	if len(target.Key) > 0 {
 		part = make([]string, len(target.Key))
