@@ -8,6 +8,8 @@
 //	ltc demo    [--dir data/demo]        generate demo data if absent, load it, serve it
 //	ltc migrate [--config ltc.yaml]      apply pending schema migrations
 //	ltc check   [--config ltc.yaml]      validate the config and process model
+//	ltc snapshot --out DIR                write a read-only copy for API replicas
+//	ltc export  --parquet DIR             write the canonical tables as partitioned Parquet
 //	ltc version
 //
 // cmd/ltc is the only wiring point: every component is built here and passed in.
@@ -41,6 +43,8 @@ func commands() []command {
 		{"demo", "ltc demo [flags]", "generate demo data (if absent), load it through the ETL and serve it", runDemo},
 		{"migrate", "ltc migrate [flags]", "apply pending schema migrations to the warehouse", runMigrate},
 		{"check", "ltc check [flags]", "validate the config and process model; exit non-zero listing every error", runCheck},
+		{"snapshot", "ltc snapshot --out DIR [flags]", "write a consistent read-only copy of the warehouse and publish it as DIR/current", runSnapshot},
+		{"export", "ltc export --parquet DIR [flags]", "export the canonical tables as Hive-partitioned Parquet (by month)", runExport},
 		{"version", "ltc version", "print the version", func(_ context.Context, _ []string, stdout, _ io.Writer) error {
 			fmt.Fprintln(stdout, "ltc", version)
 			return nil
