@@ -31,6 +31,9 @@ type Options struct {
 	Refresh Refresher
 	// OnRun is called after every run (success, no-op or failure), e.g. to update metrics.
 	OnRun func(RunResult)
+	// OnCommit is called after every commit that refreshed the derived tables and bumped the
+	// data version (a job run, or the end of a batch), with the new version.
+	OnCommit func(version int64)
 	// Progress receives one line per file; nil means none.
 	Progress io.Writer
 	Logger   *slog.Logger
@@ -89,13 +92,15 @@ func (r *Runner) RecoverInterrupted(ctx context.Context) (int64, error) {
 	return res.RowsAffected()
 }
 
-// RunAll runs every job once, in config order, and returns the results; it stops at the first
-// failed job only if ctx is cancelled.
+// RunAll runs every job once, in config order, as a batch: each job commits its rows in its own
+// transaction, and the derived tables are refreshed and the data version bumped once at the end
+// (so KPIs move from one consistent state to the next in a single commit). It returns every
+// job's result; a failed job does not stop the others unless ctx is cancelled.
 func (r *Runner) RunAll(ctx context.Context) ([]RunResult, error) {
 	var out []RunResult
 	var errs []error
 	for _, name := range r.Jobs() {
-		res, err := r.Run(ctx, name)
+		res, err := r.run(ctx, name, true)
 		out = append(out, res)
 		if err != nil {
 			errs = append(errs, err)
@@ -104,13 +109,81 @@ func (r *Runner) RunAll(ctx context.Context) ([]RunResult, error) {
 			}
 		}
 	}
+	if err := r.RefreshIfPending(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	return out, errors.Join(errs...)
+}
+
+// RefreshIfPending completes a batch: when jobs committed rows without refreshing the derived
+// tables (refresh_pending), it refreshes them and bumps the data version in one transaction.
+// Call it at start-up too, to repair a batch interrupted by a crash.
+func (r *Runner) RefreshIfPending(ctx context.Context) error {
+	conn, err := r.opts.DB.Write.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("etl.RefreshIfPending: %w", err)
+	}
+	defer conn.Close()
+	var pending bool
+	if err := conn.QueryRowContext(ctx, "SELECT refresh_pending FROM data_version WHERE id = 1").Scan(&pending); err != nil {
+		return fmt.Errorf("etl.RefreshIfPending: %w", err)
+	}
+	if !pending {
+		return nil
+	}
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("etl.RefreshIfPending: %w", err)
+	}
+	defer tx.Rollback()
+	start := time.Now()
+	version, err := r.commitVersion(ctx, tx)
+	if err != nil {
+		return fmt.Errorf("etl.RefreshIfPending: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("etl.RefreshIfPending: commit: %w", err)
+	}
+	r.opts.Logger.Info("derived tables refreshed", "data_version", version, "duration_seconds", time.Since(start).Seconds())
+	if r.opts.OnCommit != nil {
+		r.opts.OnCommit(version)
+	}
+	return nil
+}
+
+// commitVersion refreshes the derived tables and bumps the data version inside tx.
+func (r *Runner) commitVersion(ctx context.Context, tx *sql.Tx) (int64, error) {
+	if r.opts.DeriveEvents {
+		if err := deriveEvents(ctx, tx); err != nil {
+			return 0, err
+		}
+	}
+	if r.opts.Refresh != nil {
+		if err := r.opts.Refresh(ctx, tx); err != nil {
+			return 0, fmt.Errorf("refresh derived tables: %w", err)
+		}
+	}
+	var v int64
+	if err := tx.QueryRowContext(ctx, `UPDATE data_version SET version = version + 1, updated_at = now(), refresh_pending = false
+		WHERE id = 1 RETURNING version`).Scan(&v); err != nil {
+		return 0, fmt.Errorf("bump data version: %w", err)
+	}
+	return v, nil
 }
 
 // Run runs one job: stage and validate every new or changed file, then merge them all, quarantine
 // bad rows, refresh derived tables, bump the data version and record the run in one transaction.
 // The run is recorded in etl_runs whatever happens; a failed run changes no data.
 func (r *Runner) Run(ctx context.Context, job string) (RunResult, error) {
+	res, err := r.run(ctx, job, false)
+	if err == nil && res.Status == StatusSuccess && r.opts.OnCommit != nil {
+		r.opts.OnCommit(res.DataVersion)
+	}
+	return res, err
+}
+
+// run runs one job; batch defers the refresh and the version bump to RefreshIfPending.
+func (r *Runner) run(ctx context.Context, job string, batch bool) (RunResult, error) {
 	res := RunResult{Job: job, StartedAt: time.Now().UTC(), Status: StatusFailed}
 	spec, ok := r.specs[job]
 	if !ok {
@@ -125,7 +198,7 @@ func (r *Runner) Run(ctx context.Context, job string) (RunResult, error) {
 		VALUES (nextval('etl_run_seq'), $1, $2, 'running') RETURNING run_id`, job, res.StartedAt).Scan(&res.RunID); err != nil {
 		return r.finish(res, fmt.Errorf("etl.Run(%s): record run: %w", job, err))
 	}
-	err = r.run(ctx, conn, spec, &res)
+	err = r.runOn(ctx, conn, spec, &res, batch)
 	if err != nil {
 		err = fmt.Errorf("etl.Run(%s): %w", job, err)
 	}
@@ -136,8 +209,8 @@ func (r *Runner) Run(ctx context.Context, job string) (RunResult, error) {
 	return r.finish(res, err)
 }
 
-// run does the work of Run on the pinned writer connection and fills res.
-func (r *Runner) run(ctx context.Context, conn *sql.Conn, spec *source.Spec, res *RunResult) error {
+// runOn does the work of run on the pinned writer connection and fills res.
+func (r *Runner) runOn(ctx context.Context, conn *sql.Conn, spec *source.Spec, res *RunResult, batch bool) error {
 	files, err := listFiles(r.opts.Resolve(spec.Glob))
 	if err != nil {
 		return err
@@ -154,7 +227,7 @@ func (r *Runner) run(ctx context.Context, conn *sql.Conn, spec *source.Spec, res
 	}
 	res.Files = len(changed)
 	if len(changed) > 0 {
-		total, err := r.load(ctx, conn, spec, res.RunID, changed)
+		total, err := r.load(ctx, conn, spec, res.RunID, changed, batch)
 		res.RowsRead, res.RowsLoaded, res.RowsQuarantined, res.RowsDuplicate = total.read, total.loaded, total.quarantined, total.duplicate
 		if err != nil {
 			return err
@@ -168,8 +241,9 @@ func (r *Runner) run(ctx context.Context, conn *sql.Conn, spec *source.Spec, res
 	return err
 }
 
-// load stages, validates and merges the changed files in one transaction.
-func (r *Runner) load(ctx context.Context, conn *sql.Conn, spec *source.Spec, runID int64, files []fileInfo) (counts, error) {
+// load stages, validates and merges the changed files in one transaction, which also refreshes
+// the derived tables and bumps the data version — or, in a batch, marks the refresh pending.
+func (r *Runner) load(ctx context.Context, conn *sql.Conn, spec *source.Spec, runID int64, files []fileInfo, batch bool) (counts, error) {
 	var total counts
 	target := r.targets[spec.Target]
 	if err := r.prepareActivityMap(ctx, conn); err != nil {
@@ -197,18 +271,12 @@ func (r *Runner) load(ctx context.Context, conn *sql.Conn, spec *source.Spec, ru
 				spec.Name, f.path, c.read, c.loaded, c.quarantined, c.duplicate, time.Since(start).Seconds())
 		}
 	}
-	if r.opts.DeriveEvents {
-		if err := deriveEvents(ctx, tx); err != nil {
-			return total, err
+	if batch {
+		if _, err := tx.ExecContext(ctx, "UPDATE data_version SET refresh_pending = true WHERE id = 1"); err != nil {
+			return total, fmt.Errorf("mark refresh pending: %w", err)
 		}
-	}
-	if r.opts.Refresh != nil {
-		if err := r.opts.Refresh(ctx, tx); err != nil {
-			return total, fmt.Errorf("refresh derived tables: %w", err)
-		}
-	}
-	if _, err := tx.ExecContext(ctx, "UPDATE data_version SET version = version + 1, updated_at = now() WHERE id = 1"); err != nil {
-		return total, fmt.Errorf("bump data version: %w", err)
+	} else if _, err := r.commitVersion(ctx, tx); err != nil {
+		return total, err
 	}
 	if err := tx.Commit(); err != nil {
 		return total, fmt.Errorf("commit: %w", err)

@@ -359,3 +359,56 @@ func TestTimestampOffsetsAreHonoured(t *testing.T) {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
 }
+
+func TestRunAllRefreshesOnceAndRepairsAnInterruptedBatch(t *testing.T) {
+	f := newFixture(t)
+	f.write("opps/a.csv", "id,stage\no1,Won\n")
+	f.write("accounts.csv", "account_id,name\na1,Acme\n")
+	accounts := source.Spec{Name: "accounts", Format: "csv", Glob: "accounts.csv", Target: "accounts"}
+	refreshes, fail := 0, true
+	r := f.runner(func(ctx context.Context, tx *sql.Tx) error {
+		refreshes++
+		if fail {
+			return errors.New("refresh crashed")
+		}
+		return nil
+	}, oppSpec, accounts)
+	// The refresh at the end of the batch fails: both jobs' rows stay committed, the version is
+	// not bumped, and the refresh stays pending.
+	if _, err := r.RunAll(context.Background()); err == nil || !strings.Contains(err.Error(), "refresh crashed") {
+		t.Fatalf("err %v", err)
+	}
+	if n := f.count("SELECT count(*) FROM opportunities") + f.count("SELECT count(*) FROM accounts"); n != 2 {
+		t.Fatalf("rows %d, want 2", n)
+	}
+	if v := f.count("SELECT version FROM data_version"); v != 0 || f.str("SELECT refresh_pending::VARCHAR FROM data_version") != "true" {
+		t.Fatalf("version %d, pending %s", v, f.str("SELECT refresh_pending::VARCHAR FROM data_version"))
+	}
+	// The next start repairs it: one refresh, one version bump.
+	fail = false
+	refreshes = 0
+	var committed []int64
+	r.opts.OnCommit = func(v int64) { committed = append(committed, v) }
+	if err := r.RefreshIfPending(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if refreshes != 1 || len(committed) != 1 || committed[0] != 1 || f.str("SELECT refresh_pending::VARCHAR FROM data_version") != "false" {
+		t.Fatalf("refreshes %d, commits %v", refreshes, committed)
+	}
+	// A batch with changes in both jobs refreshes once.
+	f.write("opps/a.csv", "id,stage\no1,Lost\n")
+	f.write("accounts.csv", "account_id,name\na1,Acme Corp\n")
+	refreshes = 0
+	if _, err := r.RunAll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if refreshes != 1 || f.count("SELECT version FROM data_version") != 2 {
+		t.Errorf("refreshes %d, version %d; want 1 and 2", refreshes, f.count("SELECT version FROM data_version"))
+	}
+	// Nothing changed: no refresh at all.
+	refreshes = 0
+	r.RunAll(context.Background())
+	if refreshes != 0 {
+		t.Errorf("no-op batch refreshed %d times", refreshes)
+	}
+}
