@@ -50,7 +50,8 @@ func Migrations() ([]Migration, error) {
 	return ms, nil
 }
 
-// Migrate applies every pending migration, each in its own transaction, and returns the names applied.
+// Migrate applies every migration not yet recorded in schema_migrations, in version order, each in
+// its own transaction, and returns the names applied.
 func Migrate(ctx context.Context, db *sql.DB) ([]string, error) {
 	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL DEFAULT now())`); err != nil {
@@ -60,24 +61,40 @@ func Migrate(ctx context.Context, db *sql.DB) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	var current int
-	if err := db.QueryRowContext(ctx, "SELECT coalesce(max(version), 0) FROM schema_migrations").Scan(&current); err != nil {
-		return nil, fmt.Errorf("schema.Migrate: read version: %w", err)
+	applied := map[int]bool{}
+	rows, err := db.QueryContext(ctx, "SELECT version FROM schema_migrations")
+	if err != nil {
+		return nil, fmt.Errorf("schema.Migrate: read versions: %w", err)
 	}
-	if n := len(ms); n > 0 && current > ms[n-1].Version {
-		return nil, fmt.Errorf("schema.Migrate: database is at version %d, newer than this binary (%d)", current, ms[n-1].Version)
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("schema.Migrate: read versions: %w", err)
+		}
+		applied[v] = true
 	}
-	var applied []string
+	rows.Close()
+	known := map[int]bool{}
 	for _, m := range ms {
-		if m.Version <= current {
+		known[m.Version] = true
+	}
+	for v := range applied {
+		if !known[v] {
+			return nil, fmt.Errorf("schema.Migrate: database has migration %d, unknown to this binary (newer?)", v)
+		}
+	}
+	var names []string
+	for _, m := range ms {
+		if applied[m.Version] {
 			continue
 		}
 		if err := applyMigration(ctx, db, m); err != nil {
-			return applied, err
+			return names, err
 		}
-		applied = append(applied, m.Name)
+		names = append(names, m.Name)
 	}
-	return applied, nil
+	return names, nil
 }
 
 func applyMigration(ctx context.Context, db *sql.DB, m Migration) error {
