@@ -144,6 +144,7 @@ func (r *Runner) RefreshIfPending(ctx context.Context) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("etl.RefreshIfPending: commit: %w", err)
 	}
+	r.opts.DB.SetVersion(version)
 	r.opts.Logger.Info("derived tables refreshed", "data_version", version, "duration_seconds", time.Since(start).Seconds())
 	if r.opts.OnCommit != nil {
 		r.opts.OnCommit(version)
@@ -176,8 +177,11 @@ func (r *Runner) commitVersion(ctx context.Context, tx *sql.Tx) (int64, error) {
 // The run is recorded in etl_runs whatever happens; a failed run changes no data.
 func (r *Runner) Run(ctx context.Context, job string) (RunResult, error) {
 	res, err := r.run(ctx, job, false)
-	if err == nil && res.Status == StatusSuccess && r.opts.OnCommit != nil {
-		r.opts.OnCommit(res.DataVersion)
+	if err == nil && res.Status == StatusSuccess {
+		r.opts.DB.SetVersion(res.DataVersion)
+		if r.opts.OnCommit != nil {
+			r.opts.OnCommit(res.DataVersion)
+		}
 	}
 	return res, err
 }

@@ -412,3 +412,21 @@ func TestRunAllRefreshesOnceAndRepairsAnInterruptedBatch(t *testing.T) {
 		t.Errorf("no-op batch refreshed %d times", refreshes)
 	}
 }
+
+func TestInMemoryDataVersionFollowsCommits(t *testing.T) {
+	f := newFixture(t)
+	f.write("opps/a.csv", "id,stage\no1,Won\n")
+	r := f.runner(nil, oppSpec)
+	if f.db.Version() != 0 {
+		t.Fatalf("version at open %d", f.db.Version())
+	}
+	mustRun(t, r, "opps")
+	if f.db.Version() != 1 {
+		t.Errorf("after a run: %d, want 1", f.db.Version())
+	}
+	f.write("opps/a.csv", "id,stage\no1,Lost\n")
+	r.RunAll(context.Background())
+	if f.db.Version() != 2 || f.count("SELECT version FROM data_version") != 2 {
+		t.Errorf("after a batch: %d, want 2", f.db.Version())
+	}
+}

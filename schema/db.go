@@ -8,6 +8,7 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"runtime"
+	"sync/atomic"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 )
@@ -37,6 +38,9 @@ type DB struct {
 	Path      string
 	connector *duckdb.Connector
 	readOnly  bool
+	// version mirrors data_version in memory: read at Open, set by the ETL after each commit
+	// (the only writer is in this process), so caches can key on it without a query.
+	version atomic.Int64
 }
 
 // Open opens (creating if needed) the DuckDB warehouse at path ("" or ":memory:" for in-memory)
@@ -100,8 +104,20 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 			return nil, err
 		}
 	}
+	v, err := DataVersion(ctx, db.Write)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	db.version.Store(v)
 	return db, nil
 }
+
+// Version returns the data version as of the last commit in this process (an in-memory read).
+func (db *DB) Version() int64 { return db.version.Load() }
+
+// SetVersion records the data version a commit produced; the ETL calls it after each commit.
+func (db *DB) SetVersion(v int64) { db.version.Store(v) }
 
 // ReadOnly reports whether the database was opened read-only.
 func (db *DB) ReadOnly() bool { return db.readOnly }
