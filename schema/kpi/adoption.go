@@ -20,10 +20,14 @@ type Adoption struct {
 	IronTriangle Value `json:"ironTriangle"`
 }
 
-// Adoption returns process adoption for the cases that started in the scope.
+// Adoption returns process adoption for the cases that started in the scope; with
+// Options.AdoptionFrom, only for those of them that reached that stage (every measure, N included).
 func (e *Engine) Adoption(ctx context.Context, s Scope) (*Breakdown[Adoption], error) {
 	if err := e.check(ctx, s); err != nil {
 		return nil, err
+	}
+	if err := e.checkAdoption(); err != nil {
+		return nil, fmt.Errorf("kpi.Adoption: %w", err)
 	}
 	return cached(ctx, e, "adoption", s.key(), func(ctx context.Context) (*Breakdown[Adoption], error) {
 		q := aggQuery{table: "kpi_case", ts: "c.started_at", aggs: []string{
@@ -35,6 +39,9 @@ func (e *Engine) Adoption(ctx context.Context, s Scope) (*Breakdown[Adoption], e
 			"count(*) FILTER (WHERE c.past_design)",
 			"count(*) FILTER (WHERE c.past_design AND c.roles_n >= 3)",
 		}}
+		if e.adoptBit != 0 {
+			q.where, q.whereArgs = "c.reached & ? <> 0", []any{e.adoptBit}
+		}
 		bd, err := each(ctx, e, s, q, func(cur, prev cell) Adoption {
 			return Adoption{
 				Rate:         pair(ratio(cur[1], cur[0], int64(cur[0])), ratio(prev[1], prev[0], int64(prev[0]))),

@@ -2,6 +2,7 @@ package kpi
 
 import (
 	"context"
+	"errors"
 	"testing"
 )
 
@@ -28,12 +29,93 @@ func TestAdoptionFixture(t *testing.T) {
 	checkValue(t, "iron triangle", a.IronTriangle, 0.4, 1, 5, 1, f(-0.6))
 }
 
+func TestAdoptionFrom(t *testing.T) {
+	eng, db := newFixture(t)
+	ctx := context.Background()
+	from := New(db, eng.model, Options{AdoptionFrom: "opportunity_created"})
+	if err := from.Check(); err != nil {
+		t.Fatal(err)
+	}
+	bd, err := from.Adoption(ctx, march())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := bd.Total
+	// Only cases that reached opportunity_created: March O1 O2 O3 O4 O5 O8 (L6, L7 and O11 never
+	// did). Adopted O1 10/10, O2 11/11, O3 8/8, O8 4/4; not O4 4/6, O5 6/7 → 4/6; coverage
+	// (4 + 4/6 + 6/7)/6. Previous: O9 only (L10 is a lead) → 1/1, coverage 1.
+	cov := (4 + 4.0/6 + 6.0/7) / 6
+	checkValue(t, "adoption rate", a.Rate, 4.0/6, 1, 6, 1, f(4.0/6-1))
+	checkValue(t, "coverage", a.Coverage, cov, 1, 6, 1, f(cov-1))
+	// The lead-only cases have no template events and are not past solution design: template
+	// 7/14 and iron triangle 2/5 as without the option.
+	checkValue(t, "template", a.Template, 0.5, 1, 14, 2, f(-0.5))
+	checkValue(t, "iron triangle", a.IronTriangle, 0.4, 1, 5, 1, f(-0.6))
+	// By business unit: North O1 O2 O5 → 2/3; South O3 O4 O8 → 2/3.
+	s := march()
+	s.GroupBy = []string{"business_unit"}
+	bd, err = from.Adoption(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bd.Groups) != 2 {
+		t.Fatalf("groups = %+v", bd.Groups)
+	}
+	checkValue(t, "North rate", bd.Groups[0].Result.Rate, 2.0/3, 1, 3, 1, f(2.0/3-1))
+	checkValue(t, "South rate", bd.Groups[1].Result.Rate, 2.0/3, 0, 3, 0, nil)
+
+	// An unknown stage is a configuration error, from Check and from Adoption.
+	bad := New(db, eng.model, Options{AdoptionFrom: "opportunity_creatd"})
+	if err := bad.Check(); !errors.Is(err, ErrConfig) || !errors.Is(err, ErrUnknownStage) {
+		t.Errorf("Check = %v, want ErrConfig and ErrUnknownStage", err)
+	}
+	if _, err := bad.Adoption(ctx, march()); !errors.Is(err, ErrConfig) {
+		t.Errorf("Adoption with a bad AdoptionFrom: %v", err)
+	}
+	if err := eng.Check(); err != nil {
+		t.Errorf("default options: %v", err)
+	}
+}
+
 func BenchmarkAdoption(b *testing.B) {
 	eng := benchEngine(b)
 	ctx := context.Background()
-	for b.Loop() {
-		if _, err := eng.Adoption(ctx, benchScope()); err != nil {
-			b.Fatal(err)
+	s := benchScope()
+	b.Run("engine", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := eng.Adoption(ctx, s); err != nil {
+				b.Fatal(err)
+			}
 		}
-	}
+	})
+	b.Run("naive", func(b *testing.B) {
+		// The same answer from the raw tables: the cohort by case start; per case the stages
+		// recorded, the furthest, the branch, the non-gate stages expected on it up to the furthest,
+		// template events and iron-triangle roles; by period and business unit.
+		naive(b, `WITH m(pos, stage, gate, complex_only, tmpl) AS (VALUES
+		    (0, 'lead_created', false, false, false), (1, 'lead_qualified', false, false, false),
+		    (2, 'opportunity_created', false, false, false), (3, 'needs_analysis', false, false, true),
+		    (4, 'solution_design', false, true, true), (5, 'solution_review', true, true, false),
+		    (6, 'quote', false, false, true), (7, 'contract_review', true, false, false),
+		    (8, 'contract_signed', false, false, false), (9, 'delivery_started', false, false, false),
+		    (10, 'delivery_accepted', false, false, false), (11, 'invoiced', false, false, false),
+		    (12, 'cash_collected', false, false, false)),
+		  cs AS (SELECT case_id, min(occurred_at) AS start FROM stage_events GROUP BY case_id HAVING start >= $2 AND start < $3),
+		  ev AS (SELECT e.case_id, m.pos, m.tmpl, e.template_used FROM stage_events e JOIN m USING (stage) SEMI JOIN cs USING (case_id)),
+		  st AS (SELECT DISTINCT case_id, pos FROM ev),
+		  c AS (SELECT cs.case_id, cs.start >= $1 AS cur, coalesce(o.business_unit, l.business_unit) AS bu,
+		          coalesce(o.branch, CASE WHEN o.product_line IN ('Enterprise Platform', 'Custom Integration') THEN 'complex' ELSE 'standard' END) AS branch,
+		          (SELECT max(pos) FROM st WHERE st.case_id = cs.case_id) AS furthest,
+		          (SELECT count(*) FILTER (WHERE tmpl) FROM ev WHERE ev.case_id = cs.case_id) AS tn,
+		          (SELECT count(*) FILTER (WHERE tmpl AND template_used) FROM ev WHERE ev.case_id = cs.case_id) AS tu,
+		          (SELECT count(DISTINCT role) FROM assignments a WHERE a.opportunity_id = cs.case_id) AS roles
+		        FROM cs LEFT JOIN opportunities o ON o.opportunity_id = cs.case_id LEFT JOIN leads l ON l.lead_id = cs.case_id),
+		  x AS (SELECT c.case_id, count(*) AS expected, count(st.pos) AS recorded FROM c
+		        JOIN m ON m.pos <= c.furthest AND NOT m.gate AND (NOT m.complex_only OR c.branch = 'complex')
+		        LEFT JOIN st ON st.case_id = c.case_id AND st.pos = m.pos GROUP BY c.case_id),
+		  y AS (SELECT c.*, x.expected, x.recorded FROM c JOIN x USING (case_id))
+		SELECT cur, bu, count(*), count(*) FILTER (WHERE recorded = expected), avg(recorded / expected), sum(tn), sum(tu),
+		       count(*) FILTER (WHERE furthest > 4), count(*) FILTER (WHERE furthest > 4 AND roles >= 3)
+		FROM y GROUP BY GROUPING SETS ((cur), (cur, bu))`, s.From, benchPrev(s), s.To)
+	})
 }

@@ -63,18 +63,16 @@ func (e *Engine) Compliance(ctx context.Context, s Scope) (*Breakdown[Compliance
 func (e *Engine) compliance(ctx context.Context, s Scope) (*Breakdown[Compliance], error) {
 	var qs []aggQuery
 	for _, g := range e.gates {
-		k := fmt.Sprintf("c.g_kind[%d]", g.idx+1)
-		qs = append(qs, aggQuery{table: "kpi_case", ts: fmt.Sprintf("c.g_entered[%d]", g.idx+1), aggs: []string{
+		qs = append(qs, aggQuery{table: "kpi_case_gate", ts: "c.entered_at", where: fmt.Sprintf("c.gate_pos = %d", g.pos), aggs: []string{
 			"count(*)",
-			"count(*) FILTER (WHERE " + k + " = 'compliant')",
-			"count(*) FILTER (WHERE " + k + " = 'missing')",
-			"count(*) FILTER (WHERE " + k + " = 'failed')",
-			"count(*) FILTER (WHERE " + k + " = 'late')",
+			"count(*) FILTER (WHERE c.kind = 'compliant')",
+			"count(*) FILTER (WHERE c.kind = 'missing')",
+			"count(*) FILTER (WHERE c.kind = 'failed')",
+			"count(*) FILTER (WHERE c.kind = 'late')",
 		}})
 	}
 	qs = append(qs,
-		aggQuery{table: "kpi_case", ts: "list_min(c.g_entered)", aggs: []string{
-			"count(*)", "count(*) FILTER (WHERE NOT list_has_any(c.g_kind, ['missing', 'failed', 'late']))"}},
+		aggQuery{table: "kpi_case", ts: "c.guarded_at", aggs: []string{"count(*)", "count(*) FILTER (WHERE NOT c.violated)"}},
 		aggQuery{table: "kpi_delivery", ts: "c.accepted_at", aggs: []string{"count(*)", "count(*) FILTER (WHERE c.kept)"}},
 	)
 	ng := len(e.gates)
@@ -124,7 +122,7 @@ const maxPage = 1000
 type cursor struct {
 	At   time.Time `json:"t"`
 	Case string    `json:"c"`
-	Gate int       `json:"g,omitempty"`
+	Gate int       `json:"g,omitempty"` // gate stage position + 1
 }
 
 func encodeCursor(c cursor) string {
@@ -182,19 +180,16 @@ func (e *Engine) violations(ctx context.Context, s Scope, first int, after *curs
 		return out, nil
 	}
 	b := &sqlBuilder{}
-	b.add(`SELECT case_id, gi, kind, entered, owner, business_unit FROM (
-  SELECT c.case_id, g.gi, c.g_kind[g.gi] AS kind, c.g_entered[g.gi] AS entered,
-         coalesce(c.owner, '') AS owner, coalesce(c.business_unit, '') AS business_unit
-  FROM kpi_case c, range(1, ?) g(gi)
-  WHERE list_has_any(c.g_kind, ['missing', 'failed', 'late'])`, len(e.gates)+1)
+	b.add(`SELECT c.case_id, c.gate_pos, c.kind, c.entered_at, coalesce(c.owner, ''), coalesce(c.business_unit, '')
+FROM kpi_case_gate c
+WHERE c.kind <> 'compliant' AND c.entered_at >= CAST(? AS TIMESTAMP) AND c.entered_at < CAST(? AS TIMESTAMP)`,
+		ts(s.From), ts(s.To))
 	f, fargs := filterSQL(s)
 	b.add(f, fargs...)
-	b.add(`) WHERE kind IN ('missing', 'failed', 'late') AND entered >= CAST(? AS TIMESTAMP) AND entered < CAST(? AS TIMESTAMP)`,
-		ts(s.From), ts(s.To))
 	if after != nil {
-		b.add(" AND (entered, case_id, gi) > (CAST(? AS TIMESTAMP), ?, ?)", ts(after.At), after.Case, after.Gate)
+		b.add(" AND (c.entered_at, c.case_id, c.gate_pos) > (CAST(? AS TIMESTAMP), ?, ?)", ts(after.At), after.Case, after.Gate-1)
 	}
-	b.add(" ORDER BY entered, case_id, gi LIMIT ?", first+1)
+	b.add(" ORDER BY c.entered_at, c.case_id, c.gate_pos LIMIT ?", first+1)
 	rows, err := e.db.Read.QueryContext(ctx, b.sb.String(), b.args...)
 	if err != nil {
 		return nil, err
@@ -203,9 +198,9 @@ func (e *Engine) violations(ctx context.Context, s Scope, first int, after *curs
 	var last cursor
 	for rows.Next() {
 		var r ViolationRow
-		var gi int
+		var gp int
 		var at sql.NullTime
-		if err := rows.Scan(&r.CaseID, &gi, &r.Kind, &at, &r.Owner, &r.BusinessUnit); err != nil {
+		if err := rows.Scan(&r.CaseID, &gp, &r.Kind, &at, &r.Owner, &r.BusinessUnit); err != nil {
 			return nil, err
 		}
 		if len(out.Rows) == first {
@@ -213,9 +208,12 @@ func (e *Engine) violations(ctx context.Context, s Scope, first int, after *curs
 			break
 		}
 		r.EnteredAt = at.Time.UTC()
-		r.Gate = e.gates[gi-1].id
+		if gp < 0 || gp >= len(e.model.Stages) {
+			return nil, fmt.Errorf("gate position %d does not match the model (refresh needed?)", gp)
+		}
+		r.Gate = e.model.Stages[gp].ID
 		out.Rows = append(out.Rows, r)
-		last = cursor{At: r.EnteredAt, Case: r.CaseID, Gate: gi}
+		last = cursor{At: r.EnteredAt, Case: r.CaseID, Gate: gp + 1}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err

@@ -41,37 +41,50 @@ func (e *Engine) Funnel(ctx context.Context, s Scope, windowDays *int) (*Breakdo
 }
 
 func (e *Engine) funnel(ctx context.Context, s Scope, window int) (*Breakdown[Funnel], error) {
-	q := aggQuery{table: "kpi_case", ts: "c.started_at", aggs: []string{"count(*)"}}
-	for i := range e.model.Stages {
-		if window < 0 {
-			q.aggs = append(q.aggs, fmt.Sprintf("count(*) FILTER (WHERE c.s_first[%d] IS NOT NULL)", i+1))
-		} else {
-			q.aggs = append(q.aggs, fmt.Sprintf("count(*) FILTER (WHERE c.s_first[%d] <= c.started_at + to_days(CAST(? AS INTEGER)))", i+1))
-			q.aggArgs = append(q.aggArgs, window)
+	var bd *Breakdown[Funnel]
+	var err error
+	if window < 0 {
+		// Reach is a bit of kpi_case.reached: one scan of the cohort, no per-stage rows.
+		q := aggQuery{table: "kpi_case", ts: "c.started_at", aggs: []string{"count(*)"}}
+		for i := range e.model.Stages {
+			q.aggs = append(q.aggs, fmt.Sprintf("count(*) FILTER (WHERE c.reached & %s <> 0)", bit(i)))
 		}
+		bd, err = each(ctx, e, s, q, e.funnelOf)
+	} else {
+		// Reach within the window needs each stage's first event: the cohort's kpi_case_stage rows,
+		// grouped by stage.
+		qs := [2]aggQuery{
+			{table: "kpi_case", ts: "c.started_at", aggs: []string{"count(*)"}},
+			{from: "kpi_case_stage s JOIN kpi_case c ON c.case_id = s.case_id", sel: "c.*, s.stage_pos, s.first_at",
+				ts: "c.started_at", key: "s.stage_pos", where: "s.first_at <= c.started_at + to_days(CAST(? AS INTEGER))",
+				whereArgs: []any{window}, aggs: []string{"count(*)"}},
+		}
+		bd, err = perStage(ctx, e, s, qs, e.funnelOf)
 	}
-	bd, err := each(ctx, e, s, q, func(cur, prev cell) Funnel {
-		f := Funnel{Stages: make([]FunnelStage, len(e.model.Stages))}
-		for i, st := range e.model.Stages {
-			r, pr := cur[i+1], prev[i+1]
-			top, ptop := cur[1], prev[1]
-			before, pbefore := r, pr
-			if i > 0 {
-				before, pbefore = cur[i], prev[i]
-			}
-			f.Stages[i] = FunnelStage{
-				Stage:        st.ID,
-				Reached:      pair(count(r, int64(cur[0])), count(pr, int64(prev[0]))),
-				FromPrevious: pair(ratio(r, before, int64(before)), ratio(pr, pbefore, int64(pbefore))),
-				FromTop:      pair(ratio(r, top, int64(top)), ratio(pr, ptop, int64(ptop))),
-			}
-		}
-		return f
-	})
 	if err != nil {
 		return nil, fmt.Errorf("kpi.Funnel: %w", err)
 	}
 	return bd, nil
+}
+
+// funnelOf builds a Funnel from cells holding the cohort's cases and each stage's reach, in order.
+func (e *Engine) funnelOf(cur, prev cell) Funnel {
+	f := Funnel{Stages: make([]FunnelStage, len(e.model.Stages))}
+	for i, st := range e.model.Stages {
+		r, pr := cur[i+1], prev[i+1]
+		top, ptop := cur[1], prev[1]
+		before, pbefore := r, pr
+		if i > 0 {
+			before, pbefore = cur[i], prev[i]
+		}
+		f.Stages[i] = FunnelStage{
+			Stage:        st.ID,
+			Reached:      pair(count(r, int64(cur[0])), count(pr, int64(prev[0]))),
+			FromPrevious: pair(ratio(r, before, int64(before)), ratio(pr, pbefore, int64(pbefore))),
+			FromTop:      pair(ratio(r, top, int64(top)), ratio(pr, ptop, int64(ptop))),
+		}
+	}
+	return f
 }
 
 // LeadConversion returns leads converted to an opportunity / leads created, for the leads created

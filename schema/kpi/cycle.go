@@ -41,18 +41,13 @@ func (e *Engine) CycleTimes(ctx context.Context, s Scope) (*Breakdown[CycleTimes
 }
 
 func (e *Engine) cycleTimes(ctx context.Context, s Scope) (*Breakdown[CycleTimes], error) {
-	first := func(stage string) string {
-		p, ok := e.stagePos[stage]
-		if !ok {
-			return "NULL::TIMESTAMP"
-		}
-		return fmt.Sprintf("c.s_first[%d]", p+1)
-	}
+	// The first contract_signed, delivery_accepted, invoiced and cash_collected events are kpi_case
+	// columns (NULL when the model lacks the stage), so each range is a zone-map-pruned scan.
 	pairs := [][2]string{
-		{"c.started_at", first("contract_signed")},
-		{first("contract_signed"), first("delivery_accepted")},
-		{first("invoiced"), first("cash_collected")},
-		{"c.started_at", first("cash_collected")},
+		{"c.started_at", "c.signed_at"},
+		{"c.signed_at", "c.accepted_at"},
+		{"c.invoiced_at", "c.collected_at"},
+		{"c.started_at", "c.collected_at"},
 	}
 	qs := make([]aggQuery, len(pairs))
 	for i, p := range pairs {

@@ -63,14 +63,14 @@ FROM kpi_case c WHERE c.started_at >= CAST(? AS TIMESTAMP) AND c.started_at < CA
 		if err != nil {
 			return nil, err
 		}
-		b.add(fmt.Sprintf(" AND c.s_n[%d] > 0", p+1))
+		b.add(fmt.Sprintf(" AND c.reached & %s <> 0", bit(p)))
 	}
 	if f.GateViolated != "" {
 		g, err := e.gateByID(f.GateViolated)
 		if err != nil {
 			return nil, err
 		}
-		b.add(fmt.Sprintf(" AND c.g_kind[%d] IN ('missing', 'failed', 'late')", g.idx+1))
+		b.add(fmt.Sprintf(" AND c.case_id IN (SELECT case_id FROM kpi_case_gate WHERE gate_pos = %d AND kind <> 'compliant')", g.pos))
 	}
 	if f.Adopted != nil {
 		b.add(" AND coalesce(c.expected_n > 0 AND c.recorded_n = c.expected_n, false) = ?", *f.Adopted)

@@ -6,6 +6,7 @@ package kpi
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -24,6 +25,11 @@ type Options struct {
 	CacheSize int
 	// Now returns the current time (receivables are measured at min(period end, Now())); nil means time.Now.
 	Now func() time.Time
+	// AdoptionFrom is a stage id: when set, Adoption counts only the cases that reached that stage
+	// (e.g. "opportunity_created", so lead-only cases, which trivially record the lead stages, do
+	// not dilute the rate). "" counts every case. An unknown id is a configuration error: Check
+	// reports it, and Adoption returns it instead of a result.
+	AdoptionFrom string
 }
 
 // Engine answers KPI queries over the derived tables that Refresh maintains.
@@ -36,6 +42,7 @@ type Engine struct {
 	stagePos map[string]int // stage id → position in model order
 	gates    []gate         // gate stages in model order
 	last     int            // position of the model's last stage
+	adoptBit int64          // bitmask of Options.AdoptionFrom's stage (0: every case counts)
 
 	cache *lru.Cache[string, any]
 	fl    flights
@@ -43,7 +50,6 @@ type Engine struct {
 
 // gate is a gate stage and the stage it guards.
 type gate struct {
-	idx      int    // order among gates (0-based)
 	id       string // the gate stage
 	pos      int    // its position
 	guards   string // the guarded stage
@@ -71,8 +77,11 @@ func New(db *schema.DB, model *schema.Model, opts Options) *Engine {
 		if s.Gate == nil {
 			continue
 		}
-		e.gates = append(e.gates, gate{idx: len(e.gates), id: s.ID, pos: i, guards: s.Gate.Guards,
+		e.gates = append(e.gates, gate{id: s.ID, pos: i, guards: s.Gate.Guards,
 			guardPos: e.stagePos[s.Gate.Guards], branches: s.Branches})
+	}
+	if p, ok := e.stagePos[opts.AdoptionFrom]; ok {
+		e.adoptBit = int64(1) << p
 	}
 	if opts.CacheSize > 0 {
 		c, err := lru.New[string, any](opts.CacheSize)
@@ -82,6 +91,29 @@ func New(db *schema.DB, model *schema.Model, opts Options) *Engine {
 		e.cache = c
 	}
 	return e
+}
+
+// Check reports configuration errors (wrapping ErrConfig) that New cannot return: an
+// Options.AdoptionFrom that is not a stage of the model (also wrapping ErrUnknownStage), or a model
+// with more stages than the derived tables support. Call it once after New, where the engine is
+// wired; queries that depend on a bad setting return the same error.
+func (e *Engine) Check() error {
+	var errs []error
+	if err := e.checkAdoption(); err != nil {
+		errs = append(errs, err)
+	}
+	if n := len(e.model.Stages); n > maxStages {
+		errs = append(errs, fmt.Errorf("%w: the model has %d stages, at most %d are supported", ErrConfig, n, maxStages))
+	}
+	return errors.Join(errs...)
+}
+
+// checkAdoption validates Options.AdoptionFrom.
+func (e *Engine) checkAdoption() error {
+	if e.opts.AdoptionFrom == "" || e.adoptBit != 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: Options.AdoptionFrom: %w: %q", ErrConfig, ErrUnknownStage, e.opts.AdoptionFrom)
 }
 
 // Model returns the process model the engine measures against.

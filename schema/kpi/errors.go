@@ -10,4 +10,7 @@ var (
 	ErrUnknownStage = errors.New("unknown stage")
 	// ErrBadCursor reports a pagination cursor this engine did not issue (a kind of ErrBadScope).
 	ErrBadCursor = errors.New("bad cursor")
+	// ErrConfig reports an engine configuration that cannot work: an Options field naming an unknown
+	// stage, or a model with more stages than the engine supports. (*Engine).Check reports it.
+	ErrConfig = errors.New("kpi engine configuration")
 )

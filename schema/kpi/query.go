@@ -16,6 +16,9 @@ import (
 // per GroupBy combination and per time bucket in one scan, with GROUPING SETS.
 type aggQuery struct {
 	table     string   // derived table, e.g. "kpi_case" (a constant, never input)
+	from      string   // optional FROM clause instead of "table c", e.g. a join (a constant)
+	sel       string   // optional select list of the rows instead of "c.*" (a constant)
+	key       string   // optional expression (an integer) every grouping set is also grouped by
 	ts        string   // the timestamp the range applies to, an expression over c (a constant)
 	where     string   // optional extra row condition over c
 	whereArgs []any    // its bound values
@@ -92,10 +95,42 @@ func filterSQL(s Scope) (string, []any) {
 
 // run evaluates q over scope s.
 func (e *Engine) run(ctx context.Context, s Scope, q aggQuery) (*aggResult, error) {
+	rs, err := e.runKeyed(ctx, s, q)
+	if err != nil {
+		return nil, err
+	}
+	return rs[0], nil
+}
+
+// runKeyed evaluates q over scope s, per value of q.key (0 only, when q has no key). A key value
+// without rows has no result; newResult makes an empty one.
+func (e *Engine) runKeyed(ctx context.Context, s Scope, q aggQuery) (map[int64]*aggResult, error) {
 	nd := len(s.GroupBy)
 	series := s.Grain != GrainNone
+	keyed := q.key != ""
+	from, sel := q.from, q.sel
+	if from == "" {
+		from = q.table + " c"
+	}
+	if sel == "" {
+		sel = "c.*"
+	}
+	gs := func(cols string) string { // a grouping set, with the key first
+		if keyed {
+			if cols == "" {
+				return "(_k)"
+			}
+			return "(_k, " + cols + ")"
+		}
+		return "(" + cols + ")"
+	}
 	b := &sqlBuilder{}
-	b.add("SELECT GROUPING(_p)")
+	if keyed {
+		b.add("SELECT _k, ")
+	} else {
+		b.add("SELECT 0, ")
+	}
+	b.add("GROUPING(_p)")
 	if series {
 		b.add(", GROUPING(_b)")
 	} else {
@@ -119,7 +154,10 @@ func (e *Engine) run(ctx context.Context, s Scope, q aggQuery) (*aggResult, erro
 		b.add(", CAST((" + a + ") AS DOUBLE)")
 	}
 	b.args = append(b.args, q.aggArgs...)
-	b.add(" FROM (SELECT c.*, CASE WHEN "+q.ts+" >= CAST(? AS TIMESTAMP) THEN 0 ELSE 1 END AS _p", ts(s.From))
+	b.add(" FROM (SELECT "+sel+", CASE WHEN "+q.ts+" >= CAST(? AS TIMESTAMP) THEN 0 ELSE 1 END AS _p", ts(s.From))
+	if keyed {
+		b.add(", " + q.key + " AS _k")
+	}
 	if series {
 		expr, args := e.bucketExpr(s.Grain, q.ts)
 		b.add(", "+expr+" AS _b", args...)
@@ -127,7 +165,7 @@ func (e *Engine) run(ctx context.Context, s Scope, q aggQuery) (*aggResult, erro
 	for i, d := range s.GroupBy {
 		b.add(fmt.Sprintf(", %s AS _d%d", dimColumn[d], i))
 	}
-	b.add(" FROM "+q.table+" c WHERE "+q.ts+" >= CAST(? AS TIMESTAMP) AND "+q.ts+" < CAST(? AS TIMESTAMP)",
+	b.add(" FROM "+from+" WHERE "+q.ts+" >= CAST(? AS TIMESTAMP) AND "+q.ts+" < CAST(? AS TIMESTAMP)",
 		ts(s.previous()), ts(s.To))
 	f, fargs := filterSQL(s)
 	b.add(f, fargs...)
@@ -136,18 +174,21 @@ func (e *Engine) run(ctx context.Context, s Scope, q aggQuery) (*aggResult, erro
 	}
 	b.add(") c GROUP BY ")
 	if !series && nd == 0 {
+		if keyed {
+			b.add("_k, ")
+		}
 		b.add("_p")
 	} else {
-		b.add("GROUPING SETS ((_p)")
+		b.add("GROUPING SETS (" + gs("_p"))
 		if nd > 0 {
-			b.add(", (_p")
+			d := "_p"
 			for i := 0; i < nd; i++ {
-				b.add(fmt.Sprintf(", _d%d", i))
+				d += fmt.Sprintf(", _d%d", i)
 			}
-			b.add(")")
+			b.add(", " + gs(d))
 		}
 		if series {
-			b.add(", (_b)")
+			b.add(", " + gs("_b"))
 		}
 		b.add(")")
 	}
@@ -157,14 +198,14 @@ func (e *Engine) run(ctx context.Context, s Scope, q aggQuery) (*aggResult, erro
 	}
 	defer rows.Close()
 	na := len(q.aggs)
-	out := &aggResult{cur: make(cell, na), prev: make(cell, na), series: map[time.Time]cell{}, width: na}
-	groups := map[string]*groupCell{}
-	var gP, gB, gD int64
+	outs := map[int64]*aggResult{}
+	groupsOf := map[int64]map[string]*groupCell{}
+	var k, gP, gB, gD int64
 	var p sql.NullInt64
 	var bucket sql.NullTime
 	dims := make([]sql.NullString, nd)
 	vals := make([]sql.NullFloat64, na)
-	dest := []any{&gP, &gB, &gD, &p, &bucket}
+	dest := []any{&k, &gP, &gB, &gD, &p, &bucket}
 	for i := range dims {
 		dest = append(dest, &dims[i])
 	}
@@ -175,6 +216,13 @@ func (e *Engine) run(ctx context.Context, s Scope, q aggQuery) (*aggResult, erro
 		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("query %s: scan: %w", q.table, err)
 		}
+		out := outs[k]
+		if out == nil {
+			out = newResult(na)
+			outs[k] = out
+			groupsOf[k] = map[string]*groupCell{}
+		}
+		groups := groupsOf[k]
 		c := make(cell, na)
 		for i, v := range vals {
 			if v.Valid {
@@ -211,13 +259,23 @@ func (e *Engine) run(ctx context.Context, s Scope, q aggQuery) (*aggResult, erro
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("query %s: %w", q.table, err)
 	}
-	for _, g := range groups {
-		out.groups = append(out.groups, *g)
+	if outs[0] == nil && !keyed {
+		outs[0] = newResult(na)
 	}
-	sort.Slice(out.groups, func(i, j int) bool {
-		return strings.Join(out.groups[i].key, "\x00") < strings.Join(out.groups[j].key, "\x00")
-	})
-	return out, nil
+	for k, out := range outs {
+		for _, g := range groupsOf[k] {
+			out.groups = append(out.groups, *g)
+		}
+		sort.Slice(out.groups, func(i, j int) bool {
+			return strings.Join(out.groups[i].key, "\x00") < strings.Join(out.groups[j].key, "\x00")
+		})
+	}
+	return outs, nil
+}
+
+// newResult returns an empty result of width na (every cell reads as zeros).
+func newResult(na int) *aggResult {
+	return &aggResult{cur: make(cell, na), prev: make(cell, na), series: map[time.Time]cell{}, width: na}
 }
 
 // assemble turns the results of several queries over one scope into a Breakdown, building each
@@ -307,4 +365,34 @@ func each[T any](ctx context.Context, e *Engine, s Scope, q aggQuery, build func
 		return nil, err
 	}
 	return assemble(e, s, []*aggResult{r}, func(cur, prev []cell) T { return build(cur[0], prev[0]) })
+}
+
+// perStage runs a case-level query qs[0] and a query qs[1] keyed by stage position concurrently,
+// and assembles them with build over flat cells: qs[0]'s values, then qs[1]'s values for each
+// stage in model order (zeros for a stage without rows).
+func perStage[T any](ctx context.Context, e *Engine, s Scope, qs [2]aggQuery, build func(cur, prev cell) T) (*Breakdown[T], error) {
+	var top *aggResult
+	var byStage map[int64]*aggResult
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) { top, err = e.run(gctx, s, qs[0]); return err })
+	g.Go(func() (err error) { byStage, err = e.runKeyed(gctx, s, qs[1]); return err })
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	rs := []*aggResult{top}
+	for i := range e.model.Stages {
+		r := byStage[int64(i)]
+		if r == nil {
+			r = newResult(len(qs[1].aggs))
+		}
+		rs = append(rs, r)
+	}
+	flat := func(cs []cell) cell {
+		var out cell
+		for _, c := range cs {
+			out = append(out, c...)
+		}
+		return out
+	}
+	return assemble(e, s, rs, func(cur, prev []cell) T { return build(flat(cur), flat(prev)) })
 }

@@ -8,12 +8,20 @@ import (
 	"strings"
 )
 
-// derivedTables are the tables Refresh rewrites (created by migration 003_kpi.sql).
-var derivedTables = []string{"kpi_case", "kpi_lead", "kpi_invoice", "kpi_payment", "kpi_delivery"}
+// maxStages bounds the model: sets of stages are BIGINT bitmasks (bit p = 1 << p) and the prefix
+// mask of the furthest stage needs one spare bit.
+const maxStages = 62
+
+// bit returns the bitmask of stage position p as SQL text (a generated constant, never input).
+func bit(p int) string { return fmt.Sprintf("%d", int64(1)<<p) }
 
 // Refresh rebuilds the derived tables from the canonical tables inside tx, the ETL's transaction,
-// so readers see the new facts exactly when the ETL commits. It is set-based SQL: one window
-// function over the staged events (order and dwell, DESIGN §5.4) and one aggregation per case.
+// so readers see the new facts exactly when the ETL commits. It is set-based SQL, each derived
+// table written once with CREATE OR REPLACE TABLE … AS (columns and types as in migration
+// 003_kpi.sql): one window pass over the staged events ordered by (case, occurred_at, seq) gives
+// each event its order and dwell (DESIGN §5.4); one GROUP BY (case, stage) gives the long
+// kpi_case_stage table; one GROUP BY case gives the case-level facts, from which kpi_case (sorted by
+// case start) and kpi_case_gate (sorted by entry of the guarded stage) are written.
 // Stage positions, gates, branches and the branch rule come from the engine's model.
 func (e *Engine) Refresh(ctx context.Context, tx *sql.Tx) (err error) {
 	defer func() {
@@ -21,39 +29,10 @@ func (e *Engine) Refresh(ctx context.Context, tx *sql.Tx) (err error) {
 			err = fmt.Errorf("kpi.Refresh: %w", err)
 		}
 	}()
-	for _, t := range derivedTables {
-		if _, err := tx.ExecContext(ctx, "DELETE FROM "+t); err != nil {
-			return fmt.Errorf("clear %s: %w", t, err)
-		}
+	if len(e.model.Stages) > maxStages {
+		return fmt.Errorf("%w: the model has %d stages, at most %d are supported", ErrConfig, len(e.model.Stages), maxStages)
 	}
-	steps := []struct {
-		name string
-		b    *sqlBuilder
-	}{
-		{"case attributes", e.attrSQL()},
-		{"staged events", e.eventsSQL()},
-		{"case aggregates", e.aggSQL()},
-		{"kpi_case", e.caseSQL()},
-		{"kpi_lead", (&sqlBuilder{}).add(`INSERT INTO kpi_lead BY NAME
-SELECT l.lead_id, coalesce(l.opportunity_id, l.lead_id) AS case_id, l.created_at,
-       l.opportunity_id IS NOT NULL AS converted, ` + dimsOf("c") + `
-FROM leads l LEFT JOIN kpi_case c ON c.case_id = coalesce(l.opportunity_id, l.lead_id)`)},
-		{"kpi_invoice", (&sqlBuilder{}).add(`INSERT INTO kpi_invoice BY NAME
-SELECT i.invoice_id, k.opportunity_id AS case_id, i.issued_at, i.due_at, CAST(i.amount AS DOUBLE) AS amount, ` + dimsOf("c") + `
-FROM invoices i LEFT JOIN contracts k ON k.contract_id = i.contract_id
-LEFT JOIN kpi_case c ON c.case_id = k.opportunity_id`)},
-		{"kpi_payment", (&sqlBuilder{}).add(`INSERT INTO kpi_payment BY NAME
-SELECT p.payment_id, p.invoice_id, p.received_at, CAST(p.amount AS DOUBLE) AS amount, i.issued_at, i.due_at, ` + dimsOf("i") + `
-FROM payments p JOIN kpi_invoice i ON i.invoice_id = p.invoice_id`)},
-		{"kpi_delivery", (&sqlBuilder{}).add(`INSERT INTO kpi_delivery BY NAME
-SELECT d.delivery_id, k.opportunity_id AS case_id, d.accepted_at,
-       coalesce(d.accepted_at <= k.committed_delivery_at, false) AS kept, ` + dimsOf("c") + `
-FROM deliveries d LEFT JOIN contracts k ON k.contract_id = d.contract_id
-LEFT JOIN kpi_case c ON c.case_id = k.opportunity_id
-WHERE d.accepted_at IS NOT NULL`)},
-		{"cleanup", (&sqlBuilder{}).add("DROP TABLE _kpi_attr; DROP TABLE _kpi_ev; DROP TABLE _kpi_agg")},
-	}
-	for _, s := range steps {
+	for _, s := range e.refreshSteps() {
 		if _, err := tx.ExecContext(ctx, s.b.sb.String(), s.b.args...); err != nil {
 			return fmt.Errorf("%s: %w", s.name, err)
 		}
@@ -61,29 +40,173 @@ WHERE d.accepted_at IS NOT NULL`)},
 	return nil
 }
 
+// refreshStep is one statement of Refresh.
+type refreshStep struct {
+	name string
+	b    *sqlBuilder
+}
+
+// refreshSteps returns Refresh's statements in order.
+func (e *Engine) refreshSteps() []refreshStep {
+	return []refreshStep{
+		{"event span", (&sqlBuilder{}).add(`CREATE OR REPLACE TEMP TABLE _kpi_span AS
+SELECT case_id, min(occurred_at) AS started_at, max(occurred_at) AS last_at, CAST(count(*) AS INTEGER) AS events
+FROM stage_events GROUP BY case_id`)},
+		{"staged events", e.eventsSQL()},
+		{"kpi_case_stage", (&sqlBuilder{}).add(`CREATE OR REPLACE TABLE kpi_case_stage AS
+SELECT case_id, CAST(pos AS SMALLINT) AS stage_pos, min(occurred_at) AS first_at,
+       CAST(count(*) AS INTEGER) AS events, CAST(sum(dwell_us) / 1e6 AS DOUBLE) AS time_s
+FROM _kpi_ev GROUP BY case_id, pos`)},
+		{"case aggregates", e.aggSQL()},
+		{"kpi_case", e.caseSQL()},
+		{"kpi_case_gate", e.gateSQL()},
+		{"kpi_case columns", e.dropGateColumnsSQL()},
+		{"kpi_lead", (&sqlBuilder{}).add(`CREATE OR REPLACE TABLE kpi_lead AS
+SELECT l.lead_id, coalesce(l.opportunity_id, l.lead_id) AS case_id, l.created_at,
+       l.opportunity_id IS NOT NULL AS converted, ` + dimsOf("c") + `
+FROM leads l LEFT JOIN kpi_case c ON c.case_id = coalesce(l.opportunity_id, l.lead_id)`)},
+		{"kpi_invoice", (&sqlBuilder{}).add(`CREATE OR REPLACE TABLE kpi_invoice AS
+SELECT i.invoice_id, k.opportunity_id AS case_id, i.issued_at, i.due_at, CAST(i.amount AS DOUBLE) AS amount, ` + dimsOf("c") + `
+FROM invoices i LEFT JOIN contracts k ON k.contract_id = i.contract_id
+LEFT JOIN kpi_case c ON c.case_id = k.opportunity_id`)},
+		{"kpi_payment", (&sqlBuilder{}).add(`CREATE OR REPLACE TABLE kpi_payment AS
+SELECT p.payment_id, p.invoice_id, p.received_at, CAST(p.amount AS DOUBLE) AS amount, i.issued_at, i.due_at, ` + dimsOf("i") + `
+FROM payments p JOIN kpi_invoice i ON i.invoice_id = p.invoice_id`)},
+		{"kpi_delivery", (&sqlBuilder{}).add(`CREATE OR REPLACE TABLE kpi_delivery AS
+SELECT d.delivery_id, k.opportunity_id AS case_id, d.accepted_at,
+       coalesce(d.accepted_at <= k.committed_delivery_at, false) AS kept, ` + dimsOf("c") + `
+FROM deliveries d LEFT JOIN contracts k ON k.contract_id = d.contract_id
+LEFT JOIN kpi_case c ON c.case_id = k.opportunity_id
+WHERE d.accepted_at IS NOT NULL`)},
+		{"cleanup", (&sqlBuilder{}).add("DROP TABLE _kpi_span; DROP TABLE _kpi_ev; DROP TABLE _kpi_agg")},
+	}
+}
+
+// dims are the dimension columns of the derived tables, in schema order.
+var dims = []string{"business_unit", "region", "segment", "product_line", "channel", "owner", "team", "branch"}
+
+// caseColumns are kpi_case's columns in migration order, each cast to its declared type.
+var caseColumns = []string{"case_id", "business_unit", "region", "segment", "product_line", "channel", "owner", "team", "branch",
+	"started_at", "last_at", "events", "first_staged_at", "last_staged_at", "reached",
+	"CAST(furthest AS SMALLINT) AS furthest",
+	"signed_at", "accepted_at", "invoiced_at", "collected_at", "completed_at", "guarded_at", "violated",
+	"CAST(expected_n AS SMALLINT) AS expected_n", "CAST(recorded_n AS SMALLINT) AS recorded_n",
+	"tmpl_n", "tmpl_used", "past_design", "CAST(roles_n AS SMALLINT) AS roles_n", "variant", "status", "closed_at"}
+
 // dimsOf selects the dimension columns of alias a.
 func dimsOf(a string) string {
-	cols := []string{"business_unit", "region", "segment", "product_line", "channel", "owner", "team", "branch"}
-	for i, c := range cols {
+	cols := make([]string, len(dims))
+	for i, c := range dims {
 		cols[i] = a + "." + c
 	}
 	return strings.Join(cols, ", ")
 }
 
-// attrSQL builds _kpi_attr: every case known from events, leads or opportunities, with its
-// attributes (opportunity first, else its earliest lead), the owner's team and the branch
-// (the opportunity's, else the model's rule as a CASE with bound values).
-func (e *Engine) attrSQL() *sqlBuilder {
+// eventsSQL builds _kpi_ev: the staged events (personal tier and unknown stages dropped) with their
+// stage position, order within the case by (occurred_at, seq) and dwell in microseconds (DESIGN §5.4).
+func (e *Engine) eventsSQL() *sqlBuilder {
 	b := &sqlBuilder{}
-	b.add(`CREATE OR REPLACE TEMP TABLE _kpi_attr AS
+	b.add(`CREATE OR REPLACE TEMP TABLE _kpi_ev AS
+SELECT case_id, pos, occurred_at, pass, tmpl,
+       row_number() OVER w AS ord,
+       coalesce(epoch_us(lead(occurred_at) OVER w) - epoch_us(occurred_at), 0) AS dwell_us
+FROM (SELECT case_id, occurred_at, seq, outcome = 'pass' AS pass, template_used AS tmpl, CASE stage`)
+	for i, s := range e.model.Stages {
+		b.add(fmt.Sprintf(" WHEN ? THEN %d", i), s.ID)
+	}
+	b.add(` END AS pos FROM stage_events WHERE stage IS NOT NULL)
+WHERE pos IS NOT NULL
+WINDOW w AS (PARTITION BY case_id ORDER BY occurred_at, seq)`)
+	return b
+}
+
+// firstNeeded returns the stage positions whose first event time kpi_case needs (cycle-time stages,
+// the last stage, guarded stages), and those whose first event order the gates need.
+func (e *Engine) firstNeeded() (times, ords []int) {
+	seenT, seenO := map[int]bool{}, map[int]bool{}
+	addT := func(p int) {
+		if p >= 0 && !seenT[p] {
+			seenT[p] = true
+			times = append(times, p)
+		}
+	}
+	addO := func(p int) {
+		if !seenO[p] {
+			seenO[p] = true
+			ords = append(ords, p)
+		}
+	}
+	for _, id := range cycleStages {
+		addT(e.model.Position(id))
+	}
+	addT(e.last)
+	for _, g := range e.gates {
+		addT(g.guardPos)
+		addO(g.guardPos)
+		addO(g.pos)
+	}
+	sort.Ints(times)
+	sort.Ints(ords)
+	return times, ords
+}
+
+// cycleStages are the stages whose first event kpi_case keeps as signed_at, accepted_at,
+// invoiced_at and collected_at (DESIGN §5.3).
+var cycleStages = []string{"contract_signed", "delivery_accepted", "invoiced", "cash_collected"}
+
+// aggSQL builds _kpi_agg: per case with staged events, the span of staged events, the reached
+// stages, the first event time or order of the stages kpi_case needs, the first passing event of
+// each gate, template counts and the variant. Positions are generated integers, never input.
+func (e *Engine) aggSQL() *sqlBuilder {
+	var tmpl []string
+	for i, s := range e.model.Stages {
+		if s.Template {
+			tmpl = append(tmpl, fmt.Sprint(i))
+		}
+	}
+	tmplCond := "false"
+	if len(tmpl) > 0 {
+		tmplCond = "pos IN (" + strings.Join(tmpl, ", ") + ")"
+	}
+	var sb strings.Builder
+	sb.WriteString(`CREATE OR REPLACE TEMP TABLE _kpi_agg AS SELECT case_id,
+ min(occurred_at) AS first_staged_at, max(occurred_at) AS last_staged_at, max(pos) AS furthest,
+ bit_or(CAST(1 AS BIGINT) << pos) AS reached,`)
+	times, ords := e.firstNeeded()
+	for _, p := range times {
+		fmt.Fprintf(&sb, " min(occurred_at) FILTER (WHERE pos = %d) AS first_%d,", p, p)
+	}
+	for _, p := range ords {
+		fmt.Fprintf(&sb, " min(ord) FILTER (WHERE pos = %d) AS ord_%d,", p, p)
+	}
+	for _, g := range e.gates {
+		fmt.Fprintf(&sb, " min(ord) FILTER (WHERE pos = %d AND pass) AS pass_%d,", g.pos, g.pos)
+	}
+	fmt.Fprintf(&sb, " CAST(count(*) FILTER (WHERE %s) AS INTEGER) AS tmpl_n,", tmplCond)
+	fmt.Fprintf(&sb, " CAST(count(*) FILTER (WHERE %s AND tmpl) AS INTEGER) AS tmpl_used,", tmplCond)
+	// The variant: positions in event order. An unordered list sorted afterwards is much cheaper
+	// than an ordered aggregate; ord·64 + pos sorts by ord (pos < 64).
+	sb.WriteString(" array_to_string(list_transform(list_sort(list(ord * 64 + pos)), x -> x % 64), '.') AS variant")
+	sb.WriteString(" FROM _kpi_ev GROUP BY case_id")
+	return (&sqlBuilder{}).add(sb.String())
+}
+
+// caseSQL builds kpi_case, sorted by case start (NULL last): every case known from events, leads or opportunities, with its attributes
+// (opportunity first, else its earliest lead), the owner's team, the branch (the opportunity's, else
+// the model's rule as a CASE with bound values), the staged facts of _kpi_agg, gate outcomes
+// (DESIGN §5.6) and adoption (§5.5), which need the branch. Each gate's entry and outcome are
+// extra columns gate_at_<pos> and gate_kind_<pos> until kpi_case_gate is written from them.
+func (e *Engine) caseSQL() *sqlBuilder {
+	b := &sqlBuilder{}
+	b.add(`CREATE OR REPLACE TABLE kpi_case AS
 WITH lc AS (
-    SELECT coalesce(opportunity_id, lead_id) AS case_id,
-           arg_min(business_unit, created_at) AS business_unit, arg_min(region, created_at) AS region,
-           arg_min(segment, created_at) AS segment, arg_min(channel, created_at) AS channel,
-           arg_min(owner_id, created_at) AS owner_id
-    FROM leads GROUP BY ALL
+    SELECT case_id, l.business_unit, l.region, l.segment, l.channel, l.owner_id FROM (
+        SELECT coalesce(opportunity_id, lead_id) AS case_id,
+               arg_min({'business_unit': business_unit, 'region': region, 'segment': segment,
+                        'channel': channel, 'owner_id': owner_id}, created_at) AS l
+        FROM leads GROUP BY ALL)
 ), ids AS (
-    SELECT DISTINCT case_id FROM stage_events
+    SELECT case_id FROM _kpi_span
     UNION SELECT opportunity_id FROM opportunities
     UNION SELECT case_id FROM lc
 ), x AS (
@@ -98,11 +221,112 @@ WITH lc AS (
     LEFT JOIN opportunities o ON o.opportunity_id = ids.case_id
     LEFT JOIN lc ON lc.case_id = ids.case_id
     LEFT JOIN employees emp ON emp.employee_id = coalesce(o.owner_id, lc.owner_id)
-)
-SELECT x.* REPLACE (coalesce(x.branch, `)
+), a AS (
+    SELECT x.* REPLACE (coalesce(x.branch, `)
 	b.add(e.branchRuleSQL(b))
-	b.add(`) AS branch) FROM x`)
+	b.add(`) AS branch) FROM x
+), c AS (
+SELECT a.*, sp.started_at, sp.last_at, sp.events, g.first_staged_at, g.last_staged_at, g.reached, g.furthest,
+       g.tmpl_n, g.tmpl_used, g.variant, coalesce(r.roles_n, 0) AS roles_n`)
+	first := func(p int) string {
+		if p < 0 {
+			return "NULL::TIMESTAMP"
+		}
+		return fmt.Sprintf("g.first_%d", p)
+	}
+	for i, id := range cycleStages {
+		b.add(fmt.Sprintf(", %s AS %s", first(e.model.Position(id)), []string{"signed_at", "accepted_at", "invoiced_at", "collected_at"}[i]))
+	}
+	b.add(fmt.Sprintf(", %s AS completed_at", first(e.last)))
+	// Gates: entry of the guarded stage and the outcome, when the gate applies to the branch.
+	for _, g := range e.gates {
+		cond, args := expectedSQL(g.branches)
+		b.add(fmt.Sprintf(", CASE WHEN %s THEN g.first_%d END AS gate_at_%d", cond, g.guardPos, g.pos), args...)
+		b.add(fmt.Sprintf(`, CASE WHEN %s AND g.ord_%d IS NOT NULL THEN CASE
+    WHEN g.pass_%d < g.ord_%d THEN 'compliant'
+    WHEN g.pass_%d IS NOT NULL THEN 'late'
+    WHEN g.ord_%d < g.ord_%d THEN 'failed'
+    ELSE 'missing' END END AS gate_kind_%d`, cond, g.guardPos, g.pos, g.guardPos, g.pos, g.pos, g.guardPos, g.pos), args...)
+	}
+	// The non-gate stages expected on the case's branch, as a bitmask.
+	var base int64
+	for i, s := range e.model.Stages {
+		if s.Gate == nil && len(s.Branches) == 0 {
+			base |= int64(1) << i
+		}
+	}
+	b.add(fmt.Sprintf(", CAST(%d", base))
+	for i, s := range e.model.Stages {
+		if s.Gate != nil || len(s.Branches) == 0 {
+			continue
+		}
+		cond, args := expectedSQL(s.Branches)
+		b.add(fmt.Sprintf(" + CASE WHEN %s THEN %s ELSE 0 END", cond, bit(i)), args...)
+	}
+	b.add(` AS BIGINT) AS expected_mask
+FROM a
+LEFT JOIN _kpi_span sp ON sp.case_id = a.case_id
+LEFT JOIN _kpi_agg g ON g.case_id = a.case_id
+LEFT JOIN (SELECT opportunity_id AS case_id, CAST(count(DISTINCT role) AS INTEGER) AS roles_n
+           FROM assignments GROUP BY ALL) r ON r.case_id = a.case_id
+), f AS (
+SELECT c.*,`)
+	// Adoption (DESIGN §5.5): of the expected stages up to the furthest reached, those recorded.
+	b.add(` CASE WHEN furthest IS NOT NULL THEN bit_count(expected_mask & ((CAST(1 AS BIGINT) << (furthest + 1)) - 1)) END AS expected_n,
+ CASE WHEN furthest IS NOT NULL THEN bit_count(expected_mask & reached & ((CAST(1 AS BIGINT) << (furthest + 1)) - 1)) END AS recorded_n`)
+	if p, ok := e.stagePos["solution_design"]; ok {
+		b.add(fmt.Sprintf(", furthest > %d AS past_design", p))
+	} else {
+		b.add(", NULL::BOOLEAN AS past_design")
+	}
+	// Compliance overall: first entry of any guarded stage, and a violation at any gate.
+	if len(e.gates) == 0 {
+		b.add(", NULL::TIMESTAMP AS guarded_at, NULL::BOOLEAN AS violated")
+	} else {
+		var at, viol []string
+		for _, g := range e.gates {
+			at = append(at, fmt.Sprintf("gate_at_%d", g.pos))
+			viol = append(viol, fmt.Sprintf("coalesce(gate_kind_%d <> 'compliant', false)", g.pos))
+		}
+		b.add(fmt.Sprintf(", least(%s) AS guarded_at, CASE WHEN least(%s) IS NOT NULL THEN %s END AS violated",
+			strings.Join(at, ", "), strings.Join(at, ", "), strings.Join(viol, " OR ")))
+	}
+	b.add(" FROM c)\nSELECT " + strings.Join(caseColumns, ", "))
+	for _, g := range e.gates {
+		b.add(fmt.Sprintf(", gate_at_%d, gate_kind_%d", g.pos, g.pos))
+	}
+	b.add(" FROM f ORDER BY started_at NULLS LAST, case_id")
 	return b
+}
+
+// dropGateColumnsSQL drops kpi_case's per-gate columns once kpi_case_gate holds them, leaving the
+// columns of migration 003.
+func (e *Engine) dropGateColumnsSQL() *sqlBuilder {
+	b := &sqlBuilder{}
+	b.add("SELECT 1")
+	for _, g := range e.gates {
+		b.add(fmt.Sprintf("; ALTER TABLE kpi_case DROP COLUMN gate_at_%d; ALTER TABLE kpi_case DROP COLUMN gate_kind_%d", g.pos, g.pos))
+	}
+	return b
+}
+
+// gateSQL builds kpi_case_gate: one row per case and applicable gate whose guarded stage it entered.
+func (e *Engine) gateSQL() *sqlBuilder {
+	b := &sqlBuilder{}
+	b.add("CREATE OR REPLACE TABLE kpi_case_gate AS ")
+	if len(e.gates) == 0 {
+		return b.add(`SELECT case_id, CAST(0 AS SMALLINT) AS gate_pos, started_at AS entered_at, 'compliant' AS kind, ` +
+			dimsOf("c") + " FROM kpi_case c WHERE false")
+	}
+	b.add("SELECT * FROM (")
+	for i, g := range e.gates {
+		if i > 0 {
+			b.add(" UNION ALL ")
+		}
+		b.add(fmt.Sprintf(`SELECT case_id, CAST(%d AS SMALLINT) AS gate_pos, gate_at_%d AS entered_at, gate_kind_%d AS kind, %s
+FROM kpi_case c WHERE gate_kind_%d IS NOT NULL`, g.pos, g.pos, g.pos, dimsOf("c"), g.pos))
+	}
+	return b.add(") ORDER BY entered_at, case_id, gate_pos")
 }
 
 // branchRuleSQL translates schema.Model.BranchFor into a CASE over the columns of x: the first
@@ -114,10 +338,12 @@ func (e *Engine) branchRuleSQL(b *sqlBuilder) string {
 	}
 	var sb strings.Builder
 	sb.WriteString("CASE")
+	whens := 0
 	for _, br := range e.model.Branches {
 		if len(br.When) == 0 {
 			continue
 		}
+		whens++
 		sb.WriteString(" WHEN ")
 		first := true
 		for _, dim := range sortedKeys(br.When) {
@@ -134,137 +360,12 @@ func (e *Engine) branchRuleSQL(b *sqlBuilder) string {
 		sb.WriteString(" THEN ?")
 		b.args = append(b.args, br.ID)
 	}
-	sb.WriteString(" ELSE ? END")
 	b.args = append(b.args, e.model.Branches[0].ID)
+	if whens == 0 { // no branch has a rule: every case takes the first (a CASE needs a WHEN)
+		return "CAST(? AS VARCHAR)"
+	}
+	sb.WriteString(" ELSE ? END")
 	return sb.String()
-}
-
-// eventsSQL builds _kpi_ev: the staged events (personal tier and unknown stages dropped) with their
-// stage position, order within the case by (occurred_at, seq) and dwell in seconds (DESIGN §5.4).
-func (e *Engine) eventsSQL() *sqlBuilder {
-	b := &sqlBuilder{}
-	b.add(`CREATE OR REPLACE TEMP TABLE _kpi_ev AS
-SELECT case_id, pos, occurred_at, outcome, template_used,
-       row_number() OVER w AS ord,
-       coalesce(epoch_us(lead(occurred_at) OVER w) - epoch_us(occurred_at), 0) / 1e6 AS dwell
-FROM (SELECT case_id, occurred_at, seq, outcome, template_used, CASE stage`)
-	for i, s := range e.model.Stages {
-		b.add(fmt.Sprintf(" WHEN ? THEN %d", i), s.ID)
-	}
-	b.add(` END AS pos FROM stage_events WHERE stage IS NOT NULL)
-WHERE pos IS NOT NULL
-WINDOW w AS (PARTITION BY case_id ORDER BY occurred_at, seq)`)
-	return b
-}
-
-// aggSQL builds _kpi_agg: per case, the per-stage lists and the per-gate orders.
-// List positions are generated integers (stage positions), never input.
-func (e *Engine) aggSQL() *sqlBuilder {
-	n := len(e.model.Stages)
-	list := func(f func(i int) string) string {
-		parts := make([]string, n)
-		for i := range parts {
-			parts[i] = f(i)
-		}
-		return "[" + strings.Join(parts, ", ") + "]"
-	}
-	var tmpl []string
-	for i, s := range e.model.Stages {
-		if s.Template {
-			tmpl = append(tmpl, fmt.Sprint(i))
-		}
-	}
-	tmplCond := "false"
-	if len(tmpl) > 0 {
-		tmplCond = "pos IN (" + strings.Join(tmpl, ", ") + ")"
-	}
-	var sb strings.Builder
-	sb.WriteString("CREATE OR REPLACE TEMP TABLE _kpi_agg AS SELECT case_id,")
-	sb.WriteString(" min(occurred_at) AS first_staged_at, max(occurred_at) AS last_staged_at, max(pos) AS furthest,")
-	sb.WriteString(" " + list(func(i int) string { return fmt.Sprintf("min(occurred_at) FILTER (WHERE pos = %d)", i) }) + " AS s_first,")
-	sb.WriteString(" " + list(func(i int) string { return fmt.Sprintf("CAST(count(*) FILTER (WHERE pos = %d) AS INTEGER)", i) }) + " AS s_n,")
-	sb.WriteString(" " + list(func(i int) string { return fmt.Sprintf("coalesce(sum(dwell) FILTER (WHERE pos = %d), 0)", i) }) + " AS s_time,")
-	for _, g := range e.gates {
-		fmt.Fprintf(&sb, " min(ord) FILTER (WHERE pos = %d) AS entry_ord_%d,", g.guardPos, g.idx)
-		fmt.Fprintf(&sb, " min(ord) FILTER (WHERE pos = %d) AS gate_ord_%d,", g.pos, g.idx)
-		fmt.Fprintf(&sb, " min(ord) FILTER (WHERE pos = %d AND outcome = 'pass') AS pass_ord_%d,", g.pos, g.idx)
-	}
-	fmt.Fprintf(&sb, " CAST(count(*) FILTER (WHERE %s) AS INTEGER) AS tmpl_n,", tmplCond)
-	fmt.Fprintf(&sb, " CAST(count(*) FILTER (WHERE %s AND template_used) AS INTEGER) AS tmpl_used,", tmplCond)
-	sb.WriteString(" string_agg(CAST(pos AS VARCHAR), '.' ORDER BY ord) AS variant")
-	sb.WriteString(" FROM _kpi_ev GROUP BY case_id")
-	return (&sqlBuilder{}).add(sb.String())
-}
-
-// caseSQL builds kpi_case from _kpi_attr, _kpi_agg, the raw event span and the assignments:
-// gate outcomes (DESIGN §5.6) and adoption (§5.5) need the case's branch, so they are computed here.
-func (e *Engine) caseSQL() *sqlBuilder {
-	b := &sqlBuilder{}
-	b.add(`INSERT INTO kpi_case BY NAME
-SELECT a.case_id, a.business_unit, a.region, a.segment, a.product_line, a.channel, a.owner, a.team, a.branch,
-       ev.started_at, ev.last_at, ev.events, g.first_staged_at, g.last_staged_at,
-       g.s_first, g.s_n, g.s_time, g.furthest, g.tmpl_n, g.tmpl_used, g.variant,
-       coalesce(r.roles_n, 0) AS roles_n, a.status, a.closed_at,
-       g.s_first[`)
-	b.add(fmt.Sprintf("%d] AS completed_at", e.last+1))
-	// Gates: entry time of the guarded stage and the outcome, when the gate is expected on the branch.
-	if len(e.gates) == 0 {
-		b.add(", []::TIMESTAMP[] AS g_entered, []::VARCHAR[] AS g_kind")
-	} else {
-		b.add(", [")
-		for i, g := range e.gates {
-			if i > 0 {
-				b.add(", ")
-			}
-			cond, args := expectedSQL(g.branches)
-			b.add(fmt.Sprintf("CASE WHEN %s AND g.entry_ord_%d IS NOT NULL THEN g.s_first[%d] END",
-				cond, g.idx, g.guardPos+1), args...)
-		}
-		b.add("] AS g_entered, [")
-		for i, g := range e.gates {
-			if i > 0 {
-				b.add(", ")
-			}
-			k := g.idx
-			cond, args := expectedSQL(g.branches)
-			b.add(fmt.Sprintf(`CASE WHEN %s AND g.entry_ord_%d IS NOT NULL THEN CASE
-    WHEN g.pass_ord_%d < g.entry_ord_%d THEN 'compliant'
-    WHEN g.pass_ord_%d IS NOT NULL THEN 'late'
-    WHEN g.gate_ord_%d < g.entry_ord_%d THEN 'failed'
-    ELSE 'missing' END END`, cond, k, k, k, k, k, k), args...)
-		}
-		b.add("] AS g_kind")
-	}
-	// Adoption: non-gate stages expected on the branch up to the furthest stage reached, and of
-	// those the ones recorded.
-	for _, col := range []string{"expected_n", "recorded_n"} {
-		b.add(", CASE WHEN g.furthest IS NOT NULL THEN 0")
-		for i, s := range e.model.Stages {
-			if s.Gate != nil {
-				continue
-			}
-			cond, args := expectedSQL(s.Branches)
-			if col == "recorded_n" {
-				cond += fmt.Sprintf(" AND g.s_n[%d] > 0", i+1)
-			}
-			b.add(fmt.Sprintf(" + CASE WHEN g.furthest >= %d AND %s THEN 1 ELSE 0 END", i, cond), args...)
-		}
-		b.add(" END AS " + col)
-	}
-	if p, ok := e.stagePos["solution_design"]; ok {
-		b.add(fmt.Sprintf(", g.furthest > %d AS past_design", p))
-	} else {
-		b.add(", NULL::BOOLEAN AS past_design")
-	}
-	b.add(`
-FROM _kpi_attr a
-LEFT JOIN (SELECT case_id, min(occurred_at) AS started_at, max(occurred_at) AS last_at,
-                  CAST(count(*) AS INTEGER) AS events
-           FROM stage_events GROUP BY case_id) ev ON ev.case_id = a.case_id
-LEFT JOIN _kpi_agg g ON g.case_id = a.case_id
-LEFT JOIN (SELECT opportunity_id AS case_id, CAST(count(DISTINCT role) AS INTEGER) AS roles_n
-           FROM assignments GROUP BY ALL) r ON r.case_id = a.case_id`)
-	return b
 }
 
 // expectedSQL returns a condition on a.branch for a stage expected on branches (all when empty)

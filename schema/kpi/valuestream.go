@@ -49,20 +49,18 @@ func (e *Engine) ValueStream(ctx context.Context, s Scope) (*Breakdown[ValueStre
 }
 
 func (e *Engine) valueStream(ctx context.Context, s Scope) (*Breakdown[ValueStream], error) {
-	q := aggQuery{table: "kpi_case", ts: "c.completed_at", aggs: []string{
-		"count(*)", "sum((epoch_us(c.last_staged_at) - epoch_us(c.first_staged_at)) / 86400e6)"}}
-	for i := range e.model.Stages {
-		t := fmt.Sprintf("(c.s_time[%d] / 86400)", i+1)
-		reached := fmt.Sprintf("c.s_n[%d] > 0", i+1)
-		q.aggs = append(q.aggs,
-			"sum("+t+")",
-			"count(*) FILTER (WHERE "+reached+")",
-			fmt.Sprintf("count(*) FILTER (WHERE c.s_n[%d] >= 2)", i+1),
-			"quantile_cont("+t+", 0.5) FILTER (WHERE "+reached+")",
-			"quantile_cont("+t+", 0.9) FILTER (WHERE "+reached+")",
-		)
+	// The cohort from kpi_case; per stage, the cohort's kpi_case_stage rows grouped by stage (a
+	// case has a row only for the stages it reached).
+	t := "(c.time_s / 86400)"
+	qs := [2]aggQuery{
+		{table: "kpi_case", ts: "c.completed_at", aggs: []string{
+			"count(*)", "sum((epoch_us(c.last_staged_at) - epoch_us(c.first_staged_at)) / 86400e6)"}},
+		{from: "kpi_case_stage s JOIN kpi_case c ON c.case_id = s.case_id", sel: "c.*, s.stage_pos, s.events AS stage_events, s.time_s",
+			ts: "c.completed_at", key: "s.stage_pos", aggs: []string{
+				"sum(" + t + ")", "count(*)", "count(*) FILTER (WHERE c.stage_events >= 2)",
+				"quantile_cont(" + t + ", 0.5)", "quantile_cont(" + t + ", 0.9)"}},
 	}
-	return each(ctx, e, s, q, func(cur, prev cell) ValueStream {
+	return perStage(ctx, e, s, qs, func(cur, prev cell) ValueStream {
 		n, pn := int64(cur[0]), int64(prev[0])
 		out := ValueStream{Stages: make([]StageStream, len(e.model.Stages)), Cases: pair(count(cur[0], n), count(prev[0], pn))}
 		best := -1.0
