@@ -106,6 +106,10 @@ func (c *ErrorCodes) presenter(logger *slog.Logger) graphql.ErrorPresenterFunc {
 			}
 		}
 		code := c.Lookup(err)
+		if code == CodeInternal && argumentError(ctx) {
+			// An argument gqlgen could not coerce (e.g. a Time that is not RFC 3339): the client's mistake.
+			code = CodeBadArgument
+		}
 		if code == CodeInternal && ctx.Err() != nil && errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
 			// The driver may report an interrupted query with its own error.
 			code = CodeTimeout
@@ -122,6 +126,14 @@ func (c *ErrorCodes) presenter(logger *slog.Logger) graphql.ErrorPresenterFunc {
 		errcode.Set(gqlErr, string(code))
 		return gqlErr
 	}
+}
+
+// argumentError reports whether the error being presented was raised while gqlgen coerced the
+// field's arguments: the field takes arguments but its context has none yet (gqlgen sets Args, to a
+// non-nil map, before calling the resolver).
+func argumentError(ctx context.Context) bool {
+	fc := graphql.GetFieldContext(ctx)
+	return fc != nil && fc.Field.Field != nil && len(fc.Field.Arguments) > 0 && fc.Args == nil
 }
 
 // recoverFunc logs a resolver panic with its stack and turns it into an INTERNAL error.

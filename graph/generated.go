@@ -36,11 +36,139 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	Adoption struct {
+		Coverage     func(childComplexity int) int
+		IronTriangle func(childComplexity int) int
+		Rate         func(childComplexity int) int
+		Template     func(childComplexity int) int
+	}
+
+	AdoptionBreakdown struct {
+		Groups func(childComplexity int) int
+		Series func(childComplexity int) int
+		Total  func(childComplexity int) int
+	}
+
+	AdoptionGroup struct {
+		Key    func(childComplexity int) int
+		Result func(childComplexity int) int
+	}
+
+	AdoptionPoint struct {
+		Result func(childComplexity int) int
+		Start  func(childComplexity int) int
+	}
+
+	Case struct {
+		Adopted       func(childComplexity int) int
+		Branch        func(childComplexity int) int
+		BusinessUnit  func(childComplexity int) int
+		Channel       func(childComplexity int) int
+		ClosedAt      func(childComplexity int) int
+		Events        func(childComplexity int) int
+		FurthestStage func(childComplexity int) int
+		ID            func(childComplexity int) int
+		LastAt        func(childComplexity int) int
+		Owner         func(childComplexity int) int
+		ProductLine   func(childComplexity int) int
+		Region        func(childComplexity int) int
+		Segment       func(childComplexity int) int
+		StartedAt     func(childComplexity int) int
+		Status        func(childComplexity int) int
+		Team          func(childComplexity int) int
+	}
+
+	CaseConnection struct {
+		Nodes    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	Cash struct {
+		Billed         func(childComplexity int) int
+		Collected      func(childComplexity int) int
+		CollectionRate func(childComplexity int) int
+		DsoDays        func(childComplexity int) int
+		OverdueShare   func(childComplexity int) int
+		Receivables    func(childComplexity int) int
+	}
+
+	CashBreakdown struct {
+		Groups func(childComplexity int) int
+		Series func(childComplexity int) int
+		Total  func(childComplexity int) int
+	}
+
+	CashGroup struct {
+		Key    func(childComplexity int) int
+		Result func(childComplexity int) int
+	}
+
+	CashPoint struct {
+		Result func(childComplexity int) int
+		Start  func(childComplexity int) int
+	}
+
+	Compliance struct {
+		Gates       func(childComplexity int) int
+		PromiseKept func(childComplexity int) int
+		Rate        func(childComplexity int) int
+	}
+
+	ComplianceBreakdown struct {
+		Groups func(childComplexity int) int
+		Series func(childComplexity int) int
+		Total  func(childComplexity int) int
+	}
+
+	ComplianceGroup struct {
+		Key    func(childComplexity int) int
+		Result func(childComplexity int) int
+	}
+
+	CompliancePoint struct {
+		Result func(childComplexity int) int
+		Start  func(childComplexity int) int
+	}
+
+	CycleTimes struct {
+		Cash       func(childComplexity int) int
+		Delivery   func(childComplexity int) int
+		LeadToCash func(childComplexity int) int
+		Sales      func(childComplexity int) int
+	}
+
+	CycleTimesBreakdown struct {
+		Groups func(childComplexity int) int
+		Series func(childComplexity int) int
+		Total  func(childComplexity int) int
+	}
+
+	CycleTimesGroup struct {
+		Key    func(childComplexity int) int
+		Result func(childComplexity int) int
+	}
+
+	CycleTimesPoint struct {
+		Result func(childComplexity int) int
+		Start  func(childComplexity int) int
+	}
+
 	DataFreshness struct {
 		DataVersion   func(childComplexity int) int
 		Jobs          func(childComplexity int) int
 		LastSuccessAt func(childComplexity int) int
 		UpdatedAt     func(childComplexity int) int
+	}
+
+	DimensionValue struct {
+		Dimension func(childComplexity int) int
+		Value     func(childComplexity int) int
+	}
+
+	DurationStats struct {
+		MeanDays func(childComplexity int) int
+		P50Days  func(childComplexity int) int
+		P90Days  func(childComplexity int) int
 	}
 
 	EtlRun struct {
@@ -69,6 +197,56 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	Event struct {
+		Activity     func(childComplexity int) int
+		ActorID      func(childComplexity int) int
+		ActorRole    func(childComplexity int) int
+		OccurredAt   func(childComplexity int) int
+		Outcome      func(childComplexity int) int
+		Seq          func(childComplexity int) int
+		Source       func(childComplexity int) int
+		Stage        func(childComplexity int) int
+		TemplateUsed func(childComplexity int) int
+	}
+
+	Funnel struct {
+		Stages func(childComplexity int) int
+	}
+
+	FunnelBreakdown struct {
+		Groups func(childComplexity int) int
+		Series func(childComplexity int) int
+		Total  func(childComplexity int) int
+	}
+
+	FunnelGroup struct {
+		Key    func(childComplexity int) int
+		Result func(childComplexity int) int
+	}
+
+	FunnelPoint struct {
+		Result func(childComplexity int) int
+		Start  func(childComplexity int) int
+	}
+
+	FunnelStage struct {
+		FromPrevious func(childComplexity int) int
+		FromTop      func(childComplexity int) int
+		Reached      func(childComplexity int) int
+		Stage        func(childComplexity int) int
+	}
+
+	GateCompliance struct {
+		Compliant func(childComplexity int) int
+		Entered   func(childComplexity int) int
+		Failed    func(childComplexity int) int
+		Gate      func(childComplexity int) int
+		Guards    func(childComplexity int) int
+		Late      func(childComplexity int) int
+		Missing   func(childComplexity int) int
+		Rate      func(childComplexity int) int
+	}
+
 	Health struct {
 		DataVersion func(childComplexity int) int
 		Database    func(childComplexity int) int
@@ -81,6 +259,15 @@ type ComplexityRoot struct {
 		LastRunAt     func(childComplexity int) int
 		LastStatus    func(childComplexity int) int
 		LastSuccessAt func(childComplexity int) int
+	}
+
+	KpiValue struct {
+		Change    func(childComplexity int) int
+		N         func(childComplexity int) int
+		Previous  func(childComplexity int) int
+		PreviousN func(childComplexity int) int
+		RelChange func(childComplexity int) int
+		Value     func(childComplexity int) int
 	}
 
 	PageInfo struct {
@@ -110,10 +297,96 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		DataFreshness func(childComplexity int) int
-		EtlRuns       func(childComplexity int, first *int, after *string) int
-		Health        func(childComplexity int) int
-		Quarantine    func(childComplexity int, first *int, after *string, job *string) int
+		Adoption       func(childComplexity int, scope model.ScopeInput) int
+		CaseTimeline   func(childComplexity int, caseID string) int
+		Cases          func(childComplexity int, scope model.ScopeInput, filter *model.CaseFilter, first *int, after *string) int
+		Cash           func(childComplexity int, scope model.ScopeInput) int
+		Compliance     func(childComplexity int, scope model.ScopeInput) int
+		CycleTimes     func(childComplexity int, scope model.ScopeInput) int
+		DataFreshness  func(childComplexity int) int
+		EtlRuns        func(childComplexity int, first *int, after *string) int
+		Funnel         func(childComplexity int, scope model.ScopeInput, windowDays *int) int
+		Health         func(childComplexity int) int
+		LeadConversion func(childComplexity int, scope model.ScopeInput) int
+		Quarantine     func(childComplexity int, first *int, after *string, job *string) int
+		ValueStream    func(childComplexity int, scope model.ScopeInput) int
+		Variants       func(childComplexity int, scope model.ScopeInput, top *int) int
+		Violations     func(childComplexity int, scope model.ScopeInput, first *int, after *string) int
+		WinRate        func(childComplexity int, scope model.ScopeInput) int
+		WonValue       func(childComplexity int, scope model.ScopeInput) int
+	}
+
+	StageStream struct {
+		Cases      func(childComplexity int) int
+		MedianDays func(childComplexity int) int
+		P90Days    func(childComplexity int) int
+		Rework     func(childComplexity int) int
+		Share      func(childComplexity int) int
+		Stage      func(childComplexity int) int
+	}
+
+	ValueBreakdown struct {
+		Groups func(childComplexity int) int
+		Series func(childComplexity int) int
+		Total  func(childComplexity int) int
+	}
+
+	ValueGroup struct {
+		Key    func(childComplexity int) int
+		Result func(childComplexity int) int
+	}
+
+	ValuePoint struct {
+		Result func(childComplexity int) int
+		Start  func(childComplexity int) int
+	}
+
+	ValueStream struct {
+		Bottleneck func(childComplexity int) int
+		Cases      func(childComplexity int) int
+		Stages     func(childComplexity int) int
+	}
+
+	ValueStreamBreakdown struct {
+		Groups func(childComplexity int) int
+		Series func(childComplexity int) int
+		Total  func(childComplexity int) int
+	}
+
+	ValueStreamGroup struct {
+		Key    func(childComplexity int) int
+		Result func(childComplexity int) int
+	}
+
+	ValueStreamPoint struct {
+		Result func(childComplexity int) int
+		Start  func(childComplexity int) int
+	}
+
+	Variant struct {
+		Cases      func(childComplexity int) int
+		MedianDays func(childComplexity int) int
+		Stages     func(childComplexity int) int
+	}
+
+	Variants struct {
+		Cases    func(childComplexity int) int
+		Distinct func(childComplexity int) int
+		Top      func(childComplexity int) int
+	}
+
+	Violation struct {
+		BusinessUnit func(childComplexity int) int
+		CaseID       func(childComplexity int) int
+		EnteredAt    func(childComplexity int) int
+		Gate         func(childComplexity int) int
+		Kind         func(childComplexity int) int
+		Owner        func(childComplexity int) int
+	}
+
+	ViolationConnection struct {
+		Nodes    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
 	}
 }
 
@@ -126,6 +399,19 @@ type QueryResolver interface {
 	EtlRuns(ctx context.Context, first *int, after *string) (*model.EtlRunConnection, error)
 	Quarantine(ctx context.Context, first *int, after *string, job *string) (*model.QuarantineConnection, error)
 	DataFreshness(ctx context.Context) (*model.DataFreshness, error)
+	Adoption(ctx context.Context, scope model.ScopeInput) (*model.AdoptionBreakdown, error)
+	Cases(ctx context.Context, scope model.ScopeInput, filter *model.CaseFilter, first *int, after *string) (*model.CaseConnection, error)
+	CaseTimeline(ctx context.Context, caseID string) ([]*model.Event, error)
+	Cash(ctx context.Context, scope model.ScopeInput) (*model.CashBreakdown, error)
+	Compliance(ctx context.Context, scope model.ScopeInput) (*model.ComplianceBreakdown, error)
+	Violations(ctx context.Context, scope model.ScopeInput, first *int, after *string) (*model.ViolationConnection, error)
+	Funnel(ctx context.Context, scope model.ScopeInput, windowDays *int) (*model.FunnelBreakdown, error)
+	LeadConversion(ctx context.Context, scope model.ScopeInput) (*model.ValueBreakdown, error)
+	WinRate(ctx context.Context, scope model.ScopeInput) (*model.ValueBreakdown, error)
+	WonValue(ctx context.Context, scope model.ScopeInput) (*model.ValueBreakdown, error)
+	CycleTimes(ctx context.Context, scope model.ScopeInput) (*model.CycleTimesBreakdown, error)
+	ValueStream(ctx context.Context, scope model.ScopeInput) (*model.ValueStreamBreakdown, error)
+	Variants(ctx context.Context, scope model.ScopeInput, top *int) (*model.Variants, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -145,6 +431,402 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	ec := newExecutionContext(nil, e, nil)
 	_ = ec
 	switch typeName + "." + field {
+
+	case "Adoption.coverage":
+		if e.ComplexityRoot.Adoption.Coverage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Adoption.Coverage(childComplexity), true
+	case "Adoption.ironTriangle":
+		if e.ComplexityRoot.Adoption.IronTriangle == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Adoption.IronTriangle(childComplexity), true
+	case "Adoption.rate":
+		if e.ComplexityRoot.Adoption.Rate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Adoption.Rate(childComplexity), true
+	case "Adoption.template":
+		if e.ComplexityRoot.Adoption.Template == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Adoption.Template(childComplexity), true
+
+	case "AdoptionBreakdown.groups":
+		if e.ComplexityRoot.AdoptionBreakdown.Groups == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AdoptionBreakdown.Groups(childComplexity), true
+	case "AdoptionBreakdown.series":
+		if e.ComplexityRoot.AdoptionBreakdown.Series == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AdoptionBreakdown.Series(childComplexity), true
+	case "AdoptionBreakdown.total":
+		if e.ComplexityRoot.AdoptionBreakdown.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AdoptionBreakdown.Total(childComplexity), true
+
+	case "AdoptionGroup.key":
+		if e.ComplexityRoot.AdoptionGroup.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AdoptionGroup.Key(childComplexity), true
+	case "AdoptionGroup.result":
+		if e.ComplexityRoot.AdoptionGroup.Result == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AdoptionGroup.Result(childComplexity), true
+
+	case "AdoptionPoint.result":
+		if e.ComplexityRoot.AdoptionPoint.Result == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AdoptionPoint.Result(childComplexity), true
+	case "AdoptionPoint.start":
+		if e.ComplexityRoot.AdoptionPoint.Start == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AdoptionPoint.Start(childComplexity), true
+
+	case "Case.adopted":
+		if e.ComplexityRoot.Case.Adopted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.Adopted(childComplexity), true
+	case "Case.branch":
+		if e.ComplexityRoot.Case.Branch == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.Branch(childComplexity), true
+	case "Case.businessUnit":
+		if e.ComplexityRoot.Case.BusinessUnit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.BusinessUnit(childComplexity), true
+	case "Case.channel":
+		if e.ComplexityRoot.Case.Channel == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.Channel(childComplexity), true
+	case "Case.closedAt":
+		if e.ComplexityRoot.Case.ClosedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.ClosedAt(childComplexity), true
+	case "Case.events":
+		if e.ComplexityRoot.Case.Events == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.Events(childComplexity), true
+	case "Case.furthestStage":
+		if e.ComplexityRoot.Case.FurthestStage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.FurthestStage(childComplexity), true
+	case "Case.id":
+		if e.ComplexityRoot.Case.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.ID(childComplexity), true
+	case "Case.lastAt":
+		if e.ComplexityRoot.Case.LastAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.LastAt(childComplexity), true
+	case "Case.owner":
+		if e.ComplexityRoot.Case.Owner == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.Owner(childComplexity), true
+	case "Case.productLine":
+		if e.ComplexityRoot.Case.ProductLine == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.ProductLine(childComplexity), true
+	case "Case.region":
+		if e.ComplexityRoot.Case.Region == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.Region(childComplexity), true
+	case "Case.segment":
+		if e.ComplexityRoot.Case.Segment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.Segment(childComplexity), true
+	case "Case.startedAt":
+		if e.ComplexityRoot.Case.StartedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.StartedAt(childComplexity), true
+	case "Case.status":
+		if e.ComplexityRoot.Case.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.Status(childComplexity), true
+	case "Case.team":
+		if e.ComplexityRoot.Case.Team == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.Team(childComplexity), true
+
+	case "CaseConnection.nodes":
+		if e.ComplexityRoot.CaseConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaseConnection.Nodes(childComplexity), true
+	case "CaseConnection.pageInfo":
+		if e.ComplexityRoot.CaseConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaseConnection.PageInfo(childComplexity), true
+
+	case "Cash.billed":
+		if e.ComplexityRoot.Cash.Billed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Cash.Billed(childComplexity), true
+	case "Cash.collected":
+		if e.ComplexityRoot.Cash.Collected == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Cash.Collected(childComplexity), true
+	case "Cash.collectionRate":
+		if e.ComplexityRoot.Cash.CollectionRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Cash.CollectionRate(childComplexity), true
+	case "Cash.dsoDays":
+		if e.ComplexityRoot.Cash.DsoDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Cash.DsoDays(childComplexity), true
+	case "Cash.overdueShare":
+		if e.ComplexityRoot.Cash.OverdueShare == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Cash.OverdueShare(childComplexity), true
+	case "Cash.receivables":
+		if e.ComplexityRoot.Cash.Receivables == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Cash.Receivables(childComplexity), true
+
+	case "CashBreakdown.groups":
+		if e.ComplexityRoot.CashBreakdown.Groups == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CashBreakdown.Groups(childComplexity), true
+	case "CashBreakdown.series":
+		if e.ComplexityRoot.CashBreakdown.Series == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CashBreakdown.Series(childComplexity), true
+	case "CashBreakdown.total":
+		if e.ComplexityRoot.CashBreakdown.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CashBreakdown.Total(childComplexity), true
+
+	case "CashGroup.key":
+		if e.ComplexityRoot.CashGroup.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CashGroup.Key(childComplexity), true
+	case "CashGroup.result":
+		if e.ComplexityRoot.CashGroup.Result == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CashGroup.Result(childComplexity), true
+
+	case "CashPoint.result":
+		if e.ComplexityRoot.CashPoint.Result == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CashPoint.Result(childComplexity), true
+	case "CashPoint.start":
+		if e.ComplexityRoot.CashPoint.Start == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CashPoint.Start(childComplexity), true
+
+	case "Compliance.gates":
+		if e.ComplexityRoot.Compliance.Gates == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Compliance.Gates(childComplexity), true
+	case "Compliance.promiseKept":
+		if e.ComplexityRoot.Compliance.PromiseKept == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Compliance.PromiseKept(childComplexity), true
+	case "Compliance.rate":
+		if e.ComplexityRoot.Compliance.Rate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Compliance.Rate(childComplexity), true
+
+	case "ComplianceBreakdown.groups":
+		if e.ComplexityRoot.ComplianceBreakdown.Groups == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComplianceBreakdown.Groups(childComplexity), true
+	case "ComplianceBreakdown.series":
+		if e.ComplexityRoot.ComplianceBreakdown.Series == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComplianceBreakdown.Series(childComplexity), true
+	case "ComplianceBreakdown.total":
+		if e.ComplexityRoot.ComplianceBreakdown.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComplianceBreakdown.Total(childComplexity), true
+
+	case "ComplianceGroup.key":
+		if e.ComplexityRoot.ComplianceGroup.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComplianceGroup.Key(childComplexity), true
+	case "ComplianceGroup.result":
+		if e.ComplexityRoot.ComplianceGroup.Result == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComplianceGroup.Result(childComplexity), true
+
+	case "CompliancePoint.result":
+		if e.ComplexityRoot.CompliancePoint.Result == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CompliancePoint.Result(childComplexity), true
+	case "CompliancePoint.start":
+		if e.ComplexityRoot.CompliancePoint.Start == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CompliancePoint.Start(childComplexity), true
+
+	case "CycleTimes.cash":
+		if e.ComplexityRoot.CycleTimes.Cash == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CycleTimes.Cash(childComplexity), true
+	case "CycleTimes.delivery":
+		if e.ComplexityRoot.CycleTimes.Delivery == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CycleTimes.Delivery(childComplexity), true
+	case "CycleTimes.leadToCash":
+		if e.ComplexityRoot.CycleTimes.LeadToCash == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CycleTimes.LeadToCash(childComplexity), true
+	case "CycleTimes.sales":
+		if e.ComplexityRoot.CycleTimes.Sales == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CycleTimes.Sales(childComplexity), true
+
+	case "CycleTimesBreakdown.groups":
+		if e.ComplexityRoot.CycleTimesBreakdown.Groups == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CycleTimesBreakdown.Groups(childComplexity), true
+	case "CycleTimesBreakdown.series":
+		if e.ComplexityRoot.CycleTimesBreakdown.Series == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CycleTimesBreakdown.Series(childComplexity), true
+	case "CycleTimesBreakdown.total":
+		if e.ComplexityRoot.CycleTimesBreakdown.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CycleTimesBreakdown.Total(childComplexity), true
+
+	case "CycleTimesGroup.key":
+		if e.ComplexityRoot.CycleTimesGroup.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CycleTimesGroup.Key(childComplexity), true
+	case "CycleTimesGroup.result":
+		if e.ComplexityRoot.CycleTimesGroup.Result == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CycleTimesGroup.Result(childComplexity), true
+
+	case "CycleTimesPoint.result":
+		if e.ComplexityRoot.CycleTimesPoint.Result == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CycleTimesPoint.Result(childComplexity), true
+	case "CycleTimesPoint.start":
+		if e.ComplexityRoot.CycleTimesPoint.Start == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CycleTimesPoint.Start(childComplexity), true
 
 	case "DataFreshness.dataVersion":
 		if e.ComplexityRoot.DataFreshness.DataVersion == nil {
@@ -170,6 +852,38 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DataFreshness.UpdatedAt(childComplexity), true
+
+	case "DimensionValue.dimension":
+		if e.ComplexityRoot.DimensionValue.Dimension == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DimensionValue.Dimension(childComplexity), true
+	case "DimensionValue.value":
+		if e.ComplexityRoot.DimensionValue.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DimensionValue.Value(childComplexity), true
+
+	case "DurationStats.meanDays":
+		if e.ComplexityRoot.DurationStats.MeanDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DurationStats.MeanDays(childComplexity), true
+	case "DurationStats.p50Days":
+		if e.ComplexityRoot.DurationStats.P50Days == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DurationStats.P50Days(childComplexity), true
+	case "DurationStats.p90Days":
+		if e.ComplexityRoot.DurationStats.P90Days == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DurationStats.P90Days(childComplexity), true
 
 	case "EtlRun.durationSeconds":
 		if e.ComplexityRoot.EtlRun.DurationSeconds == nil {
@@ -276,6 +990,187 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.EtlRunEdge.Node(childComplexity), true
 
+	case "Event.activity":
+		if e.ComplexityRoot.Event.Activity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Event.Activity(childComplexity), true
+	case "Event.actorId":
+		if e.ComplexityRoot.Event.ActorID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Event.ActorID(childComplexity), true
+	case "Event.actorRole":
+		if e.ComplexityRoot.Event.ActorRole == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Event.ActorRole(childComplexity), true
+	case "Event.occurredAt":
+		if e.ComplexityRoot.Event.OccurredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Event.OccurredAt(childComplexity), true
+	case "Event.outcome":
+		if e.ComplexityRoot.Event.Outcome == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Event.Outcome(childComplexity), true
+	case "Event.seq":
+		if e.ComplexityRoot.Event.Seq == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Event.Seq(childComplexity), true
+	case "Event.source":
+		if e.ComplexityRoot.Event.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Event.Source(childComplexity), true
+	case "Event.stage":
+		if e.ComplexityRoot.Event.Stage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Event.Stage(childComplexity), true
+	case "Event.templateUsed":
+		if e.ComplexityRoot.Event.TemplateUsed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Event.TemplateUsed(childComplexity), true
+
+	case "Funnel.stages":
+		if e.ComplexityRoot.Funnel.Stages == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Funnel.Stages(childComplexity), true
+
+	case "FunnelBreakdown.groups":
+		if e.ComplexityRoot.FunnelBreakdown.Groups == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FunnelBreakdown.Groups(childComplexity), true
+	case "FunnelBreakdown.series":
+		if e.ComplexityRoot.FunnelBreakdown.Series == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FunnelBreakdown.Series(childComplexity), true
+	case "FunnelBreakdown.total":
+		if e.ComplexityRoot.FunnelBreakdown.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FunnelBreakdown.Total(childComplexity), true
+
+	case "FunnelGroup.key":
+		if e.ComplexityRoot.FunnelGroup.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FunnelGroup.Key(childComplexity), true
+	case "FunnelGroup.result":
+		if e.ComplexityRoot.FunnelGroup.Result == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FunnelGroup.Result(childComplexity), true
+
+	case "FunnelPoint.result":
+		if e.ComplexityRoot.FunnelPoint.Result == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FunnelPoint.Result(childComplexity), true
+	case "FunnelPoint.start":
+		if e.ComplexityRoot.FunnelPoint.Start == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FunnelPoint.Start(childComplexity), true
+
+	case "FunnelStage.fromPrevious":
+		if e.ComplexityRoot.FunnelStage.FromPrevious == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FunnelStage.FromPrevious(childComplexity), true
+	case "FunnelStage.fromTop":
+		if e.ComplexityRoot.FunnelStage.FromTop == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FunnelStage.FromTop(childComplexity), true
+	case "FunnelStage.reached":
+		if e.ComplexityRoot.FunnelStage.Reached == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FunnelStage.Reached(childComplexity), true
+	case "FunnelStage.stage":
+		if e.ComplexityRoot.FunnelStage.Stage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FunnelStage.Stage(childComplexity), true
+
+	case "GateCompliance.compliant":
+		if e.ComplexityRoot.GateCompliance.Compliant == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GateCompliance.Compliant(childComplexity), true
+	case "GateCompliance.entered":
+		if e.ComplexityRoot.GateCompliance.Entered == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GateCompliance.Entered(childComplexity), true
+	case "GateCompliance.failed":
+		if e.ComplexityRoot.GateCompliance.Failed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GateCompliance.Failed(childComplexity), true
+	case "GateCompliance.gate":
+		if e.ComplexityRoot.GateCompliance.Gate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GateCompliance.Gate(childComplexity), true
+	case "GateCompliance.guards":
+		if e.ComplexityRoot.GateCompliance.Guards == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GateCompliance.Guards(childComplexity), true
+	case "GateCompliance.late":
+		if e.ComplexityRoot.GateCompliance.Late == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GateCompliance.Late(childComplexity), true
+	case "GateCompliance.missing":
+		if e.ComplexityRoot.GateCompliance.Missing == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GateCompliance.Missing(childComplexity), true
+	case "GateCompliance.rate":
+		if e.ComplexityRoot.GateCompliance.Rate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GateCompliance.Rate(childComplexity), true
+
 	case "Health.dataVersion":
 		if e.ComplexityRoot.Health.DataVersion == nil {
 			break
@@ -325,6 +1220,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.JobFreshness.LastSuccessAt(childComplexity), true
+
+	case "KpiValue.change":
+		if e.ComplexityRoot.KpiValue.Change == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KpiValue.Change(childComplexity), true
+	case "KpiValue.n":
+		if e.ComplexityRoot.KpiValue.N == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KpiValue.N(childComplexity), true
+	case "KpiValue.previous":
+		if e.ComplexityRoot.KpiValue.Previous == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KpiValue.Previous(childComplexity), true
+	case "KpiValue.previousN":
+		if e.ComplexityRoot.KpiValue.PreviousN == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KpiValue.PreviousN(childComplexity), true
+	case "KpiValue.relChange":
+		if e.ComplexityRoot.KpiValue.RelChange == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KpiValue.RelChange(childComplexity), true
+	case "KpiValue.value":
+		if e.ComplexityRoot.KpiValue.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KpiValue.Value(childComplexity), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -414,6 +1346,72 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.QuarantinedRow.RunID(childComplexity), true
 
+	case "Query.adoption":
+		if e.ComplexityRoot.Query.Adoption == nil {
+			break
+		}
+
+		args, err := ec.field_Query_adoption_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Adoption(childComplexity, args["scope"].(model.ScopeInput)), true
+	case "Query.caseTimeline":
+		if e.ComplexityRoot.Query.CaseTimeline == nil {
+			break
+		}
+
+		args, err := ec.field_Query_caseTimeline_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.CaseTimeline(childComplexity, args["caseId"].(string)), true
+	case "Query.cases":
+		if e.ComplexityRoot.Query.Cases == nil {
+			break
+		}
+
+		args, err := ec.field_Query_cases_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Cases(childComplexity, args["scope"].(model.ScopeInput), args["filter"].(*model.CaseFilter), args["first"].(*int), args["after"].(*string)), true
+	case "Query.cash":
+		if e.ComplexityRoot.Query.Cash == nil {
+			break
+		}
+
+		args, err := ec.field_Query_cash_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Cash(childComplexity, args["scope"].(model.ScopeInput)), true
+	case "Query.compliance":
+		if e.ComplexityRoot.Query.Compliance == nil {
+			break
+		}
+
+		args, err := ec.field_Query_compliance_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Compliance(childComplexity, args["scope"].(model.ScopeInput)), true
+	case "Query.cycleTimes":
+		if e.ComplexityRoot.Query.CycleTimes == nil {
+			break
+		}
+
+		args, err := ec.field_Query_cycleTimes_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.CycleTimes(childComplexity, args["scope"].(model.ScopeInput)), true
 	case "Query.dataFreshness":
 		if e.ComplexityRoot.Query.DataFreshness == nil {
 			break
@@ -431,6 +1429,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.EtlRuns(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "Query.funnel":
+		if e.ComplexityRoot.Query.Funnel == nil {
+			break
+		}
+
+		args, err := ec.field_Query_funnel_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Funnel(childComplexity, args["scope"].(model.ScopeInput), args["windowDays"].(*int)), true
 	case "Query.health":
 		if e.ComplexityRoot.Query.Health == nil {
 			break
@@ -438,6 +1447,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.Health(childComplexity), true
 
+	case "Query.leadConversion":
+		if e.ComplexityRoot.Query.LeadConversion == nil {
+			break
+		}
+
+		args, err := ec.field_Query_leadConversion_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.LeadConversion(childComplexity, args["scope"].(model.ScopeInput)), true
 	case "Query.quarantine":
 		if e.ComplexityRoot.Query.Quarantine == nil {
 			break
@@ -449,6 +1469,295 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Quarantine(childComplexity, args["first"].(*int), args["after"].(*string), args["job"].(*string)), true
+	case "Query.valueStream":
+		if e.ComplexityRoot.Query.ValueStream == nil {
+			break
+		}
+
+		args, err := ec.field_Query_valueStream_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ValueStream(childComplexity, args["scope"].(model.ScopeInput)), true
+	case "Query.variants":
+		if e.ComplexityRoot.Query.Variants == nil {
+			break
+		}
+
+		args, err := ec.field_Query_variants_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Variants(childComplexity, args["scope"].(model.ScopeInput), args["top"].(*int)), true
+	case "Query.violations":
+		if e.ComplexityRoot.Query.Violations == nil {
+			break
+		}
+
+		args, err := ec.field_Query_violations_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Violations(childComplexity, args["scope"].(model.ScopeInput), args["first"].(*int), args["after"].(*string)), true
+	case "Query.winRate":
+		if e.ComplexityRoot.Query.WinRate == nil {
+			break
+		}
+
+		args, err := ec.field_Query_winRate_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.WinRate(childComplexity, args["scope"].(model.ScopeInput)), true
+	case "Query.wonValue":
+		if e.ComplexityRoot.Query.WonValue == nil {
+			break
+		}
+
+		args, err := ec.field_Query_wonValue_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.WonValue(childComplexity, args["scope"].(model.ScopeInput)), true
+
+	case "StageStream.cases":
+		if e.ComplexityRoot.StageStream.Cases == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StageStream.Cases(childComplexity), true
+	case "StageStream.medianDays":
+		if e.ComplexityRoot.StageStream.MedianDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StageStream.MedianDays(childComplexity), true
+	case "StageStream.p90Days":
+		if e.ComplexityRoot.StageStream.P90Days == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StageStream.P90Days(childComplexity), true
+	case "StageStream.rework":
+		if e.ComplexityRoot.StageStream.Rework == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StageStream.Rework(childComplexity), true
+	case "StageStream.share":
+		if e.ComplexityRoot.StageStream.Share == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StageStream.Share(childComplexity), true
+	case "StageStream.stage":
+		if e.ComplexityRoot.StageStream.Stage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StageStream.Stage(childComplexity), true
+
+	case "ValueBreakdown.groups":
+		if e.ComplexityRoot.ValueBreakdown.Groups == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ValueBreakdown.Groups(childComplexity), true
+	case "ValueBreakdown.series":
+		if e.ComplexityRoot.ValueBreakdown.Series == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ValueBreakdown.Series(childComplexity), true
+	case "ValueBreakdown.total":
+		if e.ComplexityRoot.ValueBreakdown.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ValueBreakdown.Total(childComplexity), true
+
+	case "ValueGroup.key":
+		if e.ComplexityRoot.ValueGroup.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ValueGroup.Key(childComplexity), true
+	case "ValueGroup.result":
+		if e.ComplexityRoot.ValueGroup.Result == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ValueGroup.Result(childComplexity), true
+
+	case "ValuePoint.result":
+		if e.ComplexityRoot.ValuePoint.Result == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ValuePoint.Result(childComplexity), true
+	case "ValuePoint.start":
+		if e.ComplexityRoot.ValuePoint.Start == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ValuePoint.Start(childComplexity), true
+
+	case "ValueStream.bottleneck":
+		if e.ComplexityRoot.ValueStream.Bottleneck == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ValueStream.Bottleneck(childComplexity), true
+	case "ValueStream.cases":
+		if e.ComplexityRoot.ValueStream.Cases == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ValueStream.Cases(childComplexity), true
+	case "ValueStream.stages":
+		if e.ComplexityRoot.ValueStream.Stages == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ValueStream.Stages(childComplexity), true
+
+	case "ValueStreamBreakdown.groups":
+		if e.ComplexityRoot.ValueStreamBreakdown.Groups == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ValueStreamBreakdown.Groups(childComplexity), true
+	case "ValueStreamBreakdown.series":
+		if e.ComplexityRoot.ValueStreamBreakdown.Series == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ValueStreamBreakdown.Series(childComplexity), true
+	case "ValueStreamBreakdown.total":
+		if e.ComplexityRoot.ValueStreamBreakdown.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ValueStreamBreakdown.Total(childComplexity), true
+
+	case "ValueStreamGroup.key":
+		if e.ComplexityRoot.ValueStreamGroup.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ValueStreamGroup.Key(childComplexity), true
+	case "ValueStreamGroup.result":
+		if e.ComplexityRoot.ValueStreamGroup.Result == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ValueStreamGroup.Result(childComplexity), true
+
+	case "ValueStreamPoint.result":
+		if e.ComplexityRoot.ValueStreamPoint.Result == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ValueStreamPoint.Result(childComplexity), true
+	case "ValueStreamPoint.start":
+		if e.ComplexityRoot.ValueStreamPoint.Start == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ValueStreamPoint.Start(childComplexity), true
+
+	case "Variant.cases":
+		if e.ComplexityRoot.Variant.Cases == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Variant.Cases(childComplexity), true
+	case "Variant.medianDays":
+		if e.ComplexityRoot.Variant.MedianDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Variant.MedianDays(childComplexity), true
+	case "Variant.stages":
+		if e.ComplexityRoot.Variant.Stages == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Variant.Stages(childComplexity), true
+
+	case "Variants.cases":
+		if e.ComplexityRoot.Variants.Cases == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Variants.Cases(childComplexity), true
+	case "Variants.distinct":
+		if e.ComplexityRoot.Variants.Distinct == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Variants.Distinct(childComplexity), true
+	case "Variants.top":
+		if e.ComplexityRoot.Variants.Top == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Variants.Top(childComplexity), true
+
+	case "Violation.businessUnit":
+		if e.ComplexityRoot.Violation.BusinessUnit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Violation.BusinessUnit(childComplexity), true
+	case "Violation.caseId":
+		if e.ComplexityRoot.Violation.CaseID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Violation.CaseID(childComplexity), true
+	case "Violation.enteredAt":
+		if e.ComplexityRoot.Violation.EnteredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Violation.EnteredAt(childComplexity), true
+	case "Violation.gate":
+		if e.ComplexityRoot.Violation.Gate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Violation.Gate(childComplexity), true
+	case "Violation.kind":
+		if e.ComplexityRoot.Violation.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Violation.Kind(childComplexity), true
+	case "Violation.owner":
+		if e.ComplexityRoot.Violation.Owner == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Violation.Owner(childComplexity), true
+
+	case "ViolationConnection.nodes":
+		if e.ComplexityRoot.ViolationConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ViolationConnection.Nodes(childComplexity), true
+	case "ViolationConnection.pageInfo":
+		if e.ComplexityRoot.ViolationConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ViolationConnection.PageInfo(childComplexity), true
 
 	}
 	return 0, false
@@ -458,7 +1767,11 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	opCtx := graphql.GetOperationContext(ctx)
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
-		return graphql.NewInputUnmarshalerIndex()
+		return graphql.NewInputUnmarshalerIndex(
+			graphql.NewInputUnmarshaler("CaseFilter", ec.unmarshalInputCaseFilter),
+			graphql.NewInputUnmarshaler("FilterInput", ec.unmarshalInputFilterInput),
+			graphql.NewInputUnmarshaler("ScopeInput", ec.unmarshalInputScopeInput),
+		)
 	}
 	first := true
 
@@ -518,7 +1831,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "ops.graphqls"
+//go:embed "adoption.graphqls" "cases.graphqls" "cash.graphqls" "compliance.graphqls" "conversion.graphqls" "cycle.graphqls" "ops.graphqls" "scope.graphqls" "valuestream.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -530,13 +1843,255 @@ func sourceData(filename string) string {
 }
 
 var sources = []*ast.Source{
+	{Name: "adoption.graphqls", Input: sourceData("adoption.graphqls"), BuiltIn: false},
+	{Name: "cases.graphqls", Input: sourceData("cases.graphqls"), BuiltIn: false},
+	{Name: "cash.graphqls", Input: sourceData("cash.graphqls"), BuiltIn: false},
+	{Name: "compliance.graphqls", Input: sourceData("compliance.graphqls"), BuiltIn: false},
+	{Name: "conversion.graphqls", Input: sourceData("conversion.graphqls"), BuiltIn: false},
+	{Name: "cycle.graphqls", Input: sourceData("cycle.graphqls"), BuiltIn: false},
 	{Name: "ops.graphqls", Input: sourceData("ops.graphqls"), BuiltIn: false},
+	{Name: "scope.graphqls", Input: sourceData("scope.graphqls"), BuiltIn: false},
+	{Name: "valuestream.graphqls", Input: sourceData("valuestream.graphqls"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
 // childFields_* functions provide shared child field context lookups.
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
+
+func (ec *executionContext) childFields_Adoption(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "rate":
+		return ec.fieldContext_Adoption_rate(ctx, field)
+	case "coverage":
+		return ec.fieldContext_Adoption_coverage(ctx, field)
+	case "template":
+		return ec.fieldContext_Adoption_template(ctx, field)
+	case "ironTriangle":
+		return ec.fieldContext_Adoption_ironTriangle(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Adoption", field.Name)
+}
+
+func (ec *executionContext) childFields_AdoptionBreakdown(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "total":
+		return ec.fieldContext_AdoptionBreakdown_total(ctx, field)
+	case "groups":
+		return ec.fieldContext_AdoptionBreakdown_groups(ctx, field)
+	case "series":
+		return ec.fieldContext_AdoptionBreakdown_series(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AdoptionBreakdown", field.Name)
+}
+
+func (ec *executionContext) childFields_AdoptionGroup(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_AdoptionGroup_key(ctx, field)
+	case "result":
+		return ec.fieldContext_AdoptionGroup_result(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AdoptionGroup", field.Name)
+}
+
+func (ec *executionContext) childFields_AdoptionPoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "start":
+		return ec.fieldContext_AdoptionPoint_start(ctx, field)
+	case "result":
+		return ec.fieldContext_AdoptionPoint_result(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AdoptionPoint", field.Name)
+}
+
+func (ec *executionContext) childFields_Case(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Case_id(ctx, field)
+	case "businessUnit":
+		return ec.fieldContext_Case_businessUnit(ctx, field)
+	case "region":
+		return ec.fieldContext_Case_region(ctx, field)
+	case "segment":
+		return ec.fieldContext_Case_segment(ctx, field)
+	case "productLine":
+		return ec.fieldContext_Case_productLine(ctx, field)
+	case "channel":
+		return ec.fieldContext_Case_channel(ctx, field)
+	case "owner":
+		return ec.fieldContext_Case_owner(ctx, field)
+	case "team":
+		return ec.fieldContext_Case_team(ctx, field)
+	case "branch":
+		return ec.fieldContext_Case_branch(ctx, field)
+	case "startedAt":
+		return ec.fieldContext_Case_startedAt(ctx, field)
+	case "lastAt":
+		return ec.fieldContext_Case_lastAt(ctx, field)
+	case "events":
+		return ec.fieldContext_Case_events(ctx, field)
+	case "furthestStage":
+		return ec.fieldContext_Case_furthestStage(ctx, field)
+	case "adopted":
+		return ec.fieldContext_Case_adopted(ctx, field)
+	case "status":
+		return ec.fieldContext_Case_status(ctx, field)
+	case "closedAt":
+		return ec.fieldContext_Case_closedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Case", field.Name)
+}
+
+func (ec *executionContext) childFields_CaseConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "nodes":
+		return ec.fieldContext_CaseConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_CaseConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CaseConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_Cash(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "billed":
+		return ec.fieldContext_Cash_billed(ctx, field)
+	case "collected":
+		return ec.fieldContext_Cash_collected(ctx, field)
+	case "receivables":
+		return ec.fieldContext_Cash_receivables(ctx, field)
+	case "overdueShare":
+		return ec.fieldContext_Cash_overdueShare(ctx, field)
+	case "dsoDays":
+		return ec.fieldContext_Cash_dsoDays(ctx, field)
+	case "collectionRate":
+		return ec.fieldContext_Cash_collectionRate(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Cash", field.Name)
+}
+
+func (ec *executionContext) childFields_CashBreakdown(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "total":
+		return ec.fieldContext_CashBreakdown_total(ctx, field)
+	case "groups":
+		return ec.fieldContext_CashBreakdown_groups(ctx, field)
+	case "series":
+		return ec.fieldContext_CashBreakdown_series(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CashBreakdown", field.Name)
+}
+
+func (ec *executionContext) childFields_CashGroup(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_CashGroup_key(ctx, field)
+	case "result":
+		return ec.fieldContext_CashGroup_result(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CashGroup", field.Name)
+}
+
+func (ec *executionContext) childFields_CashPoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "start":
+		return ec.fieldContext_CashPoint_start(ctx, field)
+	case "result":
+		return ec.fieldContext_CashPoint_result(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CashPoint", field.Name)
+}
+
+func (ec *executionContext) childFields_Compliance(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "gates":
+		return ec.fieldContext_Compliance_gates(ctx, field)
+	case "rate":
+		return ec.fieldContext_Compliance_rate(ctx, field)
+	case "promiseKept":
+		return ec.fieldContext_Compliance_promiseKept(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Compliance", field.Name)
+}
+
+func (ec *executionContext) childFields_ComplianceBreakdown(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "total":
+		return ec.fieldContext_ComplianceBreakdown_total(ctx, field)
+	case "groups":
+		return ec.fieldContext_ComplianceBreakdown_groups(ctx, field)
+	case "series":
+		return ec.fieldContext_ComplianceBreakdown_series(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ComplianceBreakdown", field.Name)
+}
+
+func (ec *executionContext) childFields_ComplianceGroup(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_ComplianceGroup_key(ctx, field)
+	case "result":
+		return ec.fieldContext_ComplianceGroup_result(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ComplianceGroup", field.Name)
+}
+
+func (ec *executionContext) childFields_CompliancePoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "start":
+		return ec.fieldContext_CompliancePoint_start(ctx, field)
+	case "result":
+		return ec.fieldContext_CompliancePoint_result(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CompliancePoint", field.Name)
+}
+
+func (ec *executionContext) childFields_CycleTimes(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "sales":
+		return ec.fieldContext_CycleTimes_sales(ctx, field)
+	case "delivery":
+		return ec.fieldContext_CycleTimes_delivery(ctx, field)
+	case "cash":
+		return ec.fieldContext_CycleTimes_cash(ctx, field)
+	case "leadToCash":
+		return ec.fieldContext_CycleTimes_leadToCash(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CycleTimes", field.Name)
+}
+
+func (ec *executionContext) childFields_CycleTimesBreakdown(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "total":
+		return ec.fieldContext_CycleTimesBreakdown_total(ctx, field)
+	case "groups":
+		return ec.fieldContext_CycleTimesBreakdown_groups(ctx, field)
+	case "series":
+		return ec.fieldContext_CycleTimesBreakdown_series(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CycleTimesBreakdown", field.Name)
+}
+
+func (ec *executionContext) childFields_CycleTimesGroup(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_CycleTimesGroup_key(ctx, field)
+	case "result":
+		return ec.fieldContext_CycleTimesGroup_result(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CycleTimesGroup", field.Name)
+}
+
+func (ec *executionContext) childFields_CycleTimesPoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "start":
+		return ec.fieldContext_CycleTimesPoint_start(ctx, field)
+	case "result":
+		return ec.fieldContext_CycleTimesPoint_result(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CycleTimesPoint", field.Name)
+}
 
 func (ec *executionContext) childFields_DataFreshness(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
@@ -550,6 +2105,28 @@ func (ec *executionContext) childFields_DataFreshness(ctx context.Context, field
 		return ec.fieldContext_DataFreshness_jobs(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DataFreshness", field.Name)
+}
+
+func (ec *executionContext) childFields_DimensionValue(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "dimension":
+		return ec.fieldContext_DimensionValue_dimension(ctx, field)
+	case "value":
+		return ec.fieldContext_DimensionValue_value(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DimensionValue", field.Name)
+}
+
+func (ec *executionContext) childFields_DurationStats(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "p50Days":
+		return ec.fieldContext_DurationStats_p50Days(ctx, field)
+	case "p90Days":
+		return ec.fieldContext_DurationStats_p90Days(ctx, field)
+	case "meanDays":
+		return ec.fieldContext_DurationStats_meanDays(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DurationStats", field.Name)
 }
 
 func (ec *executionContext) childFields_EtlRun(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -604,6 +2181,106 @@ func (ec *executionContext) childFields_EtlRunEdge(ctx context.Context, field gr
 	return nil, fmt.Errorf("no field named %q was found under type EtlRunEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_Event(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "stage":
+		return ec.fieldContext_Event_stage(ctx, field)
+	case "activity":
+		return ec.fieldContext_Event_activity(ctx, field)
+	case "occurredAt":
+		return ec.fieldContext_Event_occurredAt(ctx, field)
+	case "actorId":
+		return ec.fieldContext_Event_actorId(ctx, field)
+	case "actorRole":
+		return ec.fieldContext_Event_actorRole(ctx, field)
+	case "outcome":
+		return ec.fieldContext_Event_outcome(ctx, field)
+	case "templateUsed":
+		return ec.fieldContext_Event_templateUsed(ctx, field)
+	case "source":
+		return ec.fieldContext_Event_source(ctx, field)
+	case "seq":
+		return ec.fieldContext_Event_seq(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Event", field.Name)
+}
+
+func (ec *executionContext) childFields_Funnel(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "stages":
+		return ec.fieldContext_Funnel_stages(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Funnel", field.Name)
+}
+
+func (ec *executionContext) childFields_FunnelBreakdown(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "total":
+		return ec.fieldContext_FunnelBreakdown_total(ctx, field)
+	case "groups":
+		return ec.fieldContext_FunnelBreakdown_groups(ctx, field)
+	case "series":
+		return ec.fieldContext_FunnelBreakdown_series(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FunnelBreakdown", field.Name)
+}
+
+func (ec *executionContext) childFields_FunnelGroup(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_FunnelGroup_key(ctx, field)
+	case "result":
+		return ec.fieldContext_FunnelGroup_result(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FunnelGroup", field.Name)
+}
+
+func (ec *executionContext) childFields_FunnelPoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "start":
+		return ec.fieldContext_FunnelPoint_start(ctx, field)
+	case "result":
+		return ec.fieldContext_FunnelPoint_result(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FunnelPoint", field.Name)
+}
+
+func (ec *executionContext) childFields_FunnelStage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "stage":
+		return ec.fieldContext_FunnelStage_stage(ctx, field)
+	case "reached":
+		return ec.fieldContext_FunnelStage_reached(ctx, field)
+	case "fromPrevious":
+		return ec.fieldContext_FunnelStage_fromPrevious(ctx, field)
+	case "fromTop":
+		return ec.fieldContext_FunnelStage_fromTop(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FunnelStage", field.Name)
+}
+
+func (ec *executionContext) childFields_GateCompliance(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "gate":
+		return ec.fieldContext_GateCompliance_gate(ctx, field)
+	case "guards":
+		return ec.fieldContext_GateCompliance_guards(ctx, field)
+	case "entered":
+		return ec.fieldContext_GateCompliance_entered(ctx, field)
+	case "compliant":
+		return ec.fieldContext_GateCompliance_compliant(ctx, field)
+	case "rate":
+		return ec.fieldContext_GateCompliance_rate(ctx, field)
+	case "missing":
+		return ec.fieldContext_GateCompliance_missing(ctx, field)
+	case "failed":
+		return ec.fieldContext_GateCompliance_failed(ctx, field)
+	case "late":
+		return ec.fieldContext_GateCompliance_late(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type GateCompliance", field.Name)
+}
+
 func (ec *executionContext) childFields_Health(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "status":
@@ -630,6 +2307,24 @@ func (ec *executionContext) childFields_JobFreshness(ctx context.Context, field 
 		return ec.fieldContext_JobFreshness_lastStatus(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type JobFreshness", field.Name)
+}
+
+func (ec *executionContext) childFields_KpiValue(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "value":
+		return ec.fieldContext_KpiValue_value(ctx, field)
+	case "previous":
+		return ec.fieldContext_KpiValue_previous(ctx, field)
+	case "change":
+		return ec.fieldContext_KpiValue_change(ctx, field)
+	case "relChange":
+		return ec.fieldContext_KpiValue_relChange(ctx, field)
+	case "n":
+		return ec.fieldContext_KpiValue_n(ctx, field)
+	case "previousN":
+		return ec.fieldContext_KpiValue_previousN(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type KpiValue", field.Name)
 }
 
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -682,6 +2377,152 @@ func (ec *executionContext) childFields_QuarantinedRow(ctx context.Context, fiel
 		return ec.fieldContext_QuarantinedRow_quarantinedAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type QuarantinedRow", field.Name)
+}
+
+func (ec *executionContext) childFields_StageStream(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "stage":
+		return ec.fieldContext_StageStream_stage(ctx, field)
+	case "share":
+		return ec.fieldContext_StageStream_share(ctx, field)
+	case "medianDays":
+		return ec.fieldContext_StageStream_medianDays(ctx, field)
+	case "p90Days":
+		return ec.fieldContext_StageStream_p90Days(ctx, field)
+	case "rework":
+		return ec.fieldContext_StageStream_rework(ctx, field)
+	case "cases":
+		return ec.fieldContext_StageStream_cases(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StageStream", field.Name)
+}
+
+func (ec *executionContext) childFields_ValueBreakdown(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "total":
+		return ec.fieldContext_ValueBreakdown_total(ctx, field)
+	case "groups":
+		return ec.fieldContext_ValueBreakdown_groups(ctx, field)
+	case "series":
+		return ec.fieldContext_ValueBreakdown_series(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ValueBreakdown", field.Name)
+}
+
+func (ec *executionContext) childFields_ValueGroup(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_ValueGroup_key(ctx, field)
+	case "result":
+		return ec.fieldContext_ValueGroup_result(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ValueGroup", field.Name)
+}
+
+func (ec *executionContext) childFields_ValuePoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "start":
+		return ec.fieldContext_ValuePoint_start(ctx, field)
+	case "result":
+		return ec.fieldContext_ValuePoint_result(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ValuePoint", field.Name)
+}
+
+func (ec *executionContext) childFields_ValueStream(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "stages":
+		return ec.fieldContext_ValueStream_stages(ctx, field)
+	case "bottleneck":
+		return ec.fieldContext_ValueStream_bottleneck(ctx, field)
+	case "cases":
+		return ec.fieldContext_ValueStream_cases(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ValueStream", field.Name)
+}
+
+func (ec *executionContext) childFields_ValueStreamBreakdown(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "total":
+		return ec.fieldContext_ValueStreamBreakdown_total(ctx, field)
+	case "groups":
+		return ec.fieldContext_ValueStreamBreakdown_groups(ctx, field)
+	case "series":
+		return ec.fieldContext_ValueStreamBreakdown_series(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ValueStreamBreakdown", field.Name)
+}
+
+func (ec *executionContext) childFields_ValueStreamGroup(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_ValueStreamGroup_key(ctx, field)
+	case "result":
+		return ec.fieldContext_ValueStreamGroup_result(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ValueStreamGroup", field.Name)
+}
+
+func (ec *executionContext) childFields_ValueStreamPoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "start":
+		return ec.fieldContext_ValueStreamPoint_start(ctx, field)
+	case "result":
+		return ec.fieldContext_ValueStreamPoint_result(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ValueStreamPoint", field.Name)
+}
+
+func (ec *executionContext) childFields_Variant(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "stages":
+		return ec.fieldContext_Variant_stages(ctx, field)
+	case "cases":
+		return ec.fieldContext_Variant_cases(ctx, field)
+	case "medianDays":
+		return ec.fieldContext_Variant_medianDays(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Variant", field.Name)
+}
+
+func (ec *executionContext) childFields_Variants(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "distinct":
+		return ec.fieldContext_Variants_distinct(ctx, field)
+	case "cases":
+		return ec.fieldContext_Variants_cases(ctx, field)
+	case "top":
+		return ec.fieldContext_Variants_top(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Variants", field.Name)
+}
+
+func (ec *executionContext) childFields_Violation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "caseId":
+		return ec.fieldContext_Violation_caseId(ctx, field)
+	case "gate":
+		return ec.fieldContext_Violation_gate(ctx, field)
+	case "kind":
+		return ec.fieldContext_Violation_kind(ctx, field)
+	case "enteredAt":
+		return ec.fieldContext_Violation_enteredAt(ctx, field)
+	case "owner":
+		return ec.fieldContext_Violation_owner(ctx, field)
+	case "businessUnit":
+		return ec.fieldContext_Violation_businessUnit(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Violation", field.Name)
+}
+
+func (ec *executionContext) childFields_ViolationConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "nodes":
+		return ec.fieldContext_ViolationConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_ViolationConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ViolationConnection", field.Name)
 }
 
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -814,6 +2655,114 @@ func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_adoption_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "scope",
+		func(ctx context.Context, v any) (model.ScopeInput, error) {
+			return ec.unmarshalNScopeInput2githubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐScopeInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["scope"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_caseTimeline_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "caseId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["caseId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_cases_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "scope",
+		func(ctx context.Context, v any) (model.ScopeInput, error) {
+			return ec.unmarshalNScopeInput2githubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐScopeInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["scope"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.CaseFilter, error) {
+			return ec.unmarshalOCaseFilter2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐCaseFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_cash_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "scope",
+		func(ctx context.Context, v any) (model.ScopeInput, error) {
+			return ec.unmarshalNScopeInput2githubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐScopeInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["scope"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_compliance_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "scope",
+		func(ctx context.Context, v any) (model.ScopeInput, error) {
+			return ec.unmarshalNScopeInput2githubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐScopeInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["scope"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_cycleTimes_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "scope",
+		func(ctx context.Context, v any) (model.ScopeInput, error) {
+			return ec.unmarshalNScopeInput2githubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐScopeInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["scope"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_etlRuns_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -833,6 +2782,42 @@ func (ec *executionContext) field_Query_etlRuns_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_funnel_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "scope",
+		func(ctx context.Context, v any) (model.ScopeInput, error) {
+			return ec.unmarshalNScopeInput2githubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐScopeInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["scope"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "windowDays",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["windowDays"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_leadConversion_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "scope",
+		func(ctx context.Context, v any) (model.ScopeInput, error) {
+			return ec.unmarshalNScopeInput2githubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐScopeInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["scope"] = arg0
 	return args, nil
 }
 
@@ -863,6 +2848,100 @@ func (ec *executionContext) field_Query_quarantine_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["job"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_valueStream_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "scope",
+		func(ctx context.Context, v any) (model.ScopeInput, error) {
+			return ec.unmarshalNScopeInput2githubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐScopeInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["scope"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_variants_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "scope",
+		func(ctx context.Context, v any) (model.ScopeInput, error) {
+			return ec.unmarshalNScopeInput2githubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐScopeInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["scope"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "top",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["top"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_violations_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "scope",
+		func(ctx context.Context, v any) (model.ScopeInput, error) {
+			return ec.unmarshalNScopeInput2githubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐScopeInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["scope"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_winRate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "scope",
+		func(ctx context.Context, v any) (model.ScopeInput, error) {
+			return ec.unmarshalNScopeInput2githubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐScopeInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["scope"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_wonValue_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "scope",
+		func(ctx context.Context, v any) (model.ScopeInput, error) {
+			return ec.unmarshalNScopeInput2githubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐScopeInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["scope"] = arg0
 	return args, nil
 }
 
@@ -939,6 +3018,1842 @@ func (ec *executionContext) field___Type_inputFields_args(ctx context.Context, r
 // endregion ***************************** args.gotpl *****************************
 
 // region    **************************** field.gotpl *****************************
+
+func (ec *executionContext) _Adoption_rate(ctx context.Context, field graphql.CollectedField, obj *model.Adoption) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Adoption_rate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.KpiValue) graphql.Marshaler {
+			return ec.marshalNKpiValue2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiValue(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Adoption_rate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Adoption",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KpiValue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Adoption_coverage(ctx context.Context, field graphql.CollectedField, obj *model.Adoption) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Adoption_coverage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Coverage, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.KpiValue) graphql.Marshaler {
+			return ec.marshalNKpiValue2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiValue(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Adoption_coverage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Adoption",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KpiValue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Adoption_template(ctx context.Context, field graphql.CollectedField, obj *model.Adoption) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Adoption_template(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Template, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.KpiValue) graphql.Marshaler {
+			return ec.marshalNKpiValue2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiValue(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Adoption_template(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Adoption",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KpiValue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Adoption_ironTriangle(ctx context.Context, field graphql.CollectedField, obj *model.Adoption) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Adoption_ironTriangle(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IronTriangle, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.KpiValue) graphql.Marshaler {
+			return ec.marshalNKpiValue2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiValue(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Adoption_ironTriangle(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Adoption",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KpiValue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AdoptionBreakdown_total(ctx context.Context, field graphql.CollectedField, obj *model.AdoptionBreakdown) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AdoptionBreakdown_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Total, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Adoption) graphql.Marshaler {
+			return ec.marshalNAdoption2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐAdoption(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AdoptionBreakdown_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AdoptionBreakdown",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Adoption(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AdoptionBreakdown_groups(ctx context.Context, field graphql.CollectedField, obj *model.AdoptionBreakdown) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AdoptionBreakdown_groups(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Groups, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.AdoptionGroup) graphql.Marshaler {
+			return ec.marshalNAdoptionGroup2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐAdoptionGroupᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AdoptionBreakdown_groups(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AdoptionBreakdown",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AdoptionGroup(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AdoptionBreakdown_series(ctx context.Context, field graphql.CollectedField, obj *model.AdoptionBreakdown) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AdoptionBreakdown_series(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Series, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.AdoptionPoint) graphql.Marshaler {
+			return ec.marshalNAdoptionPoint2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐAdoptionPointᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AdoptionBreakdown_series(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AdoptionBreakdown",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AdoptionPoint(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AdoptionGroup_key(ctx context.Context, field graphql.CollectedField, obj *model.AdoptionGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AdoptionGroup_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.DimensionValue) graphql.Marshaler {
+			return ec.marshalNDimensionValue2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐDimensionValueᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AdoptionGroup_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AdoptionGroup",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DimensionValue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AdoptionGroup_result(ctx context.Context, field graphql.CollectedField, obj *model.AdoptionGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AdoptionGroup_result(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Result, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Adoption) graphql.Marshaler {
+			return ec.marshalNAdoption2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐAdoption(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AdoptionGroup_result(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AdoptionGroup",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Adoption(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AdoptionPoint_start(ctx context.Context, field graphql.CollectedField, obj *model.AdoptionPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AdoptionPoint_start(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Start, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AdoptionPoint_start(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AdoptionPoint", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AdoptionPoint_result(ctx context.Context, field graphql.CollectedField, obj *model.AdoptionPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AdoptionPoint_result(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Result, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Adoption) graphql.Marshaler {
+			return ec.marshalNAdoption2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐAdoption(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AdoptionPoint_result(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AdoptionPoint",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Adoption(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Case_id(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Case_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Case", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Case_businessUnit(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_businessUnit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BusinessUnit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Case_businessUnit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Case", field, false, false, "String")
+}
+
+func (ec *executionContext) _Case_region(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_region(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Region, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Case_region(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Case", field, false, false, "String")
+}
+
+func (ec *executionContext) _Case_segment(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_segment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Segment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Case_segment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Case", field, false, false, "String")
+}
+
+func (ec *executionContext) _Case_productLine(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_productLine(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProductLine, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Case_productLine(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Case", field, false, false, "String")
+}
+
+func (ec *executionContext) _Case_channel(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_channel(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Channel, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Case_channel(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Case", field, false, false, "String")
+}
+
+func (ec *executionContext) _Case_owner(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_owner(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Owner, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Case_owner(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Case", field, false, false, "String")
+}
+
+func (ec *executionContext) _Case_team(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_team(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Team, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Case_team(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Case", field, false, false, "String")
+}
+
+func (ec *executionContext) _Case_branch(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_branch(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Branch, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Case_branch(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Case", field, false, false, "String")
+}
+
+func (ec *executionContext) _Case_startedAt(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_startedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Case_startedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Case", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Case_lastAt(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_lastAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Case_lastAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Case", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Case_events(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_events(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Events, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Case_events(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Case", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Case_furthestStage(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_furthestStage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FurthestStage, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Case_furthestStage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Case", field, false, false, "String")
+}
+
+func (ec *executionContext) _Case_adopted(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_adopted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Adopted, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Case_adopted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Case", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Case_status(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Case_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Case", field, false, false, "String")
+}
+
+func (ec *executionContext) _Case_closedAt(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_closedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ClosedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Case_closedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Case", field, false, false, "Time")
+}
+
+func (ec *executionContext) _CaseConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.CaseConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CaseConnection_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Case) graphql.Marshaler {
+			return ec.marshalNCase2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐCaseᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CaseConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CaseConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Case(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CaseConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.CaseConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CaseConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CaseConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CaseConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Cash_billed(ctx context.Context, field graphql.CollectedField, obj *model.Cash) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Cash_billed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Billed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.KpiValue) graphql.Marshaler {
+			return ec.marshalNKpiValue2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiValue(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Cash_billed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Cash",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KpiValue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Cash_collected(ctx context.Context, field graphql.CollectedField, obj *model.Cash) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Cash_collected(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Collected, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.KpiValue) graphql.Marshaler {
+			return ec.marshalNKpiValue2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiValue(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Cash_collected(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Cash",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KpiValue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Cash_receivables(ctx context.Context, field graphql.CollectedField, obj *model.Cash) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Cash_receivables(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Receivables, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.KpiValue) graphql.Marshaler {
+			return ec.marshalNKpiValue2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiValue(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Cash_receivables(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Cash",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KpiValue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Cash_overdueShare(ctx context.Context, field graphql.CollectedField, obj *model.Cash) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Cash_overdueShare(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OverdueShare, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.KpiValue) graphql.Marshaler {
+			return ec.marshalNKpiValue2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiValue(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Cash_overdueShare(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Cash",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KpiValue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Cash_dsoDays(ctx context.Context, field graphql.CollectedField, obj *model.Cash) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Cash_dsoDays(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DsoDays, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.KpiValue) graphql.Marshaler {
+			return ec.marshalNKpiValue2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiValue(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Cash_dsoDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Cash",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KpiValue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Cash_collectionRate(ctx context.Context, field graphql.CollectedField, obj *model.Cash) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Cash_collectionRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CollectionRate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.KpiValue) graphql.Marshaler {
+			return ec.marshalNKpiValue2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiValue(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Cash_collectionRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Cash",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KpiValue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CashBreakdown_total(ctx context.Context, field graphql.CollectedField, obj *model.CashBreakdown) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CashBreakdown_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Total, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Cash) graphql.Marshaler {
+			return ec.marshalNCash2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐCash(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CashBreakdown_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CashBreakdown",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Cash(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CashBreakdown_groups(ctx context.Context, field graphql.CollectedField, obj *model.CashBreakdown) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CashBreakdown_groups(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Groups, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.CashGroup) graphql.Marshaler {
+			return ec.marshalNCashGroup2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐCashGroupᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CashBreakdown_groups(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CashBreakdown",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CashGroup(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CashBreakdown_series(ctx context.Context, field graphql.CollectedField, obj *model.CashBreakdown) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CashBreakdown_series(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Series, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.CashPoint) graphql.Marshaler {
+			return ec.marshalNCashPoint2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐCashPointᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CashBreakdown_series(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CashBreakdown",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CashPoint(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CashGroup_key(ctx context.Context, field graphql.CollectedField, obj *model.CashGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CashGroup_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.DimensionValue) graphql.Marshaler {
+			return ec.marshalNDimensionValue2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐDimensionValueᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CashGroup_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CashGroup",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DimensionValue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CashGroup_result(ctx context.Context, field graphql.CollectedField, obj *model.CashGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CashGroup_result(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Result, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Cash) graphql.Marshaler {
+			return ec.marshalNCash2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐCash(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CashGroup_result(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CashGroup",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Cash(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CashPoint_start(ctx context.Context, field graphql.CollectedField, obj *model.CashPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CashPoint_start(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Start, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CashPoint_start(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CashPoint", field, false, false, "Time")
+}
+
+func (ec *executionContext) _CashPoint_result(ctx context.Context, field graphql.CollectedField, obj *model.CashPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CashPoint_result(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Result, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Cash) graphql.Marshaler {
+			return ec.marshalNCash2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐCash(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CashPoint_result(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CashPoint",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Cash(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Compliance_gates(ctx context.Context, field graphql.CollectedField, obj *model.Compliance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Compliance_gates(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Gates, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.GateCompliance) graphql.Marshaler {
+			return ec.marshalNGateCompliance2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐGateComplianceᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Compliance_gates(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Compliance",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GateCompliance(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Compliance_rate(ctx context.Context, field graphql.CollectedField, obj *model.Compliance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Compliance_rate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.KpiValue) graphql.Marshaler {
+			return ec.marshalNKpiValue2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiValue(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Compliance_rate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Compliance",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KpiValue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Compliance_promiseKept(ctx context.Context, field graphql.CollectedField, obj *model.Compliance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Compliance_promiseKept(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PromiseKept, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.KpiValue) graphql.Marshaler {
+			return ec.marshalNKpiValue2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiValue(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Compliance_promiseKept(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Compliance",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KpiValue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ComplianceBreakdown_total(ctx context.Context, field graphql.CollectedField, obj *model.ComplianceBreakdown) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComplianceBreakdown_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Total, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Compliance) graphql.Marshaler {
+			return ec.marshalNCompliance2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐCompliance(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComplianceBreakdown_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ComplianceBreakdown",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Compliance(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ComplianceBreakdown_groups(ctx context.Context, field graphql.CollectedField, obj *model.ComplianceBreakdown) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComplianceBreakdown_groups(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Groups, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ComplianceGroup) graphql.Marshaler {
+			return ec.marshalNComplianceGroup2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐComplianceGroupᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComplianceBreakdown_groups(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ComplianceBreakdown",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ComplianceGroup(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ComplianceBreakdown_series(ctx context.Context, field graphql.CollectedField, obj *model.ComplianceBreakdown) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComplianceBreakdown_series(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Series, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.CompliancePoint) graphql.Marshaler {
+			return ec.marshalNCompliancePoint2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐCompliancePointᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComplianceBreakdown_series(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ComplianceBreakdown",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CompliancePoint(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ComplianceGroup_key(ctx context.Context, field graphql.CollectedField, obj *model.ComplianceGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComplianceGroup_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.DimensionValue) graphql.Marshaler {
+			return ec.marshalNDimensionValue2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐDimensionValueᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComplianceGroup_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ComplianceGroup",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DimensionValue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ComplianceGroup_result(ctx context.Context, field graphql.CollectedField, obj *model.ComplianceGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComplianceGroup_result(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Result, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Compliance) graphql.Marshaler {
+			return ec.marshalNCompliance2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐCompliance(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComplianceGroup_result(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ComplianceGroup",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Compliance(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CompliancePoint_start(ctx context.Context, field graphql.CollectedField, obj *model.CompliancePoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CompliancePoint_start(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Start, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CompliancePoint_start(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CompliancePoint", field, false, false, "Time")
+}
+
+func (ec *executionContext) _CompliancePoint_result(ctx context.Context, field graphql.CollectedField, obj *model.CompliancePoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CompliancePoint_result(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Result, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Compliance) graphql.Marshaler {
+			return ec.marshalNCompliance2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐCompliance(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CompliancePoint_result(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CompliancePoint",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Compliance(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CycleTimes_sales(ctx context.Context, field graphql.CollectedField, obj *model.CycleTimes) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CycleTimes_sales(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sales, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DurationStats) graphql.Marshaler {
+			return ec.marshalNDurationStats2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐDurationStats(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CycleTimes_sales(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CycleTimes",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DurationStats(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CycleTimes_delivery(ctx context.Context, field graphql.CollectedField, obj *model.CycleTimes) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CycleTimes_delivery(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Delivery, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DurationStats) graphql.Marshaler {
+			return ec.marshalNDurationStats2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐDurationStats(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CycleTimes_delivery(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CycleTimes",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DurationStats(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CycleTimes_cash(ctx context.Context, field graphql.CollectedField, obj *model.CycleTimes) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CycleTimes_cash(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cash, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DurationStats) graphql.Marshaler {
+			return ec.marshalNDurationStats2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐDurationStats(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CycleTimes_cash(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CycleTimes",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DurationStats(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CycleTimes_leadToCash(ctx context.Context, field graphql.CollectedField, obj *model.CycleTimes) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CycleTimes_leadToCash(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LeadToCash, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DurationStats) graphql.Marshaler {
+			return ec.marshalNDurationStats2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐDurationStats(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CycleTimes_leadToCash(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CycleTimes",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DurationStats(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CycleTimesBreakdown_total(ctx context.Context, field graphql.CollectedField, obj *model.CycleTimesBreakdown) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CycleTimesBreakdown_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Total, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CycleTimes) graphql.Marshaler {
+			return ec.marshalNCycleTimes2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐCycleTimes(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CycleTimesBreakdown_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CycleTimesBreakdown",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CycleTimes(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CycleTimesBreakdown_groups(ctx context.Context, field graphql.CollectedField, obj *model.CycleTimesBreakdown) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CycleTimesBreakdown_groups(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Groups, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.CycleTimesGroup) graphql.Marshaler {
+			return ec.marshalNCycleTimesGroup2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐCycleTimesGroupᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CycleTimesBreakdown_groups(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CycleTimesBreakdown",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CycleTimesGroup(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CycleTimesBreakdown_series(ctx context.Context, field graphql.CollectedField, obj *model.CycleTimesBreakdown) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CycleTimesBreakdown_series(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Series, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.CycleTimesPoint) graphql.Marshaler {
+			return ec.marshalNCycleTimesPoint2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐCycleTimesPointᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CycleTimesBreakdown_series(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CycleTimesBreakdown",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CycleTimesPoint(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CycleTimesGroup_key(ctx context.Context, field graphql.CollectedField, obj *model.CycleTimesGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CycleTimesGroup_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.DimensionValue) graphql.Marshaler {
+			return ec.marshalNDimensionValue2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐDimensionValueᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CycleTimesGroup_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CycleTimesGroup",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DimensionValue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CycleTimesGroup_result(ctx context.Context, field graphql.CollectedField, obj *model.CycleTimesGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CycleTimesGroup_result(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Result, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CycleTimes) graphql.Marshaler {
+			return ec.marshalNCycleTimes2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐCycleTimes(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CycleTimesGroup_result(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CycleTimesGroup",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CycleTimes(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CycleTimesPoint_start(ctx context.Context, field graphql.CollectedField, obj *model.CycleTimesPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CycleTimesPoint_start(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Start, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CycleTimesPoint_start(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CycleTimesPoint", field, false, false, "Time")
+}
+
+func (ec *executionContext) _CycleTimesPoint_result(ctx context.Context, field graphql.CollectedField, obj *model.CycleTimesPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CycleTimesPoint_result(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Result, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CycleTimes) graphql.Marshaler {
+			return ec.marshalNCycleTimes2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐCycleTimes(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CycleTimesPoint_result(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CycleTimesPoint",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CycleTimes(ctx, field)
+		},
+	}
+	return fc, nil
+}
 
 func (ec *executionContext) _DataFreshness_lastSuccessAt(ctx context.Context, field graphql.CollectedField, obj *model.DataFreshness) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -1036,6 +4951,148 @@ func (ec *executionContext) fieldContext_DataFreshness_jobs(_ context.Context, f
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_JobFreshness(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DimensionValue_dimension(ctx context.Context, field graphql.CollectedField, obj *model.DimensionValue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DimensionValue_dimension(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Dimension, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Dimension) graphql.Marshaler {
+			return ec.marshalNDimension2githubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐDimension(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DimensionValue_dimension(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DimensionValue", field, false, false, "Dimension")
+}
+
+func (ec *executionContext) _DimensionValue_value(ctx context.Context, field graphql.CollectedField, obj *model.DimensionValue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DimensionValue_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Value, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DimensionValue_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DimensionValue", field, false, false, "String")
+}
+
+func (ec *executionContext) _DurationStats_p50Days(ctx context.Context, field graphql.CollectedField, obj *model.DurationStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DurationStats_p50Days(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.P50Days, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.KpiValue) graphql.Marshaler {
+			return ec.marshalNKpiValue2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiValue(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DurationStats_p50Days(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DurationStats",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KpiValue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DurationStats_p90Days(ctx context.Context, field graphql.CollectedField, obj *model.DurationStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DurationStats_p90Days(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.P90Days, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.KpiValue) graphql.Marshaler {
+			return ec.marshalNKpiValue2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiValue(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DurationStats_p90Days(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DurationStats",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KpiValue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DurationStats_meanDays(ctx context.Context, field graphql.CollectedField, obj *model.DurationStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DurationStats_meanDays(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MeanDays, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.KpiValue) graphql.Marshaler {
+			return ec.marshalNKpiValue2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiValue(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DurationStats_meanDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DurationStats",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KpiValue(ctx, field)
 		},
 	}
 	return fc, nil
@@ -1459,6 +5516,817 @@ func (ec *executionContext) fieldContext_EtlRunEdge_node(_ context.Context, fiel
 	return fc, nil
 }
 
+func (ec *executionContext) _Event_stage(ctx context.Context, field graphql.CollectedField, obj *model.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Event_stage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Stage, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Event_stage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Event", field, false, false, "String")
+}
+
+func (ec *executionContext) _Event_activity(ctx context.Context, field graphql.CollectedField, obj *model.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Event_activity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Activity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Event_activity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Event", field, false, false, "String")
+}
+
+func (ec *executionContext) _Event_occurredAt(ctx context.Context, field graphql.CollectedField, obj *model.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Event_occurredAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OccurredAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Event_occurredAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Event", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Event_actorId(ctx context.Context, field graphql.CollectedField, obj *model.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Event_actorId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ActorID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Event_actorId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Event", field, false, false, "String")
+}
+
+func (ec *executionContext) _Event_actorRole(ctx context.Context, field graphql.CollectedField, obj *model.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Event_actorRole(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ActorRole, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Event_actorRole(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Event", field, false, false, "String")
+}
+
+func (ec *executionContext) _Event_outcome(ctx context.Context, field graphql.CollectedField, obj *model.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Event_outcome(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Outcome, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Event_outcome(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Event", field, false, false, "String")
+}
+
+func (ec *executionContext) _Event_templateUsed(ctx context.Context, field graphql.CollectedField, obj *model.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Event_templateUsed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TemplateUsed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *bool) graphql.Marshaler {
+			return ec.marshalOBoolean2ᚖbool(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Event_templateUsed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Event", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Event_source(ctx context.Context, field graphql.CollectedField, obj *model.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Event_source(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Source, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Event_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Event", field, false, false, "String")
+}
+
+func (ec *executionContext) _Event_seq(ctx context.Context, field graphql.CollectedField, obj *model.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Event_seq(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Seq, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Event_seq(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Event", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Funnel_stages(ctx context.Context, field graphql.CollectedField, obj *model.Funnel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Funnel_stages(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Stages, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.FunnelStage) graphql.Marshaler {
+			return ec.marshalNFunnelStage2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐFunnelStageᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Funnel_stages(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Funnel",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FunnelStage(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _FunnelBreakdown_total(ctx context.Context, field graphql.CollectedField, obj *model.FunnelBreakdown) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FunnelBreakdown_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Total, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Funnel) graphql.Marshaler {
+			return ec.marshalNFunnel2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐFunnel(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FunnelBreakdown_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FunnelBreakdown",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Funnel(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _FunnelBreakdown_groups(ctx context.Context, field graphql.CollectedField, obj *model.FunnelBreakdown) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FunnelBreakdown_groups(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Groups, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.FunnelGroup) graphql.Marshaler {
+			return ec.marshalNFunnelGroup2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐFunnelGroupᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FunnelBreakdown_groups(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FunnelBreakdown",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FunnelGroup(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _FunnelBreakdown_series(ctx context.Context, field graphql.CollectedField, obj *model.FunnelBreakdown) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FunnelBreakdown_series(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Series, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.FunnelPoint) graphql.Marshaler {
+			return ec.marshalNFunnelPoint2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐFunnelPointᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FunnelBreakdown_series(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FunnelBreakdown",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FunnelPoint(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _FunnelGroup_key(ctx context.Context, field graphql.CollectedField, obj *model.FunnelGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FunnelGroup_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.DimensionValue) graphql.Marshaler {
+			return ec.marshalNDimensionValue2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐDimensionValueᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FunnelGroup_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FunnelGroup",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DimensionValue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _FunnelGroup_result(ctx context.Context, field graphql.CollectedField, obj *model.FunnelGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FunnelGroup_result(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Result, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Funnel) graphql.Marshaler {
+			return ec.marshalNFunnel2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐFunnel(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FunnelGroup_result(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FunnelGroup",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Funnel(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _FunnelPoint_start(ctx context.Context, field graphql.CollectedField, obj *model.FunnelPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FunnelPoint_start(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Start, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FunnelPoint_start(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FunnelPoint", field, false, false, "Time")
+}
+
+func (ec *executionContext) _FunnelPoint_result(ctx context.Context, field graphql.CollectedField, obj *model.FunnelPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FunnelPoint_result(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Result, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Funnel) graphql.Marshaler {
+			return ec.marshalNFunnel2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐFunnel(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FunnelPoint_result(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FunnelPoint",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Funnel(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _FunnelStage_stage(ctx context.Context, field graphql.CollectedField, obj *model.FunnelStage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FunnelStage_stage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Stage, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FunnelStage_stage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FunnelStage", field, false, false, "String")
+}
+
+func (ec *executionContext) _FunnelStage_reached(ctx context.Context, field graphql.CollectedField, obj *model.FunnelStage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FunnelStage_reached(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reached, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.KpiValue) graphql.Marshaler {
+			return ec.marshalNKpiValue2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiValue(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FunnelStage_reached(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FunnelStage",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KpiValue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _FunnelStage_fromPrevious(ctx context.Context, field graphql.CollectedField, obj *model.FunnelStage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FunnelStage_fromPrevious(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FromPrevious, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.KpiValue) graphql.Marshaler {
+			return ec.marshalNKpiValue2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiValue(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FunnelStage_fromPrevious(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FunnelStage",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KpiValue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _FunnelStage_fromTop(ctx context.Context, field graphql.CollectedField, obj *model.FunnelStage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FunnelStage_fromTop(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FromTop, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.KpiValue) graphql.Marshaler {
+			return ec.marshalNKpiValue2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiValue(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FunnelStage_fromTop(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FunnelStage",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KpiValue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _GateCompliance_gate(ctx context.Context, field graphql.CollectedField, obj *model.GateCompliance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GateCompliance_gate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Gate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GateCompliance_gate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GateCompliance", field, false, false, "String")
+}
+
+func (ec *executionContext) _GateCompliance_guards(ctx context.Context, field graphql.CollectedField, obj *model.GateCompliance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GateCompliance_guards(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Guards, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GateCompliance_guards(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GateCompliance", field, false, false, "String")
+}
+
+func (ec *executionContext) _GateCompliance_entered(ctx context.Context, field graphql.CollectedField, obj *model.GateCompliance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GateCompliance_entered(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Entered, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.KpiValue) graphql.Marshaler {
+			return ec.marshalNKpiValue2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiValue(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GateCompliance_entered(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "GateCompliance",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KpiValue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _GateCompliance_compliant(ctx context.Context, field graphql.CollectedField, obj *model.GateCompliance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GateCompliance_compliant(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Compliant, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.KpiValue) graphql.Marshaler {
+			return ec.marshalNKpiValue2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiValue(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GateCompliance_compliant(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "GateCompliance",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KpiValue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _GateCompliance_rate(ctx context.Context, field graphql.CollectedField, obj *model.GateCompliance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GateCompliance_rate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.KpiValue) graphql.Marshaler {
+			return ec.marshalNKpiValue2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiValue(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GateCompliance_rate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "GateCompliance",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KpiValue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _GateCompliance_missing(ctx context.Context, field graphql.CollectedField, obj *model.GateCompliance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GateCompliance_missing(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Missing, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.KpiValue) graphql.Marshaler {
+			return ec.marshalNKpiValue2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiValue(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GateCompliance_missing(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "GateCompliance",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KpiValue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _GateCompliance_failed(ctx context.Context, field graphql.CollectedField, obj *model.GateCompliance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GateCompliance_failed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Failed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.KpiValue) graphql.Marshaler {
+			return ec.marshalNKpiValue2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiValue(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GateCompliance_failed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "GateCompliance",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KpiValue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _GateCompliance_late(ctx context.Context, field graphql.CollectedField, obj *model.GateCompliance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GateCompliance_late(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Late, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.KpiValue) graphql.Marshaler {
+			return ec.marshalNKpiValue2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiValue(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GateCompliance_late(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "GateCompliance",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KpiValue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Health_status(ctx context.Context, field graphql.CollectedField, obj *model.Health) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -1641,6 +6509,144 @@ func (ec *executionContext) _JobFreshness_lastStatus(ctx context.Context, field 
 }
 func (ec *executionContext) fieldContext_JobFreshness_lastStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("JobFreshness", field, false, false, "String")
+}
+
+func (ec *executionContext) _KpiValue_value(ctx context.Context, field graphql.CollectedField, obj *model.KpiValue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KpiValue_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Value, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_KpiValue_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("KpiValue", field, false, false, "Float")
+}
+
+func (ec *executionContext) _KpiValue_previous(ctx context.Context, field graphql.CollectedField, obj *model.KpiValue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KpiValue_previous(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Previous, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_KpiValue_previous(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("KpiValue", field, false, false, "Float")
+}
+
+func (ec *executionContext) _KpiValue_change(ctx context.Context, field graphql.CollectedField, obj *model.KpiValue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KpiValue_change(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Change, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_KpiValue_change(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("KpiValue", field, false, false, "Float")
+}
+
+func (ec *executionContext) _KpiValue_relChange(ctx context.Context, field graphql.CollectedField, obj *model.KpiValue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KpiValue_relChange(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RelChange, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_KpiValue_relChange(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("KpiValue", field, false, false, "Float")
+}
+
+func (ec *executionContext) _KpiValue_n(ctx context.Context, field graphql.CollectedField, obj *model.KpiValue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KpiValue_n(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.N, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_KpiValue_n(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("KpiValue", field, false, false, "Int")
+}
+
+func (ec *executionContext) _KpiValue_previousN(ctx context.Context, field graphql.CollectedField, obj *model.KpiValue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KpiValue_previousN(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PreviousN, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_KpiValue_previousN(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("KpiValue", field, false, false, "Int")
 }
 
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
@@ -2144,6 +7150,578 @@ func (ec *executionContext) fieldContext_Query_dataFreshness(_ context.Context, 
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_adoption(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_adoption(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Adoption(ctx, fc.Args["scope"].(model.ScopeInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AdoptionBreakdown) graphql.Marshaler {
+			return ec.marshalNAdoptionBreakdown2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐAdoptionBreakdown(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_adoption(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AdoptionBreakdown(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_adoption_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_cases(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_cases(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Cases(ctx, fc.Args["scope"].(model.ScopeInput), fc.Args["filter"].(*model.CaseFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CaseConnection) graphql.Marshaler {
+			return ec.marshalNCaseConnection2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐCaseConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_cases(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CaseConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_cases_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_caseTimeline(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_caseTimeline(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().CaseTimeline(ctx, fc.Args["caseId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Event) graphql.Marshaler {
+			return ec.marshalNEvent2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐEventᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_caseTimeline(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Event(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_caseTimeline_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_cash(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_cash(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Cash(ctx, fc.Args["scope"].(model.ScopeInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CashBreakdown) graphql.Marshaler {
+			return ec.marshalNCashBreakdown2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐCashBreakdown(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_cash(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CashBreakdown(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_cash_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_compliance(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_compliance(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Compliance(ctx, fc.Args["scope"].(model.ScopeInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ComplianceBreakdown) graphql.Marshaler {
+			return ec.marshalNComplianceBreakdown2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐComplianceBreakdown(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_compliance(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ComplianceBreakdown(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_compliance_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_violations(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_violations(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Violations(ctx, fc.Args["scope"].(model.ScopeInput), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ViolationConnection) graphql.Marshaler {
+			return ec.marshalNViolationConnection2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐViolationConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_violations(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ViolationConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_violations_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_funnel(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_funnel(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Funnel(ctx, fc.Args["scope"].(model.ScopeInput), fc.Args["windowDays"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.FunnelBreakdown) graphql.Marshaler {
+			return ec.marshalNFunnelBreakdown2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐFunnelBreakdown(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_funnel(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FunnelBreakdown(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_funnel_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_leadConversion(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_leadConversion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().LeadConversion(ctx, fc.Args["scope"].(model.ScopeInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ValueBreakdown) graphql.Marshaler {
+			return ec.marshalNValueBreakdown2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐValueBreakdown(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_leadConversion(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ValueBreakdown(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_leadConversion_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_winRate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_winRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().WinRate(ctx, fc.Args["scope"].(model.ScopeInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ValueBreakdown) graphql.Marshaler {
+			return ec.marshalNValueBreakdown2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐValueBreakdown(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_winRate(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ValueBreakdown(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_winRate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_wonValue(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_wonValue(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().WonValue(ctx, fc.Args["scope"].(model.ScopeInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ValueBreakdown) graphql.Marshaler {
+			return ec.marshalNValueBreakdown2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐValueBreakdown(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_wonValue(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ValueBreakdown(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_wonValue_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_cycleTimes(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_cycleTimes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().CycleTimes(ctx, fc.Args["scope"].(model.ScopeInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CycleTimesBreakdown) graphql.Marshaler {
+			return ec.marshalNCycleTimesBreakdown2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐCycleTimesBreakdown(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_cycleTimes(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CycleTimesBreakdown(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_cycleTimes_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_valueStream(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_valueStream(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ValueStream(ctx, fc.Args["scope"].(model.ScopeInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ValueStreamBreakdown) graphql.Marshaler {
+			return ec.marshalNValueStreamBreakdown2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐValueStreamBreakdown(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_valueStream(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ValueStreamBreakdown(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_valueStream_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_variants(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_variants(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Variants(ctx, fc.Args["scope"].(model.ScopeInput), fc.Args["top"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Variants) graphql.Marshaler {
+			return ec.marshalNVariants2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐVariants(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_variants(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Variants(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_variants_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2215,6 +7793,1055 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields___Schema(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _StageStream_stage(ctx context.Context, field graphql.CollectedField, obj *model.StageStream) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StageStream_stage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Stage, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StageStream_stage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StageStream", field, false, false, "String")
+}
+
+func (ec *executionContext) _StageStream_share(ctx context.Context, field graphql.CollectedField, obj *model.StageStream) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StageStream_share(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Share, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.KpiValue) graphql.Marshaler {
+			return ec.marshalNKpiValue2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiValue(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StageStream_share(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StageStream",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KpiValue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _StageStream_medianDays(ctx context.Context, field graphql.CollectedField, obj *model.StageStream) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StageStream_medianDays(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MedianDays, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.KpiValue) graphql.Marshaler {
+			return ec.marshalNKpiValue2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiValue(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StageStream_medianDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StageStream",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KpiValue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _StageStream_p90Days(ctx context.Context, field graphql.CollectedField, obj *model.StageStream) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StageStream_p90Days(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.P90Days, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.KpiValue) graphql.Marshaler {
+			return ec.marshalNKpiValue2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiValue(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StageStream_p90Days(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StageStream",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KpiValue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _StageStream_rework(ctx context.Context, field graphql.CollectedField, obj *model.StageStream) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StageStream_rework(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rework, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.KpiValue) graphql.Marshaler {
+			return ec.marshalNKpiValue2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiValue(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StageStream_rework(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StageStream",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KpiValue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _StageStream_cases(ctx context.Context, field graphql.CollectedField, obj *model.StageStream) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StageStream_cases(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cases, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.KpiValue) graphql.Marshaler {
+			return ec.marshalNKpiValue2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiValue(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StageStream_cases(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StageStream",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KpiValue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ValueBreakdown_total(ctx context.Context, field graphql.CollectedField, obj *model.ValueBreakdown) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ValueBreakdown_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Total, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.KpiValue) graphql.Marshaler {
+			return ec.marshalNKpiValue2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiValue(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ValueBreakdown_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ValueBreakdown",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KpiValue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ValueBreakdown_groups(ctx context.Context, field graphql.CollectedField, obj *model.ValueBreakdown) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ValueBreakdown_groups(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Groups, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ValueGroup) graphql.Marshaler {
+			return ec.marshalNValueGroup2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐValueGroupᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ValueBreakdown_groups(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ValueBreakdown",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ValueGroup(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ValueBreakdown_series(ctx context.Context, field graphql.CollectedField, obj *model.ValueBreakdown) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ValueBreakdown_series(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Series, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ValuePoint) graphql.Marshaler {
+			return ec.marshalNValuePoint2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐValuePointᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ValueBreakdown_series(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ValueBreakdown",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ValuePoint(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ValueGroup_key(ctx context.Context, field graphql.CollectedField, obj *model.ValueGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ValueGroup_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.DimensionValue) graphql.Marshaler {
+			return ec.marshalNDimensionValue2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐDimensionValueᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ValueGroup_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ValueGroup",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DimensionValue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ValueGroup_result(ctx context.Context, field graphql.CollectedField, obj *model.ValueGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ValueGroup_result(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Result, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.KpiValue) graphql.Marshaler {
+			return ec.marshalNKpiValue2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiValue(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ValueGroup_result(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ValueGroup",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KpiValue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ValuePoint_start(ctx context.Context, field graphql.CollectedField, obj *model.ValuePoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ValuePoint_start(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Start, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ValuePoint_start(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ValuePoint", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ValuePoint_result(ctx context.Context, field graphql.CollectedField, obj *model.ValuePoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ValuePoint_result(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Result, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.KpiValue) graphql.Marshaler {
+			return ec.marshalNKpiValue2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiValue(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ValuePoint_result(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ValuePoint",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KpiValue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ValueStream_stages(ctx context.Context, field graphql.CollectedField, obj *model.ValueStream) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ValueStream_stages(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Stages, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.StageStream) graphql.Marshaler {
+			return ec.marshalNStageStream2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐStageStreamᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ValueStream_stages(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ValueStream",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StageStream(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ValueStream_bottleneck(ctx context.Context, field graphql.CollectedField, obj *model.ValueStream) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ValueStream_bottleneck(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Bottleneck, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ValueStream_bottleneck(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ValueStream", field, false, false, "String")
+}
+
+func (ec *executionContext) _ValueStream_cases(ctx context.Context, field graphql.CollectedField, obj *model.ValueStream) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ValueStream_cases(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cases, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.KpiValue) graphql.Marshaler {
+			return ec.marshalNKpiValue2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiValue(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ValueStream_cases(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ValueStream",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KpiValue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ValueStreamBreakdown_total(ctx context.Context, field graphql.CollectedField, obj *model.ValueStreamBreakdown) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ValueStreamBreakdown_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Total, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ValueStream) graphql.Marshaler {
+			return ec.marshalNValueStream2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐValueStream(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ValueStreamBreakdown_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ValueStreamBreakdown",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ValueStream(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ValueStreamBreakdown_groups(ctx context.Context, field graphql.CollectedField, obj *model.ValueStreamBreakdown) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ValueStreamBreakdown_groups(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Groups, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ValueStreamGroup) graphql.Marshaler {
+			return ec.marshalNValueStreamGroup2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐValueStreamGroupᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ValueStreamBreakdown_groups(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ValueStreamBreakdown",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ValueStreamGroup(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ValueStreamBreakdown_series(ctx context.Context, field graphql.CollectedField, obj *model.ValueStreamBreakdown) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ValueStreamBreakdown_series(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Series, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ValueStreamPoint) graphql.Marshaler {
+			return ec.marshalNValueStreamPoint2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐValueStreamPointᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ValueStreamBreakdown_series(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ValueStreamBreakdown",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ValueStreamPoint(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ValueStreamGroup_key(ctx context.Context, field graphql.CollectedField, obj *model.ValueStreamGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ValueStreamGroup_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.DimensionValue) graphql.Marshaler {
+			return ec.marshalNDimensionValue2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐDimensionValueᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ValueStreamGroup_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ValueStreamGroup",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DimensionValue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ValueStreamGroup_result(ctx context.Context, field graphql.CollectedField, obj *model.ValueStreamGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ValueStreamGroup_result(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Result, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ValueStream) graphql.Marshaler {
+			return ec.marshalNValueStream2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐValueStream(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ValueStreamGroup_result(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ValueStreamGroup",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ValueStream(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ValueStreamPoint_start(ctx context.Context, field graphql.CollectedField, obj *model.ValueStreamPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ValueStreamPoint_start(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Start, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ValueStreamPoint_start(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ValueStreamPoint", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ValueStreamPoint_result(ctx context.Context, field graphql.CollectedField, obj *model.ValueStreamPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ValueStreamPoint_result(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Result, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ValueStream) graphql.Marshaler {
+			return ec.marshalNValueStream2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐValueStream(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ValueStreamPoint_result(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ValueStreamPoint",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ValueStream(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Variant_stages(ctx context.Context, field graphql.CollectedField, obj *model.Variant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Variant_stages(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Stages, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Variant_stages(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Variant", field, false, false, "String")
+}
+
+func (ec *executionContext) _Variant_cases(ctx context.Context, field graphql.CollectedField, obj *model.Variant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Variant_cases(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cases, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Variant_cases(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Variant", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Variant_medianDays(ctx context.Context, field graphql.CollectedField, obj *model.Variant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Variant_medianDays(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MedianDays, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Variant_medianDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Variant", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Variants_distinct(ctx context.Context, field graphql.CollectedField, obj *model.Variants) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Variants_distinct(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Distinct, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Variants_distinct(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Variants", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Variants_cases(ctx context.Context, field graphql.CollectedField, obj *model.Variants) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Variants_cases(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cases, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Variants_cases(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Variants", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Variants_top(ctx context.Context, field graphql.CollectedField, obj *model.Variants) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Variants_top(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Top, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Variant) graphql.Marshaler {
+			return ec.marshalNVariant2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐVariantᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Variants_top(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Variants",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Variant(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Violation_caseId(ctx context.Context, field graphql.CollectedField, obj *model.Violation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Violation_caseId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CaseID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Violation_caseId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Violation", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Violation_gate(ctx context.Context, field graphql.CollectedField, obj *model.Violation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Violation_gate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Gate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Violation_gate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Violation", field, false, false, "String")
+}
+
+func (ec *executionContext) _Violation_kind(ctx context.Context, field graphql.CollectedField, obj *model.Violation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Violation_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.ViolationKind) graphql.Marshaler {
+			return ec.marshalNViolationKind2githubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐViolationKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Violation_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Violation", field, false, false, "ViolationKind")
+}
+
+func (ec *executionContext) _Violation_enteredAt(ctx context.Context, field graphql.CollectedField, obj *model.Violation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Violation_enteredAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EnteredAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Violation_enteredAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Violation", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Violation_owner(ctx context.Context, field graphql.CollectedField, obj *model.Violation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Violation_owner(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Owner, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Violation_owner(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Violation", field, false, false, "String")
+}
+
+func (ec *executionContext) _Violation_businessUnit(ctx context.Context, field graphql.CollectedField, obj *model.Violation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Violation_businessUnit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BusinessUnit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Violation_businessUnit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Violation", field, false, false, "String")
+}
+
+func (ec *executionContext) _ViolationConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.ViolationConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ViolationConnection_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Violation) graphql.Marshaler {
+			return ec.marshalNViolation2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐViolationᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ViolationConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ViolationConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Violation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ViolationConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.ViolationConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ViolationConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ViolationConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ViolationConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
 		},
 	}
 	return fc, nil
@@ -3293,6 +9920,181 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 
 // region    **************************** input.gotpl *****************************
 
+func (ec *executionContext) unmarshalInputCaseFilter(ctx context.Context, obj any) (model.CaseFilter, error) {
+	var it model.CaseFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"stageReached", "gateViolated", "adopted"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "stageReached":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stageReached"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StageReached = data
+		case "gateViolated":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("gateViolated"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GateViolated = data
+		case "adopted":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("adopted"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Adopted = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCaseFilter unmarshals raw into the CaseFilter input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCaseFilter(ctx context.Context, raw any) (model.CaseFilter, error) {
+	var out model.CaseFilter
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CaseFilter", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputFilterInput(ctx context.Context, obj any) (model.FilterInput, error) {
+	var it model.FilterInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"dimension", "values"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "dimension":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dimension"))
+			data, err := ec.unmarshalNDimension2githubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐDimension(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Dimension = data
+		case "values":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("values"))
+			data, err := ec.unmarshalNString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Values = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalFilterInput unmarshals raw into the FilterInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalFilterInput(ctx context.Context, raw any) (model.FilterInput, error) {
+	var out model.FilterInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "FilterInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputScopeInput(ctx context.Context, obj any) (model.ScopeInput, error) {
+	var it model.ScopeInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"from", "to", "filters", "groupBy", "grain"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "from":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("from"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.From = data
+		case "to":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("to"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.To = data
+		case "filters":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("filters"))
+			data, err := ec.unmarshalOFilterInput2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐFilterInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Filters = data
+		case "groupBy":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupBy"))
+			data, err := ec.unmarshalODimension2ᚕgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐDimensionᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GroupBy = data
+		case "grain":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("grain"))
+			data, err := ec.unmarshalOGrain2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐGrain(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Grain = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalScopeInput unmarshals raw into the ScopeInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalScopeInput(ctx context.Context, raw any) (model.ScopeInput, error) {
+	var out model.ScopeInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ScopeInput", raw, &out)
+	return out, err
+}
+
 // endregion **************************** input.gotpl *****************************
 
 // region    ************************** interface.gotpl ***************************
@@ -3300,6 +10102,825 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 // endregion ************************** interface.gotpl ***************************
 
 // region    **************************** object.gotpl ****************************
+
+var adoptionImplementors = []string{"Adoption"}
+
+func (ec *executionContext) _Adoption(ctx context.Context, sel ast.SelectionSet, obj *model.Adoption) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, adoptionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Adoption")
+		case "rate":
+			out.Values[i] = ec._Adoption_rate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "coverage":
+			out.Values[i] = ec._Adoption_coverage(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "template":
+			out.Values[i] = ec._Adoption_template(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "ironTriangle":
+			out.Values[i] = ec._Adoption_ironTriangle(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var adoptionBreakdownImplementors = []string{"AdoptionBreakdown"}
+
+func (ec *executionContext) _AdoptionBreakdown(ctx context.Context, sel ast.SelectionSet, obj *model.AdoptionBreakdown) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, adoptionBreakdownImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AdoptionBreakdown")
+		case "total":
+			out.Values[i] = ec._AdoptionBreakdown_total(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "groups":
+			out.Values[i] = ec._AdoptionBreakdown_groups(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "series":
+			out.Values[i] = ec._AdoptionBreakdown_series(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var adoptionGroupImplementors = []string{"AdoptionGroup"}
+
+func (ec *executionContext) _AdoptionGroup(ctx context.Context, sel ast.SelectionSet, obj *model.AdoptionGroup) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, adoptionGroupImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AdoptionGroup")
+		case "key":
+			out.Values[i] = ec._AdoptionGroup_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "result":
+			out.Values[i] = ec._AdoptionGroup_result(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var adoptionPointImplementors = []string{"AdoptionPoint"}
+
+func (ec *executionContext) _AdoptionPoint(ctx context.Context, sel ast.SelectionSet, obj *model.AdoptionPoint) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, adoptionPointImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AdoptionPoint")
+		case "start":
+			out.Values[i] = ec._AdoptionPoint_start(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "result":
+			out.Values[i] = ec._AdoptionPoint_result(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var caseImplementors = []string{"Case"}
+
+func (ec *executionContext) _Case(ctx context.Context, sel ast.SelectionSet, obj *model.Case) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, caseImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Case")
+		case "id":
+			out.Values[i] = ec._Case_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "businessUnit":
+			out.Values[i] = ec._Case_businessUnit(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "region":
+			out.Values[i] = ec._Case_region(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "segment":
+			out.Values[i] = ec._Case_segment(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "productLine":
+			out.Values[i] = ec._Case_productLine(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "channel":
+			out.Values[i] = ec._Case_channel(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "owner":
+			out.Values[i] = ec._Case_owner(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "team":
+			out.Values[i] = ec._Case_team(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "branch":
+			out.Values[i] = ec._Case_branch(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "startedAt":
+			out.Values[i] = ec._Case_startedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lastAt":
+			out.Values[i] = ec._Case_lastAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "events":
+			out.Values[i] = ec._Case_events(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "furthestStage":
+			out.Values[i] = ec._Case_furthestStage(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "adopted":
+			out.Values[i] = ec._Case_adopted(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._Case_status(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "closedAt":
+			out.Values[i] = ec._Case_closedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var caseConnectionImplementors = []string{"CaseConnection"}
+
+func (ec *executionContext) _CaseConnection(ctx context.Context, sel ast.SelectionSet, obj *model.CaseConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, caseConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CaseConnection")
+		case "nodes":
+			out.Values[i] = ec._CaseConnection_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._CaseConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var cashImplementors = []string{"Cash"}
+
+func (ec *executionContext) _Cash(ctx context.Context, sel ast.SelectionSet, obj *model.Cash) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, cashImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Cash")
+		case "billed":
+			out.Values[i] = ec._Cash_billed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "collected":
+			out.Values[i] = ec._Cash_collected(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "receivables":
+			out.Values[i] = ec._Cash_receivables(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "overdueShare":
+			out.Values[i] = ec._Cash_overdueShare(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "dsoDays":
+			out.Values[i] = ec._Cash_dsoDays(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "collectionRate":
+			out.Values[i] = ec._Cash_collectionRate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var cashBreakdownImplementors = []string{"CashBreakdown"}
+
+func (ec *executionContext) _CashBreakdown(ctx context.Context, sel ast.SelectionSet, obj *model.CashBreakdown) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, cashBreakdownImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CashBreakdown")
+		case "total":
+			out.Values[i] = ec._CashBreakdown_total(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "groups":
+			out.Values[i] = ec._CashBreakdown_groups(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "series":
+			out.Values[i] = ec._CashBreakdown_series(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var cashGroupImplementors = []string{"CashGroup"}
+
+func (ec *executionContext) _CashGroup(ctx context.Context, sel ast.SelectionSet, obj *model.CashGroup) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, cashGroupImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CashGroup")
+		case "key":
+			out.Values[i] = ec._CashGroup_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "result":
+			out.Values[i] = ec._CashGroup_result(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var cashPointImplementors = []string{"CashPoint"}
+
+func (ec *executionContext) _CashPoint(ctx context.Context, sel ast.SelectionSet, obj *model.CashPoint) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, cashPointImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CashPoint")
+		case "start":
+			out.Values[i] = ec._CashPoint_start(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "result":
+			out.Values[i] = ec._CashPoint_result(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var complianceImplementors = []string{"Compliance"}
+
+func (ec *executionContext) _Compliance(ctx context.Context, sel ast.SelectionSet, obj *model.Compliance) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, complianceImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Compliance")
+		case "gates":
+			out.Values[i] = ec._Compliance_gates(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rate":
+			out.Values[i] = ec._Compliance_rate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "promiseKept":
+			out.Values[i] = ec._Compliance_promiseKept(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var complianceBreakdownImplementors = []string{"ComplianceBreakdown"}
+
+func (ec *executionContext) _ComplianceBreakdown(ctx context.Context, sel ast.SelectionSet, obj *model.ComplianceBreakdown) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, complianceBreakdownImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ComplianceBreakdown")
+		case "total":
+			out.Values[i] = ec._ComplianceBreakdown_total(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "groups":
+			out.Values[i] = ec._ComplianceBreakdown_groups(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "series":
+			out.Values[i] = ec._ComplianceBreakdown_series(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var complianceGroupImplementors = []string{"ComplianceGroup"}
+
+func (ec *executionContext) _ComplianceGroup(ctx context.Context, sel ast.SelectionSet, obj *model.ComplianceGroup) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, complianceGroupImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ComplianceGroup")
+		case "key":
+			out.Values[i] = ec._ComplianceGroup_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "result":
+			out.Values[i] = ec._ComplianceGroup_result(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var compliancePointImplementors = []string{"CompliancePoint"}
+
+func (ec *executionContext) _CompliancePoint(ctx context.Context, sel ast.SelectionSet, obj *model.CompliancePoint) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, compliancePointImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CompliancePoint")
+		case "start":
+			out.Values[i] = ec._CompliancePoint_start(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "result":
+			out.Values[i] = ec._CompliancePoint_result(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var cycleTimesImplementors = []string{"CycleTimes"}
+
+func (ec *executionContext) _CycleTimes(ctx context.Context, sel ast.SelectionSet, obj *model.CycleTimes) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, cycleTimesImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CycleTimes")
+		case "sales":
+			out.Values[i] = ec._CycleTimes_sales(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "delivery":
+			out.Values[i] = ec._CycleTimes_delivery(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cash":
+			out.Values[i] = ec._CycleTimes_cash(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "leadToCash":
+			out.Values[i] = ec._CycleTimes_leadToCash(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var cycleTimesBreakdownImplementors = []string{"CycleTimesBreakdown"}
+
+func (ec *executionContext) _CycleTimesBreakdown(ctx context.Context, sel ast.SelectionSet, obj *model.CycleTimesBreakdown) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, cycleTimesBreakdownImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CycleTimesBreakdown")
+		case "total":
+			out.Values[i] = ec._CycleTimesBreakdown_total(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "groups":
+			out.Values[i] = ec._CycleTimesBreakdown_groups(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "series":
+			out.Values[i] = ec._CycleTimesBreakdown_series(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var cycleTimesGroupImplementors = []string{"CycleTimesGroup"}
+
+func (ec *executionContext) _CycleTimesGroup(ctx context.Context, sel ast.SelectionSet, obj *model.CycleTimesGroup) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, cycleTimesGroupImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CycleTimesGroup")
+		case "key":
+			out.Values[i] = ec._CycleTimesGroup_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "result":
+			out.Values[i] = ec._CycleTimesGroup_result(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var cycleTimesPointImplementors = []string{"CycleTimesPoint"}
+
+func (ec *executionContext) _CycleTimesPoint(ctx context.Context, sel ast.SelectionSet, obj *model.CycleTimesPoint) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, cycleTimesPointImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CycleTimesPoint")
+		case "start":
+			out.Values[i] = ec._CycleTimesPoint_start(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "result":
+			out.Values[i] = ec._CycleTimesPoint_result(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
 
 var dataFreshnessImplementors = []string{"DataFreshness"}
 
@@ -3329,6 +10950,87 @@ func (ec *executionContext) _DataFreshness(ctx context.Context, sel ast.Selectio
 			}
 		case "jobs":
 			out.Values[i] = ec._DataFreshness_jobs(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var dimensionValueImplementors = []string{"DimensionValue"}
+
+func (ec *executionContext) _DimensionValue(ctx context.Context, sel ast.SelectionSet, obj *model.DimensionValue) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, dimensionValueImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DimensionValue")
+		case "dimension":
+			out.Values[i] = ec._DimensionValue_dimension(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "value":
+			out.Values[i] = ec._DimensionValue_value(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var durationStatsImplementors = []string{"DurationStats"}
+
+func (ec *executionContext) _DurationStats(ctx context.Context, sel ast.SelectionSet, obj *model.DurationStats) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, durationStatsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DurationStats")
+		case "p50Days":
+			out.Values[i] = ec._DurationStats_p50Days(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "p90Days":
+			out.Values[i] = ec._DurationStats_p90Days(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "meanDays":
+			out.Values[i] = ec._DurationStats_meanDays(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -3518,6 +11220,347 @@ func (ec *executionContext) _EtlRunEdge(ctx context.Context, sel ast.SelectionSe
 	return out
 }
 
+var eventImplementors = []string{"Event"}
+
+func (ec *executionContext) _Event(ctx context.Context, sel ast.SelectionSet, obj *model.Event) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, eventImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Event")
+		case "stage":
+			out.Values[i] = ec._Event_stage(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "activity":
+			out.Values[i] = ec._Event_activity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "occurredAt":
+			out.Values[i] = ec._Event_occurredAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "actorId":
+			out.Values[i] = ec._Event_actorId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "actorRole":
+			out.Values[i] = ec._Event_actorRole(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "outcome":
+			out.Values[i] = ec._Event_outcome(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "templateUsed":
+			out.Values[i] = ec._Event_templateUsed(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "source":
+			out.Values[i] = ec._Event_source(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "seq":
+			out.Values[i] = ec._Event_seq(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var funnelImplementors = []string{"Funnel"}
+
+func (ec *executionContext) _Funnel(ctx context.Context, sel ast.SelectionSet, obj *model.Funnel) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, funnelImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Funnel")
+		case "stages":
+			out.Values[i] = ec._Funnel_stages(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var funnelBreakdownImplementors = []string{"FunnelBreakdown"}
+
+func (ec *executionContext) _FunnelBreakdown(ctx context.Context, sel ast.SelectionSet, obj *model.FunnelBreakdown) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, funnelBreakdownImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FunnelBreakdown")
+		case "total":
+			out.Values[i] = ec._FunnelBreakdown_total(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "groups":
+			out.Values[i] = ec._FunnelBreakdown_groups(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "series":
+			out.Values[i] = ec._FunnelBreakdown_series(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var funnelGroupImplementors = []string{"FunnelGroup"}
+
+func (ec *executionContext) _FunnelGroup(ctx context.Context, sel ast.SelectionSet, obj *model.FunnelGroup) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, funnelGroupImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FunnelGroup")
+		case "key":
+			out.Values[i] = ec._FunnelGroup_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "result":
+			out.Values[i] = ec._FunnelGroup_result(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var funnelPointImplementors = []string{"FunnelPoint"}
+
+func (ec *executionContext) _FunnelPoint(ctx context.Context, sel ast.SelectionSet, obj *model.FunnelPoint) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, funnelPointImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FunnelPoint")
+		case "start":
+			out.Values[i] = ec._FunnelPoint_start(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "result":
+			out.Values[i] = ec._FunnelPoint_result(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var funnelStageImplementors = []string{"FunnelStage"}
+
+func (ec *executionContext) _FunnelStage(ctx context.Context, sel ast.SelectionSet, obj *model.FunnelStage) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, funnelStageImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FunnelStage")
+		case "stage":
+			out.Values[i] = ec._FunnelStage_stage(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reached":
+			out.Values[i] = ec._FunnelStage_reached(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "fromPrevious":
+			out.Values[i] = ec._FunnelStage_fromPrevious(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "fromTop":
+			out.Values[i] = ec._FunnelStage_fromTop(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var gateComplianceImplementors = []string{"GateCompliance"}
+
+func (ec *executionContext) _GateCompliance(ctx context.Context, sel ast.SelectionSet, obj *model.GateCompliance) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, gateComplianceImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("GateCompliance")
+		case "gate":
+			out.Values[i] = ec._GateCompliance_gate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "guards":
+			out.Values[i] = ec._GateCompliance_guards(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "entered":
+			out.Values[i] = ec._GateCompliance_entered(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "compliant":
+			out.Values[i] = ec._GateCompliance_compliant(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rate":
+			out.Values[i] = ec._GateCompliance_rate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "missing":
+			out.Values[i] = ec._GateCompliance_missing(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "failed":
+			out.Values[i] = ec._GateCompliance_failed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "late":
+			out.Values[i] = ec._GateCompliance_late(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var healthImplementors = []string{"Health"}
 
 func (ec *executionContext) _Health(ctx context.Context, sel ast.SelectionSet, obj *model.Health) graphql.Marshaler {
@@ -3594,6 +11637,64 @@ func (ec *executionContext) _JobFreshness(ctx context.Context, sel ast.Selection
 			}
 		case "lastStatus":
 			out.Values[i] = ec._JobFreshness_lastStatus(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var kpiValueImplementors = []string{"KpiValue"}
+
+func (ec *executionContext) _KpiValue(ctx context.Context, sel ast.SelectionSet, obj *model.KpiValue) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, kpiValueImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("KpiValue")
+		case "value":
+			out.Values[i] = ec._KpiValue_value(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "previous":
+			out.Values[i] = ec._KpiValue_previous(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "change":
+			out.Values[i] = ec._KpiValue_change(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "relChange":
+			out.Values[i] = ec._KpiValue_relChange(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "n":
+			out.Values[i] = ec._KpiValue_n(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "previousN":
+			out.Values[i] = ec._KpiValue_previousN(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -3839,6 +11940,84 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_dataFreshness(ctx, field)
 				})
+		case "adoption":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_adoption(ctx, field)
+				})
+		case "cases":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_cases(ctx, field)
+				})
+		case "caseTimeline":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_caseTimeline(ctx, field)
+				})
+		case "cash":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_cash(ctx, field)
+				})
+		case "compliance":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_compliance(ctx, field)
+				})
+		case "violations":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_violations(ctx, field)
+				})
+		case "funnel":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_funnel(ctx, field)
+				})
+		case "leadConversion":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_leadConversion(ctx, field)
+				})
+		case "winRate":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_winRate(ctx, field)
+				})
+		case "wonValue":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_wonValue(ctx, field)
+				})
+		case "cycleTimes":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_cycleTimes(ctx, field)
+				})
+		case "valueStream":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_valueStream(ctx, field)
+				})
+		case "variants":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_variants(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -3852,6 +12031,527 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			})
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var stageStreamImplementors = []string{"StageStream"}
+
+func (ec *executionContext) _StageStream(ctx context.Context, sel ast.SelectionSet, obj *model.StageStream) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, stageStreamImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StageStream")
+		case "stage":
+			out.Values[i] = ec._StageStream_stage(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "share":
+			out.Values[i] = ec._StageStream_share(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "medianDays":
+			out.Values[i] = ec._StageStream_medianDays(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "p90Days":
+			out.Values[i] = ec._StageStream_p90Days(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rework":
+			out.Values[i] = ec._StageStream_rework(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cases":
+			out.Values[i] = ec._StageStream_cases(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var valueBreakdownImplementors = []string{"ValueBreakdown"}
+
+func (ec *executionContext) _ValueBreakdown(ctx context.Context, sel ast.SelectionSet, obj *model.ValueBreakdown) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, valueBreakdownImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ValueBreakdown")
+		case "total":
+			out.Values[i] = ec._ValueBreakdown_total(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "groups":
+			out.Values[i] = ec._ValueBreakdown_groups(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "series":
+			out.Values[i] = ec._ValueBreakdown_series(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var valueGroupImplementors = []string{"ValueGroup"}
+
+func (ec *executionContext) _ValueGroup(ctx context.Context, sel ast.SelectionSet, obj *model.ValueGroup) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, valueGroupImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ValueGroup")
+		case "key":
+			out.Values[i] = ec._ValueGroup_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "result":
+			out.Values[i] = ec._ValueGroup_result(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var valuePointImplementors = []string{"ValuePoint"}
+
+func (ec *executionContext) _ValuePoint(ctx context.Context, sel ast.SelectionSet, obj *model.ValuePoint) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, valuePointImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ValuePoint")
+		case "start":
+			out.Values[i] = ec._ValuePoint_start(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "result":
+			out.Values[i] = ec._ValuePoint_result(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var valueStreamImplementors = []string{"ValueStream"}
+
+func (ec *executionContext) _ValueStream(ctx context.Context, sel ast.SelectionSet, obj *model.ValueStream) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, valueStreamImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ValueStream")
+		case "stages":
+			out.Values[i] = ec._ValueStream_stages(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "bottleneck":
+			out.Values[i] = ec._ValueStream_bottleneck(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "cases":
+			out.Values[i] = ec._ValueStream_cases(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var valueStreamBreakdownImplementors = []string{"ValueStreamBreakdown"}
+
+func (ec *executionContext) _ValueStreamBreakdown(ctx context.Context, sel ast.SelectionSet, obj *model.ValueStreamBreakdown) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, valueStreamBreakdownImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ValueStreamBreakdown")
+		case "total":
+			out.Values[i] = ec._ValueStreamBreakdown_total(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "groups":
+			out.Values[i] = ec._ValueStreamBreakdown_groups(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "series":
+			out.Values[i] = ec._ValueStreamBreakdown_series(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var valueStreamGroupImplementors = []string{"ValueStreamGroup"}
+
+func (ec *executionContext) _ValueStreamGroup(ctx context.Context, sel ast.SelectionSet, obj *model.ValueStreamGroup) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, valueStreamGroupImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ValueStreamGroup")
+		case "key":
+			out.Values[i] = ec._ValueStreamGroup_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "result":
+			out.Values[i] = ec._ValueStreamGroup_result(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var valueStreamPointImplementors = []string{"ValueStreamPoint"}
+
+func (ec *executionContext) _ValueStreamPoint(ctx context.Context, sel ast.SelectionSet, obj *model.ValueStreamPoint) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, valueStreamPointImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ValueStreamPoint")
+		case "start":
+			out.Values[i] = ec._ValueStreamPoint_start(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "result":
+			out.Values[i] = ec._ValueStreamPoint_result(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var variantImplementors = []string{"Variant"}
+
+func (ec *executionContext) _Variant(ctx context.Context, sel ast.SelectionSet, obj *model.Variant) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, variantImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Variant")
+		case "stages":
+			out.Values[i] = ec._Variant_stages(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cases":
+			out.Values[i] = ec._Variant_cases(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "medianDays":
+			out.Values[i] = ec._Variant_medianDays(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var variantsImplementors = []string{"Variants"}
+
+func (ec *executionContext) _Variants(ctx context.Context, sel ast.SelectionSet, obj *model.Variants) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, variantsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Variants")
+		case "distinct":
+			out.Values[i] = ec._Variants_distinct(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cases":
+			out.Values[i] = ec._Variants_cases(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "top":
+			out.Values[i] = ec._Variants_top(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var violationImplementors = []string{"Violation"}
+
+func (ec *executionContext) _Violation(ctx context.Context, sel ast.SelectionSet, obj *model.Violation) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, violationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Violation")
+		case "caseId":
+			out.Values[i] = ec._Violation_caseId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "gate":
+			out.Values[i] = ec._Violation_gate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "kind":
+			out.Values[i] = ec._Violation_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "enteredAt":
+			out.Values[i] = ec._Violation_enteredAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "owner":
+			out.Values[i] = ec._Violation_owner(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "businessUnit":
+			out.Values[i] = ec._Violation_businessUnit(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var violationConnectionImplementors = []string{"ViolationConnection"}
+
+func (ec *executionContext) _ViolationConnection(ctx context.Context, sel ast.SelectionSet, obj *model.ViolationConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, violationConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ViolationConnection")
+		case "nodes":
+			out.Values[i] = ec._ViolationConnection_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._ViolationConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -4232,6 +12932,70 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 
 // region    ***************************** type.gotpl *****************************
 
+func (ec *executionContext) marshalNAdoption2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐAdoption(ctx context.Context, sel ast.SelectionSet, v *model.Adoption) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Adoption!")
+		return graphql.Null
+	}
+	return ec._Adoption(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAdoptionBreakdown2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐAdoptionBreakdown(ctx context.Context, sel ast.SelectionSet, v *model.AdoptionBreakdown) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AdoptionBreakdown!")
+		return graphql.Null
+	}
+	return ec._AdoptionBreakdown(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAdoptionGroup2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐAdoptionGroupᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AdoptionGroup) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAdoptionGroup2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐAdoptionGroup(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAdoptionGroup2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐAdoptionGroup(ctx context.Context, sel ast.SelectionSet, v *model.AdoptionGroup) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AdoptionGroup!")
+		return graphql.Null
+	}
+	return ec._AdoptionGroup(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAdoptionPoint2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐAdoptionPointᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AdoptionPoint) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAdoptionPoint2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐAdoptionPoint(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAdoptionPoint2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐAdoptionPoint(ctx context.Context, sel ast.SelectionSet, v *model.AdoptionPoint) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AdoptionPoint!")
+		return graphql.Null
+	}
+	return ec._AdoptionPoint(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -4246,12 +13010,278 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) marshalNCase2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐCaseᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Case) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCase2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐCase(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNCase2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐCase(ctx context.Context, sel ast.SelectionSet, v *model.Case) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Case!")
+		return graphql.Null
+	}
+	return ec._Case(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCaseConnection2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐCaseConnection(ctx context.Context, sel ast.SelectionSet, v *model.CaseConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CaseConnection!")
+		return graphql.Null
+	}
+	return ec._CaseConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCash2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐCash(ctx context.Context, sel ast.SelectionSet, v *model.Cash) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Cash!")
+		return graphql.Null
+	}
+	return ec._Cash(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCashBreakdown2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐCashBreakdown(ctx context.Context, sel ast.SelectionSet, v *model.CashBreakdown) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CashBreakdown!")
+		return graphql.Null
+	}
+	return ec._CashBreakdown(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCashGroup2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐCashGroupᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CashGroup) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCashGroup2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐCashGroup(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNCashGroup2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐCashGroup(ctx context.Context, sel ast.SelectionSet, v *model.CashGroup) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CashGroup!")
+		return graphql.Null
+	}
+	return ec._CashGroup(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCashPoint2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐCashPointᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CashPoint) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCashPoint2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐCashPoint(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNCashPoint2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐCashPoint(ctx context.Context, sel ast.SelectionSet, v *model.CashPoint) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CashPoint!")
+		return graphql.Null
+	}
+	return ec._CashPoint(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCompliance2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐCompliance(ctx context.Context, sel ast.SelectionSet, v *model.Compliance) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Compliance!")
+		return graphql.Null
+	}
+	return ec._Compliance(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNComplianceBreakdown2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐComplianceBreakdown(ctx context.Context, sel ast.SelectionSet, v *model.ComplianceBreakdown) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ComplianceBreakdown!")
+		return graphql.Null
+	}
+	return ec._ComplianceBreakdown(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNComplianceGroup2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐComplianceGroupᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ComplianceGroup) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNComplianceGroup2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐComplianceGroup(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNComplianceGroup2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐComplianceGroup(ctx context.Context, sel ast.SelectionSet, v *model.ComplianceGroup) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ComplianceGroup!")
+		return graphql.Null
+	}
+	return ec._ComplianceGroup(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCompliancePoint2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐCompliancePointᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CompliancePoint) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCompliancePoint2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐCompliancePoint(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNCompliancePoint2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐCompliancePoint(ctx context.Context, sel ast.SelectionSet, v *model.CompliancePoint) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CompliancePoint!")
+		return graphql.Null
+	}
+	return ec._CompliancePoint(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCycleTimes2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐCycleTimes(ctx context.Context, sel ast.SelectionSet, v *model.CycleTimes) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CycleTimes!")
+		return graphql.Null
+	}
+	return ec._CycleTimes(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCycleTimesBreakdown2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐCycleTimesBreakdown(ctx context.Context, sel ast.SelectionSet, v *model.CycleTimesBreakdown) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CycleTimesBreakdown!")
+		return graphql.Null
+	}
+	return ec._CycleTimesBreakdown(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCycleTimesGroup2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐCycleTimesGroupᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CycleTimesGroup) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCycleTimesGroup2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐCycleTimesGroup(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNCycleTimesGroup2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐCycleTimesGroup(ctx context.Context, sel ast.SelectionSet, v *model.CycleTimesGroup) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CycleTimesGroup!")
+		return graphql.Null
+	}
+	return ec._CycleTimesGroup(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCycleTimesPoint2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐCycleTimesPointᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CycleTimesPoint) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCycleTimesPoint2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐCycleTimesPoint(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNCycleTimesPoint2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐCycleTimesPoint(ctx context.Context, sel ast.SelectionSet, v *model.CycleTimesPoint) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CycleTimesPoint!")
+		return graphql.Null
+	}
+	return ec._CycleTimesPoint(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNDataFreshness2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐDataFreshness(ctx context.Context, sel ast.SelectionSet, v *model.DataFreshness) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "DataFreshness!")
 		return graphql.Null
 	}
 	return ec._DataFreshness(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNDimension2githubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐDimension(ctx context.Context, v any) (model.Dimension, error) {
+	var res model.Dimension
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDimension2githubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐDimension(ctx context.Context, sel ast.SelectionSet, v model.Dimension) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNDimensionValue2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐDimensionValueᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.DimensionValue) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNDimensionValue2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐDimensionValue(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNDimensionValue2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐDimensionValue(ctx context.Context, sel ast.SelectionSet, v *model.DimensionValue) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "DimensionValue!")
+		return graphql.Null
+	}
+	return ec._DimensionValue(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNDurationStats2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐDurationStats(ctx context.Context, sel ast.SelectionSet, v *model.DurationStats) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "DurationStats!")
+		return graphql.Null
+	}
+	return ec._DurationStats(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNEtlRun2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐEtlRun(ctx context.Context, sel ast.SelectionSet, v *model.EtlRun) graphql.Marshaler {
@@ -4294,12 +13324,181 @@ func (ec *executionContext) marshalNEtlRunEdge2ᚖgithubᚗcomᚋltcᚑanalytics
 	return ec._EtlRunEdge(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNEvent2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐEventᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Event) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNEvent2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐEvent(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNEvent2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐEvent(ctx context.Context, sel ast.SelectionSet, v *model.Event) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Event!")
+		return graphql.Null
+	}
+	return ec._Event(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNFilterInput2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐFilterInput(ctx context.Context, v any) (*model.FilterInput, error) {
+	res, err := ec.unmarshalInputFilterInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNFloat2float64(ctx context.Context, v any) (float64, error) {
+	res, err := graphql.UnmarshalFloatContext(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.SelectionSet, v float64) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalFloatContext(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Float!")
+	}
+	return graphql.WrapContextMarshaler(ctx, res)
+}
+
+func (ec *executionContext) marshalNFunnel2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐFunnel(ctx context.Context, sel ast.SelectionSet, v *model.Funnel) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Funnel!")
+		return graphql.Null
+	}
+	return ec._Funnel(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNFunnelBreakdown2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐFunnelBreakdown(ctx context.Context, sel ast.SelectionSet, v *model.FunnelBreakdown) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "FunnelBreakdown!")
+		return graphql.Null
+	}
+	return ec._FunnelBreakdown(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNFunnelGroup2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐFunnelGroupᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.FunnelGroup) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNFunnelGroup2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐFunnelGroup(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNFunnelGroup2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐFunnelGroup(ctx context.Context, sel ast.SelectionSet, v *model.FunnelGroup) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "FunnelGroup!")
+		return graphql.Null
+	}
+	return ec._FunnelGroup(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNFunnelPoint2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐFunnelPointᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.FunnelPoint) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNFunnelPoint2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐFunnelPoint(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNFunnelPoint2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐFunnelPoint(ctx context.Context, sel ast.SelectionSet, v *model.FunnelPoint) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "FunnelPoint!")
+		return graphql.Null
+	}
+	return ec._FunnelPoint(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNFunnelStage2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐFunnelStageᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.FunnelStage) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNFunnelStage2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐFunnelStage(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNFunnelStage2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐFunnelStage(ctx context.Context, sel ast.SelectionSet, v *model.FunnelStage) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "FunnelStage!")
+		return graphql.Null
+	}
+	return ec._FunnelStage(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNGateCompliance2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐGateComplianceᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.GateCompliance) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNGateCompliance2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐGateCompliance(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNGateCompliance2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐGateCompliance(ctx context.Context, sel ast.SelectionSet, v *model.GateCompliance) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "GateCompliance!")
+		return graphql.Null
+	}
+	return ec._GateCompliance(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNHealth2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐHealth(ctx context.Context, sel ast.SelectionSet, v *model.Health) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Health!")
 		return graphql.Null
 	}
 	return ec._Health(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {
+	res, err := graphql.UnmarshalID(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNID2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalID(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "ID!")
+	}
+	return res
 }
 
 func (ec *executionContext) unmarshalNInt2int(ctx context.Context, v any) (int, error) {
@@ -4338,6 +13537,14 @@ func (ec *executionContext) marshalNJobFreshness2ᚖgithubᚗcomᚋltcᚑanalyti
 		return graphql.Null
 	}
 	return ec._JobFreshness(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNKpiValue2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiValue(ctx context.Context, sel ast.SelectionSet, v *model.KpiValue) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "KpiValue!")
+		return graphql.Null
+	}
+	return ec._KpiValue(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐPageInfo(ctx context.Context, sel ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
@@ -4388,6 +13595,35 @@ func (ec *executionContext) marshalNQuarantinedRow2ᚖgithubᚗcomᚋltcᚑanaly
 	return ec._QuarantinedRow(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNScopeInput2githubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐScopeInput(ctx context.Context, v any) (model.ScopeInput, error) {
+	res, err := ec.unmarshalInputScopeInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNStageStream2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐStageStreamᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.StageStream) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNStageStream2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐStageStream(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNStageStream2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐStageStream(ctx context.Context, sel ast.SelectionSet, v *model.StageStream) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "StageStream!")
+		return graphql.Null
+	}
+	return ec._StageStream(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalString(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -4402,6 +13638,35 @@ func (ec *executionContext) marshalNString2string(ctx context.Context, sel ast.S
 	return res
 }
 
+func (ec *executionContext) unmarshalNString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNString2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNString2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
 	res, err := graphql.UnmarshalTime(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -4414,6 +13679,200 @@ func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel as
 		graphql.AddInvalidNullFromMarshaler(ctx, "Time!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNValueBreakdown2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐValueBreakdown(ctx context.Context, sel ast.SelectionSet, v *model.ValueBreakdown) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ValueBreakdown!")
+		return graphql.Null
+	}
+	return ec._ValueBreakdown(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNValueGroup2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐValueGroupᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ValueGroup) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNValueGroup2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐValueGroup(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNValueGroup2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐValueGroup(ctx context.Context, sel ast.SelectionSet, v *model.ValueGroup) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ValueGroup!")
+		return graphql.Null
+	}
+	return ec._ValueGroup(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNValuePoint2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐValuePointᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ValuePoint) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNValuePoint2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐValuePoint(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNValuePoint2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐValuePoint(ctx context.Context, sel ast.SelectionSet, v *model.ValuePoint) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ValuePoint!")
+		return graphql.Null
+	}
+	return ec._ValuePoint(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNValueStream2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐValueStream(ctx context.Context, sel ast.SelectionSet, v *model.ValueStream) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ValueStream!")
+		return graphql.Null
+	}
+	return ec._ValueStream(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNValueStreamBreakdown2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐValueStreamBreakdown(ctx context.Context, sel ast.SelectionSet, v *model.ValueStreamBreakdown) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ValueStreamBreakdown!")
+		return graphql.Null
+	}
+	return ec._ValueStreamBreakdown(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNValueStreamGroup2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐValueStreamGroupᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ValueStreamGroup) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNValueStreamGroup2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐValueStreamGroup(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNValueStreamGroup2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐValueStreamGroup(ctx context.Context, sel ast.SelectionSet, v *model.ValueStreamGroup) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ValueStreamGroup!")
+		return graphql.Null
+	}
+	return ec._ValueStreamGroup(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNValueStreamPoint2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐValueStreamPointᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ValueStreamPoint) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNValueStreamPoint2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐValueStreamPoint(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNValueStreamPoint2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐValueStreamPoint(ctx context.Context, sel ast.SelectionSet, v *model.ValueStreamPoint) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ValueStreamPoint!")
+		return graphql.Null
+	}
+	return ec._ValueStreamPoint(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNVariant2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐVariantᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Variant) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNVariant2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐVariant(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNVariant2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐVariant(ctx context.Context, sel ast.SelectionSet, v *model.Variant) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Variant!")
+		return graphql.Null
+	}
+	return ec._Variant(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNVariants2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐVariants(ctx context.Context, sel ast.SelectionSet, v *model.Variants) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Variants!")
+		return graphql.Null
+	}
+	return ec._Variants(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNViolation2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐViolationᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Violation) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNViolation2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐViolation(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNViolation2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐViolation(ctx context.Context, sel ast.SelectionSet, v *model.Violation) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Violation!")
+		return graphql.Null
+	}
+	return ec._Violation(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNViolationConnection2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐViolationConnection(ctx context.Context, sel ast.SelectionSet, v *model.ViolationConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ViolationConnection!")
+		return graphql.Null
+	}
+	return ec._ViolationConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNViolationKind2githubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐViolationKind(ctx context.Context, v any) (model.ViolationKind, error) {
+	var res model.ViolationKind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNViolationKind2githubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐViolationKind(ctx context.Context, sel ast.SelectionSet, v model.ViolationKind) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx context.Context, sel ast.SelectionSet, v introspection.Directive) graphql.Marshaler {
@@ -4588,6 +14047,67 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	return res
 }
 
+func (ec *executionContext) unmarshalOCaseFilter2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐCaseFilter(ctx context.Context, v any) (*model.CaseFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputCaseFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalODimension2ᚕgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐDimensionᚄ(ctx context.Context, v any) ([]model.Dimension, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.Dimension, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNDimension2githubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐDimension(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalODimension2ᚕgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐDimensionᚄ(ctx context.Context, sel ast.SelectionSet, v []model.Dimension) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNDimension2githubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐDimension(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOFilterInput2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐFilterInputᚄ(ctx context.Context, v any) ([]*model.FilterInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.FilterInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNFilterInput2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐFilterInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
 func (ec *executionContext) unmarshalOFloat2ᚖfloat64(ctx context.Context, v any) (*float64, error) {
 	if v == nil {
 		return nil, nil
@@ -4603,6 +14123,22 @@ func (ec *executionContext) marshalOFloat2ᚖfloat64(ctx context.Context, sel as
 	_ = sel
 	res := graphql.MarshalFloatContext(*v)
 	return graphql.WrapContextMarshaler(ctx, res)
+}
+
+func (ec *executionContext) unmarshalOGrain2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐGrain(ctx context.Context, v any) (*model.Grain, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.Grain)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOGrain2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐGrain(ctx context.Context, sel ast.SelectionSet, v *model.Grain) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) unmarshalOInt2ᚖint(ctx context.Context, v any) (*int, error) {

@@ -21,6 +21,7 @@ const (
 	DefaultTimeout         = 30 * time.Second
 	queryCacheSize         = 1000
 	apqCacheSize           = 1000
+	responseCacheSize      = 2000
 )
 
 // HandlerOptions configures the production GraphQL handler. Zero values mean the defaults.
@@ -37,6 +38,9 @@ type HandlerOptions struct {
 	ErrorCodes *ErrorCodes
 	// Logger receives errors and panics; nil means slog.Default().
 	Logger *slog.Logger
+	// DataVersion, when set, enables the response cache (ResponseCache): repeated queries at the
+	// same data version are answered from memory. It must be cheap (an in-memory read).
+	DataVersion func() int64
 }
 
 // NewHandler returns the production GraphQL HTTP handler over r: GET, POST and OPTIONS transports,
@@ -75,6 +79,9 @@ func newHandler(es graphql.ExecutableSchema, opts HandlerOptions) http.Handler {
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](apqCacheSize)})
 	srv.Use(extension.FixedComplexityLimit(opts.ComplexityLimit))
 	srv.Use(DepthLimit{Max: opts.DepthLimit})
+	if opts.DataVersion != nil {
+		srv.Use(NewResponseCache(responseCacheSize, opts.DataVersion))
+	}
 	srv.SetErrorPresenter(opts.ErrorCodes.presenter(opts.Logger))
 	srv.SetRecoverFunc(recoverFunc(opts.Logger))
 

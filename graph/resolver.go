@@ -9,6 +9,7 @@ import (
 	"log/slog"
 
 	"github.com/ltc-analytics/ltc/schema"
+	"github.com/ltc-analytics/ltc/schema/kpi"
 )
 
 // Deps are the Resolver's dependencies, built in cmd/ltc.
@@ -19,7 +20,8 @@ type Deps struct {
 	Version string
 	// Logger receives resolver-level logs; nil means slog.Default().
 	Logger *slog.Logger
-	// KPI engine dependencies are added here by the KPI resolvers.
+	// KPI is the KPI engine the KPI fields query; without it they fail INTERNAL.
+	KPI *kpi.Engine
 }
 
 // Resolver is the root resolver; gqlgen calls its per-type resolvers. It holds no mutable state.
@@ -27,6 +29,7 @@ type Resolver struct {
 	db      *schema.DB
 	version string
 	logger  *slog.Logger
+	kpi     *kpi.Engine
 }
 
 // NewResolver returns a Resolver over deps.
@@ -39,5 +42,5 @@ func NewResolver(deps Deps) *Resolver {
 	if version == "" {
 		version = "dev"
 	}
-	return &Resolver{db: deps.DB, version: version, logger: logger}
+	return &Resolver{db: deps.DB, version: version, logger: logger, kpi: deps.KPI}
 }

@@ -3,8 +3,220 @@
 package model
 
 import (
+	"bytes"
+	"fmt"
+	"io"
+	"strconv"
 	"time"
 )
+
+// Process adoption for a cohort of cases. All values are ratios 0..1.
+type Adoption struct {
+	// Adoption rate: share of cases that recorded every non-gate stage expected on their branch up to the furthest stage they reached (n: cases with at least one staged event).
+	Rate *KpiValue `json:"rate"`
+	// Coverage: mean share of those expected stages that a case recorded (n: cases with at least one staged event).
+	Coverage *KpiValue `json:"coverage"`
+	// Template adoption: events with a template used / events on stages where the model says a template applies (n: such events).
+	Template *KpiValue `json:"template"`
+	// Iron-triangle coverage: cases past solution design with all three roles (sales, solution, delivery) assigned / cases past solution design (n: those cases).
+	IronTriangle *KpiValue `json:"ironTriangle"`
+}
+
+// Adoption over the scope, per group and per time bucket.
+type AdoptionBreakdown struct {
+	// Adoption over the whole scope.
+	Total *Adoption `json:"total"`
+	// One entry per combination of the scope's groupBy values, sorted by key; empty without groupBy.
+	Groups []*AdoptionGroup `json:"groups"`
+	// One entry per time bucket overlapping the range, oldest first; empty without grain.
+	Series []*AdoptionPoint `json:"series"`
+}
+
+// Adoption for one breakdown group.
+type AdoptionGroup struct {
+	// The group's value of each groupBy dimension, in groupBy order.
+	Key []*DimensionValue `json:"key"`
+	// Adoption for the group.
+	Result *Adoption `json:"result"`
+}
+
+// Adoption for one time bucket.
+type AdoptionPoint struct {
+	// Start of the bucket (UTC). The previous values are those of the bucket before.
+	Start time.Time `json:"start"`
+	// Adoption for the bucket.
+	Result *Adoption `json:"result"`
+}
+
+// A case: an opportunity (or a lead before conversion) with its attributes.
+type Case struct {
+	// Case id: the opportunity id, or the lead id before conversion.
+	ID string `json:"id"`
+	// Business unit; null when unknown.
+	BusinessUnit *string `json:"businessUnit,omitempty"`
+	// Region; null when unknown.
+	Region *string `json:"region,omitempty"`
+	// Customer segment; null when unknown.
+	Segment *string `json:"segment,omitempty"`
+	// Product line; null when unknown.
+	ProductLine *string `json:"productLine,omitempty"`
+	// Marketing channel of the lead; null when unknown.
+	Channel *string `json:"channel,omitempty"`
+	// Owner (employee id); null when unknown.
+	Owner *string `json:"owner,omitempty"`
+	// Owner's team; null when unknown.
+	Team *string `json:"team,omitempty"`
+	// Process branch; null when none applies.
+	Branch *string `json:"branch,omitempty"`
+	// Case start: its first event of any tier (UTC).
+	StartedAt time.Time `json:"startedAt"`
+	// Its latest event of any tier (UTC).
+	LastAt time.Time `json:"lastAt"`
+	// Number of events of any tier (count).
+	Events int `json:"events"`
+	// Furthest stage reached in process-model order (a stage id); null when no staged event.
+	FurthestStage *string `json:"furthestStage,omitempty"`
+	// Whether the case recorded every non-gate stage expected on its branch up to the furthest stage it reached.
+	Adopted bool `json:"adopted"`
+	// Opportunity status: open, won or lost; null for a lead without an opportunity.
+	Status *string `json:"status,omitempty"`
+	// When the opportunity closed (UTC); null while open.
+	ClosedAt *time.Time `json:"closedAt,omitempty"`
+}
+
+// One page of cases. Cursors are per page: continue with `after: pageInfo.endCursor`.
+type CaseConnection struct {
+	// The cases on this page, in order.
+	Nodes []*Case `json:"nodes"`
+	// Pagination state.
+	PageInfo *PageInfo `json:"pageInfo"`
+}
+
+// Conditions that narrow a case list; omitted fields filter nothing.
+type CaseFilter struct {
+	// Keep cases with at least one event of this stage (a stage id of the process model; else UNKNOWN_STAGE).
+	StageReached *string `json:"stageReached,omitempty"`
+	// Keep cases that violated this gate, any kind (a gate stage id; else UNKNOWN_STAGE).
+	GateViolated *string `json:"gateViolated,omitempty"`
+	// Keep cases that have (true) or have not (false) adopted the process.
+	Adopted *bool `json:"adopted,omitempty"`
+}
+
+// Billing and collection for a period, measured as of its end (or now, if earlier).
+type Cash struct {
+	// Sum of invoices issued in the period, an amount in the source currency (n: invoices).
+	Billed *KpiValue `json:"billed"`
+	// Sum of payments received in the period, an amount in the source currency (n: payments).
+	Collected *KpiValue `json:"collected"`
+	// Accounts receivable at the measuring instant: invoiced − paid before it, an amount (n: unpaid invoices issued before it).
+	Receivables *KpiValue `json:"receivables"`
+	// Part of the receivables on invoices already past due, a ratio 0..1.
+	OverdueShare *KpiValue `json:"overdueShare"`
+	// Days sales outstanding: receivables / billed × days in the period, in days (n: invoices billed).
+	DsoDays *KpiValue `json:"dsoDays"`
+	// Collection rate: amount paid (by the measuring instant) on invoices issued in the period / billed, a ratio 0..1.
+	CollectionRate *KpiValue `json:"collectionRate"`
+}
+
+// Cash over the scope, per group and per time bucket.
+type CashBreakdown struct {
+	// Cash over the whole scope.
+	Total *Cash `json:"total"`
+	// One entry per combination of the scope's groupBy values, sorted by key; empty without groupBy.
+	Groups []*CashGroup `json:"groups"`
+	// One entry per time bucket overlapping the range, oldest first; empty without grain.
+	Series []*CashPoint `json:"series"`
+}
+
+// Cash for one breakdown group.
+type CashGroup struct {
+	// The group's value of each groupBy dimension, in groupBy order.
+	Key []*DimensionValue `json:"key"`
+	// Cash for the group.
+	Result *Cash `json:"result"`
+}
+
+// Cash for one time bucket.
+type CashPoint struct {
+	// Start of the bucket (UTC); receivables are measured at its end. The previous values are those of the bucket before.
+	Start time.Time `json:"start"`
+	// Cash for the bucket.
+	Result *Cash `json:"result"`
+}
+
+// Process compliance for a scope.
+type Compliance struct {
+	// One entry per gate of the process model, in model order.
+	Gates []*GateCompliance `json:"gates"`
+	// Cases with no violation at any gate / cases that entered any guarded stage, a ratio 0..1; each case placed in time by its first entry of a guarded stage (n: those cases).
+	Rate *KpiValue `json:"rate"`
+	// Promise kept: deliveries accepted by the contract's committed delivery date / deliveries accepted, a ratio 0..1, by accepted_at (a delivery without a commitment is not kept; n: deliveries accepted).
+	PromiseKept *KpiValue `json:"promiseKept"`
+}
+
+// Compliance over the scope, per group and per time bucket.
+type ComplianceBreakdown struct {
+	// Compliance over the whole scope.
+	Total *Compliance `json:"total"`
+	// One entry per combination of the scope's groupBy values, sorted by key; empty without groupBy.
+	Groups []*ComplianceGroup `json:"groups"`
+	// One entry per time bucket overlapping the range, oldest first; empty without grain.
+	Series []*CompliancePoint `json:"series"`
+}
+
+// Compliance for one breakdown group.
+type ComplianceGroup struct {
+	// The group's value of each groupBy dimension, in groupBy order.
+	Key []*DimensionValue `json:"key"`
+	// Compliance for the group.
+	Result *Compliance `json:"result"`
+}
+
+// Compliance for one time bucket.
+type CompliancePoint struct {
+	// Start of the bucket (UTC). The previous values are those of the bucket before.
+	Start time.Time `json:"start"`
+	// Compliance for the bucket.
+	Result *Compliance `json:"result"`
+}
+
+// The four cycle times, in days.
+type CycleTimes struct {
+	// Sales cycle: first contract_signed − case start (first event), in days.
+	Sales *DurationStats `json:"sales"`
+	// Delivery cycle: first delivery_accepted − first contract_signed, in days.
+	Delivery *DurationStats `json:"delivery"`
+	// Cash cycle: first cash_collected − first invoiced, in days.
+	Cash *DurationStats `json:"cash"`
+	// Lead-to-cash: first cash_collected − case start, in days.
+	LeadToCash *DurationStats `json:"leadToCash"`
+}
+
+// Cycle times over the scope, per group and per time bucket.
+type CycleTimesBreakdown struct {
+	// Cycle times over the whole scope.
+	Total *CycleTimes `json:"total"`
+	// One entry per combination of the scope's groupBy values, sorted by key; empty without groupBy.
+	Groups []*CycleTimesGroup `json:"groups"`
+	// One entry per time bucket overlapping the range, oldest first; empty without grain.
+	Series []*CycleTimesPoint `json:"series"`
+}
+
+// Cycle times for one breakdown group.
+type CycleTimesGroup struct {
+	// The group's value of each groupBy dimension, in groupBy order.
+	Key []*DimensionValue `json:"key"`
+	// Cycle times for the group.
+	Result *CycleTimes `json:"result"`
+}
+
+// Cycle times for one time bucket.
+type CycleTimesPoint struct {
+	// Start of the bucket (UTC). The previous values are those of the bucket before.
+	Start time.Time `json:"start"`
+	// Cycle times for the bucket.
+	Result *CycleTimes `json:"result"`
+}
 
 // How recent the warehouse's data is.
 type DataFreshness struct {
@@ -16,6 +228,24 @@ type DataFreshness struct {
 	UpdatedAt time.Time `json:"updatedAt"`
 	// One entry per ETL job that has ever run, ordered by job name.
 	Jobs []*JobFreshness `json:"jobs"`
+}
+
+// One dimension's value in a breakdown group's key.
+type DimensionValue struct {
+	// The dimension.
+	Dimension Dimension `json:"dimension"`
+	// Its value for this group; the empty string when the cases have no value recorded.
+	Value string `json:"value"`
+}
+
+// A duration's distribution over cases, in days; n (in each value) is the number of cases measured.
+type DurationStats struct {
+	// Median, in days (linear interpolation between the closest ranks).
+	P50Days *KpiValue `json:"p50Days"`
+	// 90th percentile, in days (linear interpolation).
+	P90Days *KpiValue `json:"p90Days"`
+	// Mean, in days.
+	MeanDays *KpiValue `json:"meanDays"`
 }
 
 // One run of one ETL job, as recorded in etl_runs. rowsRead = rowsLoaded + rowsQuarantined + rowsDuplicate.
@@ -64,6 +294,100 @@ type EtlRunEdge struct {
 	Node *EtlRun `json:"node"`
 }
 
+// One event of a case's timeline.
+type Event struct {
+	// Stage id the process model maps the activity to; null for the personal tier (unmapped activities).
+	Stage *string `json:"stage,omitempty"`
+	// The source's own name of the activity.
+	Activity string `json:"activity"`
+	// When it occurred (UTC).
+	OccurredAt time.Time `json:"occurredAt"`
+	// Who performed it (employee id); null when unknown.
+	ActorID *string `json:"actorId,omitempty"`
+	// The actor's role; null when unknown.
+	ActorRole *string `json:"actorRole,omitempty"`
+	// Gate outcome, pass or fail; null for non-gate events.
+	Outcome *string `json:"outcome,omitempty"`
+	// Whether a template was used; null when not recorded.
+	TemplateUsed *bool `json:"templateUsed,omitempty"`
+	// Source the event came from (ETL job or derivation).
+	Source string `json:"source"`
+	// Source order, breaking ties between equal timestamps.
+	Seq int `json:"seq"`
+}
+
+// A filter on one case attribute: keep cases whose value of `dimension` is one of `values`.
+type FilterInput struct {
+	// The case attribute to filter on.
+	Dimension Dimension `json:"dimension"`
+	// Allowed values, compared exactly (case-sensitive). An empty list filters nothing.
+	Values []string `json:"values"`
+}
+
+// Stage reach of a cohort of cases, in process-model order.
+type Funnel struct {
+	// One entry per stage of the process model, in model order.
+	Stages []*FunnelStage `json:"stages"`
+}
+
+// The funnel over the scope, per group and per time bucket.
+type FunnelBreakdown struct {
+	// The funnel over the whole scope.
+	Total *Funnel `json:"total"`
+	// One entry per combination of the scope's groupBy values, sorted by key; empty without groupBy.
+	Groups []*FunnelGroup `json:"groups"`
+	// One entry per time bucket overlapping the range, oldest first; empty without grain.
+	Series []*FunnelPoint `json:"series"`
+}
+
+// The funnel for one breakdown group.
+type FunnelGroup struct {
+	// The group's value of each groupBy dimension, in groupBy order.
+	Key []*DimensionValue `json:"key"`
+	// The funnel for the group.
+	Result *Funnel `json:"result"`
+}
+
+// The funnel for one time bucket.
+type FunnelPoint struct {
+	// Start of the bucket (UTC). The previous values are those of the bucket before.
+	Start time.Time `json:"start"`
+	// The funnel for the bucket.
+	Result *Funnel `json:"result"`
+}
+
+// One stage of the funnel.
+type FunnelStage struct {
+	// Stage id from the process model (e.g. lead_created).
+	Stage string `json:"stage"`
+	// Cases of the cohort with at least one event of this stage, a count (n: cases in the cohort).
+	Reached *KpiValue `json:"reached"`
+	// reached / reached of the previous listed stage, a ratio (1 for the first stage). Stages skipped on a branch can make it exceed 1; group by BRANCH to read branch paths.
+	FromPrevious *KpiValue `json:"fromPrevious"`
+	// reached / reached of the first stage, a ratio 0..1.
+	FromTop *KpiValue `json:"fromTop"`
+}
+
+// Compliance at one gate, over the cases that entered its guarded stage and whose branch the gate applies to.
+type GateCompliance struct {
+	// Gate stage id from the process model.
+	Gate string `json:"gate"`
+	// Id of the stage the gate guards.
+	Guards string `json:"guards"`
+	// Cases that entered the guarded stage, a count.
+	Entered *KpiValue `json:"entered"`
+	// Of those, cases compliant at this gate, a count.
+	Compliant *KpiValue `json:"compliant"`
+	// compliant / entered, a ratio 0..1 (n: cases entered).
+	Rate *KpiValue `json:"rate"`
+	// Cases violating the gate as MISSING, a count.
+	Missing *KpiValue `json:"missing"`
+	// Cases violating the gate as FAILED, a count.
+	Failed *KpiValue `json:"failed"`
+	// Cases violating the gate as LATE, a count.
+	Late *KpiValue `json:"late"`
+}
+
 // Service health.
 type Health struct {
 	// "ok" when the warehouse answered a query just now.
@@ -86,6 +410,24 @@ type JobFreshness struct {
 	LastRunAt time.Time `json:"lastRunAt"`
 	// Status of the job's latest run: running, success, failed or noop.
 	LastStatus string `json:"lastStatus"`
+}
+
+// A KPI value beside the same KPI over the previous period of equal length (for a series bucket: the
+// bucket before). The unit is the one of the field that returns it (a share 0..1, days, a count, an amount).
+// No field is ever NaN or infinite: an undefined value (a rate over nothing) reads 0 with `n` = 0.
+type KpiValue struct {
+	// The value over the scope's range, in the unit of the field that returns it.
+	Value float64 `json:"value"`
+	// The same KPI over the previous period of equal length, same unit.
+	Previous float64 `json:"previous"`
+	// value − previous, same unit; null when either side is undefined (nothing to compute it over).
+	Change *float64 `json:"change,omitempty"`
+	// (value − previous) / |previous|, a ratio (0.1 = +10%); null when change is null or previous is 0.
+	RelChange *float64 `json:"relChange,omitempty"`
+	// How many things the value is computed over in the range (cases, leads, deals, invoices…; each field says which).
+	N int `json:"n"`
+	// How many things the previous value is computed over.
+	PreviousN int `json:"previousN"`
 }
 
 // Pagination state of a connection (Relay cursor connections specification).
@@ -134,4 +476,350 @@ type QuarantinedRow struct {
 
 // The root of every read. Operational fields are here; each KPI domain extends it in its own schema file.
 type Query struct {
+}
+
+// What a KPI is computed over: a time range, filters on case attributes, an optional breakdown by
+// dimensions and an optional time series. Which timestamp the range applies to is part of each KPI's
+// definition (e.g. case start for the funnel, closed_at for win rate). Every KPI also reports the
+// previous period of equal length, [from − (to − from), from).
+type ScopeInput struct {
+	// Start of the range, inclusive (UTC).
+	From time.Time `json:"from"`
+	// End of the range, exclusive (UTC); must be after `from`. The range is half-open: [from, to).
+	To time.Time `json:"to"`
+	// Keep only cases whose attribute is one of the listed values; several filters combine with AND. An empty `values` list filters nothing.
+	Filters []*FilterInput `json:"filters,omitempty"`
+	// Also break the result down by these dimensions, in this order (each at most once); see `groups` on the result.
+	GroupBy []Dimension `json:"groupBy,omitempty"`
+	// Also return a time series with buckets of this size; see `series` on the result. Omit for no series.
+	Grain *Grain `json:"grain,omitempty"`
+}
+
+// One stage of the value stream. Times are in days.
+type StageStream struct {
+	// Stage id from the process model.
+	Stage string `json:"stage"`
+	// Share of the cohort's total cycle time spent in this stage: Σ stage time / Σ (last − first staged event), a ratio 0..1 (n: cases in the cohort).
+	Share *KpiValue `json:"share"`
+	// Median time in this stage, in days, over the cohort's cases reaching it (n: those cases).
+	MedianDays *KpiValue `json:"medianDays"`
+	// 90th percentile of the time in this stage, in days, over the cases reaching it.
+	P90Days *KpiValue `json:"p90Days"`
+	// Rework rate: cases with this stage at least twice / cases reaching it, a ratio 0..1.
+	Rework *KpiValue `json:"rework"`
+	// Cases of the cohort reaching this stage, a count (n: cases in the cohort).
+	Cases *KpiValue `json:"cases"`
+}
+
+// A single-number KPI over the scope, per group and per time bucket.
+type ValueBreakdown struct {
+	// The KPI over the whole scope.
+	Total *KpiValue `json:"total"`
+	// One entry per combination of the scope's groupBy values, sorted by key; empty without groupBy.
+	Groups []*ValueGroup `json:"groups"`
+	// One entry per time bucket overlapping the range, oldest first; empty without grain.
+	Series []*ValuePoint `json:"series"`
+}
+
+// A single-number KPI for one breakdown group.
+type ValueGroup struct {
+	// The group's value of each groupBy dimension, in groupBy order.
+	Key []*DimensionValue `json:"key"`
+	// The KPI for the group.
+	Result *KpiValue `json:"result"`
+}
+
+// A single-number KPI for one time bucket.
+type ValuePoint struct {
+	// Start of the bucket (UTC); it ends where the next bucket starts. The previous values are those of the bucket before.
+	Start time.Time `json:"start"`
+	// The KPI for the bucket.
+	Result *KpiValue `json:"result"`
+}
+
+// Where the cycle time goes for a cohort of completed cases.
+type ValueStream struct {
+	// One entry per stage of the process model, in model order.
+	Stages []*StageStream `json:"stages"`
+	// The bottleneck: the stage with the largest current share; null when the cohort is empty.
+	Bottleneck *string `json:"bottleneck,omitempty"`
+	// Cases in the cohort (completed the measured cycle in the range), a count.
+	Cases *KpiValue `json:"cases"`
+}
+
+// The value stream over the scope, per group and per time bucket.
+type ValueStreamBreakdown struct {
+	// The value stream over the whole scope.
+	Total *ValueStream `json:"total"`
+	// One entry per combination of the scope's groupBy values, sorted by key; empty without groupBy.
+	Groups []*ValueStreamGroup `json:"groups"`
+	// One entry per time bucket overlapping the range, oldest first; empty without grain.
+	Series []*ValueStreamPoint `json:"series"`
+}
+
+// The value stream for one breakdown group.
+type ValueStreamGroup struct {
+	// The group's value of each groupBy dimension, in groupBy order.
+	Key []*DimensionValue `json:"key"`
+	// The value stream for the group.
+	Result *ValueStream `json:"result"`
+}
+
+// The value stream for one time bucket.
+type ValueStreamPoint struct {
+	// Start of the bucket (UTC). The previous values are those of the bucket before.
+	Start time.Time `json:"start"`
+	// The value stream for the bucket.
+	Result *ValueStream `json:"result"`
+}
+
+// A distinct sequence of stages that cases followed.
+type Variant struct {
+	// The stage ids in the order the events occurred (repeats show rework).
+	Stages []string `json:"stages"`
+	// Cases that followed exactly this sequence (count).
+	Cases int `json:"cases"`
+	// Median of (last − first staged event) over those cases, in days.
+	MedianDays float64 `json:"medianDays"`
+}
+
+// The most frequent variants of a cohort.
+type Variants struct {
+	// Number of distinct variants in the cohort (all, not only the top ones).
+	Distinct int `json:"distinct"`
+	// Cases of the cohort with at least one staged event (count).
+	Cases int `json:"cases"`
+	// The top variants, most cases first (ties by sequence).
+	Top []*Variant `json:"top"`
+}
+
+// One gate violation of one case.
+type Violation struct {
+	// The case (opportunity id, or lead id before conversion); drill into it with caseTimeline.
+	CaseID string `json:"caseId"`
+	// The violated gate's stage id.
+	Gate string `json:"gate"`
+	// How the gate was violated.
+	Kind ViolationKind `json:"kind"`
+	// When the case first entered the guarded stage (UTC).
+	EnteredAt time.Time `json:"enteredAt"`
+	// Owner of the case (employee id); null when unknown.
+	Owner *string `json:"owner,omitempty"`
+	// Business unit of the case; null when unknown.
+	BusinessUnit *string `json:"businessUnit,omitempty"`
+}
+
+// One page of violations. Cursors are per page: continue with `after: pageInfo.endCursor`.
+type ViolationConnection struct {
+	// The violations on this page, in order.
+	Nodes []*Violation `json:"nodes"`
+	// Pagination state.
+	PageInfo *PageInfo `json:"pageInfo"`
+}
+
+// A case attribute that scopes can filter and group by. A case takes its opportunity's attributes (else its lead's).
+type Dimension string
+
+const (
+	// Business unit owning the case.
+	DimensionBusinessUnit Dimension = "BUSINESS_UNIT"
+	// Sales region of the case.
+	DimensionRegion Dimension = "REGION"
+	// Customer segment of the account.
+	DimensionSegment Dimension = "SEGMENT"
+	// Product line of the opportunity.
+	DimensionProductLine Dimension = "PRODUCT_LINE"
+	// Marketing channel the lead came from.
+	DimensionChannel Dimension = "CHANNEL"
+	// Owner of the case (employee id of the sales owner).
+	DimensionOwner Dimension = "OWNER"
+	// Team of the owner (from the employees table).
+	DimensionTeam Dimension = "TEAM"
+	// Process branch the case follows (e.g. standard or complex), from the process model.
+	DimensionBranch Dimension = "BRANCH"
+)
+
+var AllDimension = []Dimension{
+	DimensionBusinessUnit,
+	DimensionRegion,
+	DimensionSegment,
+	DimensionProductLine,
+	DimensionChannel,
+	DimensionOwner,
+	DimensionTeam,
+	DimensionBranch,
+}
+
+func (e Dimension) IsValid() bool {
+	switch e {
+	case DimensionBusinessUnit, DimensionRegion, DimensionSegment, DimensionProductLine, DimensionChannel, DimensionOwner, DimensionTeam, DimensionBranch:
+		return true
+	}
+	return false
+}
+
+func (e Dimension) String() string {
+	return string(e)
+}
+
+func (e *Dimension) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = Dimension(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid Dimension", str)
+	}
+	return nil
+}
+
+func (e Dimension) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *Dimension) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e Dimension) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Bucket size of a time series. Buckets are in UTC.
+type Grain string
+
+const (
+	// Calendar days.
+	GrainDay Grain = "DAY"
+	// ISO weeks, starting Monday 00:00 UTC.
+	GrainWeek Grain = "WEEK"
+	// Calendar months.
+	GrainMonth Grain = "MONTH"
+	// Calendar quarters (January, April, July, October).
+	GrainQuarter Grain = "QUARTER"
+	// Calendar years.
+	GrainYear Grain = "YEAR"
+	// Sprints: periods of the configured sprint length (default 14 days) counted from the configured sprint anchor date. Fails with BAD_SCOPE when no anchor is configured.
+	GrainSprint Grain = "SPRINT"
+)
+
+var AllGrain = []Grain{
+	GrainDay,
+	GrainWeek,
+	GrainMonth,
+	GrainQuarter,
+	GrainYear,
+	GrainSprint,
+}
+
+func (e Grain) IsValid() bool {
+	switch e {
+	case GrainDay, GrainWeek, GrainMonth, GrainQuarter, GrainYear, GrainSprint:
+		return true
+	}
+	return false
+}
+
+func (e Grain) String() string {
+	return string(e)
+}
+
+func (e *Grain) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = Grain(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid Grain", str)
+	}
+	return nil
+}
+
+func (e Grain) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *Grain) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e Grain) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// How a gate was violated.
+type ViolationKind string
+
+const (
+	// No gate event at or before the first entry of the guarded stage, and the gate never passed.
+	ViolationKindMissing ViolationKind = "MISSING"
+	// Gate events before the guarded stage, none of them passed.
+	ViolationKindFailed ViolationKind = "FAILED"
+	// The gate passed, but only after the first entry of the guarded stage.
+	ViolationKindLate ViolationKind = "LATE"
+)
+
+var AllViolationKind = []ViolationKind{
+	ViolationKindMissing,
+	ViolationKindFailed,
+	ViolationKindLate,
+}
+
+func (e ViolationKind) IsValid() bool {
+	switch e {
+	case ViolationKindMissing, ViolationKindFailed, ViolationKindLate:
+		return true
+	}
+	return false
+}
+
+func (e ViolationKind) String() string {
+	return string(e)
+}
+
+func (e *ViolationKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ViolationKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ViolationKind", str)
+	}
+	return nil
+}
+
+func (e ViolationKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ViolationKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ViolationKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }

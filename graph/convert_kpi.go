@@ -1,0 +1,313 @@
+package graph
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/ltc-analytics/ltc/graph/model"
+	"github.com/ltc-analytics/ltc/schema/kpi"
+)
+
+// dimensionName maps the API's Dimension enum to the engine's dimension names (schema.Dimensions).
+var dimensionName = map[model.Dimension]string{
+	model.DimensionBusinessUnit: "business_unit",
+	model.DimensionRegion:       "region",
+	model.DimensionSegment:      "segment",
+	model.DimensionProductLine:  "product_line",
+	model.DimensionChannel:      "channel",
+	model.DimensionOwner:        "owner",
+	model.DimensionTeam:         "team",
+	model.DimensionBranch:       "branch",
+}
+
+// dimensionEnum is the inverse of dimensionName.
+var dimensionEnum = func() map[string]model.Dimension {
+	m := make(map[string]model.Dimension, len(dimensionName))
+	for k, v := range dimensionName {
+		m[v] = k
+	}
+	return m
+}()
+
+// grainOf maps the API's Grain enum to the engine's.
+var grainOf = map[model.Grain]kpi.Grain{
+	model.GrainDay: kpi.GrainDay, model.GrainWeek: kpi.GrainWeek, model.GrainMonth: kpi.GrainMonth,
+	model.GrainQuarter: kpi.GrainQuarter, model.GrainYear: kpi.GrainYear, model.GrainSprint: kpi.GrainSprint,
+}
+
+// kpiScope converts a ScopeInput; the engine validates the result (ErrBadScope → BAD_SCOPE). Enum
+// values gqlgen let through are always in the maps; an unmapped one is reported as BAD_SCOPE too.
+func kpiScope(in model.ScopeInput) (kpi.Scope, error) {
+	s := kpi.Scope{From: in.From, To: in.To}
+	if len(in.Filters) > 0 {
+		s.Filters = make(map[string][]string, len(in.Filters))
+		for _, f := range in.Filters {
+			d, ok := dimensionName[f.Dimension]
+			if !ok {
+				return s, Errorf(CodeBadScope, "unknown dimension %q", f.Dimension)
+			}
+			if _, dup := s.Filters[d]; dup {
+				return s, Errorf(CodeBadScope, "dimension %s filtered twice; list every allowed value in one filter", f.Dimension)
+			}
+			s.Filters[d] = f.Values
+		}
+	}
+	for _, g := range in.GroupBy {
+		d, ok := dimensionName[g]
+		if !ok {
+			return s, Errorf(CodeBadScope, "unknown dimension %q", g)
+		}
+		s.GroupBy = append(s.GroupBy, d)
+	}
+	if in.Grain != nil {
+		g, ok := grainOf[*in.Grain]
+		if !ok {
+			return s, Errorf(CodeBadScope, "unknown grain %q", *in.Grain)
+		}
+		s.Grain = g
+	}
+	return s, nil
+}
+
+// maxPage is the largest page (and variant list) the API serves, as the engine.
+const maxPage = 1000
+
+// kpiPageSize validates a KPI list's first/top argument: 1..1000, BAD_ARGUMENT otherwise.
+func kpiPageSize(name string, v *int, def int) (int, error) {
+	if v == nil {
+		return def, nil
+	}
+	if *v < 1 || *v > maxPage {
+		return 0, Errorf(CodeBadArgument, "%s must be between 1 and %d, got %d", name, maxPage, *v)
+	}
+	return *v, nil
+}
+
+// cursorError turns the engine's bad-cursor error into a BAD_ARGUMENT that names the argument.
+func cursorError(err error, after *string) error {
+	if errors.Is(err, kpi.ErrBadCursor) {
+		return Errorf(CodeBadArgument, "after: %q is not a cursor of this listing", deref(after))
+	}
+	return err
+}
+
+// engine returns the KPI engine, or an INTERNAL error when the resolver was built without one.
+func (r *Resolver) engine() (*kpi.Engine, error) {
+	if r.kpi == nil {
+		return nil, errors.New("graph: no KPI engine configured (Deps.KPI)")
+	}
+	return r.kpi, nil
+}
+
+func kpiValue(v kpi.Value) *model.KpiValue {
+	return &model.KpiValue{Value: v.Value, Previous: v.Previous, Change: v.Change, RelChange: v.RelChange,
+		N: int(v.N), PreviousN: int(v.PreviousN)}
+}
+
+// groupKey lists a group's key in groupBy order.
+func groupKey(groupBy []string, key map[string]string) []*model.DimensionValue {
+	out := make([]*model.DimensionValue, len(groupBy))
+	for i, d := range groupBy {
+		out[i] = &model.DimensionValue{Dimension: dimensionEnum[d], Value: key[d]}
+	}
+	return out
+}
+
+// breakdown converts a kpi.Breakdown into the API's total/groups/series shape with conv.
+func breakdown[T, R, G, P any](s kpi.Scope, bd *kpi.Breakdown[T], conv func(*T) R,
+	group func(key []*model.DimensionValue, r R) G, point func(p *kpi.Point[T], r R) P) (R, []G, []P) {
+	groups := make([]G, len(bd.Groups))
+	for i := range bd.Groups {
+		g := &bd.Groups[i]
+		groups[i] = group(groupKey(s.GroupBy, g.Key), conv(&g.Result))
+	}
+	series := make([]P, len(bd.Series))
+	for i := range bd.Series {
+		p := &bd.Series[i]
+		series[i] = point(p, conv(&p.Result))
+	}
+	return conv(&bd.Total), groups, series
+}
+
+func valueBreakdown(s kpi.Scope, bd *kpi.Breakdown[kpi.Value]) *model.ValueBreakdown {
+	t, g, p := breakdown(s, bd, func(v *kpi.Value) *model.KpiValue { return kpiValue(*v) },
+		func(k []*model.DimensionValue, r *model.KpiValue) *model.ValueGroup {
+			return &model.ValueGroup{Key: k, Result: r}
+		},
+		func(p *kpi.Point[kpi.Value], r *model.KpiValue) *model.ValuePoint {
+			return &model.ValuePoint{Start: p.Start, Result: r}
+		})
+	return &model.ValueBreakdown{Total: t, Groups: g, Series: p}
+}
+
+func funnel(f *kpi.Funnel) *model.Funnel {
+	out := &model.Funnel{Stages: make([]*model.FunnelStage, len(f.Stages))}
+	for i, s := range f.Stages {
+		out.Stages[i] = &model.FunnelStage{Stage: s.Stage, Reached: kpiValue(s.Reached),
+			FromPrevious: kpiValue(s.FromPrevious), FromTop: kpiValue(s.FromTop)}
+	}
+	return out
+}
+
+func funnelBreakdown(s kpi.Scope, bd *kpi.Breakdown[kpi.Funnel]) *model.FunnelBreakdown {
+	t, g, p := breakdown(s, bd, funnel,
+		func(k []*model.DimensionValue, r *model.Funnel) *model.FunnelGroup {
+			return &model.FunnelGroup{Key: k, Result: r}
+		},
+		func(p *kpi.Point[kpi.Funnel], r *model.Funnel) *model.FunnelPoint {
+			return &model.FunnelPoint{Start: p.Start, Result: r}
+		})
+	return &model.FunnelBreakdown{Total: t, Groups: g, Series: p}
+}
+
+func duration(d kpi.Duration) *model.DurationStats {
+	return &model.DurationStats{P50Days: kpiValue(d.P50), P90Days: kpiValue(d.P90), MeanDays: kpiValue(d.Mean)}
+}
+
+func cycleTimes(c *kpi.CycleTimes) *model.CycleTimes {
+	return &model.CycleTimes{Sales: duration(c.Sales), Delivery: duration(c.Delivery), Cash: duration(c.Cash),
+		LeadToCash: duration(c.LeadToCash)}
+}
+
+func cycleTimesBreakdown(s kpi.Scope, bd *kpi.Breakdown[kpi.CycleTimes]) *model.CycleTimesBreakdown {
+	t, g, p := breakdown(s, bd, cycleTimes,
+		func(k []*model.DimensionValue, r *model.CycleTimes) *model.CycleTimesGroup {
+			return &model.CycleTimesGroup{Key: k, Result: r}
+		},
+		func(p *kpi.Point[kpi.CycleTimes], r *model.CycleTimes) *model.CycleTimesPoint {
+			return &model.CycleTimesPoint{Start: p.Start, Result: r}
+		})
+	return &model.CycleTimesBreakdown{Total: t, Groups: g, Series: p}
+}
+
+func valueStream(v *kpi.ValueStream) *model.ValueStream {
+	out := &model.ValueStream{Stages: make([]*model.StageStream, len(v.Stages)), Bottleneck: nonEmpty(v.Bottleneck),
+		Cases: kpiValue(v.Cases)}
+	for i, s := range v.Stages {
+		out.Stages[i] = &model.StageStream{Stage: s.Stage, Share: kpiValue(s.Share), MedianDays: kpiValue(s.MedianDays),
+			P90Days: kpiValue(s.P90Days), Rework: kpiValue(s.Rework), Cases: kpiValue(s.Cases)}
+	}
+	return out
+}
+
+func valueStreamBreakdown(s kpi.Scope, bd *kpi.Breakdown[kpi.ValueStream]) *model.ValueStreamBreakdown {
+	t, g, p := breakdown(s, bd, valueStream,
+		func(k []*model.DimensionValue, r *model.ValueStream) *model.ValueStreamGroup {
+			return &model.ValueStreamGroup{Key: k, Result: r}
+		},
+		func(p *kpi.Point[kpi.ValueStream], r *model.ValueStream) *model.ValueStreamPoint {
+			return &model.ValueStreamPoint{Start: p.Start, Result: r}
+		})
+	return &model.ValueStreamBreakdown{Total: t, Groups: g, Series: p}
+}
+
+func variants(v *kpi.Variants) *model.Variants {
+	out := &model.Variants{Distinct: int(v.Distinct), Cases: int(v.Cases), Top: make([]*model.Variant, len(v.Top))}
+	for i, x := range v.Top {
+		out.Top[i] = &model.Variant{Stages: x.Stages, Cases: int(x.Cases), MedianDays: x.MedianDays}
+	}
+	return out
+}
+
+func adoption(a *kpi.Adoption) *model.Adoption {
+	return &model.Adoption{Rate: kpiValue(a.Rate), Coverage: kpiValue(a.Coverage), Template: kpiValue(a.Template),
+		IronTriangle: kpiValue(a.IronTriangle)}
+}
+
+func adoptionBreakdown(s kpi.Scope, bd *kpi.Breakdown[kpi.Adoption]) *model.AdoptionBreakdown {
+	t, g, p := breakdown(s, bd, adoption,
+		func(k []*model.DimensionValue, r *model.Adoption) *model.AdoptionGroup {
+			return &model.AdoptionGroup{Key: k, Result: r}
+		},
+		func(p *kpi.Point[kpi.Adoption], r *model.Adoption) *model.AdoptionPoint {
+			return &model.AdoptionPoint{Start: p.Start, Result: r}
+		})
+	return &model.AdoptionBreakdown{Total: t, Groups: g, Series: p}
+}
+
+func compliance(c *kpi.Compliance) *model.Compliance {
+	out := &model.Compliance{Gates: make([]*model.GateCompliance, len(c.Gates)), Rate: kpiValue(c.Rate),
+		PromiseKept: kpiValue(c.PromiseKept)}
+	for i, g := range c.Gates {
+		out.Gates[i] = &model.GateCompliance{Gate: g.Gate, Guards: g.Guards, Entered: kpiValue(g.Entered),
+			Compliant: kpiValue(g.Compliant), Rate: kpiValue(g.Rate), Missing: kpiValue(g.Missing),
+			Failed: kpiValue(g.Failed), Late: kpiValue(g.Late)}
+	}
+	return out
+}
+
+func complianceBreakdown(s kpi.Scope, bd *kpi.Breakdown[kpi.Compliance]) *model.ComplianceBreakdown {
+	t, g, p := breakdown(s, bd, compliance,
+		func(k []*model.DimensionValue, r *model.Compliance) *model.ComplianceGroup {
+			return &model.ComplianceGroup{Key: k, Result: r}
+		},
+		func(p *kpi.Point[kpi.Compliance], r *model.Compliance) *model.CompliancePoint {
+			return &model.CompliancePoint{Start: p.Start, Result: r}
+		})
+	return &model.ComplianceBreakdown{Total: t, Groups: g, Series: p}
+}
+
+func violationConnection(p *kpi.Page[kpi.ViolationRow]) *model.ViolationConnection {
+	out := &model.ViolationConnection{Nodes: make([]*model.Violation, len(p.Rows)), PageInfo: pageInfo(p.HasNextPage, p.EndCursor)}
+	for i, r := range p.Rows {
+		out.Nodes[i] = &model.Violation{CaseID: r.CaseID, Gate: r.Gate, Kind: model.ViolationKind(strings.ToUpper(r.Kind)),
+			EnteredAt: r.EnteredAt, Owner: nonEmpty(r.Owner), BusinessUnit: nonEmpty(r.BusinessUnit)}
+	}
+	return out
+}
+
+func cash(c *kpi.Cash) *model.Cash {
+	return &model.Cash{Billed: kpiValue(c.Billed), Collected: kpiValue(c.Collected), Receivables: kpiValue(c.Receivables),
+		OverdueShare: kpiValue(c.OverdueShare), DsoDays: kpiValue(c.DSO), CollectionRate: kpiValue(c.CollectionRate)}
+}
+
+func cashBreakdown(s kpi.Scope, bd *kpi.Breakdown[kpi.Cash]) *model.CashBreakdown {
+	t, g, p := breakdown(s, bd, cash,
+		func(k []*model.DimensionValue, r *model.Cash) *model.CashGroup {
+			return &model.CashGroup{Key: k, Result: r}
+		},
+		func(p *kpi.Point[kpi.Cash], r *model.Cash) *model.CashPoint {
+			return &model.CashPoint{Start: p.Start, Result: r}
+		})
+	return &model.CashBreakdown{Total: t, Groups: g, Series: p}
+}
+
+// caseFilter converts the API's case filter.
+func caseFilter(f *model.CaseFilter) kpi.CaseFilter {
+	if f == nil {
+		return kpi.CaseFilter{}
+	}
+	return kpi.CaseFilter{StageReached: deref(f.StageReached), GateViolated: deref(f.GateViolated), Adopted: f.Adopted}
+}
+
+func caseConnection(p *kpi.Page[kpi.CaseRow]) *model.CaseConnection {
+	out := &model.CaseConnection{Nodes: make([]*model.Case, len(p.Rows)), PageInfo: pageInfo(p.HasNextPage, p.EndCursor)}
+	for i, r := range p.Rows {
+		out.Nodes[i] = &model.Case{ID: r.CaseID, BusinessUnit: nonEmpty(r.BusinessUnit), Region: nonEmpty(r.Region),
+			Segment: nonEmpty(r.Segment), ProductLine: nonEmpty(r.ProductLine), Channel: nonEmpty(r.Channel),
+			Owner: nonEmpty(r.Owner), Team: nonEmpty(r.Team), Branch: nonEmpty(r.Branch), StartedAt: r.StartedAt,
+			LastAt: r.LastAt, Events: int(r.Events), FurthestStage: nonEmpty(r.Furthest), Adopted: r.Adopted,
+			Status: nonEmpty(r.Status), ClosedAt: r.ClosedAt}
+	}
+	return out
+}
+
+func timeline(evs []kpi.Event) []*model.Event {
+	out := make([]*model.Event, len(evs))
+	for i, e := range evs {
+		out[i] = &model.Event{Stage: nonEmpty(e.Stage), Activity: e.Activity, OccurredAt: e.OccurredAt,
+			ActorID: nonEmpty(e.ActorID), ActorRole: nonEmpty(e.ActorRole), Outcome: nonEmpty(e.Outcome),
+			TemplateUsed: e.TemplateUsed, Source: e.Source, Seq: int(e.Seq)}
+	}
+	return out
+}
+
+// prepare returns the engine and the converted scope of a KPI field.
+func (r *Resolver) prepare(in model.ScopeInput) (*kpi.Engine, kpi.Scope, error) {
+	e, err := r.engine()
+	if err != nil {
+		return nil, kpi.Scope{}, err
+	}
+	s, err := kpiScope(in)
+	return e, s, err
+}

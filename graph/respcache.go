@@ -1,0 +1,77 @@
+package graph
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"strconv"
+
+	"github.com/99designs/gqlgen/graphql"
+	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/vektah/gqlparser/v2/ast"
+)
+
+// ResponseCache is a gqlgen extension that answers a repeated query — same text, operation name
+// and variables — at the same data version straight from memory, without running resolvers.
+// Every ETL commit bumps the data version, so a cached answer is never stale. Only queries
+// without errors are cached; mutations and subscriptions always run.
+type ResponseCache struct {
+	cache *lru.Cache[string, *graphql.Response]
+	// version returns the warehouse data version; it must be cheap (an in-memory read).
+	version func() int64
+}
+
+// NewResponseCache returns a cache of size responses keyed by request and data version.
+func NewResponseCache(size int, version func() int64) *ResponseCache {
+	c, _ := lru.New[string, *graphql.Response](size) // size > 0 is the caller's contract
+	return &ResponseCache{cache: c, version: version}
+}
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.ResponseInterceptor
+} = (*ResponseCache)(nil)
+
+// ExtensionName names the extension for gqlgen.
+func (*ResponseCache) ExtensionName() string { return "ResponseCache" }
+
+// Validate accepts every schema.
+func (*ResponseCache) Validate(graphql.ExecutableSchema) error { return nil }
+
+// InterceptResponse serves a cached response when there is one, and caches a fresh one otherwise.
+func (c *ResponseCache) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+	oc := graphql.GetOperationContext(ctx)
+	if oc == nil || oc.Operation == nil || oc.Operation.Operation != ast.Query {
+		return next(ctx)
+	}
+	key, ok := c.key(oc)
+	if !ok {
+		return next(ctx)
+	}
+	if resp, hit := c.cache.Get(key); hit {
+		return resp
+	}
+	resp := next(ctx)
+	if resp != nil && len(resp.Errors) == 0 {
+		c.cache.Add(key, resp)
+	}
+	return resp
+}
+
+// key hashes the data version, operation name, query text and variables.
+func (c *ResponseCache) key(oc *graphql.OperationContext) (string, bool) {
+	vars, err := json.Marshal(oc.Variables) // map keys are sorted: a canonical form
+	if err != nil {
+		return "", false
+	}
+	h := sha256.New()
+	h.Write([]byte(strconv.FormatInt(c.version(), 10)))
+	h.Write([]byte{0})
+	h.Write([]byte(oc.OperationName))
+	h.Write([]byte{0})
+	h.Write([]byte(oc.RawQuery))
+	h.Write([]byte{0})
+	h.Write(vars)
+	return hex.EncodeToString(h.Sum(nil)), true
+}
