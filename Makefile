@@ -7,6 +7,7 @@ DEMO    ?= data/demo
 SIZE    ?= small
 
 GRAPHIQL := dashboards/graphiql
+WEB      := dashboards/web
 
 .PHONY: run build ui test test-short generate bench lint clean
 
@@ -18,14 +19,20 @@ run: build
 build: ui
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/ltc
 
-## ui: bundle GraphiQL (and the dashboards) from npm into the folders go:embed reads
-ui: $(GRAPHIQL)/dist/graphiql.js
+## ui: bundle GraphiQL and the dashboards from npm into the folders go:embed reads
+ui: $(GRAPHIQL)/dist/graphiql.js $(WEB)/dist/app.js
 
 $(GRAPHIQL)/node_modules/.package-lock.json: $(GRAPHIQL)/package.json $(GRAPHIQL)/package-lock.json
 	cd $(GRAPHIQL) && npm ci --no-audit --no-fund
 
 $(GRAPHIQL)/dist/graphiql.js: $(GRAPHIQL)/node_modules/.package-lock.json $(wildcard $(GRAPHIQL)/src/*)
 	cd $(GRAPHIQL) && npm run build
+
+$(WEB)/node_modules/.package-lock.json: $(WEB)/package.json $(WEB)/package-lock.json
+	cd $(WEB) && npm ci --no-audit --no-fund
+
+$(WEB)/dist/app.js: $(WEB)/node_modules/.package-lock.json $(wildcard $(WEB)/src/*.js $(WEB)/src/*.css $(WEB)/src/*/*.js)
+	cd $(WEB) && npm run build
 
 ## test: every test (system-tool tests skip outside CI when the tool is missing, and fail in CI)
 test: ui

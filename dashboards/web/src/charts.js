@@ -1,0 +1,134 @@
+// ECharts, imported part by part (core, bar and line charts, the components used, the canvas
+// renderer) to keep the bundle small. Every chart is tracked so a page change disposes it, a
+// container resize resizes it, and a page knows when all its charts have rendered.
+
+import * as echarts from 'echarts/core';
+import { BarChart, LineChart } from 'echarts/charts';
+import { GridSimpleComponent, TooltipComponent, LegendPlainComponent } from 'echarts/components';
+import { CanvasRenderer } from 'echarts/renderers';
+
+echarts.use([BarChart, LineChart, GridSimpleComponent, TooltipComponent, LegendPlainComponent, CanvasRenderer]);
+
+export const COLORS = ['#2563eb', '#f59e0b', '#10b981', '#8b5cf6', '#ef4444', '#06b6d4', '#84cc16', '#ec4899', '#64748b', '#a16207'];
+export const HIGHLIGHT = '#dc2626';
+const TEXT = '#334155';
+const AXIS = '#cbd5e1';
+
+const live = new Set();
+let pending = [];
+let firstChart = null;
+
+const observer = typeof ResizeObserver === 'function'
+  ? new ResizeObserver((entries) => {
+    for (const e of entries) {
+      const c = echarts.getInstanceByDom(e.target);
+      if (c) c.resize();
+    }
+  })
+  : null;
+
+// firstChartMs is the time from navigation start to the first chart drawn on screen (null before).
+export function firstChartMs() {
+  return firstChart;
+}
+
+// mount renders an option into el and records a promise that settles once the chart has rendered.
+export function mount(el, option) {
+  const chart = echarts.init(el, null, { renderer: 'canvas' });
+  live.add(chart);
+  if (firstChart == null) {
+    chart.on('rendered', () => {
+      if (firstChart == null) firstChart = Math.round(performance.now());
+    });
+  }
+  if (observer) observer.observe(el);
+  pending.push(new Promise((resolve) => {
+    const timer = setTimeout(resolve, 4000);
+    chart.on('finished', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  }));
+  chart.setOption({ animationDuration: 300, animationDurationUpdate: 200, textStyle: { fontFamily: 'inherit' }, ...option });
+  return chart;
+}
+
+// settled resolves when every chart mounted since the last call has rendered.
+export function settled() {
+  const p = Promise.all(pending);
+  pending = [];
+  return p;
+}
+
+// disposeAll drops every chart (on page change).
+export function disposeAll() {
+  for (const c of live) {
+    if (observer) observer.unobserve(c.getDom());
+    c.dispose();
+  }
+  live.clear();
+  pending = [];
+}
+
+// resizeAll resizes every chart to its container (e.g. before printing).
+export function resizeAll() {
+  for (const c of live) c.resize();
+}
+
+function tooltip(fmt) {
+  return {
+    trigger: 'axis',
+    axisPointer: { type: 'shadow' },
+    confine: true,
+    valueFormatter: (v) => (v == null ? '—' : fmt(v)),
+  };
+}
+
+// sparkline draws a tiny trend line without axes; null values are gaps.
+export function sparkline(el, labels, values, color, fmt) {
+  return mount(el, {
+    animation: false,
+    grid: { left: 2, right: 2, top: 4, bottom: 2 },
+    xAxis: { type: 'category', data: labels, show: false, boundaryGap: false },
+    yAxis: { type: 'value', show: false, scale: true },
+    tooltip: { trigger: 'axis', confine: true, valueFormatter: (v) => (v == null ? '—' : fmt(v)), axisPointer: { type: 'line' } },
+    series: [{ type: 'line', data: values, showSymbol: false, smooth: false, connectNulls: false, lineStyle: { width: 2, color }, areaStyle: { color, opacity: 0.08 }, itemStyle: { color } }],
+  });
+}
+
+// lines draws time series: series = [{name, data}] over the category labels.
+export function lines(el, { labels, series, fmt, axisFmt, area = false, min }) {
+  return mount(el, {
+    color: COLORS,
+    grid: { left: 8, right: 16, top: series.length > 1 ? 36 : 16, bottom: 8, containLabel: true },
+    legend: series.length > 1 ? { top: 0, textStyle: { color: TEXT } } : undefined,
+    tooltip: { ...tooltip(fmt), axisPointer: { type: 'line' } },
+    xAxis: { type: 'category', data: labels, boundaryGap: false, axisLine: { lineStyle: { color: AXIS } }, axisLabel: { color: TEXT } },
+    yAxis: { type: 'value', min, axisLabel: { color: TEXT, formatter: axisFmt || fmt }, splitLine: { lineStyle: { color: '#eef2f7' } } },
+    series: series.map((s) => ({ type: 'line', name: s.name, data: s.data, showSymbol: labels.length < 40, connectNulls: false, areaStyle: area ? { opacity: 0.1 } : undefined, lineStyle: { width: 2 } })),
+  });
+}
+
+// bars draws bar series over categories. horizontal puts categories on the y axis (top to bottom);
+// highlight colours one category; stack stacks the series; labels shows formatted values.
+export function bars(el, { categories, series, fmt, axisFmt, horizontal = false, highlight, stack = false, labels = false }) {
+  const cat = { type: 'category', data: categories, axisLine: { lineStyle: { color: AXIS } }, axisLabel: { color: TEXT, interval: 0, width: horizontal ? 130 : 90, overflow: 'truncate' }, axisTick: { show: false }, inverse: horizontal };
+  const val = { type: 'value', axisLabel: { color: TEXT, formatter: axisFmt || fmt }, splitLine: { lineStyle: { color: '#eef2f7' } } };
+  return mount(el, {
+    color: COLORS,
+    grid: { left: 8, right: labels && horizontal ? 64 : 16, top: series.length > 1 ? 36 : 12, bottom: 8, containLabel: true },
+    legend: series.length > 1 ? { top: 0, textStyle: { color: TEXT } } : undefined,
+    tooltip: tooltip(fmt),
+    xAxis: horizontal ? val : { ...cat, axisLabel: { ...cat.axisLabel, rotate: categories.length > 6 ? 30 : 0 } },
+    yAxis: horizontal ? cat : val,
+    series: series.map((s, i) => ({
+      type: 'bar',
+      name: s.name,
+      stack: stack ? 'total' : undefined,
+      barMaxWidth: 36,
+      data: s.data.map((v, j) => (highlight != null && categories[j] === highlight && i === 0 ? { value: v, itemStyle: { color: HIGHLIGHT } } : v)),
+      itemStyle: s.color ? { color: s.color } : undefined,
+      label: labels ? { show: true, position: horizontal ? 'right' : 'top', color: TEXT, formatter: (p) => fmt(p.value) } : undefined,
+    })),
+  });
+}

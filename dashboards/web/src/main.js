@@ -1,0 +1,284 @@
+// ltc executive dashboards: a small single-page app over the public GraphQL API. The location hash
+// holds the page and its filters; each page load asks one GraphQL query (plus one boot query for
+// the filter values and data freshness when the app starts or new data lands).
+
+import './style.css';
+import { gql, requestCount } from './api.js';
+import { PAGES, DIMS, PRESETS, readRoute, href, range, dayString, describe, scope } from './state.js';
+import { h, csvRegistry, csvText } from './ui.js';
+import { dateTime, ago, setCurrency } from './format.js';
+import { disposeAll, settled, resizeAll, firstChartMs } from './charts.js';
+import * as overview from './pages/overview.js';
+import * as funnel from './pages/funnel.js';
+import * as valuestream from './pages/valuestream.js';
+import * as adoption from './pages/adoption.js';
+import * as cash from './pages/cash.js';
+
+const RENDERERS = { overview, funnel, valuestream, adoption, cash };
+// GLOBAL are the params every page shares (kept when switching pages).
+const GLOBAL = ['period', 'from', 'to', ...DIMS.map((d) => d.key)];
+const POLL_MS = 30000;
+
+setCurrency(document.body.dataset.currency || 'EUR');
+
+const app = {
+  gen: 0,
+  boot: null, // {dataVersion, freshness, dims: {key: [values]}}
+  rendered: 0, // completed renders (tests wait for it to grow)
+  shown: null, // routeKey of the view on screen
+  ctx: null,
+};
+
+// The test hook: request count, readiness, CSV of a card, time to first chart.
+window.__ltc = {
+  get requests() { return requestCount(); },
+  get firstChartMs() { return firstChartMs(); },
+  get dataVersion() { return app.boot ? app.boot.dataVersion : null; },
+  get rendered() { return app.rendered; },
+  scope: () => scope(readRoute().params),
+  csv: (id) => (csvRegistry.has(id) ? csvText(csvRegistry.get(id)) : null),
+  poll: () => poll(),
+  // forgetDataVersion makes the next poll see new data (tests of the refresh path).
+  forgetDataVersion: () => { if (app.boot) app.boot.dataVersion = -1; },
+};
+
+// --- layout -------------------------------------------------------------------------------------
+
+const nav = h('nav.tabs', { 'aria-label': 'Dashboards' });
+const freshness = h('div.freshness', { 'data-testid': 'freshness' }, 'Checking data…');
+const periodSel = h('select#f-period', { 'aria-label': 'Period' }, PRESETS.map((p) => h('option', { value: p.id }, p.label)));
+const fromIn = h('input#f-from', { type: 'date', 'aria-label': 'From (inclusive)' });
+const toIn = h('input#f-to', { type: 'date', 'aria-label': 'To (inclusive)' });
+const custom = h('span.custom', fromIn, h('span', '–'), toIn);
+const dimSels = Object.fromEntries(DIMS.map((d) => [d.key, h(`select#f-${d.key}`, { 'aria-label': d.label, 'data-dim': d.key })]));
+const printBtn = h('button.ghost', { type: 'button', onclick: () => window.print(), title: 'Print or save as PDF' }, 'Print');
+const resetBtn = h('button.ghost', { type: 'button', onclick: () => go(readRoute().page, new URLSearchParams()), title: 'Clear all filters' }, 'Reset');
+const filterBar = h('form.filters', { 'aria-label': 'Filters', onsubmit: (e) => e.preventDefault() },
+  h('label', h('span', 'Period'), periodSel), custom,
+  DIMS.map((d) => h('label', h('span', d.label), dimSels[d.key])),
+  h('span.spacer'), resetBtn, printBtn);
+const printHead = h('div.print-only.print-head');
+const banner = h('div.banner', { role: 'status', hidden: true });
+const main = h('main#page', { tabindex: '-1' });
+
+document.body.replaceChildren(
+  h('header.top',
+    h('a.brand', { href: '#/overview' }, h('span.logo', 'LTC'), h('span', 'Lead-to-Cash')),
+    nav, freshness),
+  filterBar, banner, printHead, main,
+  h('footer.foot', 'Figures come from the ltc GraphQL API (', h('a', { href: '/graphql' }, '/graphql'), '). Each value is compared with the previous period of equal length.'));
+
+function go(page, params) {
+  const target = href(page, params);
+  if (location.hash === target) {
+    app.shown = null; // same URL: reload the view (e.g. Retry)
+    render();
+  }
+  else location.hash = target;
+}
+
+// setParams changes some params of the current route (value '' or null removes one).
+export function setParams(patch) {
+  const { page, params } = readRoute();
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === '' || v == null) params.delete(k);
+    else params.set(k, v);
+  }
+  go(page, params);
+}
+
+periodSel.addEventListener('change', () => {
+  const { params } = readRoute();
+  if (periodSel.value === 'custom') {
+    const r = range(params);
+    setParams({ period: 'custom', from: dayString(r.from), to: dayString(r.to - 864e5) });
+  } else {
+    setParams({ period: periodSel.value, from: null, to: null });
+  }
+});
+for (const input of [fromIn, toIn]) {
+  input.addEventListener('change', () => {
+    if (fromIn.value && toIn.value && fromIn.value <= toIn.value) setParams({ period: 'custom', from: fromIn.value, to: toIn.value });
+  });
+}
+for (const d of DIMS) dimSels[d.key].addEventListener('change', (e) => setParams({ [d.key]: e.target.value, case: null }));
+
+function syncControls(page, params) {
+  const r = range(params);
+  const globals = new URLSearchParams();
+  for (const k of GLOBAL) if (params.get(k)) globals.set(k, params.get(k));
+  nav.replaceChildren(...PAGES.map((p) => h('a', { href: href(p.id, globals), 'aria-current': p.id === page ? 'page' : null, 'data-page': p.id }, p.title)));
+  periodSel.value = r.preset;
+  custom.hidden = r.preset !== 'custom';
+  fromIn.value = dayString(r.from);
+  toIn.value = dayString(r.to - 864e5);
+  for (const d of DIMS) {
+    const sel = dimSels[d.key];
+    const values = (app.boot && app.boot.dims[d.key]) || [];
+    const cur = params.get(d.key) || '';
+    const opts = values.includes(cur) || !cur ? values : [...values, cur];
+    sel.replaceChildren(h('option', { value: '' }, 'All'), ...opts.map((v) => h('option', { value: v }, v)));
+    sel.value = cur;
+  }
+  printHead.textContent = `${PAGES.find((p) => p.id === page).title} — ${describe(params)}`;
+  document.title = `${PAGES.find((p) => p.id === page).title} · Lead-to-Cash`;
+}
+
+function showFreshness() {
+  const f = app.boot && app.boot.freshness;
+  if (!f) return;
+  if (!f.lastSuccessAt) {
+    freshness.className = 'freshness stale';
+    freshness.textContent = 'No data loaded yet';
+    return;
+  }
+  const age = Date.now() - Date.parse(f.lastSuccessAt);
+  freshness.className = 'freshness' + (age > 2 * 864e5 ? ' stale' : '');
+  freshness.replaceChildren(h('span.dot'), `Data as of ${dateTime(f.lastSuccessAt)}`, h('span.ago', ` (${ago(f.lastSuccessAt)})`));
+  freshness.title = `Last successful ETL run ${dateTime(f.lastSuccessAt)}; data version ${f.dataVersion}`;
+}
+
+// --- boot: data version, freshness and filter values --------------------------------------------
+
+async function loadBoot() {
+  const wide = { from: '2000-01-01T00:00:00Z', to: new Date(Date.now() + 2 * 864e5).toISOString().slice(0, 10) + 'T00:00:00Z' };
+  const vars = {};
+  const fields = DIMS.map((d) => {
+    vars[d.key] = { ...wide, groupBy: [d.dim] };
+    return `${d.key}: funnel(scope: $${d.key}) { groups { key { value } } }`;
+  });
+  const q = `query Boot(${DIMS.map((d) => `$${d.key}: ScopeInput!`).join(', ')}) {
+  health { dataVersion }
+  dataFreshness { lastSuccessAt updatedAt dataVersion }
+  ${fields.join('\n  ')}
+}`;
+  const res = await gql(q, vars);
+  const dims = {};
+  for (const d of DIMS) {
+    try {
+      dims[d.key] = res.get(d.key).groups.map((g) => g.key[0].value).filter((v) => v !== '').sort();
+    } catch {
+      dims[d.key] = [];
+    }
+  }
+  app.boot = { dataVersion: res.get('health').dataVersion, freshness: res.get('dataFreshness'), dims };
+  showFreshness();
+}
+
+// --- rendering ----------------------------------------------------------------------------------
+
+function setReady(v) {
+  document.body.dataset.ready = v ? 'true' : 'false';
+  if (v) document.body.dataset.rendered = String(++app.rendered);
+}
+
+// routeKey identifies what a page shows, leaving out the params that only open an overlay.
+function routeKey(page, params) {
+  const p = new URLSearchParams(params);
+  for (const k of RENDERERS[page].overlay || []) p.delete(k);
+  p.sort();
+  return `${page}?${p}`;
+}
+
+async function render() {
+  const { page, params } = readRoute();
+  const key = routeKey(page, params);
+  if (app.shown === key && RENDERERS[page].openOverlay && app.ctx) {
+    // Same view, only an overlay param changed (e.g. a case drill-down): no reload.
+    app.ctx.params = params;
+    setReady(false);
+    await RENDERERS[page].openOverlay(app.ctx);
+    setReady(true);
+    return;
+  }
+  const gen = ++app.gen;
+  app.shown = null;
+  const stray = document.getElementById('case-panel');
+  if (stray) stray.remove();
+  setReady(false);
+  document.body.dataset.page = page;
+  try {
+    if (!app.boot) await loadBoot();
+  } catch (e) {
+    if (gen !== app.gen) return;
+    freshness.className = 'freshness stale';
+    freshness.textContent = 'Data service unreachable';
+    syncControls(page, params);
+    disposeAll();
+    main.replaceChildren(h('div.state.error.page-error', { role: 'alert' },
+      h('strong', 'The dashboards cannot reach the data service'), h('p', e.message),
+      h('button', { type: 'button', onclick: () => render() }, 'Retry')));
+    document.body.dataset.state = 'error';
+    setReady(true);
+    return;
+  }
+  if (gen !== app.gen) return;
+  syncControls(page, params);
+  disposeAll();
+  csvRegistry.clear();
+  main.replaceChildren();
+  const ctx = {
+    main,
+    page,
+    params,
+    range: range(params),
+    dims: app.boot.dims,
+    alive: () => gen === app.gen,
+    setParams,
+    add(card) {
+      main.append(card.el);
+      return card;
+    },
+    async query(q, vars) {
+      return gql(q, vars);
+    },
+  };
+  app.ctx = ctx;
+  document.body.dataset.state = 'loading';
+  try {
+    await RENDERERS[page].render(ctx);
+  } catch (e) {
+    console.error(e); // eslint-disable-line no-console
+  }
+  if (gen !== app.gen) return;
+  await settled();
+  if (gen !== app.gen) return;
+  document.body.dataset.state = main.querySelector('[data-state="error"]') ? 'error' : 'ready';
+  app.shown = key;
+  setReady(true);
+}
+
+// --- refresh when new data lands ----------------------------------------------------------------
+
+async function poll() {
+  if (!app.boot) return;
+  try {
+    const res = await gql('query Version { health { dataVersion } }');
+    const v = res.get('health').dataVersion;
+    if (v !== app.boot.dataVersion) {
+      app.boot = null;
+      app.shown = null;
+      banner.hidden = false;
+      banner.textContent = 'New data arrived — the dashboard was refreshed.';
+      setTimeout(() => { banner.hidden = true; }, 8000);
+      await render();
+    } else {
+      showFreshness();
+    }
+  } catch {
+    // A failed poll is retried at the next tick; the current view stays.
+  }
+}
+
+setInterval(() => {
+  if (document.visibilityState === 'visible') poll();
+}, POLL_MS);
+document.addEventListener('visibilitychange', () => {
+  if (document.visibilityState === 'visible') poll();
+});
+
+window.addEventListener('hashchange', render);
+window.addEventListener('beforeprint', resizeAll);
+window.addEventListener('afterprint', resizeAll);
+if (!location.hash) history.replaceState(null, '', href('overview', new URLSearchParams()));
+render();

@@ -1,0 +1,31 @@
+// Helpers shared by the pages: series extraction and CSV rows of KPI values.
+
+import { bucket, FORMATS } from '../format.js';
+
+// points turns a series into [{label, value}] with pick(result) → KpiValue; buckets computed over
+// nothing (n = 0) are gaps (null).
+export function points(series, grain, pick) {
+  return series.map((p) => {
+    const v = pick(p.result);
+    return { label: bucket(p.start, grain), start: p.start, value: v && v.n > 0 ? v.value : null };
+  });
+}
+
+// kpiRows are CSV rows for named KpiValues: [name, value, previous, change, relChange, n, previousN].
+export function kpiRows(items) {
+  return [['kpi', 'unit', 'value', 'previous', 'change', 'relative_change', 'n', 'previous_n'],
+    ...items.map(([name, unit, v]) => [name, unit, v.value, v.previous, v.change ?? '', v.relChange ?? '', v.n, v.previousN])];
+}
+
+// seriesRows are CSV rows of several aligned series: [bucket_start, ...names].
+export function seriesRows(starts, named) {
+  return [['bucket_start', ...named.map((s) => s.name)],
+    ...starts.map((s, i) => [s, ...named.map((n) => (n.data[i] == null ? '' : n.data[i]))])];
+}
+
+export function fmt(unit) {
+  return FORMATS[unit].value;
+}
+
+// axisPct labels a ratio axis in whole percents.
+export const axisPct = (v) => `${Math.round(v * 100)}%`;

@@ -1,0 +1,103 @@
+// Overview: the headline KPIs with their previous period, coloured change and a trend sparkline,
+// where the cycle time goes, and the cycle times side by side.
+
+import { KPI } from '../api.js';
+import { scope, grainFor } from '../state.js';
+import { card, tile, tiles, callout, EMPTY, chartBox } from '../ui.js';
+import { lines, bars } from '../charts.js';
+import { pct, stage, days } from '../format.js';
+import { points, kpiRows, seriesRows, axisPct } from './common.js';
+
+// TILES are the headline KPIs: where to find each in the response and which way is better.
+export const TILES = [
+  { key: 'leadConversion', label: 'Lead conversion', unit: 'ratio', better: 'up', hint: 'Leads converted to an opportunity / leads created (by lead creation)', field: 'leadConversion', get: (r) => r },
+  { key: 'winRate', label: 'Win rate', unit: 'ratio', better: 'up', hint: 'Won / (won + lost) deals, by close date', field: 'winRate', get: (r) => r },
+  { key: 'salesCycle', label: 'Sales cycle (median)', unit: 'days', better: 'down', hint: 'Case start to first contract signed, median in days (by signature date)', field: 'cycleTimes', get: (r) => r.sales.p50Days },
+  { key: 'adoption', label: 'Process adoption', unit: 'ratio', better: 'up', hint: 'Cases that recorded every expected stage of their branch (by case start)', field: 'adoption', get: (r) => r.rate },
+  { key: 'compliance', label: 'Gate compliance', unit: 'ratio', better: 'up', hint: 'Cases with no gate violation / cases that entered a guarded stage', field: 'compliance', get: (r) => r.rate },
+  { key: 'dso', label: 'DSO', unit: 'days', better: 'down', hint: 'Days sales outstanding: receivables / billed × days in the period', field: 'cash', get: (r) => r.dsoDays },
+];
+
+const P = 'value n';
+const DUR = `p50Days { ${KPI} } p90Days { ${KPI} }`;
+
+export const QUERY = `query Overview($s: ScopeInput!) {
+  leadConversion(scope: $s) { total { ${KPI} } series { start result { ${P} } } }
+  winRate(scope: $s) { total { ${KPI} } series { start result { ${P} } } }
+  cycleTimes(scope: $s) {
+    total { sales { ${DUR} } delivery { ${DUR} } cash { ${DUR} } leadToCash { ${DUR} } }
+    series { start result { sales { p50Days { ${P} } } } }
+  }
+  adoption(scope: $s) { total { rate { ${KPI} } } series { start result { rate { ${P} } } } }
+  compliance(scope: $s) { total { rate { ${KPI} } } series { start result { rate { ${P} } } } }
+  cash(scope: $s) { total { dsoDays { ${KPI} } } series { start result { dsoDays { ${P} } } } }
+  valueStream(scope: $s) { total { bottleneck cases { value n } stages { stage share { value n } } } }
+}`;
+
+export async function render(ctx) {
+  const grain = grainFor(ctx.range);
+  const head = ctx.add(card({ id: 'headline', title: 'Headline KPIs', subtitle: 'This period against the previous period of equal length', wide: true, csvName: 'overview-headline' }));
+  const bottleneck = ctx.add(card({ id: 'bottleneck', title: 'Where the cycle time goes', subtitle: 'Share of the lead-to-cash time spent in each stage, cases completed in the period', csvName: 'overview-time-share' }));
+  const cycles = ctx.add(card({ id: 'cycles', title: 'Cycle times', subtitle: 'Median and 90th percentile, in days', csvName: 'overview-cycle-times' }));
+  const trend = ctx.add(card({ id: 'trend', title: 'Process health over time', subtitle: `Rates per ${grain.toLowerCase()}`, wide: true, csvName: 'overview-trend' }));
+  let res;
+  try {
+    res = await ctx.query(QUERY, { s: scope(ctx.params, { grain }) });
+  } catch (e) {
+    for (const c of [head, bottleneck, cycles, trend]) c.error(e, () => ctx.setParams({}));
+    return;
+  }
+  if (!ctx.alive()) return;
+
+  head.fill((body) => {
+    const list = [];
+    const rows = [];
+    TILES.forEach((t, i) => {
+      const d = res.get(t.field);
+      const v = t.get(d.total);
+      rows.push([t.key, t.unit, v]);
+      list.push(tile(t, v, points(d.series, grain, t.get), i));
+    });
+    tiles(body, list);
+    head.csv(kpiRows(rows));
+  });
+
+  bottleneck.fill((body) => {
+    const vs = res.get('valueStream').total;
+    if (!vs.bottleneck || vs.cases.value === 0) return EMPTY;
+    const st = vs.stages.filter((s) => s.share.value > 0);
+    const b = vs.stages.find((s) => s.stage === vs.bottleneck);
+    body.append(callout(`${stage(vs.bottleneck)} takes ${pct(b.share.value)} of the lead-to-cash cycle.`, 'warn'));
+    const box = chartBox();
+    body.append(box);
+    bars(box, { categories: st.map((s) => stage(s.stage)), series: [{ name: 'Share of cycle time', data: st.map((s) => s.share.value) }], fmt: pct, axisFmt: axisPct, horizontal: true, highlight: stage(vs.bottleneck), labels: true });
+    bottleneck.csv([['stage', 'share'], ...vs.stages.map((s) => [s.stage, s.share.value])]);
+  });
+
+  cycles.fill((body) => {
+    const ct = res.get('cycleTimes').total;
+    const names = [['sales', 'Sales'], ['delivery', 'Delivery'], ['cash', 'Cash'], ['leadToCash', 'Lead to cash']];
+    if (names.every(([k]) => ct[k].p50Days.n === 0)) return EMPTY;
+    const box = chartBox();
+    body.append(box);
+    const val = (v) => (v.n > 0 ? v.value : null);
+    bars(box, {
+      categories: names.map((n) => n[1]),
+      series: [{ name: 'Median', data: names.map(([k]) => val(ct[k].p50Days)) }, { name: '90th percentile', data: names.map(([k]) => val(ct[k].p90Days)) }],
+      fmt: days, axisFmt: (v) => `${v} d`,
+    });
+    cycles.csv([['cycle', 'p50_days', 'p90_days', 'n'], ...names.map(([k]) => [k, ct[k].p50Days.value, ct[k].p90Days.value, ct[k].p50Days.n])]);
+  });
+
+  trend.fill((body) => {
+    const rates = TILES.filter((t) => t.unit === 'ratio');
+    const series = rates.map((t) => ({ name: t.label, data: points(res.get(t.field).series, grain, t.get).map((p) => p.value) }));
+    const base = res.get('leadConversion').series;
+    if (base.length === 0 || series.every((s) => s.data.every((v) => v == null))) return EMPTY;
+    const labels = points(base, grain, (r) => r).map((p) => p.label);
+    const box = chartBox('tall');
+    body.append(box);
+    lines(box, { labels, series, fmt: pct, axisFmt: axisPct });
+    trend.csv(seriesRows(base.map((p) => p.start), series));
+  });
+}
