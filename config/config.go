@@ -26,6 +26,8 @@ type Config struct {
 	KPI     KPI           `yaml:"kpi"`
 	ETL     ETL           `yaml:"etl"`
 	Sources []source.Spec `yaml:"sources"`
+	// Initiatives are the change initiatives declared in the file (see InitiativeSpec).
+	Initiatives []InitiativeSpec `yaml:"initiatives"`
 
 	// Dir is the folder of the config file; relative paths resolve against it.
 	Dir string `yaml:"-"`
@@ -54,6 +56,12 @@ type KPI struct {
 	SprintAnchor string `yaml:"sprint_anchor"`
 	// MetricsWindow is the trailing window of the Prometheus KPI gauges (default 28 days, e.g. "672h").
 	MetricsWindow string `yaml:"metrics_window"`
+	// MetricsMaxLabels caps the label values (business units, stages, gates) of each KPI gauge
+	// family (default 50); values beyond it are dropped from the gauges and counted.
+	MetricsMaxLabels int `yaml:"metrics_max_labels"`
+	// AdoptionFrom is the stage from which a case counts for adoption KPIs (default: every case);
+	// e.g. opportunity_created, when lead-only cases would trivially "adopt" the lead stages.
+	AdoptionFrom string `yaml:"adoption_from"`
 }
 
 // ETL configures behaviour shared by all sources.
@@ -144,6 +152,9 @@ func (c *Config) validate(file string) error {
 			errs = append(errs, fmt.Errorf("kpi.sprint_anchor %q: want YYYY-MM-DD", c.KPI.SprintAnchor))
 		}
 	}
+	if c.KPI.MetricsMaxLabels < 0 {
+		errs = append(errs, fmt.Errorf("kpi.metrics_max_labels %d: want a positive number (0 means the default, 50)", c.KPI.MetricsMaxLabels))
+	}
 	for name, v := range map[string]string{"kpi.metrics_window": c.KPI.MetricsWindow, "server.request_timeout": c.Server.RequestTimeout} {
 		if v == "" {
 			continue
@@ -152,6 +163,7 @@ func (c *Config) validate(file string) error {
 			errs = append(errs, fmt.Errorf("%s %q: want a positive duration such as 672h", name, v))
 		}
 	}
+	errs = append(errs, validateInitiatives(c.Initiatives)...)
 	if len(errs) > 0 {
 		return fmt.Errorf("%s: %w", file, errors.Join(errs...))
 	}
@@ -183,6 +195,14 @@ func (s Server) Timeout() time.Duration {
 		return d
 	}
 	return 30 * time.Second
+}
+
+// MaxLabels returns the cap on label values per KPI gauge family (default 50).
+func (k KPI) MaxLabels() int {
+	if k.MetricsMaxLabels > 0 {
+		return k.MetricsMaxLabels
+	}
+	return 50
 }
 
 // Window returns the metrics window (default 28 days).

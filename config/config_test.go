@@ -32,7 +32,7 @@ sources:
 
 func TestParseListsEveryError(t *testing.T) {
 	_, err := Parse("bad.yaml", []byte(`
-kpi: {sprint_anchor: "5 Jan", metrics_window: "-1h"}
+kpi: {sprint_anchor: "5 Jan", metrics_window: "-1h", metrics_max_labels: -3}
 sources:
   - {name: a, format: xls, glob: "x", target: leads}
   - {name: a, format: csv, glob: "y", target: nowhere, schedule: {cron: "every day"}}
@@ -58,10 +58,24 @@ sources:
 		`columns.status: give only one of from, const, lookup`,
 		`kpi.sprint_anchor "5 Jan"`,
 		`kpi.metrics_window "-1h"`,
+		`kpi.metrics_max_labels -3`,
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not mention %q:\n%v", want, err)
 		}
+	}
+}
+
+func TestKPIMetricsSettings(t *testing.T) {
+	c, err := Parse("ltc.yaml", []byte("kpi: {metrics_window: 168h, metrics_max_labels: 7}\n"), "/tmp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.KPI.Window().Hours() != 168 || c.KPI.MaxLabels() != 7 {
+		t.Errorf("window %v, max labels %d", c.KPI.Window(), c.KPI.MaxLabels())
+	}
+	if d := (KPI{}); d.MaxLabels() != 50 || d.Window().Hours() != 28*24 {
+		t.Errorf("defaults: window %v, max labels %d", d.Window(), d.MaxLabels())
 	}
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -25,7 +26,9 @@ type app struct {
 	runner   *etl.Runner
 	registry *prometheus.Registry
 	metrics  *server.ETLMetrics
-	logger   *slog.Logger
+	// kpiMetrics holds the KPI gauges, refreshed after ETL commits and on a schedule (metrics.go).
+	kpiMetrics *server.KPIMetrics
+	logger     *slog.Logger
 }
 
 // openApp loads the config, opens (and migrates) the warehouse and wires the components.
@@ -51,13 +54,19 @@ func openApp(ctx context.Context, configPath string, logger *slog.Logger, progre
 	if cfg.KPI.SprintAnchor != "" {
 		anchor, _ = time.Parse(time.DateOnly, cfg.KPI.SprintAnchor) // validated by config.Load
 	}
-	a.kpi = kpi.New(db, model, kpi.Options{SprintAnchor: anchor})
+	a.kpi = kpi.New(db, model, kpi.Options{SprintAnchor: anchor, AdoptionFrom: cfg.KPI.AdoptionFrom})
+	if err := a.kpi.Check(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("kpi settings: %w", err)
+	}
 	a.metrics = server.NewETLMetrics(a.registry)
+	a.kpiMetrics = a.newKPIMetrics()
 	a.runner = etl.NewRunner(etl.Options{
 		DB: db, Model: model, Sources: cfg.Sources, Resolve: cfg.Resolve,
 		DeriveEvents: cfg.ETL.DeriveEvents,
 		Refresh:      a.kpi.Refresh,
 		OnRun:        a.metrics.Observe,
+		OnCommit:     func(int64) { a.kpiMetrics.Trigger() },
 		Progress:     progress,
 		Logger:       logger,
 	})
@@ -67,19 +76,39 @@ func openApp(ctx context.Context, configPath string, logger *slog.Logger, progre
 	} else if n > 0 {
 		logger.Warn("marked interrupted ETL runs as failed", "runs", n)
 	}
+	if err := a.runner.RefreshIfPending(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return a, nil
 }
 
 // close checkpoints and closes the warehouse.
 func (a *app) close() error { return a.db.Close() }
 
-// loadAll runs every ETL job once.
+// loadAll runs every ETL job once, then stores the initiatives declared in the config (their
+// business units are checked against the loaded data).
 func (a *app) loadAll(ctx context.Context) error {
-	if len(a.cfg.Sources) == 0 {
-		return nil
+	var errs []error
+	if len(a.cfg.Sources) > 0 {
+		if _, err := a.runner.RunAll(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("initial load: %w", err))
+		}
 	}
-	if _, err := a.runner.RunAll(ctx); err != nil {
-		return fmt.Errorf("initial load: %w", err)
+	if err := a.syncInitiatives(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// syncInitiatives stores the config's initiatives in the warehouse.
+func (a *app) syncInitiatives(ctx context.Context) error {
+	declared, err := a.cfg.InitiativeList()
+	if err != nil {
+		return fmt.Errorf("initiatives: %w", err)
+	}
+	if err := a.kpi.SyncInitiatives(ctx, declared); err != nil {
+		return fmt.Errorf("initiatives: %w", err)
 	}
 	return nil
 }

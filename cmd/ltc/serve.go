@@ -23,13 +23,16 @@ func (a *app) serve(ctx context.Context, initialLoad bool) error {
 	if err := a.metrics.Seed(ctx, a.db); err != nil {
 		return err
 	}
+	// ErrBadCursor also wraps ErrBadScope; earlier registrations win, so it comes first.
 	codes := graph.NewErrorCodes().
+		Register(kpi.ErrBadCursor, graph.CodeBadArgument).
 		Register(kpi.ErrBadScope, graph.CodeBadScope).
 		Register(kpi.ErrUnknownStage, graph.CodeUnknownStage)
-	gql := graph.NewHandler(graph.NewResolver(graph.Deps{DB: a.db, Version: version, Logger: a.logger}),
+	gql := graph.NewHandler(graph.NewResolver(graph.Deps{DB: a.db, KPI: a.kpi, Version: version, Logger: a.logger}),
 		graph.HandlerOptions{
 			DisableIntrospection: !a.cfg.Server.IntrospectionEnabled(),
 			Timeout:              a.cfg.Server.Timeout(),
+			DataVersion:          a.db.Version,
 			ErrorCodes:           codes,
 			Logger:               a.logger,
 		})
@@ -39,6 +42,7 @@ func (a *app) serve(ctx context.Context, initialLoad bool) error {
 		Listen:   a.cfg.Server.Listen,
 		DB:       a.db,
 		GraphQL:  gql,
+		UI:       newUI(a.logger),
 		Registry: a.registry,
 		Logger:   a.logger,
 		Ready: func() error {
@@ -52,6 +56,7 @@ func (a *app) serve(ctx context.Context, initialLoad bool) error {
 	if err != nil {
 		return err
 	}
+	waitKPIMetrics := a.runKPIMetrics(ctx)
 	served := make(chan error, 1)
 	go func() { served <- srv.Run(ctx) }()
 	a.logger.Info("serving", "url", "http://"+a.cfg.Server.Listen, "db", a.db.Path)
@@ -68,6 +73,7 @@ func (a *app) serve(ctx context.Context, initialLoad bool) error {
 	if shErr := sched.Shutdown(); shErr != nil {
 		err = errors.Join(err, shErr)
 	}
+	waitKPIMetrics()
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}

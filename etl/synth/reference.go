@@ -85,6 +85,7 @@ server:
 process: ltc-standard
 kpi:
   sprint_anchor: "` + g.sum.PilotStart.Format(time.DateOnly) + `"
+  adoption_from: opportunity_created   # lead-only cases trivially follow the two lead stages
 etl:
   derive_events: false
 sources:
@@ -118,6 +119,22 @@ sources:
 			s.WriteString("    columns:" + x.columns + "\n")
 		}
 	}
+	// The transformation the data tells: North pilots the new process in two-week sprints against
+	// its own baseline year (Central as the control), South follows in a rollout wave.
+	day := func(t time.Time) string { return t.Format(time.DateOnly) }
+	s.WriteString(`initiatives:
+  - id: north-pilot
+    name: North pilot of the new LTC process
+    description: North runs the three-tier process with quality gates in two-week sprints.
+    pilot_units: [` + g.sum.PilotUnit + `]
+    control_units: [Central]
+    baseline: {from: ` + day(g.sum.PilotStart.AddDate(-1, 0, 0)) + `, to: ` + day(g.sum.PilotStart) + `}
+    start: ` + day(g.sum.PilotStart) + `
+    sprint_days: 14
+    waves:
+      - {business_unit: ` + g.sum.WaveUnit + `, planned: ` + day(g.sum.WaveStart) + `}
+    targets: {lead_conversion: 0.25, sales_cycle: 30, adoption: 0.85}
+`)
 	p := filepath.Join(g.dir, "ltc.yaml")
 	if err := os.WriteFile(p, []byte(s.String()), 0o644); err != nil {
 		return err

@@ -1,0 +1,1116 @@
+package main
+
+// Browser tests of the executive dashboards: `ltc demo` runs in-process on the small demo, headless
+// Chromium (Debian's chromium, driven by chromedp) opens each page, waits until the page says its
+// charts have rendered (body[data-ready=true]), and the rendered numbers are compared with what a
+// GraphQL request returns for the same scope, formatted by a Go copy of the page's rules. A filter
+// change must change the numbers (to the filtered API values), the console must stay free of errors
+// and nothing may load from another origin. Screenshots (and a print PDF) go under the test's temp
+// dir, or under $LTC_UI_ARTIFACTS when set; their paths are logged.
+//
+// LTC_UI_DEMO_SIZE=medium runs the same tests on the medium demo (and logs the time to first chart).
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"math/big"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/fetch"
+	cdplog "github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	"github.com/ltc-analytics/ltc/dashboards/web"
+	"github.com/ltc-analytics/ltc/internal/testenv"
+)
+
+// Budgets the dashboards must stay within.
+const (
+	// maxRequestsPerLoad bounds the GraphQL requests of a full page load: one boot query (filter
+	// values, data freshness and version) and one query for the page.
+	maxRequestsPerLoad = 2
+	// maxRequestsPerNav bounds the GraphQL requests of a page change inside the app.
+	maxRequestsPerNav = 1
+	// maxTransferBytes bounds the gzip-compressed JavaScript and CSS the browser downloads.
+	maxTransferBytes = 220 << 10
+)
+
+const (
+	width, height = 1280, 800
+	renderTimeout = 90 * time.Second
+)
+
+// TestDashboards is the end-to-end test of every page; the subtests share one server and one browser.
+func TestDashboards(t *testing.T) {
+	chromium := testenv.Tool(t, "chromium", "apt-get install chromium; .ci/run installs it")
+	if !web.New(web.Options{}).Built() {
+		testenv.Missing(t, "dashboards not bundled (make ui, or npm ci && npm run build in dashboards/web)")
+	}
+	if testing.Short() {
+		t.Skip("browser tests are not short")
+	}
+	base := startDemo(t, envOr("LTC_UI_DEMO_SIZE", "small"))
+	browser := startBrowser(t, chromium)
+	art := artifactDir(t)
+
+	t.Run("overview", func(t *testing.T) { testOverview(t, browser, base, art) })
+	t.Run("funnel", func(t *testing.T) { testFunnel(t, browser, base, art) })
+	t.Run("valuestream", func(t *testing.T) { testValueStream(t, browser, base, art) })
+	t.Run("adoption", func(t *testing.T) { testAdoption(t, browser, base, art) })
+	t.Run("cash", func(t *testing.T) { testCash(t, browser, base, art) })
+	t.Run("empty", func(t *testing.T) { testEmpty(t, browser, base, art) })
+	t.Run("error", func(t *testing.T) { testError(t, browser, base, art) })
+	t.Run("budget", func(t *testing.T) { testBudget(t, browser, base) })
+}
+
+// --- overview -------------------------------------------------------------------------------------
+
+// overviewTiles are the overview's headline tiles: data-kpi key, unit and the API path of the value.
+var overviewTiles = []struct {
+	key, unit string
+	path      []any
+}{
+	{"leadConversion", "ratio", []any{"leadConversion", "total"}},
+	{"winRate", "ratio", []any{"winRate", "total"}},
+	{"salesCycle", "days", []any{"cycleTimes", "total", "sales", "p50Days"}},
+	{"adoption", "ratio", []any{"adoption", "total", "rate"}},
+	{"compliance", "ratio", []any{"compliance", "total", "rate"}},
+	{"dso", "days", []any{"cash", "total", "dsoDays"}},
+}
+
+const overviewQuery = `query($s: ScopeInput!) {
+  leadConversion(scope: $s) { total { ...V } }
+  winRate(scope: $s) { total { ...V } }
+  cycleTimes(scope: $s) { total { sales { p50Days { ...V } } } }
+  adoption(scope: $s) { total { rate { ...V } } }
+  compliance(scope: $s) { total { rate { ...V } } }
+  cash(scope: $s) { total { dsoDays { ...V } } }
+  valueStream(scope: $s) { total { bottleneck stages { stage share { value } } } }
+}
+fragment V on KpiValue { value previous n previousN }`
+
+func testOverview(t *testing.T, browser context.Context, base, art string) {
+	tb := openTab(t, browser, base, width, height)
+	to := time.Now().UTC().Truncate(24 * time.Hour)
+	from := to.AddDate(0, 0, -89)
+	tb.load(fmt.Sprintf("#/overview?period=custom&from=%s&to=%s", from.Format(time.DateOnly), to.Format(time.DateOnly)))
+	t.Logf("first visit: first chart drawn %v ms after navigation start", tb.eval(`window.__ltc.firstChartMs`))
+	scope := tb.scope()
+	if scope["from"] != from.Format(time.RFC3339) || scope["to"] != to.AddDate(0, 0, 1).Format(time.RFC3339) {
+		t.Errorf("custom period %s..%s gave scope %v", from.Format(time.DateOnly), to.Format(time.DateOnly), scope)
+	}
+	before := checkOverview(t, tb, base, scope)
+	tb.noCardErrors()
+	if n := tb.eval(`document.querySelectorAll('#page canvas').length`); n.(float64) < 8 {
+		t.Errorf("overview draws %v canvases, want at least 8 (6 sparklines and 2+ charts)", n)
+	}
+	if f := tb.text(`[data-testid=freshness]`); !strings.Contains(f, "Data as of") {
+		t.Errorf("freshness shows %q", f)
+	}
+	if csv := tb.eval(`window.__ltc.csv('headline')`); csv == nil || !strings.HasPrefix(csv.(string), "kpi,unit,value,previous") || strings.Count(csv.(string), "\n") != 7 {
+		t.Errorf("headline CSV: %v", csv)
+	}
+	tb.screenshot(art, "overview")
+
+	// The business-unit filter lists the API's business units; choosing one (through the select, as a
+	// user does) changes the numbers to the filtered API values and puts the filter in the URL.
+	units := dimensionValues(t, base, scope, "BUSINESS_UNIT")
+	options := tb.eval(`[...document.querySelectorAll('#f-business_unit option')].map(o => o.value).filter(Boolean)`)
+	if fmt.Sprint(options) != fmt.Sprint(units) {
+		t.Errorf("business unit filter offers %v, API has %v", options, units)
+	}
+	unit := units[0]
+	tb.act(fmt.Sprintf(`(() => { const s = document.querySelector('#f-business_unit'); s.value = %q; s.dispatchEvent(new Event('change')); })()`, unit))
+	if h := tb.eval(`location.hash`).(string); !strings.Contains(h, "business_unit="+unit) {
+		t.Errorf("filter not in the URL: %s", h)
+	}
+	filtered := withFilter(tb.scope(), "BUSINESS_UNIT", unit)
+	after := checkOverview(t, tb, base, filtered)
+	if slices.Equal(before, after) {
+		t.Errorf("filtering on %s did not change any tile: %v", unit, after)
+	}
+	tb.screenshot(art, "overview-"+unit)
+
+	// A tablet in portrait: one column, nothing wider than the screen.
+	tb.do(chromedp.EmulateViewport(820, 1180))
+	tb.act(`new Promise(r => setTimeout(r, 300))`)
+	if over := tb.eval(`document.documentElement.scrollWidth - document.documentElement.clientWidth`); over.(float64) > 0 {
+		t.Errorf("tablet layout overflows horizontally by %vpx", over)
+	}
+	tb.screenshot(art, "overview-tablet")
+	tb.do(chromedp.EmulateViewport(width, height))
+
+	// Printing: the print stylesheet hides the controls and spells out the filters.
+	if _, err := chromedp.Call(tb.ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: "print"}); err != nil {
+		t.Fatal(err)
+	}
+	if head := tb.text(`.print-head`); !strings.Contains(head, "Business unit: "+unit) || tb.eval(`getComputedStyle(document.querySelector('.filters')).display`) != "none" {
+		t.Errorf("print layout: header %q, filters display %v", head, tb.eval(`getComputedStyle(document.querySelector('.filters')).display`))
+	}
+	tb.screenshot(art, "overview-print-media")
+	if _, err := chromedp.Call(tb.ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: ""}); err != nil {
+		t.Fatal(err)
+	}
+	pdf, err := chromedp.Run(tb.ctx, chromedp.PrintToPDF(chromedp.PDFPaper(chromedp.PaperA4), chromedp.PDFLandscape(), chromedp.PDFPrintBackground()))
+	if err != nil || len(pdf) < 10_000 {
+		t.Errorf("print to PDF: %d bytes, %v", len(pdf), err)
+	} else {
+		t.Logf("print layout: %s", save(t, art, "overview-print.pdf", pdf))
+	}
+
+	// New data: when health.dataVersion changes the app reloads the filter values and the page.
+	n0, _ := tb.requests()
+	r0 := tb.rendered()
+	tb.eval(`window.__ltc.forgetDataVersion()`)
+	tb.eval(`window.__ltc.poll()`)
+	tb.waitRendered(r0)
+	if n, _ := tb.requests(); n-n0 != 3 {
+		t.Errorf("refresh on new data made %d GraphQL requests, want 3 (version, boot, page)", n-n0)
+	}
+	if b := tb.text(`.banner`); !strings.Contains(b, "New data") {
+		t.Errorf("no new-data banner: %q", b)
+	}
+	n0, _ = tb.requests()
+	r0 = tb.rendered()
+	tb.eval(`window.__ltc.poll()`)
+	if n, _ := tb.requests(); n-n0 != 1 || tb.rendered() != r0 {
+		t.Errorf("a poll without new data made %d requests and %d renders, want 1 and 0", n-n0, tb.rendered()-r0)
+	}
+	tb.noConsoleErrors()
+}
+
+// checkOverview compares the tiles and the bottleneck sentence with the API; it returns the tile texts.
+func checkOverview(t *testing.T, tb *tab, base string, scope map[string]any) []string {
+	t.Helper()
+	want := graphql(t, base, overviewQuery, map[string]any{"s": scope})
+	var got []string
+	for _, tl := range overviewTiles {
+		v := at(want, tl.path...)
+		value := tb.text(fmt.Sprintf(`[data-card=headline] [data-kpi=%s] .tile-value`, tl.key))
+		prev := tb.text(fmt.Sprintf(`[data-card=headline] [data-kpi=%s] .tile-prev`, tl.key))
+		if w := kpiText(v, tl.unit, "value"); value != w {
+			t.Errorf("%s tile shows %q, API gives %q (%v)", tl.key, value, w, v)
+		}
+		if w := "prev. " + kpiText(v, tl.unit, "previous"); prev != w {
+			t.Errorf("%s tile shows %q, API gives %q", tl.key, prev, w)
+		}
+		got = append(got, value, prev)
+	}
+	if b, ok := at(want, "valueStream", "total", "bottleneck").(string); ok && b != "" {
+		share := 0.0
+		for _, s := range at(want, "valueStream", "total", "stages").([]any) {
+			if at(s, "stage") == b {
+				share = at(s, "share", "value").(float64)
+			}
+		}
+		if got, w := tb.text(`[data-card=bottleneck] .callout`), bottleneckSentence(b, share); got != w {
+			t.Errorf("bottleneck sentence %q, API gives %q", got, w)
+		}
+	}
+	return got
+}
+
+// --- funnel ---------------------------------------------------------------------------------------
+
+const funnelQuery = `query($s: ScopeInput!, $g: ScopeInput!) {
+  funnel(scope: $s) { total { stages { stage reached { value } fromPrevious { value } fromTop { value } } } }
+  byGroup: funnel(scope: $g) { groups { key { value } result { stages { reached { value } } } } }
+}`
+
+func testFunnel(t *testing.T, browser context.Context, base, art string) {
+	tb := openTab(t, browser, base, width, height)
+	tb.load("#/funnel?period=12m")
+	scope := tb.scope()
+	if d := scopeDays(t, scope); d < 365 || d > 366 {
+		t.Errorf("12-month preset covers %v days", d)
+	}
+	before := checkFunnel(t, tb, base, scope, "BUSINESS_UNIT")
+	tb.noCardErrors()
+	tb.screenshot(art, "funnel")
+
+	// Side by side by region instead of business unit.
+	tb.click(`button[data-by=region]`)
+	if h := tb.eval(`location.hash`).(string); !strings.Contains(h, "by=region") {
+		t.Errorf("breakdown not in the URL: %s", h)
+	}
+	checkFunnel(t, tb, base, scope, "REGION")
+	tb.screenshot(art, "funnel-by-region")
+
+	unit := dimensionValues(t, base, scope, "BUSINESS_UNIT")[0]
+	tb.navigate("#/funnel?period=12m&by=region&business_unit=" + unit)
+	after := checkFunnel(t, tb, base, withFilter(tb.scope(), "BUSINESS_UNIT", unit), "REGION")
+	if slices.Equal(before, after) {
+		t.Errorf("filtering on %s did not change the stage reach: %v", unit, after)
+	}
+	tb.noConsoleErrors()
+}
+
+// checkFunnel compares the stage reach table and the groups of the side-by-side table with the
+// API; it returns the reach column.
+func checkFunnel(t *testing.T, tb *tab, base string, scope map[string]any, by string) []string {
+	t.Helper()
+	g := withGroupBy(scope, by)
+	want := graphql(t, base, funnelQuery, map[string]any{"s": scope, "g": g})
+	var reach []string
+	for _, s := range at(want, "funnel", "total", "stages").([]any) {
+		st := at(s, "stage").(string)
+		row := tb.cells(fmt.Sprintf(`[data-card=reach] tr[data-stage=%s]`, st))
+		w := []string{stageLabel(st), count(at(s, "reached", "value").(float64)), pct(at(s, "fromPrevious", "value").(float64)), pct(at(s, "fromTop", "value").(float64))}
+		if len(row) < 4 || !slices.Equal(row[:4], w) {
+			t.Errorf("funnel row %s: page %q, API %q", st, row, w)
+		}
+		reach = append(reach, w[1])
+	}
+	var groups []string
+	for _, gr := range at(want, "byGroup", "groups").([]any) {
+		if at(gr, "result", "stages", 0, "reached", "value").(float64) > 0 {
+			groups = append(groups, groupName(at(gr, "key", 0, "value").(string)))
+		}
+	}
+	head := tb.eval(`[...document.querySelectorAll('[data-card=step-conversion] th')].map(th => th.textContent)`)
+	if fmt.Sprint(head) != fmt.Sprint(append([]string{"Stage"}, groups...)) {
+		t.Errorf("side by side by %s shows %v, API groups %v", by, head, groups)
+	}
+	return reach
+}
+
+// --- value stream ---------------------------------------------------------------------------------
+
+const valueStreamQuery = `query($s: ScopeInput!) {
+  valueStream(scope: $s) { total { bottleneck cases { value } stages { stage share { value } } } }
+  variants(scope: $s, top: 10) { top { cases } }
+}`
+
+func testValueStream(t *testing.T, browser context.Context, base, art string) {
+	tb := openTab(t, browser, base, width, height)
+	tb.load("#/valuestream?period=12m")
+	scope := tb.scope()
+	before := checkValueStream(t, tb, base, scope)
+	tb.noCardErrors()
+	tb.screenshot(art, "valuestream")
+	unit := dimensionValues(t, base, scope, "BUSINESS_UNIT")[0]
+	tb.navigate("#/valuestream?period=12m&business_unit=" + unit)
+	after := checkValueStream(t, tb, base, withFilter(tb.scope(), "BUSINESS_UNIT", unit))
+	if slices.Equal(before, after) {
+		t.Errorf("filtering on %s did not change the time shares: %v", unit, after)
+	}
+	tb.noConsoleErrors()
+}
+
+func checkValueStream(t *testing.T, tb *tab, base string, scope map[string]any) []string {
+	t.Helper()
+	want := graphql(t, base, valueStreamQuery, map[string]any{"s": scope})
+	b, _ := at(want, "valueStream", "total", "bottleneck").(string)
+	if b == "" {
+		t.Fatalf("the demo has no bottleneck in %v", scope)
+	}
+	var shares []string
+	for _, s := range at(want, "valueStream", "total", "stages").([]any) {
+		st := at(s, "stage").(string)
+		share := at(s, "share", "value").(float64)
+		row := tb.cells(fmt.Sprintf(`[data-card=stages] tr[data-stage=%s]`, st))
+		if len(row) < 2 || row[1] != pct(share) {
+			t.Errorf("stage %s share: page %q, API %s", st, row, pct(share))
+		}
+		if st == b {
+			if got, w := tb.text(`[data-card=headline] .callout`), bottleneckSentence(b, share); got != w {
+				t.Errorf("bottleneck sentence %q, API gives %q", got, w)
+			}
+			if cls := tb.eval(fmt.Sprintf(`document.querySelector('[data-card=stages] tr[data-stage=%s]').className`, st)); !strings.Contains(fmt.Sprint(cls), "hl") {
+				t.Errorf("bottleneck row %s is not highlighted", st)
+			}
+		}
+		shares = append(shares, pct(share))
+	}
+	if rows, w := tb.eval(`document.querySelectorAll('[data-card=variants] tbody tr').length`), len(at(want, "variants", "top").([]any)); rows.(float64) != float64(w) {
+		t.Errorf("variants table has %v rows, API %d", rows, w)
+	}
+	return shares
+}
+
+// --- adoption & compliance ------------------------------------------------------------------------
+
+const adoptionQuery = `query($s: ScopeInput!) {
+  adoption(scope: $s) { total { rate { ...V } coverage { ...V } template { ...V } ironTriangle { ...V } } }
+  compliance(scope: $s) { total { rate { ...V } promiseKept { ...V } gates { gate entered { value } rate { value } } } }
+  violations(scope: $s, first: 25) { nodes { caseId } }
+}
+fragment V on KpiValue { value previous n previousN }`
+
+var adoptionTiles = []struct {
+	key  string
+	path []any
+}{
+	{"adoptionRate", []any{"adoption", "total", "rate"}},
+	{"coverage", []any{"adoption", "total", "coverage"}},
+	{"template", []any{"adoption", "total", "template"}},
+	{"ironTriangle", []any{"adoption", "total", "ironTriangle"}},
+	{"complianceRate", []any{"compliance", "total", "rate"}},
+	{"promiseKept", []any{"compliance", "total", "promiseKept"}},
+}
+
+func testAdoption(t *testing.T, browser context.Context, base, art string) {
+	tb := openTab(t, browser, base, width, height)
+	tb.load("#/adoption?period=12m")
+	scope := tb.scope()
+	before, violations := checkAdoption(t, tb, base, scope)
+	tb.noCardErrors()
+	if n := tb.eval(`document.querySelectorAll('[data-card=adoption-trend] canvas, [data-card=compliance-trend] canvas').length`); n.(float64) < 2 {
+		t.Errorf("adoption and compliance over time: %v charts", n)
+	}
+	tb.screenshot(art, "adoption")
+
+	// Drill down: a violation opens its case timeline, one event per item.
+	if len(violations) == 0 {
+		t.Fatal("the demo has no violations in the last 12 months")
+	}
+	id := violations[0]
+	tb.click(fmt.Sprintf(`tr[data-case=%q]`, id))
+	if h := tb.eval(`location.hash`).(string); !strings.Contains(h, "case="+id) {
+		t.Errorf("drill-down not in the URL: %s", h)
+	}
+	tb.poll(`document.querySelector('#case-panel[data-state=ready]') !== null`)
+	events := graphql(t, base, `query($id: ID!) { caseTimeline(caseId: $id) { stage } }`, map[string]any{"id": id})
+	if n, w := tb.eval(`document.querySelectorAll('#case-panel .timeline li').length`), len(at(events, "caseTimeline").([]any)); n.(float64) != float64(w) || w == 0 {
+		t.Errorf("timeline of %s shows %v events, API %d", id, n, w)
+	}
+	tb.screenshot(art, "adoption-case")
+	tb.act(`document.dispatchEvent(new KeyboardEvent('keydown', {key: 'Escape'}))`)
+	tb.poll(`document.querySelector('#case-panel') === null`)
+
+	unit := dimensionValues(t, base, scope, "BUSINESS_UNIT")[0]
+	tb.navigate("#/adoption?period=12m&business_unit=" + unit)
+	after, _ := checkAdoption(t, tb, base, withFilter(tb.scope(), "BUSINESS_UNIT", unit))
+	if slices.Equal(before, after) {
+		t.Errorf("filtering on %s did not change adoption or compliance: %v", unit, after)
+	}
+	tb.noConsoleErrors()
+}
+
+// checkAdoption compares tiles, per-gate compliance and the violation list with the API; it
+// returns the tile texts and the violations' case ids.
+func checkAdoption(t *testing.T, tb *tab, base string, scope map[string]any) ([]string, []string) {
+	t.Helper()
+	want := graphql(t, base, adoptionQuery, map[string]any{"s": scope})
+	var got []string
+	for _, tl := range adoptionTiles {
+		v := at(want, tl.path...)
+		text := tb.text(fmt.Sprintf(`[data-card=headline] [data-kpi=%s] .tile-value`, tl.key))
+		if w := kpiText(v, "ratio", "value"); text != w {
+			t.Errorf("%s tile shows %q, API gives %q", tl.key, text, w)
+		}
+		got = append(got, text)
+	}
+	for _, g := range at(want, "compliance", "total", "gates").([]any) {
+		if at(g, "entered", "value").(float64) == 0 {
+			continue
+		}
+		gate := at(g, "gate").(string)
+		row := tb.cells(fmt.Sprintf(`[data-card=gates] tr[data-gate=%s]`, gate))
+		if w := pct(at(g, "rate", "value").(float64)); len(row) < 4 || row[3] != w {
+			t.Errorf("gate %s: page %q, API rate %s", gate, row, w)
+		}
+	}
+	var ids []string
+	for _, v := range at(want, "violations", "nodes").([]any) {
+		ids = append(ids, at(v, "caseId").(string))
+	}
+	if shown := tb.eval(`[...document.querySelectorAll('[data-card=violations] tbody tr')].map(tr => tr.dataset.case)`); fmt.Sprint(shown) != fmt.Sprint(ids) {
+		t.Errorf("violation list %v, API %v", shown, ids)
+	}
+	return got, ids
+}
+
+// --- cash -----------------------------------------------------------------------------------------
+
+const cashQuery = `query($s: ScopeInput!) {
+  cash(scope: $s) { total { billed { ...V } collected { ...V } receivables { ...V } overdueShare { ...V } dsoDays { ...V } collectionRate { ...V } } }
+}
+fragment V on KpiValue { value previous n previousN }`
+
+var cashTiles = []struct{ key, field, unit string }{
+	{"billed", "billed", "money"}, {"collected", "collected", "money"}, {"receivables", "receivables", "money"},
+	{"overdueShare", "overdueShare", "ratio"}, {"dso", "dsoDays", "days"}, {"collectionRate", "collectionRate", "ratio"},
+}
+
+func testCash(t *testing.T, browser context.Context, base, art string) {
+	tb := openTab(t, browser, base, width, height)
+	tb.load("#/cash?period=12m")
+	scope := tb.scope()
+	before := checkCash(t, tb, base, scope)
+	tb.noCardErrors()
+	if n := tb.eval(`document.querySelectorAll('#page .card canvas').length`); n.(float64) < 5 {
+		t.Errorf("cash page draws %v canvases", n)
+	}
+	tb.screenshot(art, "cash")
+	unit := dimensionValues(t, base, scope, "BUSINESS_UNIT")[0]
+	tb.navigate("#/cash?period=12m&business_unit=" + unit)
+	after := checkCash(t, tb, base, withFilter(tb.scope(), "BUSINESS_UNIT", unit))
+	if slices.Equal(before, after) {
+		t.Errorf("filtering on %s did not change the cash tiles: %v", unit, after)
+	}
+	tb.noConsoleErrors()
+}
+
+func checkCash(t *testing.T, tb *tab, base string, scope map[string]any) []string {
+	t.Helper()
+	want := graphql(t, base, cashQuery, map[string]any{"s": scope})
+	var got []string
+	for _, tl := range cashTiles {
+		v := at(want, "cash", "total", tl.field)
+		text := tb.text(fmt.Sprintf(`[data-card=headline] [data-kpi=%s] .tile-value`, tl.key))
+		if w := kpiText(v, tl.unit, "value"); text != w {
+			t.Errorf("%s tile shows %q, API gives %q", tl.key, text, w)
+		}
+		got = append(got, text)
+	}
+	return got
+}
+
+// --- empty state and budgets ----------------------------------------------------------------------
+
+// testEmpty opens pages over a period without data: every card says so, none fails.
+func testEmpty(t *testing.T, browser context.Context, base, art string) {
+	tb := openTab(t, browser, base, width, height)
+	for _, page := range []string{"overview", "funnel", "valuestream", "adoption", "cash"} {
+		tb.navigate("#/" + page + "?period=custom&from=2001-01-01&to=2001-01-31")
+		tb.noCardErrors()
+		if n := tb.eval(`document.querySelectorAll('#page [data-state=empty]').length`); n.(float64) == 0 {
+			t.Errorf("%s over an empty period shows no empty state", page)
+		}
+	}
+	tb.screenshot(art, "empty")
+	tb.noConsoleErrors()
+}
+
+// testError makes the API answer 503: the app says it cannot reach the data service and offers a
+// retry, which works once the API is back.
+func testError(t *testing.T, browser context.Context, base, art string) {
+	tb := openTab(t, browser, base, width, height)
+	down, up := context.WithCancel(tb.ctx)
+	paused := chromedp.Events(down, fetch.RequestPaused)
+	if _, err := chromedp.Call(tb.ctx, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{{URLPattern: "*/graphql"}}}); err != nil {
+		t.Fatalf("intercept: %v", err)
+	}
+	go func() {
+		for ev, err := range paused {
+			if err != nil {
+				return
+			}
+			chromedp.Call(tb.ctx, fetch.FulfillRequest, fetch.FulfillRequestParams{
+				RequestID: ev.RequestID, ResponseCode: http.StatusServiceUnavailable,
+				ResponseHeaders: []*fetch.HeaderEntry{{Name: "Content-Type", Value: "text/plain"}}, Body: []byte("maintenance"),
+			})
+		}
+	}()
+	tb.load("#/overview")
+	if msg := tb.text(`.page-error`); !strings.Contains(msg, "cannot reach") || !strings.Contains(msg, "503") {
+		t.Errorf("error state says %q", msg)
+	}
+	tb.screenshot(art, "error")
+	up()
+	if _, err := chromedp.Call(tb.ctx, fetch.Disable, cdp.Empty{}); err != nil {
+		t.Fatal(err)
+	}
+	tb.mu.Lock()
+	tb.errors = nil // the failed loads of the 503s, logged by the browser
+	tb.mu.Unlock()
+	tb.click(`.page-error button`)
+	tb.noCardErrors()
+	if n := tb.eval(`document.querySelectorAll('[data-card=headline] .tile').length`); n.(float64) != 6 {
+		t.Errorf("after retry the overview shows %v tiles", n)
+	}
+	tb.noConsoleErrors()
+}
+
+// testBudget loads every page in a fresh tab and counts its GraphQL requests and the bytes of
+// JavaScript and CSS transferred; then moves between pages inside the app.
+func testBudget(t *testing.T, browser context.Context, base string) {
+	pages := []string{"overview", "funnel", "valuestream", "adoption", "cash"}
+	for _, page := range pages {
+		tb := openTab(t, browser, base, width, height)
+		tb.load("#/" + page)
+		n, bytes := tb.requests()
+		t.Logf("%s: %d GraphQL requests on load, %d bytes of JS+CSS transferred, first chart after %v ms", page, n, bytes, tb.eval(`window.__ltc.firstChartMs`))
+		if n > maxRequestsPerLoad {
+			t.Errorf("%s: %d GraphQL requests on load, budget %d", page, n, maxRequestsPerLoad)
+		}
+		if bytes == 0 || bytes > maxTransferBytes {
+			t.Errorf("%s: %d bytes of JS+CSS transferred, budget %d", page, bytes, maxTransferBytes)
+		}
+		for _, next := range pages {
+			if next == page {
+				continue
+			}
+			before, _ := tb.requests()
+			tb.click(fmt.Sprintf(`nav a[data-page=%s]`, next))
+			if n, _ := tb.requests(); n-before > maxRequestsPerNav {
+				t.Errorf("%s → %s: %d GraphQL requests, budget %d", page, next, n-before, maxRequestsPerNav)
+			}
+			break
+		}
+		tb.noConsoleErrors()
+	}
+}
+
+// --- the server and the browser -------------------------------------------------------------------
+
+// startDemo runs `ltc demo` in-process on a free port and returns its base URL once it is ready.
+func startDemo(t *testing.T, size string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "demo")
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	var stdout, stderr bytes.Buffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"demo", "--dir", dir, "--size", size, "--listen", addr, "--log-level", "warn"}, &stdout, &stderr)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(time.Minute):
+			t.Error("demo did not stop within a minute")
+		}
+	})
+	base := "http://" + addr
+	start := time.Now()
+	for {
+		if code, _ := get(t, base+"/readyz"); code == http.StatusOK {
+			break
+		}
+		select {
+		case c := <-done:
+			t.Fatalf("demo exited early with %d:\n%s\n%s", c, stdout.String(), stderr.String())
+		default:
+		}
+		if time.Since(start) > 10*time.Minute {
+			t.Fatalf("demo not ready after 10 minutes:\n%s", stderr.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Logf("%s demo ready in %v at %s", size, time.Since(start).Round(time.Millisecond), base)
+	return base
+}
+
+// startBrowser starts headless Chromium with the flags it needs here (no sandbox as root, no
+// background network traffic) and a fresh profile.
+func startBrowser(t *testing.T, path string) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(width, height),
+	)
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(alloc)
+	t.Cleanup(func() {
+		cancel()
+		cancelAlloc()
+	})
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+// tab is one browser tab with what it saw: console errors, GraphQL requests, requests to other
+// origins and the encoded size of the scripts and stylesheets it loaded.
+type tab struct {
+	t    *testing.T
+	ctx  context.Context
+	base string
+
+	mu       sync.Mutex
+	errors   []string
+	graphql  int
+	remote   []string
+	assets   map[network.RequestID]bool
+	assetLen int64
+}
+
+func openTab(t *testing.T, browser context.Context, base string, w, h int64) *tab {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(browser)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 5*time.Minute)
+	t.Cleanup(func() {
+		cancelTimeout()
+		cancel()
+	})
+	tb := &tab{t: t, ctx: ctx, base: base, assets: map[network.RequestID]bool{}}
+	if err := chromedp.Listen(ctx, tb.observe); err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	tb.do(chromedp.EmulateViewport(w, h))
+	// Every tab loads like a first visit: the budget counts the bytes a new user downloads.
+	if _, err := chromedp.Call(ctx, network.SetCacheDisabled, network.SetCacheDisabledParams{CacheDisabled: true}); err != nil {
+		t.Fatalf("disable cache: %v", err)
+	}
+	return tb
+}
+
+// observe runs on chromedp's event loop: record, never block.
+func (tb *tab) observe(ev any) {
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	switch ev := ev.(type) {
+	case *network.EventRequestWillBeSent:
+		u := ev.Request.URL
+		switch {
+		case strings.HasPrefix(u, tb.base+"/graphql") && ev.Request.Method == http.MethodPost:
+			tb.graphql++
+		case strings.HasPrefix(u, tb.base+"/assets/"):
+			tb.assets[ev.RequestID] = true
+		case strings.HasPrefix(u, tb.base), strings.HasPrefix(u, "data:"), strings.HasPrefix(u, "blob:"), u == "about:blank":
+		default:
+			tb.remote = append(tb.remote, u)
+		}
+	case *network.EventLoadingFinished:
+		if tb.assets[ev.RequestID] {
+			tb.assetLen += int64(ev.EncodedDataLength)
+		}
+	}
+	if m := consoleOf(ev); m != "" {
+		tb.errors = append(tb.errors, m)
+	}
+}
+
+func (tb *tab) do(actions ...chromedp.Action[chromedp.Void]) {
+	tb.t.Helper()
+	if err := chromedp.Do(tb.ctx, actions...); err != nil {
+		tb.t.Fatalf("browser: %v", err)
+	}
+}
+
+// eval evaluates a JavaScript expression (awaiting a promise) and returns its JSON value.
+func (tb *tab) eval(expr string) any {
+	tb.t.Helper()
+	v, err := chromedp.Run(tb.ctx, chromedp.Evaluate[any](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		tb.t.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return v
+}
+
+// act runs JavaScript that changes the page and waits for the render it causes.
+func (tb *tab) act(expr string) {
+	tb.t.Helper()
+	n := tb.rendered()
+	tb.eval(expr)
+	if strings.Contains(expr, "dispatchEvent(new Event('change'))") {
+		tb.waitRendered(n)
+	}
+}
+
+func (tb *tab) rendered() int {
+	tb.t.Helper()
+	v := tb.eval(`Number(document.body.dataset.rendered || 0)`)
+	return int(v.(float64))
+}
+
+func (tb *tab) poll(expr string) {
+	tb.t.Helper()
+	if _, err := chromedp.Run(tb.ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(renderTimeout))); err != nil {
+		tb.screenshotOnFailure()
+		tb.t.Fatalf("waiting for %s: %v", expr, err)
+	}
+}
+
+func (tb *tab) waitRendered(after int) {
+	tb.t.Helper()
+	tb.poll(fmt.Sprintf(`document.body.dataset.ready === 'true' && Number(document.body.dataset.rendered || 0) > %d`, after))
+}
+
+// load opens the app at a hash in a fresh document and waits until its page has rendered.
+func (tb *tab) load(hash string) {
+	tb.t.Helper()
+	tb.do(chromedp.Navigate(tb.base + "/" + hash))
+	tb.waitRendered(0)
+}
+
+// navigate changes the hash inside the running app and waits for the new render.
+func (tb *tab) navigate(hash string) {
+	tb.t.Helper()
+	if cur := tb.eval(`location.href`).(string); !strings.HasPrefix(cur, tb.base) {
+		tb.load(hash)
+		return
+	}
+	n := tb.rendered()
+	tb.eval(fmt.Sprintf(`location.hash = %q`, hash))
+	tb.waitRendered(n)
+}
+
+// click clicks an element and waits for the render it causes.
+func (tb *tab) click(sel string) {
+	tb.t.Helper()
+	n := tb.rendered()
+	tb.eval(fmt.Sprintf(`document.querySelector(%q).click()`, sel))
+	tb.waitRendered(n)
+}
+
+func (tb *tab) text(sel string) string {
+	tb.t.Helper()
+	v := tb.eval(fmt.Sprintf(`(document.querySelector(%q) || {}).textContent ?? null`, sel))
+	s, _ := v.(string)
+	return s
+}
+
+// cells returns the text of each cell of the first row matching sel.
+func (tb *tab) cells(sel string) []string {
+	tb.t.Helper()
+	v := tb.eval(fmt.Sprintf(`[...(document.querySelector(%q) || {cells: []}).cells].map(c => c.textContent)`, sel))
+	var out []string
+	for _, c := range v.([]any) {
+		out = append(out, c.(string))
+	}
+	return out
+}
+
+// scope is the ScopeInput the page queries for (without grain or groupBy).
+func (tb *tab) scope() map[string]any {
+	tb.t.Helper()
+	return tb.eval(`window.__ltc.scope()`).(map[string]any)
+}
+
+func (tb *tab) requests() (int, int64) {
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	return tb.graphql, tb.assetLen
+}
+
+func (tb *tab) noCardErrors() {
+	tb.t.Helper()
+	if v := tb.eval(`[...document.querySelectorAll('[data-state=error]')].map(e => (e.dataset.card || e.dataset.kpi || '') + ': ' + e.textContent)`); len(v.([]any)) > 0 {
+		tb.t.Errorf("%s: cards in the error state: %v", tb.eval(`location.hash`), v)
+	}
+}
+
+func (tb *tab) noConsoleErrors() {
+	tb.t.Helper()
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	for _, e := range tb.errors {
+		tb.t.Errorf("browser console: %s", e)
+	}
+	for _, u := range tb.remote {
+		tb.t.Errorf("request to another origin: %s", u)
+	}
+	tb.errors, tb.remote = nil, nil
+}
+
+func (tb *tab) screenshot(dir, name string) {
+	tb.t.Helper()
+	buf, err := chromedp.Run(tb.ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		tb.t.Errorf("screenshot %s: %v", name, err)
+		return
+	}
+	tb.t.Logf("screenshot: %s", save(tb.t, dir, name+".png", buf))
+}
+
+func (tb *tab) screenshotOnFailure() {
+	if buf, err := chromedp.Run(tb.ctx, chromedp.FullScreenshot(100)); err == nil {
+		tb.t.Logf("screenshot at failure: %s", save(tb.t, artifactDir(tb.t), "failure.png", buf))
+	}
+}
+
+// --- helpers --------------------------------------------------------------------------------------
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// artifactDir is where screenshots go: $LTC_UI_ARTIFACTS (kept) or the test's temp dir.
+func artifactDir(t *testing.T) string {
+	if d := os.Getenv("LTC_UI_ARTIFACTS"); d != "" {
+		d = filepath.Join(d, strings.ReplaceAll(t.Name(), "/", "_"))
+		if err := os.MkdirAll(d, 0o755); err == nil {
+			return d
+		}
+	}
+	return t.TempDir()
+}
+
+func save(t *testing.T, dir, name string, b []byte) string {
+	p := filepath.Join(dir, strings.ReplaceAll(t.Name(), "/", "_")+"-"+name)
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Errorf("save %s: %v", p, err)
+	}
+	return p
+}
+
+// graphql runs a query against the server and returns its data; errors fail the test.
+func graphql(t *testing.T, base, query string, vars map[string]any) map[string]any {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	resp, err := http.Post(base+"/graphql", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var out struct {
+		Data   map[string]any `json:"data"`
+		Errors []any          `json:"errors"`
+	}
+	if err := json.Unmarshal(raw, &out); err != nil || len(out.Errors) > 0 || out.Data == nil {
+		t.Fatalf("graphql %s: %s (%v)", strings.Fields(query)[0], raw, err)
+	}
+	return out.Data
+}
+
+// at walks a decoded JSON value by object keys and array indexes; nil when a step is missing.
+func at(v any, path ...any) any {
+	for _, p := range path {
+		switch k := p.(type) {
+		case string:
+			m, _ := v.(map[string]any)
+			v = m[k]
+		case int:
+			a, _ := v.([]any)
+			if k >= len(a) {
+				return nil
+			}
+			v = a[k]
+		}
+	}
+	return v
+}
+
+func copyScope(s map[string]any) map[string]any {
+	out := map[string]any{}
+	for k, v := range s {
+		out[k] = v
+	}
+	return out
+}
+
+func withFilter(s map[string]any, dim, value string) map[string]any {
+	out := copyScope(s)
+	var fs []any
+	if f, ok := s["filters"].([]any); ok {
+		for _, x := range f {
+			if at(x, "dimension") != dim {
+				fs = append(fs, x)
+			}
+		}
+	}
+	out["filters"] = append(fs, map[string]any{"dimension": dim, "values": []string{value}})
+	return out
+}
+
+func withGroupBy(s map[string]any, dim string) map[string]any {
+	out := copyScope(s)
+	out["groupBy"] = []string{dim}
+	return out
+}
+
+func scopeDays(t *testing.T, s map[string]any) float64 {
+	from, err1 := time.Parse(time.RFC3339, fmt.Sprint(s["from"]))
+	to, err2 := time.Parse(time.RFC3339, fmt.Sprint(s["to"]))
+	if err1 != nil || err2 != nil {
+		t.Fatalf("scope %v", s)
+	}
+	return to.Sub(from).Hours() / 24
+}
+
+// dimensionValues lists a dimension's non-empty values among the scope's cases, as the filters do.
+func dimensionValues(t *testing.T, base string, scope map[string]any, dim string) []string {
+	t.Helper()
+	d := graphql(t, base, `query($s: ScopeInput!) { funnel(scope: $s) { groups { key { value } } } }`,
+		map[string]any{"s": map[string]any{"from": "2000-01-01T00:00:00Z", "to": scope["to"], "groupBy": []string{dim}}})
+	var out []string
+	for _, g := range at(d, "funnel", "groups").([]any) {
+		if v := at(g, "key", 0, "value").(string); v != "" {
+			out = append(out, v)
+		}
+	}
+	slices.Sort(out)
+	if len(out) == 0 {
+		t.Fatalf("no %s values in the demo", dim)
+	}
+	return out
+}
+
+// consoleOf describes an event that must not happen: a console.error, an uncaught exception or an
+// error in the browser log (a CSP violation, a failed load); "" for anything else.
+func consoleOf(ev any) string {
+	switch ev := ev.(type) {
+	case *runtime.EventExceptionThrown:
+		d := ev.ExceptionDetails.Text
+		if ev.ExceptionDetails.Exception != nil {
+			d += " " + ev.ExceptionDetails.Exception.Description
+		}
+		return "exception: " + d
+	case *cdplog.EventEntryAdded:
+		if ev.Entry.Level == cdplog.EntryLevelError {
+			return "log: " + ev.Entry.Text + " " + ev.Entry.URL
+		}
+	case *runtime.EventConsoleAPICalled:
+		if ev.Type == runtime.ConsoleAPICalledTypeError || ev.Type == runtime.ConsoleAPICalledTypeAssert {
+			var parts []string
+			for _, a := range ev.Args {
+				if a.Description != "" {
+					parts = append(parts, a.Description)
+				} else {
+					parts = append(parts, string(a.Value))
+				}
+			}
+			return "console.error: " + strings.Join(parts, " ")
+		}
+	}
+	return ""
+}
+
+// --- the page's number formatting, in Go (dashboards/web/src/format.js) ---------------------------
+
+// toFixed is JavaScript's Number.prototype.toFixed: the exact decimal value rounded half up (the
+// larger n on a tie), with "-0.0" shown as "0.0" as the page does.
+func toFixed(v float64, d int) string {
+	neg := v < 0
+	exact := new(big.Float).SetFloat64(math.Abs(v)).Text('f', 1100)
+	ip, frac, _ := strings.Cut(exact, ".")
+	frac += strings.Repeat("0", d+1)
+	digits, _ := new(big.Int).SetString(ip+frac[:d], 10)
+	if frac[d] >= '5' {
+		digits.Add(digits, big.NewInt(1))
+	}
+	s := digits.String()
+	if d > 0 {
+		if len(s) <= d {
+			s = strings.Repeat("0", d-len(s)+1) + s
+		}
+		s = s[:len(s)-d] + "." + s[len(s)-d:]
+	}
+	if neg && strings.Trim(s, "0.") != "" {
+		s = "-" + s
+	}
+	return s
+}
+
+func pct(v float64) string { return toFixed(v*100, 1) + "%" }
+
+func days(v float64) string {
+	d := 0
+	if math.Abs(v) < 100 {
+		d = 1
+	}
+	return toFixed(v, d) + " days"
+}
+
+func count(v float64) string {
+	s := toFixed(v, 0)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	if neg {
+		s = "-" + s
+	}
+	return s
+}
+
+func money(v float64) string {
+	a := math.Abs(v)
+	sign := ""
+	if v < 0 && toFixed(a, 0) != "0" {
+		sign = "-"
+	}
+	var s string
+	switch {
+	case a >= 1e9:
+		s = toFixed(a/1e9, 1) + "B"
+	case a >= 1e6:
+		s = toFixed(a/1e6, 1) + "M"
+	case a >= 1e3:
+		s = toFixed(a/1e3, 1) + "k"
+	default:
+		s = toFixed(a, 0)
+	}
+	return sign + "€" + s
+}
+
+// kpiText formats a KpiValue side as a tile does: "—" when it is computed over nothing.
+func kpiText(v any, unit, side string) string {
+	n := "n"
+	if side == "previous" {
+		n = "previousN"
+	}
+	if f, _ := at(v, n).(float64); f <= 0 {
+		return "—"
+	}
+	x := at(v, side).(float64)
+	switch unit {
+	case "ratio":
+		return pct(x)
+	case "days":
+		return days(x)
+	case "money":
+		return money(x)
+	default:
+		return count(x)
+	}
+}
+
+func stageLabel(id string) string {
+	s := strings.ReplaceAll(id, "_", " ")
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+func groupName(v string) string {
+	if v == "" {
+		return "(not set)"
+	}
+	return v
+}
+
+func bottleneckSentence(stage string, share float64) string {
+	return stageLabel(stage) + " takes " + pct(share) + " of the lead-to-cash cycle."
+}
+
+func TestToFixedMatchesJavaScript(t *testing.T) {
+	for _, c := range []struct {
+		v    float64
+		d    int
+		want string
+	}{
+		{0.125, 2, "0.13"}, {12.25, 1, "12.3"}, {1.005, 2, "1.00"}, {-0.04, 1, "0.0"}, {-1.25, 1, "-1.3"},
+		{0, 1, "0.0"}, {99.95, 1, "100.0"}, {1234.5, 0, "1235"}, {0.05, 1, "0.1"}, {2.5, 0, "3"},
+	} {
+		if got := toFixed(c.v, c.d); got != c.want {
+			t.Errorf("toFixed(%v, %d) = %q, want %q", c.v, c.d, got, c.want)
+		}
+	}
+	for _, c := range [][2]string{{count(1234567), "1,234,567"}, {money(1234567), "€1.2M"}, {money(950), "€950"}, {days(123.4), "123 days"}, {pct(0.1234), "12.3%"}} {
+		if c[0] != c[1] {
+			t.Errorf("got %q, want %q", c[0], c[1])
+		}
+	}
+}
