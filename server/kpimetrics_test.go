@@ -608,9 +608,9 @@ func TestPrometheusScrapesKPIGauges(t *testing.T) {
 			}
 		}
 	}
-	// The ETL metrics arrive too; their job label becomes exported_job (honor_labels: false).
-	if r := query(`ltc_etl_last_success_timestamp_seconds{exported_job="events"}`); len(r) != 1 {
-		t.Errorf("ltc_etl_last_success_timestamp_seconds{exported_job=\"events\"}: %v", r)
+	// The ETL metrics arrive too; their job label becomes etl_job (honor_labels: false).
+	if r := query(`ltc_etl_last_success_timestamp_seconds{etl_job="events"}`); len(r) != 1 {
+		t.Errorf("ltc_etl_last_success_timestamp_seconds{etl_job=\"events\"}: %v", r)
 	}
 	stop()
 }

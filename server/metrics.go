@@ -43,32 +43,32 @@ func NewETLMetrics(reg prometheus.Registerer) *ETLMetrics {
 		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "ltc_etl_last_success_timestamp_seconds",
 			Help: "Unix time when the ETL job last finished a successful run (a noop run, which found no new data, counts).",
-		}, []string{"job"}),
+		}, []string{"etl_job"}),
 		lastRun: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "ltc_etl_last_run_timestamp_seconds",
 			Help: "Unix time when the ETL job's latest run started, whatever its outcome.",
-		}, []string{"job"}),
+		}, []string{"etl_job"}),
 		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ltc_etl_runs_total",
 			Help: "ETL runs finished, by job and status (success, failed, noop).",
-		}, []string{"job", "status"}),
+		}, []string{"etl_job", "status"}),
 		rowsLoaded: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ltc_etl_rows_loaded_total",
 			Help: "Source rows merged into the warehouse, by job.",
-		}, []string{"job"}),
+		}, []string{"etl_job"}),
 		rowsQuarantined: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ltc_etl_rows_quarantined_total",
 			Help: "Source rows rejected into the quarantine, by job.",
-		}, []string{"job"}),
+		}, []string{"etl_job"}),
 		rowsDuplicate: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ltc_etl_rows_duplicate_total",
 			Help: "Source rows skipped as duplicates of rows already loaded, by job.",
-		}, []string{"job"}),
+		}, []string{"etl_job"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "ltc_etl_run_duration_seconds",
 			Help:    "Wall time of ETL runs in seconds, by job.",
 			Buckets: prometheus.ExponentialBuckets(0.1, 4, 8), // 0.1 s … 27 min
-		}, []string{"job"}),
+		}, []string{"etl_job"}),
 		dataVersion: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "ltc_data_version",
 			Help: "Warehouse data version: a counter bumped by every ETL commit.",

@@ -24,24 +24,24 @@ func TestETLMetricsObserve(t *testing.T) {
 	want := `
 # HELP ltc_etl_last_run_timestamp_seconds Unix time when the ETL job's latest run started, whatever its outcome.
 # TYPE ltc_etl_last_run_timestamp_seconds gauge
-ltc_etl_last_run_timestamp_seconds{job="crm"} 1.7723484e+09
+ltc_etl_last_run_timestamp_seconds{etl_job="crm"} 1.7723484e+09
 # HELP ltc_etl_last_success_timestamp_seconds Unix time when the ETL job last finished a successful run (a noop run, which found no new data, counts).
 # TYPE ltc_etl_last_success_timestamp_seconds gauge
-ltc_etl_last_success_timestamp_seconds{job="crm"} 1.77234489e+09
+ltc_etl_last_success_timestamp_seconds{etl_job="crm"} 1.77234489e+09
 # HELP ltc_etl_runs_total ETL runs finished, by job and status (success, failed, noop).
 # TYPE ltc_etl_runs_total counter
-ltc_etl_runs_total{job="crm",status="failed"} 1
-ltc_etl_runs_total{job="crm",status="noop"} 0
-ltc_etl_runs_total{job="crm",status="success"} 1
+ltc_etl_runs_total{etl_job="crm",status="failed"} 1
+ltc_etl_runs_total{etl_job="crm",status="noop"} 0
+ltc_etl_runs_total{etl_job="crm",status="success"} 1
 # HELP ltc_etl_rows_loaded_total Source rows merged into the warehouse, by job.
 # TYPE ltc_etl_rows_loaded_total counter
-ltc_etl_rows_loaded_total{job="crm"} 97
+ltc_etl_rows_loaded_total{etl_job="crm"} 97
 # HELP ltc_etl_rows_quarantined_total Source rows rejected into the quarantine, by job.
 # TYPE ltc_etl_rows_quarantined_total counter
-ltc_etl_rows_quarantined_total{job="crm"} 2
+ltc_etl_rows_quarantined_total{etl_job="crm"} 2
 # HELP ltc_etl_rows_duplicate_total Source rows skipped as duplicates of rows already loaded, by job.
 # TYPE ltc_etl_rows_duplicate_total counter
-ltc_etl_rows_duplicate_total{job="crm"} 1
+ltc_etl_rows_duplicate_total{etl_job="crm"} 1
 # HELP ltc_data_version Warehouse data version: a counter bumped by every ETL commit.
 # TYPE ltc_data_version gauge
 ltc_data_version 4

@@ -113,7 +113,7 @@ func TestServer(t *testing.T) {
 
 	code, body, _ = fetch(t, "GET", base+"/metrics", "", "")
 	for _, want := range []string{"go_goroutines", "process_", "ltc_data_version 0",
-		"# HELP ltc_etl_runs_total", `ltc_etl_last_success_timestamp_seconds{job="crm"} 1.77234489e+09`} {
+		"# HELP ltc_etl_runs_total", `ltc_etl_last_success_timestamp_seconds{etl_job="crm"} 1.77234489e+09`} {
 		if code != 200 || !strings.Contains(body, want) {
 			t.Errorf("/metrics: %d, no %q", code, want)
 		}

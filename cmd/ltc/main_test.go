@@ -78,7 +78,7 @@ func TestDemoServesAndShutsDown(t *testing.T) {
 		strings.Contains(string(body), `"failed"`) {
 		t.Errorf("/graphql: %s", body)
 	}
-	if _, metrics := get(t, base+"/metrics"); !strings.Contains(metrics, `ltc_etl_last_success_timestamp_seconds{job="events"}`) {
+	if _, metrics := get(t, base+"/metrics"); !strings.Contains(metrics, `ltc_etl_last_success_timestamp_seconds{etl_job="events"}`) {
 		t.Errorf("/metrics lacks the events job's last success:\n%.3000s", metrics)
 	}
 	if !strings.Contains(stdout.String(), "events: ") || !strings.Contains(stdout.String(), "quarantined") {
@@ -119,7 +119,7 @@ func ltcProcess(t *testing.T, args ...string) (string, error) {
 // TestMain lets the test binary act as the ltc binary (for ltcProcess).
 func TestMain(m *testing.M) {
 	if os.Getenv("LTC_TEST_AS_BINARY") == "1" {
-		os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+		main() // exactly the binary's entry point, signal handling included; it exits
 	}
 	os.Exit(m.Run())
 }
