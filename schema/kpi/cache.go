@@ -26,7 +26,8 @@ type flights struct {
 	group singleflight.Group
 }
 
-// cached returns the result of fn for (name, args) at the current data version: from the LRU cache
+// cached returns the result of fn for (name, args) at the current data version and under the row
+// scope of ctx (RowScope): from the LRU cache
 // when present, else computed once however many callers ask at the same time (singleflight).
 // Results are shared between callers and must be treated as read-only.
 func cached[T any](ctx context.Context, e *Engine, name, args string, fn func(context.Context) (T, error)) (T, error) {
@@ -38,7 +39,8 @@ func cached[T any](ctx context.Context, e *Engine, name, args string, fn func(co
 	if err != nil {
 		return zero, err
 	}
-	key := fmt.Sprintf("%s\x00%d\x00%s", name, v, args)
+	// The row scope is part of the key: callers with different scopes never share a result.
+	key := fmt.Sprintf("%s\x00%d\x00%s\x00%s", name, v, args, rowScopeOf(ctx).key())
 	for attempt := 0; ; attempt++ {
 		if r, ok := e.cache.Get(key); ok {
 			return r.(T), nil

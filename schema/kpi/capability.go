@@ -64,7 +64,8 @@ WHERE e.hired_at IS NOT NULL AND (e.role = 'sales' OR e.employee_id IN (SELECT o
 // their won value per month (opportunities they own, won, by closed_at, amounts as stored; the
 // trailing mean of RampSmoothing months) reaches RampShare of the tenured median (sellers hired at
 // least TenuredMonths months before the month; the median of their mean monthly won value), as of
-// the engine's Now.
+// the engine's Now. Under a row scope (RowScope), only the sellers and the opportunities inside it
+// count.
 func (e *Engine) Ramp(ctx context.Context, hiredFrom, hiredTo time.Time, businessUnits []string) (*Ramp, error) {
 	if err := (Scope{From: hiredFrom, To: hiredTo}).Validate(); err != nil {
 		return nil, err
@@ -84,7 +85,9 @@ type seller struct {
 func (e *Engine) ramp(ctx context.Context, from, to time.Time, units []string) (*Ramp, error) {
 	asOf := e.opts.Now().UTC()
 	out := &Ramp{HiredFrom: from, HiredTo: to, AsOf: asOf, Hires: []RampHire{}}
-	rows, err := e.db.Read.QueryContext(ctx, sellerSQL)
+	rs := rowScopeOf(ctx)
+	er, eargs := rs.sql("e.business_unit", "e.region")
+	rows, err := e.db.Read.QueryContext(ctx, sellerSQL+er, eargs...)
 	if err != nil {
 		return nil, err
 	}
@@ -111,9 +114,10 @@ func (e *Engine) ramp(ctx context.Context, from, to time.Time, units []string) (
 		amount float64
 	}
 	won := map[string][]deal{}
+	dr, dargs := rs.sql("business_unit", "region")
 	drows, err := e.db.Read.QueryContext(ctx, `SELECT owner_id, closed_at, coalesce(CAST(amount AS DOUBLE), 0) FROM opportunities
-WHERE status = 'won' AND owner_id IS NOT NULL AND closed_at >= CAST(? AS TIMESTAMP) AND closed_at < CAST(? AS TIMESTAMP)`,
-		ts(first.AddDate(0, -TenuredMonths, 0)), ts(asOf))
+WHERE status = 'won' AND owner_id IS NOT NULL AND closed_at >= CAST(? AS TIMESTAMP) AND closed_at < CAST(? AS TIMESTAMP)`+dr,
+		append([]any{ts(first.AddDate(0, -TenuredMonths, 0)), ts(asOf)}, dargs...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -236,16 +240,17 @@ type Certification struct {
 }
 
 // Certification returns the certification share per business unit as of asOf (the zero time means
-// the engine's Now), over the employees hired by then.
+// the engine's Now), over the employees hired by then (those inside the row scope of ctx).
 func (e *Engine) Certification(ctx context.Context, asOf time.Time) (*Certification, error) {
 	if asOf.IsZero() {
 		asOf = e.opts.Now()
 	}
 	asOf = asOf.UTC()
+	r, rargs := rowScopeOf(ctx).sql("business_unit", "region")
 	rows, err := e.db.Read.QueryContext(ctx, `SELECT coalesce(business_unit, ''), GROUPING(coalesce(business_unit, '')), count(*),
   count(*) FILTER (WHERE certified_at <= CAST(? AS TIMESTAMP))
-FROM employees WHERE hired_at IS NULL OR hired_at <= CAST(? AS TIMESTAMP)
-GROUP BY ROLLUP (coalesce(business_unit, '')) ORDER BY 2 DESC, 1`, ts(asOf), ts(asOf))
+FROM employees WHERE (hired_at IS NULL OR hired_at <= CAST(? AS TIMESTAMP))`+r+`
+GROUP BY ROLLUP (coalesce(business_unit, '')) ORDER BY 2 DESC, 1`, append([]any{ts(asOf), ts(asOf)}, rargs...)...)
 	if err != nil {
 		return nil, fmt.Errorf("kpi.Certification: %w", err)
 	}

@@ -47,6 +47,9 @@ type Cost struct {
 	// Unfiltered lists scope filters that spend cannot honour (it has only business_unit and
 	// channel): with any of them, Spend covers more than the leads and deals it is divided by.
 	Unfiltered []string `json:"unfiltered"`
+	// Withheld lists row-scope dimensions (RowScope) spend cannot be restricted to (it has no
+	// region): with any of them Spend is withheld (0) and PerLead and PerWonDeal are nil.
+	Withheld []string `json:"withheld"`
 }
 
 // StageOpportunity is a stage ranked by its share of the cycle time times the cases it delays.
@@ -145,11 +148,15 @@ func (e *Engine) diagnose(ctx context.Context, s Scope) (*Diagnosis, error) {
 		}
 		return err
 	})
-	g.Go(func() error {
-		v, err := e.spend(gctx, s)
-		out.Cost.Spend = v
-		return err
-	})
+	if len(rowScopeOf(ctx).Regions) > 0 {
+		out.Cost.Withheld = []string{"region"}
+	} else {
+		g.Go(func() error {
+			v, err := e.spend(gctx, s)
+			out.Cost.Spend = v
+			return err
+		})
+	}
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
@@ -193,11 +200,15 @@ func (e *Engine) diagnose(ctx context.Context, s Scope) (*Diagnosis, error) {
 	}
 	c := &out.Cost
 	c.Leads, c.WonDeals = out.LeadConversion.N, out.WonValue.N
-	if c.Leads > 0 {
+	withheld := c.Withheld != nil
+	if !withheld {
+		c.Withheld = []string{}
+	}
+	if c.Leads > 0 && !withheld {
 		v := c.Spend / float64(c.Leads)
 		c.PerLead = &v
 	}
-	if c.WonDeals > 0 {
+	if c.WonDeals > 0 && !withheld {
 		v := c.Spend / float64(c.WonDeals)
 		c.PerWonDeal = &v
 	}
@@ -211,7 +222,8 @@ func (e *Engine) diagnose(ctx context.Context, s Scope) (*Diagnosis, error) {
 	return out, nil
 }
 
-// spend returns the marketing spend pro-rated to [From, To), filtered by business unit and channel.
+// spend returns the marketing spend pro-rated to [From, To), filtered by business unit and channel
+// and by the business units of the row scope (callers withhold spend under a region restriction).
 func (e *Engine) spend(ctx context.Context, s Scope) (float64, error) {
 	b := &sqlBuilder{}
 	b.add(`SELECT coalesce(sum(amount * (epoch_us(least(pend, CAST(? AS TIMESTAMP))) - epoch_us(greatest(pstart, CAST(? AS TIMESTAMP))))
@@ -234,6 +246,8 @@ WHERE pstart < CAST(? AS TIMESTAMP) AND pend > CAST(? AS TIMESTAMP) AND pend > p
 			b.args = append(b.args, v)
 		}
 	}
+	r, rargs := rowScopeOf(ctx).sql("m.business_unit", "NULL")
+	b.add(r, rargs...)
 	var v float64
 	if err := e.db.Read.QueryRowContext(ctx, b.sb.String(), b.args...).Scan(&v); err != nil {
 		return 0, fmt.Errorf("spend: %w", err)

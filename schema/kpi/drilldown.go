@@ -56,7 +56,7 @@ func (e *Engine) Cases(ctx context.Context, s Scope, f CaseFilter, first int, af
        coalesce(c.branch, ''), c.started_at, c.last_at, coalesce(c.events, 0), c.furthest,
        coalesce(c.expected_n > 0 AND c.recorded_n = c.expected_n, false), coalesce(c.status, ''), c.closed_at
 FROM kpi_case c WHERE c.started_at >= CAST(? AS TIMESTAMP) AND c.started_at < CAST(? AS TIMESTAMP)`, ts(s.From), ts(s.To))
-	fs, fargs := filterSQL(s)
+	fs, fargs := filterSQL(ctx, s)
 	b.add(fs, fargs...)
 	if f.StageReached != "" {
 		p, err := e.stage(f.StageReached)
@@ -149,15 +149,21 @@ type Event struct {
 }
 
 // Timeline returns every event of a case, personal tier included, ordered by (occurred_at, seq).
-// An unknown case has an empty timeline.
+// An unknown case has an empty timeline, and so has a case outside the row scope of ctx.
 func (e *Engine) Timeline(ctx context.Context, caseID string) ([]Event, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	return cached(ctx, e, "timeline", caseID, func(ctx context.Context) ([]Event, error) {
-		rows, err := e.db.Read.QueryContext(ctx, `SELECT coalesce(stage, ''), activity, occurred_at, coalesce(actor_id, ''),
+		q := `SELECT coalesce(stage, ''), activity, occurred_at, coalesce(actor_id, ''),
        coalesce(actor_role, ''), coalesce(outcome, ''), template_used, source, seq
-FROM stage_events WHERE case_id = ? ORDER BY occurred_at, seq`, caseID)
+FROM stage_events WHERE case_id = ?`
+		args := []any{caseID}
+		if r, rargs := rowSQL(ctx); r != "" {
+			q += " AND case_id IN (SELECT c.case_id FROM kpi_case c WHERE c.case_id = ?" + r + ")"
+			args = append(append(args, caseID), rargs...)
+		}
+		rows, err := e.db.Read.QueryContext(ctx, q+" ORDER BY occurred_at, seq", args...)
 		if err != nil {
 			return nil, fmt.Errorf("kpi.Timeline: %w", err)
 		}

@@ -2,6 +2,8 @@
 // from the canonical tables inside each ETL transaction, and one file per metric family answers
 // parameterised queries over those facts, each beside the previous period of equal length, with
 // optional breakdowns by case attributes and time series. Results are cached by data version.
+// A RowScope carried by the context (WithRowScope) restricts every query to some business units
+// and regions, on top of the Scope's filters.
 package kpi
 
 import (

@@ -279,12 +279,14 @@ func (in Initiative) Target(k InitiativeKPI) (float64, bool) {
 func (in Initiative) sprint() time.Duration { return time.Duration(in.SprintDays) * 24 * time.Hour }
 
 // BusinessUnits returns the business units that occur in the data (leads, opportunities,
-// employees, marketing spend), sorted.
+// employees, marketing spend), sorted; under a row scope (RowScope), those of the rows inside it
+// (marketing spend, which has no region, only when regions are unrestricted).
 func (e *Engine) BusinessUnits(ctx context.Context) ([]string, error) {
+	r, rargs := rowScopeOf(ctx).sql("u", "r")
 	rows, err := e.db.Read.QueryContext(ctx, `SELECT DISTINCT u FROM (
-  SELECT business_unit AS u FROM leads UNION ALL SELECT business_unit FROM opportunities
-  UNION ALL SELECT business_unit FROM employees UNION ALL SELECT business_unit FROM marketing_spend)
-WHERE u IS NOT NULL AND u <> '' ORDER BY u`)
+  SELECT business_unit AS u, region AS r FROM leads UNION ALL SELECT business_unit, region FROM opportunities
+  UNION ALL SELECT business_unit, region FROM employees UNION ALL SELECT business_unit, NULL FROM marketing_spend)
+WHERE u IS NOT NULL AND u <> ''`+r+` ORDER BY u`, rargs...)
 	if err != nil {
 		return nil, fmt.Errorf("kpi.BusinessUnits: %w", err)
 	}
@@ -932,6 +934,8 @@ WHERE s.signed_at >= CAST(? AS TIMESTAMP) AND s.signed_at < CAST(? AS TIMESTAMP)
 		for _, u := range units {
 			b.args = append(b.args, u)
 		}
+		r, rargs := rowSQL(ctx)
+		b.add(r, rargs...)
 		rows, err := e.db.Read.QueryContext(ctx, b.sb.String(), b.args...)
 		if err != nil {
 			return nil, err

@@ -66,8 +66,9 @@ func (e *Engine) bucketExpr(g Grain, expr string) (string, []any) {
 	return fmt.Sprintf("date_trunc('%s', %s)", grainTrunc[g], expr), nil
 }
 
-// filterSQL returns " AND c.dim IN (?, …)" for each filter, in dimension order, and its values.
-func filterSQL(s Scope) (string, []any) {
+// filterSQL returns " AND c.dim IN (?, …)" for each filter, in dimension order, then the row scope of
+// ctx (RowScope) in the same form, and the values to bind.
+func filterSQL(ctx context.Context, s Scope) (string, []any) {
 	dims := make([]string, 0, len(s.Filters))
 	for d, vs := range s.Filters {
 		if len(vs) > 0 {
@@ -90,7 +91,9 @@ func filterSQL(s Scope) (string, []any) {
 		}
 		b.WriteString(")")
 	}
-	return b.String(), args
+	r, rargs := rowSQL(ctx)
+	b.WriteString(r)
+	return b.String(), append(args, rargs...)
 }
 
 // run evaluates q over scope s.
@@ -167,7 +170,7 @@ func (e *Engine) runKeyed(ctx context.Context, s Scope, q aggQuery) (map[int64]*
 	}
 	b.add(" FROM "+from+" WHERE "+q.ts+" >= CAST(? AS TIMESTAMP) AND "+q.ts+" < CAST(? AS TIMESTAMP)",
 		ts(s.previous()), ts(s.To))
-	f, fargs := filterSQL(s)
+	f, fargs := filterSQL(ctx, s)
 	b.add(f, fargs...)
 	if q.where != "" {
 		b.add(" AND ("+q.where+")", q.whereArgs...)

@@ -53,11 +53,8 @@ func (e *Engine) refreshSteps() []refreshStep {
 SELECT case_id, min(occurred_at) AS started_at, max(occurred_at) AS last_at, CAST(count(*) AS INTEGER) AS events
 FROM stage_events GROUP BY case_id`)},
 		{"staged events", e.eventsSQL()},
-		{"kpi_case_stage", (&sqlBuilder{}).add(`CREATE OR REPLACE TABLE kpi_case_stage AS
-SELECT case_id, CAST(pos AS SMALLINT) AS stage_pos, min(occurred_at) AS first_at,
-       CAST(count(*) AS INTEGER) AS events, CAST(sum(dwell_us) / 1e6 AS DOUBLE) AS time_s
-FROM _kpi_ev GROUP BY case_id, pos`)},
 		{"case aggregates", e.aggSQL()},
+		{"kpi_case_stage", e.caseStageSQL()},
 		{"kpi_case", e.caseSQL()},
 		{"kpi_case_gate", e.gateSQL()},
 		{"kpi_case columns", e.dropGateColumnsSQL()},
@@ -103,13 +100,15 @@ func dimsOf(a string) string {
 }
 
 // eventsSQL builds _kpi_ev: the staged events (personal tier and unknown stages dropped) with their
-// stage position, order within the case by (occurred_at, seq) and dwell in microseconds (DESIGN §5.4).
+// stage position, order within the case by (occurred_at, seq), dwell in microseconds (DESIGN §5.4)
+// and the bitmask of the stages seen up to and including the event (which cycle spans it lies in).
 func (e *Engine) eventsSQL() *sqlBuilder {
 	b := &sqlBuilder{}
 	b.add(`CREATE OR REPLACE TEMP TABLE _kpi_ev AS
 SELECT case_id, pos, occurred_at, pass, tmpl,
        row_number() OVER w AS ord,
-       coalesce(epoch_us(lead(occurred_at) OVER w) - epoch_us(occurred_at), 0) AS dwell_us
+       coalesce(epoch_us(lead(occurred_at) OVER w) - epoch_us(occurred_at), 0) AS dwell_us,
+       bit_or(CAST(1 AS BIGINT) << pos) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS seen
 FROM (SELECT case_id, occurred_at, seq, outcome = 'pass' AS pass, template_used AS tmpl, CASE stage`)
 	for i, s := range e.model.Stages {
 		b.add(fmt.Sprintf(" WHEN ? THEN %d", i), s.ID)
@@ -153,6 +152,44 @@ func (e *Engine) firstNeeded() (times, ords []int) {
 // cycleStages are the stages whose first event kpi_case keeps as signed_at, accepted_at,
 // invoiced_at and collected_at (DESIGN §5.3).
 var cycleStages = []string{"contract_signed", "delivery_accepted", "invoiced", "cash_collected"}
+
+// caseStageSQL builds kpi_case_stage: per case and stage reached, the first event, the events and
+// the stage time (DESIGN §5.4), and the same restricted to each cycle's span (migration 007): the
+// events ordered at or after the cycle's start event and before its end event, whose dwells sum to
+// end − start. An event lies in the span when the stages seen up to and including it hold the
+// start stage (the sales cycle starts with the first event) and not yet the end stage.
+func (e *Engine) caseStageSQL() *sqlBuilder {
+	var sb strings.Builder
+	sb.WriteString(`CREATE OR REPLACE TABLE kpi_case_stage AS
+SELECT case_id, CAST(pos AS SMALLINT) AS stage_pos, min(occurred_at) AS first_at,
+       CAST(count(*) AS INTEGER) AS events, CAST(sum(dwell_us) / 1e6 AS DOUBLE) AS time_s`)
+	for _, c := range spanCycles {
+		cond := e.cycleSpanSQL(c)
+		fmt.Fprintf(&sb, `,
+       CAST(count(*) FILTER (WHERE %s) AS INTEGER) AS %s_events,
+       CAST(coalesce(sum(dwell_us) FILTER (WHERE %s), 0) / 1e6 AS DOUBLE) AS %s_s`, cond, c.col, cond, c.col)
+	}
+	sb.WriteString("\nFROM _kpi_ev GROUP BY case_id, pos")
+	return (&sqlBuilder{}).add(sb.String())
+}
+
+// cycleSpanSQL is the condition on an event of _kpi_ev of lying in cycle c's span; "false" when the
+// model lacks one of the cycle's stages. Bits are generated constants, never input.
+func (e *Engine) cycleSpanSQL(c cycleDef) string {
+	end := e.model.Position(c.endStage)
+	if end < 0 {
+		return "false"
+	}
+	cond := fmt.Sprintf("seen & %s = 0", bit(end))
+	if c.startStage != "" {
+		start := e.model.Position(c.startStage)
+		if start < 0 {
+			return "false"
+		}
+		cond = fmt.Sprintf("seen & %s <> 0 AND %s", bit(start), cond)
+	}
+	return cond
+}
 
 // aggSQL builds _kpi_agg: per case with staged events, the span of staged events, the reached
 // stages, the first event time or order of the stages kpi_case needs, the first passing event of

@@ -2,6 +2,7 @@ package kpi
 
 import (
 	"context"
+	"errors"
 	"reflect"
 	"testing"
 )
@@ -41,6 +42,96 @@ func TestValueStreamFixture(t *testing.T) {
 	}
 	if sum < 1-eps || sum > 1+eps {
 		t.Errorf("shares sum to %v", sum)
+	}
+}
+
+func TestValueStreamSalesCycleFixture(t *testing.T) {
+	eng, _ := newFixture(t)
+	ctx := context.Background()
+	bd, err := eng.ValueStreamOf(ctx, march(), CycleSales)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := bd.Total
+	// Cohort: first contract_signed in March: O1 03-10, O2 03-14, O3 03-12 10:00, O4 03-15 09:00,
+	// O5 03-17; previous: O9 02-08. Only staged events ordered before the first CS count (personal
+	// "Coffee chat" dropped), each with its dwell to the next staged event (days):
+	// O1: LC1 LQ1 OC2 NA3 Q1 CR1                          = 9 (03-01 → 03-10)
+	// O2: LC1 LQ1 OC1 NA(1+1) SD(2+1) SR(1+1) Q2          = 12 (03-02 → 03-14)
+	// O3: LC1 LQ1 OC1 NA1 SD2 Q(3+10/24) CR0 (seq 7 < CS's 8) = 9+10/24 (03-03 → 03-12 10:00)
+	// O4: LC1 OC2 Q(7+9/24); its CR (seq 6) is after CS (seq 5): not in the span = 10+9/24
+	// O5: LC1 LQ1 OC1 NA1 Q2 CR1                          = 7 (03-10 → 03-17)
+	// Σ = 47 + 19/24. Q: 1+2+3+10/24+7+9/24+2 = 15+19/24, the bottleneck; SD: 3+2 = 5; CR: 1+0+1 = 2.
+	// Previous O9: LC1 LQ1 OC1 NA2 Q1 CR1 = 7: Q 1/7, SD 0/7, CR 1 day.
+	total := 47 + 19.0/24
+	if v.Bottleneck != "quote" {
+		t.Errorf("bottleneck = %q, want quote", v.Bottleneck)
+	}
+	checkValue(t, "cases", v.Cases, 5, 1, 5, 1, f(4))
+	checkValue(t, "Q share", v.Stages[6].Share, (15+19.0/24)/total, 1.0/7, 5, 1, f((15+19.0/24)/total-1.0/7))
+	checkValue(t, "SD share", v.Stages[4].Share, 5/total, 0, 5, 1, f(5/total))
+	checkValue(t, "LC share", v.Stages[0].Share, 5/total, 1.0/7, 5, 1, f(5/total-1.0/7))
+	// SD reached in the span by O2 (3 days, two events: rework) and O3 (2 days): median 2.5,
+	// p90 2 + 0.9·1 = 2.9, rework 1/2; none before.
+	checkValue(t, "SD cases", v.Stages[4].Cases, 2, 0, 5, 1, f(2))
+	checkValue(t, "SD median", v.Stages[4].MedianDays, 2.5, 0, 2, 0, nil)
+	checkValue(t, "SD p90", v.Stages[4].P90Days, 2.9, 0, 2, 0, nil)
+	checkValue(t, "SD rework", v.Stages[4].Rework, 0.5, 0, 2, 0, nil)
+	// CR in the span: O1 (1), O3 (0, same time as CS but ordered before it), O5 (1); not O4.
+	// Times 0, 1, 1: median 1; previous O9 1.
+	checkValue(t, "CR cases", v.Stages[7].Cases, 3, 1, 5, 1, f(2))
+	checkValue(t, "CR median", v.Stages[7].MedianDays, 1, 1, 3, 1, f(0))
+	// NA: O1, O2 (twice), O3, O5 → rework 1/4; previous 0/1.
+	checkValue(t, "NA rework", v.Stages[3].Rework, 0.25, 0, 4, 1, f(0.25))
+	// Stages after the signature are outside the sales cycle.
+	for _, i := range []int{8, 9, 10, 11, 12} {
+		if v.Stages[i].Cases.Value != 0 || v.Stages[i].Share.Value != 0 {
+			t.Errorf("%s in the sales cycle: %+v", v.Stages[i].Stage, v.Stages[i])
+		}
+	}
+	var sum float64
+	for _, s := range v.Stages {
+		sum += s.Share.Value
+	}
+	if sum < 1-eps || sum > 1+eps {
+		t.Errorf("shares sum to %v", sum)
+	}
+
+	// Delivery: first CS → first DA, cohort by DA in March: O1 CS1 DS9 = 10; O2 CS1 CR1 DS9 = 11
+	// (its CR follows the signature). DS 18/21; previous O9 CS1 DS6: DS 6/7.
+	bd, err = eng.ValueStreamOf(ctx, march(), CycleDelivery)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkValue(t, "delivery cases", bd.Total.Cases, 2, 1, 2, 1, f(1))
+	checkValue(t, "delivery DS share", bd.Total.Stages[9].Share, 18.0/21, 6.0/7, 2, 1, f(18.0/21-6.0/7))
+	checkValue(t, "delivery CR cases", bd.Total.Stages[7].Cases, 1, 0, 2, 1, f(1))
+	// Cash: first INV → first CC, cohort by CC in March: O1 INV10, O2 INV4: invoiced is all of it;
+	// previous O9 INV10.
+	bd, err = eng.ValueStreamOf(ctx, march(), CycleCash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkValue(t, "cash INV share", bd.Total.Stages[11].Share, 1, 1, 2, 1, f(0))
+	checkValue(t, "cash INV median", bd.Total.Stages[11].MedianDays, 7, 10, 2, 1, f(-3))
+	if bd.Total.Bottleneck != "invoiced" {
+		t.Errorf("cash bottleneck = %q", bd.Total.Bottleneck)
+	}
+
+	// Lead-to-cash is ValueStream; an unknown cycle is a bad scope.
+	l2c, err := eng.ValueStreamOf(ctx, march(), CycleLeadToCash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs, err := eng.ValueStream(ctx, march())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(l2c, vs) {
+		t.Errorf("ValueStreamOf(lead_to_cash) differs from ValueStream")
+	}
+	if _, err := eng.ValueStreamOf(ctx, march(), Cycle("quote")); !errors.Is(err, ErrBadScope) {
+		t.Errorf("unknown cycle: err = %v, want ErrBadScope", err)
 	}
 }
 
