@@ -1,48 +1,15 @@
 package etl_test
 
 import (
-	"context"
 	"testing"
-	"time"
 
-	"github.com/ltc-analytics/ltc/config"
 	"github.com/ltc-analytics/ltc/etl"
-	"github.com/ltc-analytics/ltc/etl/synth"
-	"github.com/ltc-analytics/ltc/schema"
+	"github.com/ltc-analytics/ltc/internal/testwarehouse"
 )
 
-// loadDemo generates demo data of the given size into a temp dir and loads it through the ETL.
-func loadDemo(tb testing.TB, size string) (*schema.DB, *config.Config, []etl.RunResult) {
-	tb.Helper()
-	ctx := context.Background()
-	dir := tb.TempDir()
-	sum, err := synth.Generate(ctx, dir, synth.Options{Size: size, Seed: 7, Now: time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	cfg, err := config.Load(sum.Config)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	model, err := cfg.Model()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	db, err := schema.Open(ctx, "", schema.Options{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { db.Close() })
-	r := etl.NewRunner(etl.Options{DB: db, Model: model, Sources: cfg.Sources, Resolve: cfg.Resolve})
-	results, err := r.RunAll(ctx)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return db, cfg, results
-}
-
 func TestDemoDataLoadsCleanly(t *testing.T) {
-	db, cfg, results := loadDemo(t, "small")
+	w := testwarehouse.Demo(t, "small")
+	db, cfg, results := w.DB, w.Config, w.Results
 	if len(results) != len(cfg.Sources) {
 		t.Fatalf("%d results for %d sources", len(results), len(cfg.Sources))
 	}

@@ -1,19 +1,12 @@
 package graph
 
 import (
-	"context"
 	"math"
 	"net/http"
-	"path/filepath"
 	"testing"
 
 	"github.com/99designs/gqlgen/client"
-
-	"github.com/ltc-analytics/ltc/config"
-	"github.com/ltc-analytics/ltc/etl"
-	"github.com/ltc-analytics/ltc/internal/testenv"
-	"github.com/ltc-analytics/ltc/schema"
-	"github.com/ltc-analytics/ltc/schema/kpi"
+	"github.com/ltc-analytics/ltc/internal/testwarehouse"
 )
 
 // newMavenHandler imports the real Maven CRM export through examples/maven-crm/ltc.yaml (as
@@ -21,29 +14,8 @@ import (
 // the production handler over it. It skips (fails with CI=true) when the shared data is absent.
 func newMavenHandler(t *testing.T) http.Handler {
 	t.Helper()
-	data, _ := filepath.Abs("../../shared/data/maven-crm/sales_pipeline.csv")
-	testenv.File(t, data, "the Maven CRM dataset (../shared/data/maven-crm)")
-	ctx := context.Background()
-	cfg, err := config.Load("../examples/maven-crm/ltc.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	model, err := cfg.Model()
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := schema.Open(ctx, "", schema.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	eng := kpi.New(db, model, kpi.Options{})
-	r := etl.NewRunner(etl.Options{DB: db, Model: model, Sources: cfg.Sources, Resolve: cfg.Resolve,
-		DeriveEvents: cfg.ETL.DeriveEvents, Refresh: eng.Refresh})
-	if _, err := r.RunAll(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return NewHandler(NewResolver(Deps{DB: db, KPI: eng, Version: "test", Logger: quietLogger()}),
+	w := testwarehouse.Maven(t)
+	return NewHandler(NewResolver(Deps{DB: w.DB, KPI: w.Engine, Version: "test", Logger: quietLogger()}),
 		HandlerOptions{ErrorCodes: kpiCodes(), Logger: quietLogger()})
 }
 

@@ -3,57 +3,13 @@
 package mavencrm_test
 
 import (
-	"context"
-	"path/filepath"
 	"testing"
 
-	"github.com/ltc-analytics/ltc/config"
-	"github.com/ltc-analytics/ltc/etl"
-	"github.com/ltc-analytics/ltc/internal/testenv"
-	"github.com/ltc-analytics/ltc/schema"
+	"github.com/ltc-analytics/ltc/internal/testwarehouse"
 )
 
-// dataDir returns the shared Maven CRM folder, skipping (or failing in CI) when it is absent.
-func dataDir(t *testing.T) string {
-	t.Helper()
-	dir, _ := filepath.Abs("../../../shared/data/maven-crm")
-	testenv.File(t, filepath.Join(dir, "sales_pipeline.csv"), "the Maven CRM dataset (../shared/data/maven-crm)")
-	return dir
-}
-
-// Import loads the example config into an in-memory warehouse and returns it.
-func Import(t *testing.T) *schema.DB {
-	t.Helper()
-	dataDir(t)
-	ctx := context.Background()
-	cfg, err := config.Load("ltc.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	model, err := cfg.Model()
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := schema.Open(ctx, "", schema.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	r := etl.NewRunner(etl.Options{DB: db, Model: model, Sources: cfg.Sources, Resolve: cfg.Resolve, DeriveEvents: cfg.ETL.DeriveEvents})
-	results, err := r.RunAll(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, res := range results {
-		if res.RowsRead != res.RowsLoaded+res.RowsQuarantined+res.RowsDuplicate {
-			t.Errorf("%s: rows not accounted for: %+v", res.Job, res)
-		}
-	}
-	return db
-}
-
 func TestMavenImportMatchesPublishedFigures(t *testing.T) {
-	db := Import(t)
+	db := testwarehouse.Maven(t).DB
 	one := func(q string) float64 {
 		t.Helper()
 		var v float64

@@ -7,10 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ltc-analytics/ltc/config"
-	"github.com/ltc-analytics/ltc/etl"
 	"github.com/ltc-analytics/ltc/etl/synth"
-	"github.com/ltc-analytics/ltc/schema"
+	"github.com/ltc-analytics/ltc/internal/testwarehouse"
 	"github.com/ltc-analytics/ltc/schema/kpi"
 )
 
@@ -22,31 +20,8 @@ func loadDemo(t *testing.T) (*kpi.Engine, synth.Summary) {
 	if testing.Short() {
 		t.Skip("demo data load skipped in -short mode")
 	}
-	ctx := context.Background()
-	now := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
-	sum, err := synth.Generate(ctx, t.TempDir(), synth.Options{Size: "small", Seed: 7, Now: now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(sum.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	model, err := cfg.Model()
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := schema.Open(ctx, "", schema.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	eng := kpi.New(db, model, kpi.Options{Now: func() time.Time { return sum.Now }})
-	r := etl.NewRunner(etl.Options{DB: db, Model: model, Sources: cfg.Sources, Resolve: cfg.Resolve, Refresh: eng.Refresh})
-	if _, err := r.RunAll(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return eng, sum
+	w := testwarehouse.Demo(t, "small")
+	return w.Engine, w.Summary
 }
 
 // demoInitiative is the demo's pilot: North from the pilot start, a 52-week baseline before it,

@@ -1,0 +1,104 @@
+// Package testwarehouse builds real warehouses for tests, the way the binary does: source files
+// loaded through the real ETL into DuckDB, with the KPI engine's refresh in each commit. Demo uses
+// the synthetic business (etl/synth); Maven uses the real Maven CRM export through
+// examples/maven-crm/ltc.yaml, under the shared-data skip rule.
+package testwarehouse
+
+import (
+	"context"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/ltc-analytics/ltc/config"
+	"github.com/ltc-analytics/ltc/etl"
+	"github.com/ltc-analytics/ltc/etl/synth"
+	"github.com/ltc-analytics/ltc/internal/testenv"
+	"github.com/ltc-analytics/ltc/schema"
+	"github.com/ltc-analytics/ltc/schema/kpi"
+)
+
+// DemoNow is the fixed "today" of demo warehouses, so tests are deterministic.
+var DemoNow = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+
+// Warehouse is a loaded warehouse and what built it.
+type Warehouse struct {
+	DB      *schema.DB
+	Engine  *kpi.Engine
+	Config  *config.Config
+	Results []etl.RunResult
+	// Summary describes the generated demo (zero for Maven).
+	Summary synth.Summary
+}
+
+// Demo generates the synthetic demo of the given size (seed 7, DemoNow) into a temp dir and loads
+// it into an in-memory warehouse. The engine uses the generated config's KPI settings.
+func Demo(tb testing.TB, size string) *Warehouse {
+	tb.Helper()
+	sum, err := synth.Generate(context.Background(), tb.TempDir(), synth.Options{Size: size, Seed: 7, Now: DemoNow})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	w := load(tb, sum.Config, sum.Now)
+	w.Summary = sum
+	return w
+}
+
+// Maven imports ../shared/data/maven-crm through examples/maven-crm/ltc.yaml; it skips (fails when
+// CI=true) if the shared data is absent.
+func Maven(tb testing.TB) *Warehouse {
+	tb.Helper()
+	root := repoRoot()
+	testenv.File(tb, filepath.Join(root, "..", "shared", "data", "maven-crm", "sales_pipeline.csv"),
+		"the Maven CRM dataset (../shared/data/maven-crm)")
+	return load(tb, filepath.Join(root, "examples", "maven-crm", "ltc.yaml"), time.Time{})
+}
+
+// load opens an in-memory warehouse and runs every job of the config once.
+func load(tb testing.TB, cfgPath string, now time.Time) *Warehouse {
+	tb.Helper()
+	ctx := context.Background()
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	model, err := cfg.Model()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	db, err := schema.Open(ctx, "", schema.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	opts := kpi.Options{AdoptionFrom: cfg.KPI.AdoptionFrom}
+	if !now.IsZero() {
+		opts.Now = func() time.Time { return now }
+	}
+	if cfg.KPI.SprintAnchor != "" {
+		opts.SprintAnchor, _ = time.Parse(time.DateOnly, cfg.KPI.SprintAnchor)
+	}
+	eng := kpi.New(db, model, opts)
+	if err := eng.Check(); err != nil {
+		tb.Fatal(err)
+	}
+	r := etl.NewRunner(etl.Options{DB: db, Model: model, Sources: cfg.Sources, Resolve: cfg.Resolve,
+		DeriveEvents: cfg.ETL.DeriveEvents, Refresh: eng.Refresh})
+	results, err := r.RunAll(ctx)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, res := range results {
+		if res.RowsRead != res.RowsLoaded+res.RowsQuarantined+res.RowsDuplicate {
+			tb.Fatalf("%s: rows not accounted for: %+v", res.Job, res)
+		}
+	}
+	return &Warehouse{DB: db, Engine: eng, Config: cfg, Results: results}
+}
+
+// repoRoot is the repository's top folder (two levels above this file).
+func repoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}
