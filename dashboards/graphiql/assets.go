@@ -5,14 +5,14 @@ package graphiql
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"embed"
-	"encoding/hex"
 	"html/template"
 	"io/fs"
 	"net/http"
 	"path"
-	"time"
+	"strings"
+
+	"github.com/ltc-analytics/ltc/internal/bundle"
 )
 
 //go:embed dist
@@ -35,13 +35,8 @@ type Options struct {
 // Handler serves the GraphiQL page and its assets.
 type Handler struct {
 	page   []byte
-	assets map[string]asset
-}
-
-type asset struct {
-	body        []byte
-	contentType string
-	etag        string
+	assets bundle.Set
+	prefix string
 }
 
 var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
@@ -69,25 +64,14 @@ func New(opts Options) *Handler {
 	if opts.AssetPrefix == "" {
 		opts.AssetPrefix = "/graphiql/"
 	}
-	h := &Handler{assets: map[string]asset{}}
-	for name, ct := range map[string]string{scriptFile: "text/javascript; charset=utf-8", styleFile: "text/css; charset=utf-8"} {
-		body, err := fs.ReadFile(dist, "dist/"+name)
-		if err != nil {
-			continue
-		}
-		sum := sha256.Sum256(body)
-		h.assets[name] = asset{body: body, contentType: ct, etag: `"` + hex.EncodeToString(sum[:8]) + `"`}
-	}
+	h := &Handler{assets: bundle.Load(dist, "dist", scriptFile, styleFile), prefix: opts.AssetPrefix}
 	if !h.Built() {
 		h.page, _ = fs.ReadFile(dist, "dist/index.html")
 		return h
 	}
 	var buf bytes.Buffer
-	url := func(name string) string {
-		return path.Join(opts.AssetPrefix, name) + "?v=" + h.assets[name].etag[1:9]
-	}
 	_ = pageTemplate.Execute(&buf, map[string]string{
-		"Endpoint": opts.Endpoint, "Script": url(scriptFile), "Style": url(styleFile),
+		"Endpoint": opts.Endpoint, "Script": h.assets.URL(opts.AssetPrefix, scriptFile), "Style": h.assets.URL(opts.AssetPrefix, styleFile),
 	})
 	h.page = buf.Bytes()
 	return h
@@ -105,11 +89,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	if a, ok := h.assets[path.Base(r.URL.Path)]; ok {
-		w.Header().Set("Content-Type", a.contentType)
-		w.Header().Set("ETag", a.etag)
-		w.Header().Set("Cache-Control", "public, max-age=86400")
-		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(a.body))
+	if strings.HasPrefix(r.URL.Path, h.prefix) && h.assets.Serve(w, r, path.Base(r.URL.Path)) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")

@@ -56,7 +56,7 @@ func TestBundleLoadsNothingRemote(t *testing.T) {
 	if !h.Built() {
 		testenv.Missing(t, "GraphiQL bundle not built (make build)")
 	}
-	css := string(h.assets[styleFile].body)
+	css := string(h.assets[styleFile].Body)
 	for _, m := range regexp.MustCompile(`url\(\s*['"]?([^'")]*)`).FindAllStringSubmatch(css, -1) {
 		if !strings.HasPrefix(m[1], "data:") && !strings.HasPrefix(m[1], "#") {
 			t.Errorf("stylesheet loads %q", m[1])

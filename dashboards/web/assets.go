@@ -6,15 +6,13 @@ package web
 
 import (
 	"bytes"
-	"compress/gzip"
-	"crypto/sha256"
 	"embed"
-	"encoding/hex"
 	"html/template"
 	"io/fs"
 	"net/http"
 	"strings"
-	"time"
+
+	"github.com/ltc-analytics/ltc/internal/bundle"
 )
 
 //go:embed dist
@@ -40,13 +38,7 @@ type Options struct {
 // Handler serves the app page at "/" and its assets under /assets/.
 type Handler struct {
 	page   []byte
-	assets map[string]asset
-}
-
-type asset struct {
-	body, gzipped []byte
-	contentType   string
-	etag          string
+	assets bundle.Set
 }
 
 // contentSecurityPolicy allows nothing but this origin: no CDN, no remote fonts, no inline scripts.
@@ -78,34 +70,18 @@ func New(opts Options) *Handler {
 	if opts.Currency == "" {
 		opts.Currency = "EUR"
 	}
-	h := &Handler{assets: map[string]asset{}}
-	for name, ct := range map[string]string{ScriptFile: "text/javascript; charset=utf-8", StyleFile: "text/css; charset=utf-8"} {
-		body, err := fs.ReadFile(dist, "dist/"+name)
-		if err != nil {
-			continue
-		}
-		sum := sha256.Sum256(body)
-		h.assets[name] = asset{body: body, gzipped: compress(body), contentType: ct, etag: `"` + hex.EncodeToString(sum[:8]) + `"`}
-	}
+	h := &Handler{assets: bundle.Load(dist, "dist", ScriptFile, StyleFile)}
 	if !h.Built() {
 		h.page, _ = fs.ReadFile(dist, "dist/index.html")
 		return h
 	}
-	url := func(name string) string { return assetPrefix + name + "?v=" + h.assets[name].etag[1:9] }
 	var buf bytes.Buffer
 	_ = pageTemplate.Execute(&buf, map[string]string{
-		"GraphQL": opts.GraphQL, "Currency": opts.Currency, "Script": url(ScriptFile), "Style": url(StyleFile),
+		"GraphQL": opts.GraphQL, "Currency": opts.Currency,
+		"Script": h.assets.URL(assetPrefix, ScriptFile), "Style": h.assets.URL(assetPrefix, StyleFile),
 	})
 	h.page = buf.Bytes()
 	return h
-}
-
-func compress(b []byte) []byte {
-	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-	zw.Write(b)
-	zw.Close()
-	return buf.Bytes()
 }
 
 // Built reports whether the app bundle was embedded (false: only the placeholder page).
@@ -115,13 +91,7 @@ func (h *Handler) Built() bool {
 
 // GzippedSize is the number of bytes the browser downloads for the script and stylesheet
 // (gzip-compressed as served); 0 without a bundle.
-func (h *Handler) GzippedSize() int {
-	n := 0
-	for _, a := range h.assets {
-		n += len(a.gzipped)
-	}
-	return n
-}
+func (h *Handler) GzippedSize() int { return h.assets.GzippedSize() }
 
 // ServeHTTP serves the page at "/" (and "/index.html"), assets under /assets/, and 404 elsewhere.
 // Assets are sent gzip-compressed to clients that accept it.
@@ -142,37 +112,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			w.Write(h.page)
 		}
 	case strings.HasPrefix(p, assetPrefix):
-		a, ok := h.assets[strings.TrimPrefix(p, assetPrefix)]
-		if !ok {
+		if !h.assets.Serve(w, r, strings.TrimPrefix(p, assetPrefix)) {
 			http.NotFound(w, r)
-			return
 		}
-		w.Header().Set("Content-Type", a.contentType)
-		w.Header().Set("ETag", a.etag)
-		w.Header().Set("Vary", "Accept-Encoding")
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		if r.URL.Query().Get("v") != "" {
-			w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
-		} else {
-			w.Header().Set("Cache-Control", "no-cache")
-		}
-		body := a.body
-		if acceptsGzip(r) {
-			w.Header().Set("Content-Encoding", "gzip")
-			body = a.gzipped
-		}
-		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
 	default:
 		http.NotFound(w, r)
 	}
-}
-
-func acceptsGzip(r *http.Request) bool {
-	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
-		enc, q, _ := strings.Cut(strings.TrimSpace(part), ";")
-		if strings.EqualFold(strings.TrimSpace(enc), "gzip") && strings.TrimSpace(q) != "q=0" {
-			return true
-		}
-	}
-	return false
 }

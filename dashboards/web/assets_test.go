@@ -94,12 +94,12 @@ func TestPayloadBudget(t *testing.T) {
 	}
 	n := h.GzippedSize()
 	t.Logf("embedded JS+CSS: %d bytes gzipped (JS %d, CSS %d bytes plain); budget %d", n,
-		len(h.assets[ScriptFile].body), len(h.assets[StyleFile].body), maxGzippedBytes)
+		len(h.assets[ScriptFile].Body), len(h.assets[StyleFile].Body), maxGzippedBytes)
 	if n > maxGzippedBytes {
 		t.Errorf("embedded JS+CSS is %d bytes gzipped, over the budget of %d", n, maxGzippedBytes)
 	}
 	for _, remote := range []string{"https://", "http://", "//cdn"} {
-		if strings.Contains(string(h.assets[StyleFile].body), "url("+remote) {
+		if strings.Contains(string(h.assets[StyleFile].Body), "url("+remote) {
 			t.Errorf("stylesheet loads %s…", remote)
 		}
 	}
