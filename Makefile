@@ -9,7 +9,7 @@ SIZE    ?= small
 GRAPHIQL := dashboards/graphiql
 WEB      := dashboards/web
 
-.PHONY: run build ui test test-short generate bench lint clean
+.PHONY: run build ui test test-short generate bench bench-go lint clean fuzz fuzz-short soak
 
 ## run: build everything and start the demo (synthetic data through the real ETL, served on 127.0.0.1:8080)
 run: build
@@ -34,17 +34,43 @@ $(WEB)/node_modules/.package-lock.json: $(WEB)/package.json $(WEB)/package-lock.
 $(WEB)/dist/app.js: $(WEB)/node_modules/.package-lock.json $(wildcard $(WEB)/src/*.js $(WEB)/src/*.css $(WEB)/src/*/*.js)
 	cd $(WEB) && npm run build
 
-## test: every test (system-tool tests skip outside CI when the tool is missing, and fail in CI)
+## test: every test (system-tool tests skip outside CI when the tool is missing, and fail in CI),
+## a 15 s soak (in ./cmd/ltc) and a short run of every fuzz target
 test: ui
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 30m ./...
+	$(MAKE) fuzz-short
+
+# FUZZ lists the fuzz targets as package:Target; seed corpora live in each package's testdata/fuzz.
+FUZZ := ./etl:FuzzCSVRecords ./etl:FuzzJSONRecords ./etl:FuzzValueMappingAndTimestamps \
+	./schema:FuzzParseModel ./graph:FuzzScopeInput
+FUZZTIME ?= 60s
+
+## fuzz: run every fuzz target for FUZZTIME each (default 60s); a failing input lands in testdata/fuzz
+fuzz:
+	@set -e; for t in $(FUZZ); do echo "== $$t ($(FUZZTIME))"; \
+	  $(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) $${t%%:*}; done
+
+## fuzz-short: every fuzz target for 10 s (part of make test)
+fuzz-short:
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=10s
+
+## soak: 50 clients for 2 minutes against ltc serve while the ETL runs every 10 s (latency, RSS, row counts)
+soak:
+	$(GO) test -count=1 -timeout 15m -run '^TestSoak$$' -v ./cmd/ltc -soak.clients=50 -soak.duration=2m
 
 ## generate: regenerate gqlgen code from graph/*.graphqls
 generate:
 	$(GO) tool gqlgen generate
 
-## bench: the benchmark suite (KPI families, ETL, API)
-bench:
+BENCH_SIZES ?= S,M,L
+
+## bench: the benchmark suite: one markdown table for S/M/L synthetic data (cached in $$LTC_BENCH_DIR or the user cache)
+bench: build
+	$(GO) run ./bench -sizes $(BENCH_SIZES) -ltc $(BIN)
+
+## bench-go: the per-package Go benchmarks (KPI families, ETL, API, scrape)
+bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...
 
 ## lint: formatting and vet

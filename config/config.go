@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/ltc-analytics/ltc/auth"
 	"github.com/ltc-analytics/ltc/etl/source"
 	"github.com/ltc-analytics/ltc/schema"
 )
@@ -21,6 +23,9 @@ import (
 type Config struct {
 	Database Database `yaml:"database"`
 	Server   Server   `yaml:"server"`
+	// Auth configures API tokens and dashboard sessions; without tokens the server answers only on
+	// a loopback address (unless --insecure) and does not authenticate.
+	Auth Auth `yaml:"auth"`
 	// Process is the process model: a YAML file (relative to the config) or "ltc-standard".
 	Process string        `yaml:"process"`
 	KPI     KPI           `yaml:"kpi"`
@@ -39,6 +44,9 @@ type Database struct {
 	MemoryLimit   string `yaml:"memory_limit"`
 	Threads       int    `yaml:"threads"`
 	TempDirectory string `yaml:"temp_directory"`
+	// SnapshotDir, when set, is where the serving writer publishes a read-only snapshot after each
+	// ETL commit (DIR/current names the newest; two older ones are kept) for `ltc serve --read-only`.
+	SnapshotDir string `yaml:"snapshot_dir"`
 }
 
 // Server configures the HTTP server.
@@ -48,6 +56,67 @@ type Server struct {
 	Introspection *bool `yaml:"introspection"`
 	// RequestTimeout bounds every API request (default 30s).
 	RequestTimeout string `yaml:"request_timeout"`
+	// MetricsListen, when set, serves /metrics on this address instead of Listen (e.g. a private
+	// interface for Prometheus); LTC_METRICS_LISTEN overrides it.
+	MetricsListen string `yaml:"metrics_listen"`
+	// TLS serves HTTPS from a certificate and key file (both or neither).
+	TLS TLS `yaml:"tls"`
+	// CORSOrigins are the origins (scheme://host[:port]) allowed to call the API from a browser on
+	// another origin; none by default (CORS off).
+	CORSOrigins []string `yaml:"cors_origins"`
+	// MaxBodyBytes caps a request body (default 1 MiB).
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// MaxConcurrentQueries caps the GraphQL requests running at once (they share DuckDB's threads;
+	// default 16); a request waits up to QueueTimeout for a slot, then gets 503 OVERLOADED.
+	MaxConcurrentQueries int `yaml:"max_concurrent_queries"`
+	// QueueTimeout is how long a request waits for a query slot (default 2s).
+	QueueTimeout string `yaml:"queue_timeout"`
+	// RateLimit limits the requests of each token (and sign-in attempts per client address).
+	RateLimit RateLimit `yaml:"rate_limit"`
+}
+
+// TLS names the certificate and key files (PEM) for HTTPS, relative to the config file.
+type TLS struct {
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+}
+
+// Enabled reports whether TLS is configured.
+func (t TLS) Enabled() bool { return t.CertFile != "" }
+
+// RateLimit is a token bucket per caller: PerSecond requests on average, bursts up to Burst.
+type RateLimit struct {
+	// PerSecond is the sustained rate (default 20; negative: no limit).
+	PerSecond float64 `yaml:"per_second"`
+	// Burst is the bucket size (default 60).
+	Burst int `yaml:"burst"`
+}
+
+// Auth configures authentication.
+type Auth struct {
+	// Tokens are the API tokens (hashed); LTC_TOKENS adds more (a YAML or JSON list of the same).
+	Tokens []auth.TokenSpec `yaml:"tokens"`
+	// SessionTTL is how long a dashboard sign-in lasts (default 12h).
+	SessionTTL string `yaml:"session_ttl"`
+}
+
+// Enabled reports whether any token is configured: then every API request must authenticate.
+func (a Auth) Enabled() bool { return len(a.Tokens) > 0 }
+
+// Keyring returns the tokens as a keyring (nil when none is configured).
+func (a Auth) Keyring() (*auth.Keyring, error) {
+	if !a.Enabled() {
+		return nil, nil
+	}
+	return auth.NewKeyring(a.Tokens)
+}
+
+// TTL returns the session lifetime (default 12h).
+func (a Auth) TTL() time.Duration {
+	if d, err := time.ParseDuration(a.SessionTTL); err == nil && d > 0 {
+		return d
+	}
+	return auth.DefaultSessionTTL
 }
 
 // KPI configures the KPI engine.
@@ -80,6 +149,10 @@ const (
 const (
 	EnvDBPath = "LTC_DB_PATH"
 	EnvListen = "LTC_LISTEN"
+	// EnvMetricsListen overrides server.metrics_listen.
+	EnvMetricsListen = "LTC_METRICS_LISTEN"
+	// EnvTokens adds API tokens: a YAML or JSON list of {name, hash, role, business_units, regions}.
+	EnvTokens = "LTC_TOKENS"
 )
 
 // Load reads, expands and validates a config file. ${VAR} references in the file are replaced from
@@ -115,6 +188,19 @@ func Parse(file string, data []byte, dir string) (*Config, error) {
 	}
 	if v := os.Getenv(EnvListen); v != "" {
 		c.Server.Listen = v
+	}
+	if v := os.Getenv(EnvMetricsListen); v != "" {
+		c.Server.MetricsListen = v
+	}
+	if v := os.Getenv(EnvTokens); strings.TrimSpace(v) != "" {
+		var more []auth.TokenSpec
+		dec := yaml.NewDecoder(strings.NewReader(v)) // YAML is a superset of JSON
+		dec.KnownFields(true)
+		if err := dec.Decode(&more); err != nil {
+			// The value holds only hashes, but the decoder's message may quote it: do not echo it.
+			return nil, fmt.Errorf("%s: not a YAML or JSON list of tokens {name, hash, role, business_units, regions}", EnvTokens)
+		}
+		c.Auth.Tokens = append(c.Auth.Tokens, more...)
 	}
 	if c.Database.Path == "" {
 		c.Database.Path = DefaultDBPath
@@ -155,7 +241,12 @@ func (c *Config) validate(file string) error {
 	if c.KPI.MetricsMaxLabels < 0 {
 		errs = append(errs, fmt.Errorf("kpi.metrics_max_labels %d: want a positive number (0 means the default, 50)", c.KPI.MetricsMaxLabels))
 	}
-	for name, v := range map[string]string{"kpi.metrics_window": c.KPI.MetricsWindow, "server.request_timeout": c.Server.RequestTimeout} {
+	errs = append(errs, c.Server.validate()...)
+	if _, err := c.Auth.Keyring(); err != nil {
+		errs = append(errs, fmt.Errorf("auth.tokens: %w", errors.Unwrap(err)))
+	}
+	for name, v := range map[string]string{"kpi.metrics_window": c.KPI.MetricsWindow, "server.request_timeout": c.Server.RequestTimeout,
+		"server.queue_timeout": c.Server.QueueTimeout, "auth.session_ttl": c.Auth.SessionTTL} {
 		if v == "" {
 			continue
 		}
@@ -195,6 +286,79 @@ func (s Server) Timeout() time.Duration {
 		return d
 	}
 	return 30 * time.Second
+}
+
+// validate checks the security and limit settings.
+func (s Server) validate() []error {
+	var errs []error
+	if (s.TLS.CertFile == "") != (s.TLS.KeyFile == "") {
+		errs = append(errs, errors.New("server.tls: give both cert_file and key_file, or neither"))
+	}
+	for _, o := range s.CORSOrigins {
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") ||
+			u.RawQuery != "" || u.User != nil {
+			errs = append(errs, fmt.Errorf("server.cors_origins %q: want an origin such as https://bi.example.com", o))
+		}
+	}
+	if s.MaxBodyBytes < 0 {
+		errs = append(errs, fmt.Errorf("server.max_body_bytes %d: want a positive number (0 means the default, 1 MiB)", s.MaxBodyBytes))
+	}
+	if s.MaxConcurrentQueries < 0 {
+		errs = append(errs, fmt.Errorf("server.max_concurrent_queries %d: want a positive number (0 means the default, 16)", s.MaxConcurrentQueries))
+	}
+	if s.RateLimit.Burst < 0 {
+		errs = append(errs, fmt.Errorf("server.rate_limit.burst %d: want a positive number (0 means the default, 60)", s.RateLimit.Burst))
+	}
+	return errs
+}
+
+// Defaults of the server limits.
+const (
+	DefaultMaxBodyBytes         = 1 << 20
+	DefaultMaxConcurrentQueries = 16
+	DefaultQueueTimeout         = 2 * time.Second
+	DefaultRatePerSecond        = 20
+	DefaultRateBurst            = 60
+)
+
+// BodyLimit returns the request body cap in bytes (default 1 MiB).
+func (s Server) BodyLimit() int64 {
+	if s.MaxBodyBytes > 0 {
+		return s.MaxBodyBytes
+	}
+	return DefaultMaxBodyBytes
+}
+
+// ConcurrentQueries returns the cap on concurrent GraphQL requests (default 16).
+func (s Server) ConcurrentQueries() int {
+	if s.MaxConcurrentQueries > 0 {
+		return s.MaxConcurrentQueries
+	}
+	return DefaultMaxConcurrentQueries
+}
+
+// QueueWait returns how long a request waits for a query slot (default 2s).
+func (s Server) QueueWait() time.Duration {
+	if d, err := time.ParseDuration(s.QueueTimeout); err == nil && d > 0 {
+		return d
+	}
+	return DefaultQueueTimeout
+}
+
+// Rate returns the per-caller rate limit: requests per second (0: unlimited) and burst.
+func (s Server) Rate() (perSecond float64, burst int) {
+	perSecond, burst = s.RateLimit.PerSecond, s.RateLimit.Burst
+	switch {
+	case perSecond < 0:
+		return 0, 0
+	case perSecond == 0:
+		perSecond = DefaultRatePerSecond
+	}
+	if burst <= 0 {
+		burst = DefaultRateBurst
+	}
+	return perSecond, burst
 }
 
 // MaxLabels returns the cap on label values per KPI gauge family (default 50).

@@ -11,13 +11,31 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"time"
 )
 
 // fileInfo identifies one version of a source file.
 type fileInfo struct {
-	path   string
-	size   int64
-	sha256 string
+	path    string
+	size    int64
+	modTime time.Time
+	sha256  string
+}
+
+// errFileChanged marks a source file that changed between listing and reading (a producer still
+// writing it, or a truncation); the run fails without loading it and the next run retries.
+var errFileChanged = errors.New("source file changed while it was being read; nothing of it was loaded, the next run retries it")
+
+// check reports whether the file on disk is still the version f was fingerprinted from.
+func (f fileInfo) check() error {
+	st, err := os.Stat(f.path)
+	if err != nil {
+		return fmt.Errorf("source file: %w", err)
+	}
+	if st.Size() != f.size || !st.ModTime().Equal(f.modTime) {
+		return fmt.Errorf("%w (size %d → %d bytes)", errFileChanged, f.size, st.Size())
+	}
+	return nil
 }
 
 // listFiles expands a glob (sorted, files only) and fingerprints each match.
@@ -44,7 +62,11 @@ func listFiles(pattern string) ([]fileInfo, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, fileInfo{path: abs, size: st.Size(), sha256: sum})
+		f := fileInfo{path: abs, size: st.Size(), modTime: st.ModTime(), sha256: sum}
+		if err := f.check(); err != nil {
+			return nil, fmt.Errorf("%s: %w", abs, err)
+		}
+		out = append(out, f)
 	}
 	return out, nil
 }

@@ -197,18 +197,21 @@ func (r *Runner) run(ctx context.Context, job string, batch bool) (RunResult, er
 	if err != nil {
 		return r.finish(res, fmt.Errorf("etl.Run(%s): writer connection: %w", job, err))
 	}
-	defer conn.Close()
 	if err := conn.QueryRowContext(ctx, `INSERT INTO etl_runs (run_id, job, started_at, status)
 		VALUES (nextval('etl_run_seq'), $1, $2, 'running') RETURNING run_id`, job, res.StartedAt).Scan(&res.RunID); err != nil {
+		conn.Close()
 		return r.finish(res, fmt.Errorf("etl.Run(%s): record run: %w", job, err))
 	}
 	err = r.runOn(ctx, conn, spec, &res, batch)
+	// Release the pinned connection before recording: when ctx was cancelled mid-transaction,
+	// database/sql rolled back and discarded it, and the outcome must still be written.
+	conn.Close()
 	if err != nil {
 		err = fmt.Errorf("etl.Run(%s): %w", job, err)
 	}
 	res.FinishedAt = time.Now().UTC()
-	if recErr := r.record(conn, res, err); recErr != nil && err == nil {
-		err = recErr
+	if recErr := r.record(res, err); recErr != nil {
+		err = errors.Join(err, recErr)
 	}
 	return r.finish(res, err)
 }
@@ -282,6 +285,14 @@ func (r *Runner) load(ctx context.Context, conn *sql.Conn, spec *source.Spec, ru
 	} else if _, err := r.commitVersion(ctx, tx); err != nil {
 		return total, err
 	}
+	// The run's outcome commits with its data: a process killed between this commit and record
+	// leaves a run that says what it loaded, not one RecoverInterrupted would call uncommitted.
+	if _, err := tx.ExecContext(ctx, `UPDATE etl_runs SET status = 'success', finished_at = now()::TIMESTAMP,
+		files = $2, rows_read = $3, rows_loaded = $4, rows_quarantined = $5, rows_duplicate = $6,
+		duration_ms = date_diff('millisecond', started_at, now()::TIMESTAMP) WHERE run_id = $1`,
+		runID, len(files), total.read, total.loaded, total.quarantined, total.duplicate); err != nil {
+		return total, fmt.Errorf("record outcome: %w", err)
+	}
 	if err := tx.Commit(); err != nil {
 		return total, fmt.Errorf("commit: %w", err)
 	}
@@ -297,6 +308,11 @@ func (r *Runner) loadFile(ctx context.Context, conn *sql.Conn, tx *sql.Tx, spec 
 		return c, recordFile(ctx, tx, spec.Name, runID, f, 0)
 	}
 	if err != nil {
+		return c, err
+	}
+	// The manifest records the version fingerprinted at listing, so the rows must come from it:
+	// a file rewritten, truncated or appended to since then fails the run (the next run retries).
+	if err := f.check(); err != nil {
 		return c, err
 	}
 	if err := classify(ctx, conn, spec, target, st, r.opts.Resolve, lk); err != nil {
@@ -337,7 +353,7 @@ func (r *Runner) prepareActivityMap(ctx context.Context, conn *sql.Conn) error {
 
 // record writes the run's outcome to etl_runs (outside the load transaction, so a failed run is
 // recorded even though its data rolled back).
-func (r *Runner) record(conn *sql.Conn, res RunResult, runErr error) error {
+func (r *Runner) record(res RunResult, runErr error) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second) // the run's ctx may be cancelled
 	defer cancel()
 	status := res.Status
@@ -346,7 +362,7 @@ func (r *Runner) record(conn *sql.Conn, res RunResult, runErr error) error {
 		status, msg = StatusFailed, runErr.Error()
 	}
 
-	_, err := conn.ExecContext(ctx, `UPDATE etl_runs SET finished_at = $1, status = $2, files = $3, rows_read = $4,
+	_, err := r.opts.DB.Write.ExecContext(ctx, `UPDATE etl_runs SET finished_at = $1, status = $2, files = $3, rows_read = $4,
 		rows_loaded = $5, rows_quarantined = $6, rows_duplicate = $7, duration_ms = $8, error = $9 WHERE run_id = $10`,
 		res.FinishedAt, status, res.Files, res.RowsRead, res.RowsLoaded, res.RowsQuarantined, res.RowsDuplicate,
 		res.FinishedAt.Sub(res.StartedAt).Milliseconds(), msg, res.RunID)

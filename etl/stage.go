@@ -38,7 +38,7 @@ func stageFile(ctx context.Context, conn *sql.Conn, spec *source.Spec, path stri
 	}
 	st, err := os.Stat(path)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("source file: %w", err)
 	}
 	if st.Size() == 0 {
 		return nil, errEmptyFile

@@ -35,6 +35,12 @@ var grainOf = map[model.Grain]kpi.Grain{
 	model.GrainQuarter: kpi.GrainQuarter, model.GrainYear: kpi.GrainYear, model.GrainSprint: kpi.GrainSprint,
 }
 
+// cycleOf maps the API's Cycle enum to the engine's.
+var cycleOf = map[model.Cycle]kpi.Cycle{
+	model.CycleSales: kpi.CycleSales, model.CycleDelivery: kpi.CycleDelivery, model.CycleCash: kpi.CycleCash,
+	model.CycleLeadToCash: kpi.CycleLeadToCash,
+}
+
 // kpiScope converts a ScopeInput; the engine validates the result (ErrBadScope → BAD_SCOPE). Enum
 // values gqlgen let through are always in the maps; an unmapped one is reported as BAD_SCOPE too.
 func kpiScope(in model.ScopeInput) (kpi.Scope, error) {

@@ -26,6 +26,13 @@ const (
 	CodeUnknownStage Code = "UNKNOWN_STAGE"
 	// CodeBadArgument: an argument is out of range or malformed (page size, cursor, …).
 	CodeBadArgument Code = "BAD_ARGUMENT"
+	// CodeBadInitiative: an initiative definition is invalid; the message says why and
+	// extensions.reasons names the common mistakes (see RegisterReason).
+	CodeBadInitiative Code = "BAD_INITIATIVE"
+	// CodeNotFound: the thing named by an argument (e.g. an initiative id) does not exist.
+	CodeNotFound Code = "NOT_FOUND"
+	// CodeReadOnly: a mutation reached a server whose warehouse is read-only (a replica).
+	CodeReadOnly Code = "READ_ONLY"
 	// CodeTooComplex: the operation exceeds the complexity or depth limit.
 	CodeTooComplex Code = "TOO_COMPLEX"
 	// CodeTimeout: the request ran past its deadline.
@@ -54,6 +61,7 @@ func Errorf(code Code, format string, args ...any) error {
 // serving; it is read-only once passed to NewHandler.
 type ErrorCodes struct {
 	entries []errorCode
+	reasons []errorCode
 }
 
 type errorCode struct {
@@ -74,6 +82,26 @@ func NewErrorCodes() *ErrorCodes {
 func (c *ErrorCodes) Register(sentinel error, code Code) *ErrorCodes {
 	c.entries = append(c.entries, errorCode{sentinel, code})
 	return c
+}
+
+// RegisterReason adds reason to extensions.reasons of every error matching sentinel, beside its
+// code: a machine-readable name for one of several specific problems an error may carry (e.g.
+// BAD_INITIATIVE with reasons OVERLAPPING_WINDOWS and BAD_SPRINT). Reasons are listed in
+// registration order. It returns c.
+func (c *ErrorCodes) RegisterReason(sentinel error, reason string) *ErrorCodes {
+	c.reasons = append(c.reasons, errorCode{sentinel, Code(reason)})
+	return c
+}
+
+// Reasons returns the registered reasons err matches, in registration order (nil for none).
+func (c *ErrorCodes) Reasons(err error) []string {
+	var out []string
+	for _, r := range c.reasons {
+		if errors.Is(err, r.sentinel) {
+			out = append(out, string(r.code))
+		}
+	}
+	return out
 }
 
 // Lookup returns the code for err: a *CodedError's own code, else the first registered sentinel it
@@ -124,6 +152,11 @@ func (c *ErrorCodes) presenter(logger *slog.Logger) graphql.ErrorPresenterFunc {
 			gqlErr.Message = "request timed out"
 		}
 		errcode.Set(gqlErr, string(code))
+		if code != CodeInternal && code != CodeTimeout {
+			if reasons := c.Reasons(err); len(reasons) > 0 {
+				gqlErr.Extensions["reasons"] = reasons
+			}
+		}
 		return gqlErr
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -29,6 +30,7 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	Mutation() MutationResolver
 	Query() QueryResolver
 }
 
@@ -108,6 +110,12 @@ type ComplexityRoot struct {
 		Start  func(childComplexity int) int
 	}
 
+	Certification struct {
+		AsOf  func(childComplexity int) int
+		Total func(childComplexity int) int
+		Units func(childComplexity int) int
+	}
+
 	Compliance struct {
 		Gates       func(childComplexity int) int
 		PromiseKept func(childComplexity int) int
@@ -158,6 +166,24 @@ type ComplexityRoot struct {
 		Jobs          func(childComplexity int) int
 		LastSuccessAt func(childComplexity int) int
 		UpdatedAt     func(childComplexity int) int
+	}
+
+	Diagnosis struct {
+		Adoption           func(childComplexity int) int
+		Bottleneck         func(childComplexity int) int
+		BottleneckShare    func(childComplexity int) int
+		Compliance         func(childComplexity int) int
+		Cost               func(childComplexity int) int
+		Cycles             func(childComplexity int) int
+		From               func(childComplexity int) int
+		GateOpportunities  func(childComplexity int) int
+		LeadConversion     func(childComplexity int) int
+		Report             func(childComplexity int) int
+		StageOpportunities func(childComplexity int) int
+		To                 func(childComplexity int) int
+		ValueStream        func(childComplexity int) int
+		WinRate            func(childComplexity int) int
+		WonValue           func(childComplexity int) int
 	}
 
 	DimensionValue struct {
@@ -247,6 +273,18 @@ type ComplexityRoot struct {
 		Rate      func(childComplexity int) int
 	}
 
+	GateOpportunity struct {
+		Entered    func(childComplexity int) int
+		Failed     func(childComplexity int) int
+		Gate       func(childComplexity int) int
+		Guards     func(childComplexity int) int
+		Late       func(childComplexity int) int
+		Missing    func(childComplexity int) int
+		Rank       func(childComplexity int) int
+		Rate       func(childComplexity int) int
+		Violations func(childComplexity int) int
+	}
+
 	Health struct {
 		DataVersion func(childComplexity int) int
 		Database    func(childComplexity int) int
@@ -254,11 +292,41 @@ type ComplexityRoot struct {
 		Version     func(childComplexity int) int
 	}
 
+	Initiative struct {
+		BaselineFrom func(childComplexity int) int
+		BaselineTo   func(childComplexity int) int
+		ControlUnits func(childComplexity int) int
+		Description  func(childComplexity int) int
+		ID           func(childComplexity int) int
+		Name         func(childComplexity int) int
+		PilotUnits   func(childComplexity int) int
+		Source       func(childComplexity int) int
+		SprintDays   func(childComplexity int) int
+		Start        func(childComplexity int) int
+		Targets      func(childComplexity int) int
+		UpdatedAt    func(childComplexity int) int
+		Waves        func(childComplexity int) int
+	}
+
 	JobFreshness struct {
 		Job           func(childComplexity int) int
 		LastRunAt     func(childComplexity int) int
 		LastStatus    func(childComplexity int) int
 		LastSuccessAt func(childComplexity int) int
+	}
+
+	KpiSample struct {
+		From      func(childComplexity int) int
+		N         func(childComplexity int) int
+		Successes func(childComplexity int) int
+		To        func(childComplexity int) int
+		Units     func(childComplexity int) int
+		Value     func(childComplexity int) int
+	}
+
+	KpiTarget struct {
+		Kpi   func(childComplexity int) int
+		Value func(childComplexity int) int
 	}
 
 	KpiValue struct {
@@ -270,9 +338,42 @@ type ComplexityRoot struct {
 		Value     func(childComplexity int) int
 	}
 
+	MarketingCost struct {
+		Leads      func(childComplexity int) int
+		PerLead    func(childComplexity int) int
+		PerWonDeal func(childComplexity int) int
+		Spend      func(childComplexity int) int
+		Unfiltered func(childComplexity int) int
+		Withheld   func(childComplexity int) int
+		WonDeals   func(childComplexity int) int
+	}
+
+	Mutation struct {
+		DeleteInitiative func(childComplexity int, id string) int
+		UpsertInitiative func(childComplexity int, input model.InitiativeInput) int
+	}
+
 	PageInfo struct {
 		EndCursor   func(childComplexity int) int
 		HasNextPage func(childComplexity int) int
+	}
+
+	PilotReport struct {
+		AsOf           func(childComplexity int) int
+		Baseline       func(childComplexity int) int
+		Change         func(childComplexity int) int
+		Control        func(childComplexity int) int
+		ControlChange  func(childComplexity int) int
+		HigherIsBetter func(childComplexity int) int
+		InitiativeID   func(childComplexity int) int
+		Kpi            func(childComplexity int) int
+		Pilot          func(childComplexity int) int
+		RelChange      func(childComplexity int) int
+		Significance   func(childComplexity int) int
+		Sprints        func(childComplexity int) int
+		Target         func(childComplexity int) int
+		Unit           func(childComplexity int) int
+		VsControl      func(childComplexity int) int
 	}
 
 	QuarantineConnection struct {
@@ -301,19 +402,108 @@ type ComplexityRoot struct {
 		CaseTimeline   func(childComplexity int, caseID string) int
 		Cases          func(childComplexity int, scope model.ScopeInput, filter *model.CaseFilter, first *int, after *string) int
 		Cash           func(childComplexity int, scope model.ScopeInput) int
+		Certification  func(childComplexity int, asOf *time.Time) int
 		Compliance     func(childComplexity int, scope model.ScopeInput) int
 		CycleTimes     func(childComplexity int, scope model.ScopeInput) int
 		DataFreshness  func(childComplexity int) int
+		Diagnosis      func(childComplexity int, scope model.ScopeInput) int
 		EtlRuns        func(childComplexity int, first *int, after *string) int
 		Funnel         func(childComplexity int, scope model.ScopeInput, windowDays *int) int
 		Health         func(childComplexity int) int
+		Initiative     func(childComplexity int, id string) int
+		Initiatives    func(childComplexity int) int
 		LeadConversion func(childComplexity int, scope model.ScopeInput) int
+		PilotReport    func(childComplexity int, id string, kpis []model.InitiativeKpi) int
 		Quarantine     func(childComplexity int, first *int, after *string, job *string) int
-		ValueStream    func(childComplexity int, scope model.ScopeInput) int
+		Ramp           func(childComplexity int, hiredFrom time.Time, hiredTo time.Time, businessUnits []string) int
+		Rollout        func(childComplexity int, id string) int
+		ValueStream    func(childComplexity int, scope model.ScopeInput, cycle *model.Cycle) int
 		Variants       func(childComplexity int, scope model.ScopeInput, top *int) int
 		Violations     func(childComplexity int, scope model.ScopeInput, first *int, after *string) int
 		WinRate        func(childComplexity int, scope model.ScopeInput) int
 		WonValue       func(childComplexity int, scope model.ScopeInput) int
+	}
+
+	Ramp struct {
+		AsOf               func(childComplexity int) int
+		HiredFrom          func(childComplexity int) int
+		HiredTo            func(childComplexity int) int
+		Hires              func(childComplexity int) int
+		MedianMonthsToRamp func(childComplexity int) int
+		Ramped             func(childComplexity int) int
+		TenuredMedian      func(childComplexity int) int
+		TenuredSellers     func(childComplexity int) int
+		Threshold          func(childComplexity int) int
+	}
+
+	RampHire struct {
+		BusinessUnit func(childComplexity int) int
+		EmployeeID   func(childComplexity int) int
+		HiredAt      func(childComplexity int) int
+		Monthly      func(childComplexity int) int
+		MonthsToRamp func(childComplexity int) int
+		Name         func(childComplexity int) int
+	}
+
+	Rollout struct {
+		AsOf         func(childComplexity int) int
+		Bar          func(childComplexity int) int
+		BarSource    func(childComplexity int) int
+		Behind       func(childComplexity int) int
+		InitiativeID func(childComplexity int) int
+		Units        func(childComplexity int) int
+	}
+
+	RolloutUnit struct {
+		AdoptionAfter    func(childComplexity int) int
+		AdoptionBefore   func(childComplexity int) int
+		AdoptionChange   func(childComplexity int) int
+		AdoptionTest     func(childComplexity int) int
+		Behind           func(childComplexity int) int
+		BusinessUnit     func(childComplexity int) int
+		ComplianceAfter  func(childComplexity int) int
+		ComplianceBefore func(childComplexity int) int
+		ComplianceChange func(childComplexity int) int
+		Date             func(childComplexity int) int
+		Gap              func(childComplexity int) int
+		Role             func(childComplexity int) int
+		Status           func(childComplexity int) int
+	}
+
+	RolloutWave struct {
+		BusinessUnit func(childComplexity int) int
+		PlannedAt    func(childComplexity int) int
+	}
+
+	SignificanceTest struct {
+		P           func(childComplexity int) int
+		Significant func(childComplexity int) int
+		Test        func(childComplexity int) int
+		U           func(childComplexity int) int
+		Z           func(childComplexity int) int
+	}
+
+	SprintPoint struct {
+		Baseline     func(childComplexity int) int
+		Change       func(childComplexity int) int
+		Complete     func(childComplexity int) int
+		Control      func(childComplexity int) int
+		From         func(childComplexity int) int
+		Pilot        func(childComplexity int) int
+		Significance func(childComplexity int) int
+		Sprint       func(childComplexity int) int
+		To           func(childComplexity int) int
+	}
+
+	StageOpportunity struct {
+		Cases      func(childComplexity int) int
+		MedianDays func(childComplexity int) int
+		P90Days    func(childComplexity int) int
+		Rank       func(childComplexity int) int
+		Rework     func(childComplexity int) int
+		Score      func(childComplexity int) int
+		Share      func(childComplexity int) int
+		Stage      func(childComplexity int) int
 	}
 
 	StageStream struct {
@@ -323,6 +513,20 @@ type ComplexityRoot struct {
 		Rework     func(childComplexity int) int
 		Share      func(childComplexity int) int
 		Stage      func(childComplexity int) int
+	}
+
+	TargetProgress struct {
+		LatestProgress func(childComplexity int) int
+		Progress       func(childComplexity int) int
+		Reached        func(childComplexity int) int
+		Target         func(childComplexity int) int
+	}
+
+	UnitCertification struct {
+		BusinessUnit func(childComplexity int) int
+		Certified    func(childComplexity int) int
+		Employees    func(childComplexity int) int
+		Share        func(childComplexity int) int
 	}
 
 	ValueBreakdown struct {
@@ -394,6 +598,10 @@ type ComplexityRoot struct {
 
 // region    ************************** generated!.gotpl **************************
 
+type MutationResolver interface {
+	UpsertInitiative(ctx context.Context, input model.InitiativeInput) (*model.Initiative, error)
+	DeleteInitiative(ctx context.Context, id string) (bool, error)
+}
 type QueryResolver interface {
 	Health(ctx context.Context) (*model.Health, error)
 	EtlRuns(ctx context.Context, first *int, after *string) (*model.EtlRunConnection, error)
@@ -410,7 +618,14 @@ type QueryResolver interface {
 	WinRate(ctx context.Context, scope model.ScopeInput) (*model.ValueBreakdown, error)
 	WonValue(ctx context.Context, scope model.ScopeInput) (*model.ValueBreakdown, error)
 	CycleTimes(ctx context.Context, scope model.ScopeInput) (*model.CycleTimesBreakdown, error)
-	ValueStream(ctx context.Context, scope model.ScopeInput) (*model.ValueStreamBreakdown, error)
+	Initiatives(ctx context.Context) ([]*model.Initiative, error)
+	Initiative(ctx context.Context, id string) (*model.Initiative, error)
+	PilotReport(ctx context.Context, id string, kpis []model.InitiativeKpi) ([]*model.PilotReport, error)
+	Rollout(ctx context.Context, id string) (*model.Rollout, error)
+	Ramp(ctx context.Context, hiredFrom time.Time, hiredTo time.Time, businessUnits []string) (*model.Ramp, error)
+	Certification(ctx context.Context, asOf *time.Time) (*model.Certification, error)
+	Diagnosis(ctx context.Context, scope model.ScopeInput) (*model.Diagnosis, error)
+	ValueStream(ctx context.Context, scope model.ScopeInput, cycle *model.Cycle) (*model.ValueStreamBreakdown, error)
 	Variants(ctx context.Context, scope model.ScopeInput, top *int) (*model.Variants, error)
 }
 
@@ -694,6 +909,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CashPoint.Start(childComplexity), true
 
+	case "Certification.asOf":
+		if e.ComplexityRoot.Certification.AsOf == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certification.AsOf(childComplexity), true
+	case "Certification.total":
+		if e.ComplexityRoot.Certification.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certification.Total(childComplexity), true
+	case "Certification.units":
+		if e.ComplexityRoot.Certification.Units == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certification.Units(childComplexity), true
+
 	case "Compliance.gates":
 		if e.ComplexityRoot.Compliance.Gates == nil {
 			break
@@ -852,6 +1086,97 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DataFreshness.UpdatedAt(childComplexity), true
+
+	case "Diagnosis.adoption":
+		if e.ComplexityRoot.Diagnosis.Adoption == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Diagnosis.Adoption(childComplexity), true
+	case "Diagnosis.bottleneck":
+		if e.ComplexityRoot.Diagnosis.Bottleneck == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Diagnosis.Bottleneck(childComplexity), true
+	case "Diagnosis.bottleneckShare":
+		if e.ComplexityRoot.Diagnosis.BottleneckShare == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Diagnosis.BottleneckShare(childComplexity), true
+	case "Diagnosis.compliance":
+		if e.ComplexityRoot.Diagnosis.Compliance == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Diagnosis.Compliance(childComplexity), true
+	case "Diagnosis.cost":
+		if e.ComplexityRoot.Diagnosis.Cost == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Diagnosis.Cost(childComplexity), true
+	case "Diagnosis.cycles":
+		if e.ComplexityRoot.Diagnosis.Cycles == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Diagnosis.Cycles(childComplexity), true
+	case "Diagnosis.from":
+		if e.ComplexityRoot.Diagnosis.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Diagnosis.From(childComplexity), true
+	case "Diagnosis.gateOpportunities":
+		if e.ComplexityRoot.Diagnosis.GateOpportunities == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Diagnosis.GateOpportunities(childComplexity), true
+	case "Diagnosis.leadConversion":
+		if e.ComplexityRoot.Diagnosis.LeadConversion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Diagnosis.LeadConversion(childComplexity), true
+	case "Diagnosis.report":
+		if e.ComplexityRoot.Diagnosis.Report == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Diagnosis.Report(childComplexity), true
+	case "Diagnosis.stageOpportunities":
+		if e.ComplexityRoot.Diagnosis.StageOpportunities == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Diagnosis.StageOpportunities(childComplexity), true
+	case "Diagnosis.to":
+		if e.ComplexityRoot.Diagnosis.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Diagnosis.To(childComplexity), true
+	case "Diagnosis.valueStream":
+		if e.ComplexityRoot.Diagnosis.ValueStream == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Diagnosis.ValueStream(childComplexity), true
+	case "Diagnosis.winRate":
+		if e.ComplexityRoot.Diagnosis.WinRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Diagnosis.WinRate(childComplexity), true
+	case "Diagnosis.wonValue":
+		if e.ComplexityRoot.Diagnosis.WonValue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Diagnosis.WonValue(childComplexity), true
 
 	case "DimensionValue.dimension":
 		if e.ComplexityRoot.DimensionValue.Dimension == nil {
@@ -1171,6 +1496,61 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.GateCompliance.Rate(childComplexity), true
 
+	case "GateOpportunity.entered":
+		if e.ComplexityRoot.GateOpportunity.Entered == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GateOpportunity.Entered(childComplexity), true
+	case "GateOpportunity.failed":
+		if e.ComplexityRoot.GateOpportunity.Failed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GateOpportunity.Failed(childComplexity), true
+	case "GateOpportunity.gate":
+		if e.ComplexityRoot.GateOpportunity.Gate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GateOpportunity.Gate(childComplexity), true
+	case "GateOpportunity.guards":
+		if e.ComplexityRoot.GateOpportunity.Guards == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GateOpportunity.Guards(childComplexity), true
+	case "GateOpportunity.late":
+		if e.ComplexityRoot.GateOpportunity.Late == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GateOpportunity.Late(childComplexity), true
+	case "GateOpportunity.missing":
+		if e.ComplexityRoot.GateOpportunity.Missing == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GateOpportunity.Missing(childComplexity), true
+	case "GateOpportunity.rank":
+		if e.ComplexityRoot.GateOpportunity.Rank == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GateOpportunity.Rank(childComplexity), true
+	case "GateOpportunity.rate":
+		if e.ComplexityRoot.GateOpportunity.Rate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GateOpportunity.Rate(childComplexity), true
+	case "GateOpportunity.violations":
+		if e.ComplexityRoot.GateOpportunity.Violations == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GateOpportunity.Violations(childComplexity), true
+
 	case "Health.dataVersion":
 		if e.ComplexityRoot.Health.DataVersion == nil {
 			break
@@ -1196,6 +1576,85 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Health.Version(childComplexity), true
 
+	case "Initiative.baselineFrom":
+		if e.ComplexityRoot.Initiative.BaselineFrom == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Initiative.BaselineFrom(childComplexity), true
+	case "Initiative.baselineTo":
+		if e.ComplexityRoot.Initiative.BaselineTo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Initiative.BaselineTo(childComplexity), true
+	case "Initiative.controlUnits":
+		if e.ComplexityRoot.Initiative.ControlUnits == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Initiative.ControlUnits(childComplexity), true
+	case "Initiative.description":
+		if e.ComplexityRoot.Initiative.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Initiative.Description(childComplexity), true
+	case "Initiative.id":
+		if e.ComplexityRoot.Initiative.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Initiative.ID(childComplexity), true
+	case "Initiative.name":
+		if e.ComplexityRoot.Initiative.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Initiative.Name(childComplexity), true
+	case "Initiative.pilotUnits":
+		if e.ComplexityRoot.Initiative.PilotUnits == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Initiative.PilotUnits(childComplexity), true
+	case "Initiative.source":
+		if e.ComplexityRoot.Initiative.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Initiative.Source(childComplexity), true
+	case "Initiative.sprintDays":
+		if e.ComplexityRoot.Initiative.SprintDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Initiative.SprintDays(childComplexity), true
+	case "Initiative.start":
+		if e.ComplexityRoot.Initiative.Start == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Initiative.Start(childComplexity), true
+	case "Initiative.targets":
+		if e.ComplexityRoot.Initiative.Targets == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Initiative.Targets(childComplexity), true
+	case "Initiative.updatedAt":
+		if e.ComplexityRoot.Initiative.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Initiative.UpdatedAt(childComplexity), true
+	case "Initiative.waves":
+		if e.ComplexityRoot.Initiative.Waves == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Initiative.Waves(childComplexity), true
+
 	case "JobFreshness.job":
 		if e.ComplexityRoot.JobFreshness.Job == nil {
 			break
@@ -1220,6 +1679,56 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.JobFreshness.LastSuccessAt(childComplexity), true
+
+	case "KpiSample.from":
+		if e.ComplexityRoot.KpiSample.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KpiSample.From(childComplexity), true
+	case "KpiSample.n":
+		if e.ComplexityRoot.KpiSample.N == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KpiSample.N(childComplexity), true
+	case "KpiSample.successes":
+		if e.ComplexityRoot.KpiSample.Successes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KpiSample.Successes(childComplexity), true
+	case "KpiSample.to":
+		if e.ComplexityRoot.KpiSample.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KpiSample.To(childComplexity), true
+	case "KpiSample.units":
+		if e.ComplexityRoot.KpiSample.Units == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KpiSample.Units(childComplexity), true
+	case "KpiSample.value":
+		if e.ComplexityRoot.KpiSample.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KpiSample.Value(childComplexity), true
+
+	case "KpiTarget.kpi":
+		if e.ComplexityRoot.KpiTarget.Kpi == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KpiTarget.Kpi(childComplexity), true
+	case "KpiTarget.value":
+		if e.ComplexityRoot.KpiTarget.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KpiTarget.Value(childComplexity), true
 
 	case "KpiValue.change":
 		if e.ComplexityRoot.KpiValue.Change == nil {
@@ -1258,6 +1767,72 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.KpiValue.Value(childComplexity), true
 
+	case "MarketingCost.leads":
+		if e.ComplexityRoot.MarketingCost.Leads == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketingCost.Leads(childComplexity), true
+	case "MarketingCost.perLead":
+		if e.ComplexityRoot.MarketingCost.PerLead == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketingCost.PerLead(childComplexity), true
+	case "MarketingCost.perWonDeal":
+		if e.ComplexityRoot.MarketingCost.PerWonDeal == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketingCost.PerWonDeal(childComplexity), true
+	case "MarketingCost.spend":
+		if e.ComplexityRoot.MarketingCost.Spend == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketingCost.Spend(childComplexity), true
+	case "MarketingCost.unfiltered":
+		if e.ComplexityRoot.MarketingCost.Unfiltered == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketingCost.Unfiltered(childComplexity), true
+	case "MarketingCost.withheld":
+		if e.ComplexityRoot.MarketingCost.Withheld == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketingCost.Withheld(childComplexity), true
+	case "MarketingCost.wonDeals":
+		if e.ComplexityRoot.MarketingCost.WonDeals == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketingCost.WonDeals(childComplexity), true
+
+	case "Mutation.deleteInitiative":
+		if e.ComplexityRoot.Mutation.DeleteInitiative == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteInitiative_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteInitiative(childComplexity, args["id"].(string)), true
+	case "Mutation.upsertInitiative":
+		if e.ComplexityRoot.Mutation.UpsertInitiative == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_upsertInitiative_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpsertInitiative(childComplexity, args["input"].(model.InitiativeInput)), true
+
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
 			break
@@ -1270,6 +1845,97 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PageInfo.HasNextPage(childComplexity), true
+
+	case "PilotReport.asOf":
+		if e.ComplexityRoot.PilotReport.AsOf == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PilotReport.AsOf(childComplexity), true
+	case "PilotReport.baseline":
+		if e.ComplexityRoot.PilotReport.Baseline == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PilotReport.Baseline(childComplexity), true
+	case "PilotReport.change":
+		if e.ComplexityRoot.PilotReport.Change == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PilotReport.Change(childComplexity), true
+	case "PilotReport.control":
+		if e.ComplexityRoot.PilotReport.Control == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PilotReport.Control(childComplexity), true
+	case "PilotReport.controlChange":
+		if e.ComplexityRoot.PilotReport.ControlChange == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PilotReport.ControlChange(childComplexity), true
+	case "PilotReport.higherIsBetter":
+		if e.ComplexityRoot.PilotReport.HigherIsBetter == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PilotReport.HigherIsBetter(childComplexity), true
+	case "PilotReport.initiativeId":
+		if e.ComplexityRoot.PilotReport.InitiativeID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PilotReport.InitiativeID(childComplexity), true
+	case "PilotReport.kpi":
+		if e.ComplexityRoot.PilotReport.Kpi == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PilotReport.Kpi(childComplexity), true
+	case "PilotReport.pilot":
+		if e.ComplexityRoot.PilotReport.Pilot == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PilotReport.Pilot(childComplexity), true
+	case "PilotReport.relChange":
+		if e.ComplexityRoot.PilotReport.RelChange == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PilotReport.RelChange(childComplexity), true
+	case "PilotReport.significance":
+		if e.ComplexityRoot.PilotReport.Significance == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PilotReport.Significance(childComplexity), true
+	case "PilotReport.sprints":
+		if e.ComplexityRoot.PilotReport.Sprints == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PilotReport.Sprints(childComplexity), true
+	case "PilotReport.target":
+		if e.ComplexityRoot.PilotReport.Target == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PilotReport.Target(childComplexity), true
+	case "PilotReport.unit":
+		if e.ComplexityRoot.PilotReport.Unit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PilotReport.Unit(childComplexity), true
+	case "PilotReport.vsControl":
+		if e.ComplexityRoot.PilotReport.VsControl == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PilotReport.VsControl(childComplexity), true
 
 	case "QuarantineConnection.edges":
 		if e.ComplexityRoot.QuarantineConnection.Edges == nil {
@@ -1390,6 +2056,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Cash(childComplexity, args["scope"].(model.ScopeInput)), true
+	case "Query.certification":
+		if e.ComplexityRoot.Query.Certification == nil {
+			break
+		}
+
+		args, err := ec.field_Query_certification_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Certification(childComplexity, args["asOf"].(*time.Time)), true
 	case "Query.compliance":
 		if e.ComplexityRoot.Query.Compliance == nil {
 			break
@@ -1418,6 +2095,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.DataFreshness(childComplexity), true
+	case "Query.diagnosis":
+		if e.ComplexityRoot.Query.Diagnosis == nil {
+			break
+		}
+
+		args, err := ec.field_Query_diagnosis_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Diagnosis(childComplexity, args["scope"].(model.ScopeInput)), true
 	case "Query.etlRuns":
 		if e.ComplexityRoot.Query.EtlRuns == nil {
 			break
@@ -1446,6 +2134,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Health(childComplexity), true
+	case "Query.initiative":
+		if e.ComplexityRoot.Query.Initiative == nil {
+			break
+		}
+
+		args, err := ec.field_Query_initiative_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Initiative(childComplexity, args["id"].(string)), true
+	case "Query.initiatives":
+		if e.ComplexityRoot.Query.Initiatives == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Initiatives(childComplexity), true
 
 	case "Query.leadConversion":
 		if e.ComplexityRoot.Query.LeadConversion == nil {
@@ -1458,6 +2163,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.LeadConversion(childComplexity, args["scope"].(model.ScopeInput)), true
+	case "Query.pilotReport":
+		if e.ComplexityRoot.Query.PilotReport == nil {
+			break
+		}
+
+		args, err := ec.field_Query_pilotReport_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.PilotReport(childComplexity, args["id"].(string), args["kpis"].([]model.InitiativeKpi)), true
 	case "Query.quarantine":
 		if e.ComplexityRoot.Query.Quarantine == nil {
 			break
@@ -1469,6 +2185,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Quarantine(childComplexity, args["first"].(*int), args["after"].(*string), args["job"].(*string)), true
+	case "Query.ramp":
+		if e.ComplexityRoot.Query.Ramp == nil {
+			break
+		}
+
+		args, err := ec.field_Query_ramp_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Ramp(childComplexity, args["hiredFrom"].(time.Time), args["hiredTo"].(time.Time), args["businessUnits"].([]string)), true
+	case "Query.rollout":
+		if e.ComplexityRoot.Query.Rollout == nil {
+			break
+		}
+
+		args, err := ec.field_Query_rollout_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Rollout(childComplexity, args["id"].(string)), true
 	case "Query.valueStream":
 		if e.ComplexityRoot.Query.ValueStream == nil {
 			break
@@ -1479,7 +2217,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.ValueStream(childComplexity, args["scope"].(model.ScopeInput)), true
+		return e.ComplexityRoot.Query.ValueStream(childComplexity, args["scope"].(model.ScopeInput), args["cycle"].(*model.Cycle)), true
 	case "Query.variants":
 		if e.ComplexityRoot.Query.Variants == nil {
 			break
@@ -1525,6 +2263,362 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.WonValue(childComplexity, args["scope"].(model.ScopeInput)), true
 
+	case "Ramp.asOf":
+		if e.ComplexityRoot.Ramp.AsOf == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Ramp.AsOf(childComplexity), true
+	case "Ramp.hiredFrom":
+		if e.ComplexityRoot.Ramp.HiredFrom == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Ramp.HiredFrom(childComplexity), true
+	case "Ramp.hiredTo":
+		if e.ComplexityRoot.Ramp.HiredTo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Ramp.HiredTo(childComplexity), true
+	case "Ramp.hires":
+		if e.ComplexityRoot.Ramp.Hires == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Ramp.Hires(childComplexity), true
+	case "Ramp.medianMonthsToRamp":
+		if e.ComplexityRoot.Ramp.MedianMonthsToRamp == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Ramp.MedianMonthsToRamp(childComplexity), true
+	case "Ramp.ramped":
+		if e.ComplexityRoot.Ramp.Ramped == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Ramp.Ramped(childComplexity), true
+	case "Ramp.tenuredMedian":
+		if e.ComplexityRoot.Ramp.TenuredMedian == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Ramp.TenuredMedian(childComplexity), true
+	case "Ramp.tenuredSellers":
+		if e.ComplexityRoot.Ramp.TenuredSellers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Ramp.TenuredSellers(childComplexity), true
+	case "Ramp.threshold":
+		if e.ComplexityRoot.Ramp.Threshold == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Ramp.Threshold(childComplexity), true
+
+	case "RampHire.businessUnit":
+		if e.ComplexityRoot.RampHire.BusinessUnit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RampHire.BusinessUnit(childComplexity), true
+	case "RampHire.employeeId":
+		if e.ComplexityRoot.RampHire.EmployeeID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RampHire.EmployeeID(childComplexity), true
+	case "RampHire.hiredAt":
+		if e.ComplexityRoot.RampHire.HiredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RampHire.HiredAt(childComplexity), true
+	case "RampHire.monthly":
+		if e.ComplexityRoot.RampHire.Monthly == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RampHire.Monthly(childComplexity), true
+	case "RampHire.monthsToRamp":
+		if e.ComplexityRoot.RampHire.MonthsToRamp == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RampHire.MonthsToRamp(childComplexity), true
+	case "RampHire.name":
+		if e.ComplexityRoot.RampHire.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RampHire.Name(childComplexity), true
+
+	case "Rollout.asOf":
+		if e.ComplexityRoot.Rollout.AsOf == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Rollout.AsOf(childComplexity), true
+	case "Rollout.bar":
+		if e.ComplexityRoot.Rollout.Bar == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Rollout.Bar(childComplexity), true
+	case "Rollout.barSource":
+		if e.ComplexityRoot.Rollout.BarSource == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Rollout.BarSource(childComplexity), true
+	case "Rollout.behind":
+		if e.ComplexityRoot.Rollout.Behind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Rollout.Behind(childComplexity), true
+	case "Rollout.initiativeId":
+		if e.ComplexityRoot.Rollout.InitiativeID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Rollout.InitiativeID(childComplexity), true
+	case "Rollout.units":
+		if e.ComplexityRoot.Rollout.Units == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Rollout.Units(childComplexity), true
+
+	case "RolloutUnit.adoptionAfter":
+		if e.ComplexityRoot.RolloutUnit.AdoptionAfter == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RolloutUnit.AdoptionAfter(childComplexity), true
+	case "RolloutUnit.adoptionBefore":
+		if e.ComplexityRoot.RolloutUnit.AdoptionBefore == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RolloutUnit.AdoptionBefore(childComplexity), true
+	case "RolloutUnit.adoptionChange":
+		if e.ComplexityRoot.RolloutUnit.AdoptionChange == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RolloutUnit.AdoptionChange(childComplexity), true
+	case "RolloutUnit.adoptionTest":
+		if e.ComplexityRoot.RolloutUnit.AdoptionTest == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RolloutUnit.AdoptionTest(childComplexity), true
+	case "RolloutUnit.behind":
+		if e.ComplexityRoot.RolloutUnit.Behind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RolloutUnit.Behind(childComplexity), true
+	case "RolloutUnit.businessUnit":
+		if e.ComplexityRoot.RolloutUnit.BusinessUnit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RolloutUnit.BusinessUnit(childComplexity), true
+	case "RolloutUnit.complianceAfter":
+		if e.ComplexityRoot.RolloutUnit.ComplianceAfter == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RolloutUnit.ComplianceAfter(childComplexity), true
+	case "RolloutUnit.complianceBefore":
+		if e.ComplexityRoot.RolloutUnit.ComplianceBefore == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RolloutUnit.ComplianceBefore(childComplexity), true
+	case "RolloutUnit.complianceChange":
+		if e.ComplexityRoot.RolloutUnit.ComplianceChange == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RolloutUnit.ComplianceChange(childComplexity), true
+	case "RolloutUnit.date":
+		if e.ComplexityRoot.RolloutUnit.Date == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RolloutUnit.Date(childComplexity), true
+	case "RolloutUnit.gap":
+		if e.ComplexityRoot.RolloutUnit.Gap == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RolloutUnit.Gap(childComplexity), true
+	case "RolloutUnit.role":
+		if e.ComplexityRoot.RolloutUnit.Role == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RolloutUnit.Role(childComplexity), true
+	case "RolloutUnit.status":
+		if e.ComplexityRoot.RolloutUnit.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RolloutUnit.Status(childComplexity), true
+
+	case "RolloutWave.businessUnit":
+		if e.ComplexityRoot.RolloutWave.BusinessUnit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RolloutWave.BusinessUnit(childComplexity), true
+	case "RolloutWave.plannedAt":
+		if e.ComplexityRoot.RolloutWave.PlannedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RolloutWave.PlannedAt(childComplexity), true
+
+	case "SignificanceTest.p":
+		if e.ComplexityRoot.SignificanceTest.P == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SignificanceTest.P(childComplexity), true
+	case "SignificanceTest.significant":
+		if e.ComplexityRoot.SignificanceTest.Significant == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SignificanceTest.Significant(childComplexity), true
+	case "SignificanceTest.test":
+		if e.ComplexityRoot.SignificanceTest.Test == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SignificanceTest.Test(childComplexity), true
+	case "SignificanceTest.u":
+		if e.ComplexityRoot.SignificanceTest.U == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SignificanceTest.U(childComplexity), true
+	case "SignificanceTest.z":
+		if e.ComplexityRoot.SignificanceTest.Z == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SignificanceTest.Z(childComplexity), true
+
+	case "SprintPoint.baseline":
+		if e.ComplexityRoot.SprintPoint.Baseline == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SprintPoint.Baseline(childComplexity), true
+	case "SprintPoint.change":
+		if e.ComplexityRoot.SprintPoint.Change == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SprintPoint.Change(childComplexity), true
+	case "SprintPoint.complete":
+		if e.ComplexityRoot.SprintPoint.Complete == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SprintPoint.Complete(childComplexity), true
+	case "SprintPoint.control":
+		if e.ComplexityRoot.SprintPoint.Control == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SprintPoint.Control(childComplexity), true
+	case "SprintPoint.from":
+		if e.ComplexityRoot.SprintPoint.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SprintPoint.From(childComplexity), true
+	case "SprintPoint.pilot":
+		if e.ComplexityRoot.SprintPoint.Pilot == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SprintPoint.Pilot(childComplexity), true
+	case "SprintPoint.significance":
+		if e.ComplexityRoot.SprintPoint.Significance == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SprintPoint.Significance(childComplexity), true
+	case "SprintPoint.sprint":
+		if e.ComplexityRoot.SprintPoint.Sprint == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SprintPoint.Sprint(childComplexity), true
+	case "SprintPoint.to":
+		if e.ComplexityRoot.SprintPoint.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SprintPoint.To(childComplexity), true
+
+	case "StageOpportunity.cases":
+		if e.ComplexityRoot.StageOpportunity.Cases == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StageOpportunity.Cases(childComplexity), true
+	case "StageOpportunity.medianDays":
+		if e.ComplexityRoot.StageOpportunity.MedianDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StageOpportunity.MedianDays(childComplexity), true
+	case "StageOpportunity.p90Days":
+		if e.ComplexityRoot.StageOpportunity.P90Days == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StageOpportunity.P90Days(childComplexity), true
+	case "StageOpportunity.rank":
+		if e.ComplexityRoot.StageOpportunity.Rank == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StageOpportunity.Rank(childComplexity), true
+	case "StageOpportunity.rework":
+		if e.ComplexityRoot.StageOpportunity.Rework == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StageOpportunity.Rework(childComplexity), true
+	case "StageOpportunity.score":
+		if e.ComplexityRoot.StageOpportunity.Score == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StageOpportunity.Score(childComplexity), true
+	case "StageOpportunity.share":
+		if e.ComplexityRoot.StageOpportunity.Share == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StageOpportunity.Share(childComplexity), true
+	case "StageOpportunity.stage":
+		if e.ComplexityRoot.StageOpportunity.Stage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StageOpportunity.Stage(childComplexity), true
+
 	case "StageStream.cases":
 		if e.ComplexityRoot.StageStream.Cases == nil {
 			break
@@ -1561,6 +2655,56 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.StageStream.Stage(childComplexity), true
+
+	case "TargetProgress.latestProgress":
+		if e.ComplexityRoot.TargetProgress.LatestProgress == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TargetProgress.LatestProgress(childComplexity), true
+	case "TargetProgress.progress":
+		if e.ComplexityRoot.TargetProgress.Progress == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TargetProgress.Progress(childComplexity), true
+	case "TargetProgress.reached":
+		if e.ComplexityRoot.TargetProgress.Reached == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TargetProgress.Reached(childComplexity), true
+	case "TargetProgress.target":
+		if e.ComplexityRoot.TargetProgress.Target == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TargetProgress.Target(childComplexity), true
+
+	case "UnitCertification.businessUnit":
+		if e.ComplexityRoot.UnitCertification.BusinessUnit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UnitCertification.BusinessUnit(childComplexity), true
+	case "UnitCertification.certified":
+		if e.ComplexityRoot.UnitCertification.Certified == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UnitCertification.Certified(childComplexity), true
+	case "UnitCertification.employees":
+		if e.ComplexityRoot.UnitCertification.Employees == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UnitCertification.Employees(childComplexity), true
+	case "UnitCertification.share":
+		if e.ComplexityRoot.UnitCertification.Share == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UnitCertification.Share(childComplexity), true
 
 	case "ValueBreakdown.groups":
 		if e.ComplexityRoot.ValueBreakdown.Groups == nil {
@@ -1770,7 +2914,10 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("CaseFilter", ec.unmarshalInputCaseFilter),
 			graphql.NewInputUnmarshaler("FilterInput", ec.unmarshalInputFilterInput),
+			graphql.NewInputUnmarshaler("InitiativeInput", ec.unmarshalInputInitiativeInput),
 			graphql.NewInputUnmarshaler("ScopeInput", ec.unmarshalInputScopeInput),
+			graphql.NewInputUnmarshaler("TargetInput", ec.unmarshalInputTargetInput),
+			graphql.NewInputUnmarshaler("WaveInput", ec.unmarshalInputWaveInput),
 		)
 	}
 	first := true
@@ -1806,6 +2953,21 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 
 			return &response
 		}
+	case ast.Mutation:
+		return func(ctx context.Context) *graphql.Response {
+			if !first {
+				return nil
+			}
+			first = false
+			ctx = graphql.WithLazyInputUnmarshalerIndex(ctx, inputUnmarshalers)
+			data := ec._Mutation(ctx, opCtx.Operation.SelectionSet)
+			var buf bytes.Buffer
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
+		}
 
 	default:
 		return graphql.OneShot(graphql.ErrorResponse(ctx, "unsupported GraphQL operation"))
@@ -1831,7 +2993,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "adoption.graphqls" "cases.graphqls" "cash.graphqls" "compliance.graphqls" "conversion.graphqls" "cycle.graphqls" "ops.graphqls" "scope.graphqls" "valuestream.graphqls"
+//go:embed "adoption.graphqls" "cases.graphqls" "cash.graphqls" "compliance.graphqls" "conversion.graphqls" "cycle.graphqls" "initiative.graphqls" "ops.graphqls" "scope.graphqls" "valuestream.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -1849,6 +3011,7 @@ var sources = []*ast.Source{
 	{Name: "compliance.graphqls", Input: sourceData("compliance.graphqls"), BuiltIn: false},
 	{Name: "conversion.graphqls", Input: sourceData("conversion.graphqls"), BuiltIn: false},
 	{Name: "cycle.graphqls", Input: sourceData("cycle.graphqls"), BuiltIn: false},
+	{Name: "initiative.graphqls", Input: sourceData("initiative.graphqls"), BuiltIn: false},
 	{Name: "ops.graphqls", Input: sourceData("ops.graphqls"), BuiltIn: false},
 	{Name: "scope.graphqls", Input: sourceData("scope.graphqls"), BuiltIn: false},
 	{Name: "valuestream.graphqls", Input: sourceData("valuestream.graphqls"), BuiltIn: false},
@@ -2003,6 +3166,18 @@ func (ec *executionContext) childFields_CashPoint(ctx context.Context, field gra
 	return nil, fmt.Errorf("no field named %q was found under type CashPoint", field.Name)
 }
 
+func (ec *executionContext) childFields_Certification(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "asOf":
+		return ec.fieldContext_Certification_asOf(ctx, field)
+	case "total":
+		return ec.fieldContext_Certification_total(ctx, field)
+	case "units":
+		return ec.fieldContext_Certification_units(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Certification", field.Name)
+}
+
 func (ec *executionContext) childFields_Compliance(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "gates":
@@ -2105,6 +3280,42 @@ func (ec *executionContext) childFields_DataFreshness(ctx context.Context, field
 		return ec.fieldContext_DataFreshness_jobs(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DataFreshness", field.Name)
+}
+
+func (ec *executionContext) childFields_Diagnosis(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "from":
+		return ec.fieldContext_Diagnosis_from(ctx, field)
+	case "to":
+		return ec.fieldContext_Diagnosis_to(ctx, field)
+	case "valueStream":
+		return ec.fieldContext_Diagnosis_valueStream(ctx, field)
+	case "bottleneck":
+		return ec.fieldContext_Diagnosis_bottleneck(ctx, field)
+	case "bottleneckShare":
+		return ec.fieldContext_Diagnosis_bottleneckShare(ctx, field)
+	case "leadConversion":
+		return ec.fieldContext_Diagnosis_leadConversion(ctx, field)
+	case "winRate":
+		return ec.fieldContext_Diagnosis_winRate(ctx, field)
+	case "cycles":
+		return ec.fieldContext_Diagnosis_cycles(ctx, field)
+	case "adoption":
+		return ec.fieldContext_Diagnosis_adoption(ctx, field)
+	case "compliance":
+		return ec.fieldContext_Diagnosis_compliance(ctx, field)
+	case "wonValue":
+		return ec.fieldContext_Diagnosis_wonValue(ctx, field)
+	case "cost":
+		return ec.fieldContext_Diagnosis_cost(ctx, field)
+	case "stageOpportunities":
+		return ec.fieldContext_Diagnosis_stageOpportunities(ctx, field)
+	case "gateOpportunities":
+		return ec.fieldContext_Diagnosis_gateOpportunities(ctx, field)
+	case "report":
+		return ec.fieldContext_Diagnosis_report(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Diagnosis", field.Name)
 }
 
 func (ec *executionContext) childFields_DimensionValue(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2281,6 +3492,30 @@ func (ec *executionContext) childFields_GateCompliance(ctx context.Context, fiel
 	return nil, fmt.Errorf("no field named %q was found under type GateCompliance", field.Name)
 }
 
+func (ec *executionContext) childFields_GateOpportunity(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "rank":
+		return ec.fieldContext_GateOpportunity_rank(ctx, field)
+	case "gate":
+		return ec.fieldContext_GateOpportunity_gate(ctx, field)
+	case "guards":
+		return ec.fieldContext_GateOpportunity_guards(ctx, field)
+	case "violations":
+		return ec.fieldContext_GateOpportunity_violations(ctx, field)
+	case "entered":
+		return ec.fieldContext_GateOpportunity_entered(ctx, field)
+	case "missing":
+		return ec.fieldContext_GateOpportunity_missing(ctx, field)
+	case "failed":
+		return ec.fieldContext_GateOpportunity_failed(ctx, field)
+	case "late":
+		return ec.fieldContext_GateOpportunity_late(ctx, field)
+	case "rate":
+		return ec.fieldContext_GateOpportunity_rate(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type GateOpportunity", field.Name)
+}
+
 func (ec *executionContext) childFields_Health(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "status":
@@ -2295,6 +3530,38 @@ func (ec *executionContext) childFields_Health(ctx context.Context, field graphq
 	return nil, fmt.Errorf("no field named %q was found under type Health", field.Name)
 }
 
+func (ec *executionContext) childFields_Initiative(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Initiative_id(ctx, field)
+	case "name":
+		return ec.fieldContext_Initiative_name(ctx, field)
+	case "description":
+		return ec.fieldContext_Initiative_description(ctx, field)
+	case "pilotUnits":
+		return ec.fieldContext_Initiative_pilotUnits(ctx, field)
+	case "controlUnits":
+		return ec.fieldContext_Initiative_controlUnits(ctx, field)
+	case "baselineFrom":
+		return ec.fieldContext_Initiative_baselineFrom(ctx, field)
+	case "baselineTo":
+		return ec.fieldContext_Initiative_baselineTo(ctx, field)
+	case "start":
+		return ec.fieldContext_Initiative_start(ctx, field)
+	case "sprintDays":
+		return ec.fieldContext_Initiative_sprintDays(ctx, field)
+	case "waves":
+		return ec.fieldContext_Initiative_waves(ctx, field)
+	case "targets":
+		return ec.fieldContext_Initiative_targets(ctx, field)
+	case "source":
+		return ec.fieldContext_Initiative_source(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_Initiative_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Initiative", field.Name)
+}
+
 func (ec *executionContext) childFields_JobFreshness(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "job":
@@ -2307,6 +3574,34 @@ func (ec *executionContext) childFields_JobFreshness(ctx context.Context, field 
 		return ec.fieldContext_JobFreshness_lastStatus(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type JobFreshness", field.Name)
+}
+
+func (ec *executionContext) childFields_KpiSample(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "from":
+		return ec.fieldContext_KpiSample_from(ctx, field)
+	case "to":
+		return ec.fieldContext_KpiSample_to(ctx, field)
+	case "units":
+		return ec.fieldContext_KpiSample_units(ctx, field)
+	case "value":
+		return ec.fieldContext_KpiSample_value(ctx, field)
+	case "n":
+		return ec.fieldContext_KpiSample_n(ctx, field)
+	case "successes":
+		return ec.fieldContext_KpiSample_successes(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type KpiSample", field.Name)
+}
+
+func (ec *executionContext) childFields_KpiTarget(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kpi":
+		return ec.fieldContext_KpiTarget_kpi(ctx, field)
+	case "value":
+		return ec.fieldContext_KpiTarget_value(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type KpiTarget", field.Name)
 }
 
 func (ec *executionContext) childFields_KpiValue(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2327,6 +3622,26 @@ func (ec *executionContext) childFields_KpiValue(ctx context.Context, field grap
 	return nil, fmt.Errorf("no field named %q was found under type KpiValue", field.Name)
 }
 
+func (ec *executionContext) childFields_MarketingCost(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "spend":
+		return ec.fieldContext_MarketingCost_spend(ctx, field)
+	case "leads":
+		return ec.fieldContext_MarketingCost_leads(ctx, field)
+	case "wonDeals":
+		return ec.fieldContext_MarketingCost_wonDeals(ctx, field)
+	case "perLead":
+		return ec.fieldContext_MarketingCost_perLead(ctx, field)
+	case "perWonDeal":
+		return ec.fieldContext_MarketingCost_perWonDeal(ctx, field)
+	case "unfiltered":
+		return ec.fieldContext_MarketingCost_unfiltered(ctx, field)
+	case "withheld":
+		return ec.fieldContext_MarketingCost_withheld(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MarketingCost", field.Name)
+}
+
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "hasNextPage":
@@ -2335,6 +3650,42 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 		return ec.fieldContext_PageInfo_endCursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
+}
+
+func (ec *executionContext) childFields_PilotReport(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "initiativeId":
+		return ec.fieldContext_PilotReport_initiativeId(ctx, field)
+	case "kpi":
+		return ec.fieldContext_PilotReport_kpi(ctx, field)
+	case "unit":
+		return ec.fieldContext_PilotReport_unit(ctx, field)
+	case "higherIsBetter":
+		return ec.fieldContext_PilotReport_higherIsBetter(ctx, field)
+	case "asOf":
+		return ec.fieldContext_PilotReport_asOf(ctx, field)
+	case "baseline":
+		return ec.fieldContext_PilotReport_baseline(ctx, field)
+	case "pilot":
+		return ec.fieldContext_PilotReport_pilot(ctx, field)
+	case "change":
+		return ec.fieldContext_PilotReport_change(ctx, field)
+	case "relChange":
+		return ec.fieldContext_PilotReport_relChange(ctx, field)
+	case "significance":
+		return ec.fieldContext_PilotReport_significance(ctx, field)
+	case "control":
+		return ec.fieldContext_PilotReport_control(ctx, field)
+	case "controlChange":
+		return ec.fieldContext_PilotReport_controlChange(ctx, field)
+	case "vsControl":
+		return ec.fieldContext_PilotReport_vsControl(ctx, field)
+	case "sprints":
+		return ec.fieldContext_PilotReport_sprints(ctx, field)
+	case "target":
+		return ec.fieldContext_PilotReport_target(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PilotReport", field.Name)
 }
 
 func (ec *executionContext) childFields_QuarantineConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2379,6 +3730,170 @@ func (ec *executionContext) childFields_QuarantinedRow(ctx context.Context, fiel
 	return nil, fmt.Errorf("no field named %q was found under type QuarantinedRow", field.Name)
 }
 
+func (ec *executionContext) childFields_Ramp(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "hiredFrom":
+		return ec.fieldContext_Ramp_hiredFrom(ctx, field)
+	case "hiredTo":
+		return ec.fieldContext_Ramp_hiredTo(ctx, field)
+	case "asOf":
+		return ec.fieldContext_Ramp_asOf(ctx, field)
+	case "tenuredMedian":
+		return ec.fieldContext_Ramp_tenuredMedian(ctx, field)
+	case "tenuredSellers":
+		return ec.fieldContext_Ramp_tenuredSellers(ctx, field)
+	case "threshold":
+		return ec.fieldContext_Ramp_threshold(ctx, field)
+	case "hires":
+		return ec.fieldContext_Ramp_hires(ctx, field)
+	case "ramped":
+		return ec.fieldContext_Ramp_ramped(ctx, field)
+	case "medianMonthsToRamp":
+		return ec.fieldContext_Ramp_medianMonthsToRamp(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Ramp", field.Name)
+}
+
+func (ec *executionContext) childFields_RampHire(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "employeeId":
+		return ec.fieldContext_RampHire_employeeId(ctx, field)
+	case "name":
+		return ec.fieldContext_RampHire_name(ctx, field)
+	case "businessUnit":
+		return ec.fieldContext_RampHire_businessUnit(ctx, field)
+	case "hiredAt":
+		return ec.fieldContext_RampHire_hiredAt(ctx, field)
+	case "monthly":
+		return ec.fieldContext_RampHire_monthly(ctx, field)
+	case "monthsToRamp":
+		return ec.fieldContext_RampHire_monthsToRamp(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RampHire", field.Name)
+}
+
+func (ec *executionContext) childFields_Rollout(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "initiativeId":
+		return ec.fieldContext_Rollout_initiativeId(ctx, field)
+	case "asOf":
+		return ec.fieldContext_Rollout_asOf(ctx, field)
+	case "bar":
+		return ec.fieldContext_Rollout_bar(ctx, field)
+	case "barSource":
+		return ec.fieldContext_Rollout_barSource(ctx, field)
+	case "behind":
+		return ec.fieldContext_Rollout_behind(ctx, field)
+	case "units":
+		return ec.fieldContext_Rollout_units(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Rollout", field.Name)
+}
+
+func (ec *executionContext) childFields_RolloutUnit(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "businessUnit":
+		return ec.fieldContext_RolloutUnit_businessUnit(ctx, field)
+	case "role":
+		return ec.fieldContext_RolloutUnit_role(ctx, field)
+	case "date":
+		return ec.fieldContext_RolloutUnit_date(ctx, field)
+	case "status":
+		return ec.fieldContext_RolloutUnit_status(ctx, field)
+	case "behind":
+		return ec.fieldContext_RolloutUnit_behind(ctx, field)
+	case "gap":
+		return ec.fieldContext_RolloutUnit_gap(ctx, field)
+	case "adoptionBefore":
+		return ec.fieldContext_RolloutUnit_adoptionBefore(ctx, field)
+	case "adoptionAfter":
+		return ec.fieldContext_RolloutUnit_adoptionAfter(ctx, field)
+	case "adoptionChange":
+		return ec.fieldContext_RolloutUnit_adoptionChange(ctx, field)
+	case "adoptionTest":
+		return ec.fieldContext_RolloutUnit_adoptionTest(ctx, field)
+	case "complianceBefore":
+		return ec.fieldContext_RolloutUnit_complianceBefore(ctx, field)
+	case "complianceAfter":
+		return ec.fieldContext_RolloutUnit_complianceAfter(ctx, field)
+	case "complianceChange":
+		return ec.fieldContext_RolloutUnit_complianceChange(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RolloutUnit", field.Name)
+}
+
+func (ec *executionContext) childFields_RolloutWave(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "businessUnit":
+		return ec.fieldContext_RolloutWave_businessUnit(ctx, field)
+	case "plannedAt":
+		return ec.fieldContext_RolloutWave_plannedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RolloutWave", field.Name)
+}
+
+func (ec *executionContext) childFields_SignificanceTest(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "test":
+		return ec.fieldContext_SignificanceTest_test(ctx, field)
+	case "z":
+		return ec.fieldContext_SignificanceTest_z(ctx, field)
+	case "u":
+		return ec.fieldContext_SignificanceTest_u(ctx, field)
+	case "p":
+		return ec.fieldContext_SignificanceTest_p(ctx, field)
+	case "significant":
+		return ec.fieldContext_SignificanceTest_significant(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SignificanceTest", field.Name)
+}
+
+func (ec *executionContext) childFields_SprintPoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "sprint":
+		return ec.fieldContext_SprintPoint_sprint(ctx, field)
+	case "from":
+		return ec.fieldContext_SprintPoint_from(ctx, field)
+	case "to":
+		return ec.fieldContext_SprintPoint_to(ctx, field)
+	case "complete":
+		return ec.fieldContext_SprintPoint_complete(ctx, field)
+	case "pilot":
+		return ec.fieldContext_SprintPoint_pilot(ctx, field)
+	case "baseline":
+		return ec.fieldContext_SprintPoint_baseline(ctx, field)
+	case "change":
+		return ec.fieldContext_SprintPoint_change(ctx, field)
+	case "significance":
+		return ec.fieldContext_SprintPoint_significance(ctx, field)
+	case "control":
+		return ec.fieldContext_SprintPoint_control(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SprintPoint", field.Name)
+}
+
+func (ec *executionContext) childFields_StageOpportunity(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "rank":
+		return ec.fieldContext_StageOpportunity_rank(ctx, field)
+	case "stage":
+		return ec.fieldContext_StageOpportunity_stage(ctx, field)
+	case "score":
+		return ec.fieldContext_StageOpportunity_score(ctx, field)
+	case "share":
+		return ec.fieldContext_StageOpportunity_share(ctx, field)
+	case "cases":
+		return ec.fieldContext_StageOpportunity_cases(ctx, field)
+	case "medianDays":
+		return ec.fieldContext_StageOpportunity_medianDays(ctx, field)
+	case "p90Days":
+		return ec.fieldContext_StageOpportunity_p90Days(ctx, field)
+	case "rework":
+		return ec.fieldContext_StageOpportunity_rework(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StageOpportunity", field.Name)
+}
+
 func (ec *executionContext) childFields_StageStream(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "stage":
@@ -2395,6 +3910,34 @@ func (ec *executionContext) childFields_StageStream(ctx context.Context, field g
 		return ec.fieldContext_StageStream_cases(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type StageStream", field.Name)
+}
+
+func (ec *executionContext) childFields_TargetProgress(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "target":
+		return ec.fieldContext_TargetProgress_target(ctx, field)
+	case "progress":
+		return ec.fieldContext_TargetProgress_progress(ctx, field)
+	case "latestProgress":
+		return ec.fieldContext_TargetProgress_latestProgress(ctx, field)
+	case "reached":
+		return ec.fieldContext_TargetProgress_reached(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TargetProgress", field.Name)
+}
+
+func (ec *executionContext) childFields_UnitCertification(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "businessUnit":
+		return ec.fieldContext_UnitCertification_businessUnit(ctx, field)
+	case "employees":
+		return ec.fieldContext_UnitCertification_employees(ctx, field)
+	case "certified":
+		return ec.fieldContext_UnitCertification_certified(ctx, field)
+	case "share":
+		return ec.fieldContext_UnitCertification_share(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UnitCertification", field.Name)
 }
 
 func (ec *executionContext) childFields_ValueBreakdown(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2641,6 +4184,34 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 
 // region    ***************************** args.gotpl *****************************
 
+func (ec *executionContext) field_Mutation_deleteInitiative_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_upsertInitiative_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.InitiativeInput, error) {
+			return ec.unmarshalNInitiativeInput2githubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐInitiativeInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2735,6 +4306,20 @@ func (ec *executionContext) field_Query_cash_args(ctx context.Context, rawArgs m
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_certification_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "asOf",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["asOf"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_compliance_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2750,6 +4335,20 @@ func (ec *executionContext) field_Query_compliance_args(ctx context.Context, raw
 }
 
 func (ec *executionContext) field_Query_cycleTimes_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "scope",
+		func(ctx context.Context, v any) (model.ScopeInput, error) {
+			return ec.unmarshalNScopeInput2githubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐScopeInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["scope"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_diagnosis_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "scope",
@@ -2807,6 +4406,20 @@ func (ec *executionContext) field_Query_funnel_args(ctx context.Context, rawArgs
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_initiative_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_leadConversion_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2818,6 +4431,28 @@ func (ec *executionContext) field_Query_leadConversion_args(ctx context.Context,
 		return nil, err
 	}
 	args["scope"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_pilotReport_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "kpis",
+		func(ctx context.Context, v any) ([]model.InitiativeKpi, error) {
+			return ec.unmarshalOInitiativeKpi2ᚕgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐInitiativeKpiᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["kpis"] = arg1
 	return args, nil
 }
 
@@ -2851,6 +4486,50 @@ func (ec *executionContext) field_Query_quarantine_args(ctx context.Context, raw
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_ramp_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "hiredFrom",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["hiredFrom"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "hiredTo",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["hiredTo"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "businessUnits",
+		func(ctx context.Context, v any) ([]string, error) {
+			return ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["businessUnits"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_rollout_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_valueStream_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2862,6 +4541,14 @@ func (ec *executionContext) field_Query_valueStream_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["scope"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "cycle",
+		func(ctx context.Context, v any) (*model.Cycle, error) {
+			return ec.unmarshalOCycle2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐCycle(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["cycle"] = arg1
 	return args, nil
 }
 
@@ -4201,6 +5888,93 @@ func (ec *executionContext) fieldContext_CashPoint_result(_ context.Context, fie
 	return fc, nil
 }
 
+func (ec *executionContext) _Certification_asOf(ctx context.Context, field graphql.CollectedField, obj *model.Certification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certification_asOf(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AsOf, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Certification_asOf(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Certification", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Certification_total(ctx context.Context, field graphql.CollectedField, obj *model.Certification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certification_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Total, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.UnitCertification) graphql.Marshaler {
+			return ec.marshalNUnitCertification2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐUnitCertification(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Certification_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Certification",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UnitCertification(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Certification_units(ctx context.Context, field graphql.CollectedField, obj *model.Certification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certification_units(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Units, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UnitCertification) graphql.Marshaler {
+			return ec.marshalNUnitCertification2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐUnitCertificationᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Certification_units(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Certification",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UnitCertification(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Compliance_gates(ctx context.Context, field graphql.CollectedField, obj *model.Compliance) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4954,6 +6728,441 @@ func (ec *executionContext) fieldContext_DataFreshness_jobs(_ context.Context, f
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Diagnosis_from(ctx context.Context, field graphql.CollectedField, obj *model.Diagnosis) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Diagnosis_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Diagnosis_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Diagnosis", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Diagnosis_to(ctx context.Context, field graphql.CollectedField, obj *model.Diagnosis) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Diagnosis_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Diagnosis_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Diagnosis", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Diagnosis_valueStream(ctx context.Context, field graphql.CollectedField, obj *model.Diagnosis) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Diagnosis_valueStream(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ValueStream, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ValueStream) graphql.Marshaler {
+			return ec.marshalNValueStream2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐValueStream(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Diagnosis_valueStream(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Diagnosis",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ValueStream(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Diagnosis_bottleneck(ctx context.Context, field graphql.CollectedField, obj *model.Diagnosis) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Diagnosis_bottleneck(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Bottleneck, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Diagnosis_bottleneck(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Diagnosis", field, false, false, "String")
+}
+
+func (ec *executionContext) _Diagnosis_bottleneckShare(ctx context.Context, field graphql.CollectedField, obj *model.Diagnosis) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Diagnosis_bottleneckShare(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BottleneckShare, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Diagnosis_bottleneckShare(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Diagnosis", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Diagnosis_leadConversion(ctx context.Context, field graphql.CollectedField, obj *model.Diagnosis) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Diagnosis_leadConversion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LeadConversion, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.KpiValue) graphql.Marshaler {
+			return ec.marshalNKpiValue2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiValue(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Diagnosis_leadConversion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Diagnosis",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KpiValue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Diagnosis_winRate(ctx context.Context, field graphql.CollectedField, obj *model.Diagnosis) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Diagnosis_winRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WinRate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.KpiValue) graphql.Marshaler {
+			return ec.marshalNKpiValue2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiValue(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Diagnosis_winRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Diagnosis",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KpiValue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Diagnosis_cycles(ctx context.Context, field graphql.CollectedField, obj *model.Diagnosis) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Diagnosis_cycles(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cycles, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CycleTimes) graphql.Marshaler {
+			return ec.marshalNCycleTimes2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐCycleTimes(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Diagnosis_cycles(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Diagnosis",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CycleTimes(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Diagnosis_adoption(ctx context.Context, field graphql.CollectedField, obj *model.Diagnosis) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Diagnosis_adoption(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Adoption, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Adoption) graphql.Marshaler {
+			return ec.marshalNAdoption2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐAdoption(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Diagnosis_adoption(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Diagnosis",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Adoption(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Diagnosis_compliance(ctx context.Context, field graphql.CollectedField, obj *model.Diagnosis) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Diagnosis_compliance(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Compliance, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Compliance) graphql.Marshaler {
+			return ec.marshalNCompliance2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐCompliance(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Diagnosis_compliance(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Diagnosis",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Compliance(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Diagnosis_wonValue(ctx context.Context, field graphql.CollectedField, obj *model.Diagnosis) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Diagnosis_wonValue(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WonValue, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.KpiValue) graphql.Marshaler {
+			return ec.marshalNKpiValue2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiValue(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Diagnosis_wonValue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Diagnosis",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KpiValue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Diagnosis_cost(ctx context.Context, field graphql.CollectedField, obj *model.Diagnosis) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Diagnosis_cost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cost, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.MarketingCost) graphql.Marshaler {
+			return ec.marshalNMarketingCost2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐMarketingCost(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Diagnosis_cost(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Diagnosis",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MarketingCost(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Diagnosis_stageOpportunities(ctx context.Context, field graphql.CollectedField, obj *model.Diagnosis) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Diagnosis_stageOpportunities(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StageOpportunities, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.StageOpportunity) graphql.Marshaler {
+			return ec.marshalNStageOpportunity2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐStageOpportunityᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Diagnosis_stageOpportunities(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Diagnosis",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StageOpportunity(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Diagnosis_gateOpportunities(ctx context.Context, field graphql.CollectedField, obj *model.Diagnosis) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Diagnosis_gateOpportunities(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GateOpportunities, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.GateOpportunity) graphql.Marshaler {
+			return ec.marshalNGateOpportunity2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐGateOpportunityᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Diagnosis_gateOpportunities(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Diagnosis",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GateOpportunity(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Diagnosis_report(ctx context.Context, field graphql.CollectedField, obj *model.Diagnosis) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Diagnosis_report(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Report, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Diagnosis_report(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Diagnosis", field, false, false, "String")
 }
 
 func (ec *executionContext) _DimensionValue_dimension(ctx context.Context, field graphql.CollectedField, obj *model.DimensionValue) (ret graphql.Marshaler) {
@@ -6327,6 +8536,213 @@ func (ec *executionContext) fieldContext_GateCompliance_late(_ context.Context, 
 	return fc, nil
 }
 
+func (ec *executionContext) _GateOpportunity_rank(ctx context.Context, field graphql.CollectedField, obj *model.GateOpportunity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GateOpportunity_rank(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rank, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GateOpportunity_rank(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GateOpportunity", field, false, false, "Int")
+}
+
+func (ec *executionContext) _GateOpportunity_gate(ctx context.Context, field graphql.CollectedField, obj *model.GateOpportunity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GateOpportunity_gate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Gate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GateOpportunity_gate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GateOpportunity", field, false, false, "String")
+}
+
+func (ec *executionContext) _GateOpportunity_guards(ctx context.Context, field graphql.CollectedField, obj *model.GateOpportunity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GateOpportunity_guards(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Guards, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GateOpportunity_guards(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GateOpportunity", field, false, false, "String")
+}
+
+func (ec *executionContext) _GateOpportunity_violations(ctx context.Context, field graphql.CollectedField, obj *model.GateOpportunity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GateOpportunity_violations(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Violations, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GateOpportunity_violations(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GateOpportunity", field, false, false, "Int")
+}
+
+func (ec *executionContext) _GateOpportunity_entered(ctx context.Context, field graphql.CollectedField, obj *model.GateOpportunity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GateOpportunity_entered(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Entered, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GateOpportunity_entered(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GateOpportunity", field, false, false, "Int")
+}
+
+func (ec *executionContext) _GateOpportunity_missing(ctx context.Context, field graphql.CollectedField, obj *model.GateOpportunity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GateOpportunity_missing(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Missing, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GateOpportunity_missing(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GateOpportunity", field, false, false, "Int")
+}
+
+func (ec *executionContext) _GateOpportunity_failed(ctx context.Context, field graphql.CollectedField, obj *model.GateOpportunity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GateOpportunity_failed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Failed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GateOpportunity_failed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GateOpportunity", field, false, false, "Int")
+}
+
+func (ec *executionContext) _GateOpportunity_late(ctx context.Context, field graphql.CollectedField, obj *model.GateOpportunity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GateOpportunity_late(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Late, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GateOpportunity_late(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GateOpportunity", field, false, false, "Int")
+}
+
+func (ec *executionContext) _GateOpportunity_rate(ctx context.Context, field graphql.CollectedField, obj *model.GateOpportunity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GateOpportunity_rate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GateOpportunity_rate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GateOpportunity", field, false, false, "Float")
+}
+
 func (ec *executionContext) _Health_status(ctx context.Context, field graphql.CollectedField, obj *model.Health) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6419,6 +8835,323 @@ func (ec *executionContext) fieldContext_Health_database(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("Health", field, false, false, "String")
 }
 
+func (ec *executionContext) _Initiative_id(ctx context.Context, field graphql.CollectedField, obj *model.Initiative) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Initiative_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Initiative_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Initiative", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Initiative_name(ctx context.Context, field graphql.CollectedField, obj *model.Initiative) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Initiative_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Initiative_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Initiative", field, false, false, "String")
+}
+
+func (ec *executionContext) _Initiative_description(ctx context.Context, field graphql.CollectedField, obj *model.Initiative) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Initiative_description(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Description, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Initiative_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Initiative", field, false, false, "String")
+}
+
+func (ec *executionContext) _Initiative_pilotUnits(ctx context.Context, field graphql.CollectedField, obj *model.Initiative) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Initiative_pilotUnits(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PilotUnits, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Initiative_pilotUnits(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Initiative", field, false, false, "String")
+}
+
+func (ec *executionContext) _Initiative_controlUnits(ctx context.Context, field graphql.CollectedField, obj *model.Initiative) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Initiative_controlUnits(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ControlUnits, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Initiative_controlUnits(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Initiative", field, false, false, "String")
+}
+
+func (ec *executionContext) _Initiative_baselineFrom(ctx context.Context, field graphql.CollectedField, obj *model.Initiative) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Initiative_baselineFrom(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BaselineFrom, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Initiative_baselineFrom(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Initiative", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Initiative_baselineTo(ctx context.Context, field graphql.CollectedField, obj *model.Initiative) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Initiative_baselineTo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BaselineTo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Initiative_baselineTo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Initiative", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Initiative_start(ctx context.Context, field graphql.CollectedField, obj *model.Initiative) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Initiative_start(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Start, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Initiative_start(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Initiative", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Initiative_sprintDays(ctx context.Context, field graphql.CollectedField, obj *model.Initiative) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Initiative_sprintDays(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SprintDays, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Initiative_sprintDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Initiative", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Initiative_waves(ctx context.Context, field graphql.CollectedField, obj *model.Initiative) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Initiative_waves(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Waves, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.RolloutWave) graphql.Marshaler {
+			return ec.marshalNRolloutWave2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐRolloutWaveᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Initiative_waves(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Initiative",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RolloutWave(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Initiative_targets(ctx context.Context, field graphql.CollectedField, obj *model.Initiative) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Initiative_targets(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Targets, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.KpiTarget) graphql.Marshaler {
+			return ec.marshalNKpiTarget2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiTargetᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Initiative_targets(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Initiative",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KpiTarget(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Initiative_source(ctx context.Context, field graphql.CollectedField, obj *model.Initiative) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Initiative_source(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Source, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.InitiativeSource) graphql.Marshaler {
+			return ec.marshalNInitiativeSource2githubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐInitiativeSource(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Initiative_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Initiative", field, false, false, "InitiativeSource")
+}
+
+func (ec *executionContext) _Initiative_updatedAt(ctx context.Context, field graphql.CollectedField, obj *model.Initiative) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Initiative_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Initiative_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Initiative", field, false, false, "Time")
+}
+
 func (ec *executionContext) _JobFreshness_job(ctx context.Context, field graphql.CollectedField, obj *model.JobFreshness) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6509,6 +9242,190 @@ func (ec *executionContext) _JobFreshness_lastStatus(ctx context.Context, field 
 }
 func (ec *executionContext) fieldContext_JobFreshness_lastStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("JobFreshness", field, false, false, "String")
+}
+
+func (ec *executionContext) _KpiSample_from(ctx context.Context, field graphql.CollectedField, obj *model.KpiSample) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KpiSample_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_KpiSample_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("KpiSample", field, false, false, "Time")
+}
+
+func (ec *executionContext) _KpiSample_to(ctx context.Context, field graphql.CollectedField, obj *model.KpiSample) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KpiSample_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_KpiSample_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("KpiSample", field, false, false, "Time")
+}
+
+func (ec *executionContext) _KpiSample_units(ctx context.Context, field graphql.CollectedField, obj *model.KpiSample) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KpiSample_units(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Units, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_KpiSample_units(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("KpiSample", field, false, false, "String")
+}
+
+func (ec *executionContext) _KpiSample_value(ctx context.Context, field graphql.CollectedField, obj *model.KpiSample) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KpiSample_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Value, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_KpiSample_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("KpiSample", field, false, false, "Float")
+}
+
+func (ec *executionContext) _KpiSample_n(ctx context.Context, field graphql.CollectedField, obj *model.KpiSample) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KpiSample_n(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.N, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_KpiSample_n(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("KpiSample", field, false, false, "Int")
+}
+
+func (ec *executionContext) _KpiSample_successes(ctx context.Context, field graphql.CollectedField, obj *model.KpiSample) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KpiSample_successes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Successes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_KpiSample_successes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("KpiSample", field, false, false, "Int")
+}
+
+func (ec *executionContext) _KpiTarget_kpi(ctx context.Context, field graphql.CollectedField, obj *model.KpiTarget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KpiTarget_kpi(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kpi, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.InitiativeKpi) graphql.Marshaler {
+			return ec.marshalNInitiativeKpi2githubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐInitiativeKpi(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_KpiTarget_kpi(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("KpiTarget", field, false, false, "InitiativeKpi")
+}
+
+func (ec *executionContext) _KpiTarget_value(ctx context.Context, field graphql.CollectedField, obj *model.KpiTarget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KpiTarget_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Value, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_KpiTarget_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("KpiTarget", field, false, false, "Float")
 }
 
 func (ec *executionContext) _KpiValue_value(ctx context.Context, field graphql.CollectedField, obj *model.KpiValue) (ret graphql.Marshaler) {
@@ -6649,6 +9566,255 @@ func (ec *executionContext) fieldContext_KpiValue_previousN(_ context.Context, f
 	return graphql.NewScalarFieldContext("KpiValue", field, false, false, "Int")
 }
 
+func (ec *executionContext) _MarketingCost_spend(ctx context.Context, field graphql.CollectedField, obj *model.MarketingCost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketingCost_spend(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Spend, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketingCost_spend(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketingCost", field, false, false, "Float")
+}
+
+func (ec *executionContext) _MarketingCost_leads(ctx context.Context, field graphql.CollectedField, obj *model.MarketingCost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketingCost_leads(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Leads, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketingCost_leads(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketingCost", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MarketingCost_wonDeals(ctx context.Context, field graphql.CollectedField, obj *model.MarketingCost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketingCost_wonDeals(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WonDeals, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketingCost_wonDeals(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketingCost", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MarketingCost_perLead(ctx context.Context, field graphql.CollectedField, obj *model.MarketingCost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketingCost_perLead(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PerLead, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MarketingCost_perLead(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketingCost", field, false, false, "Float")
+}
+
+func (ec *executionContext) _MarketingCost_perWonDeal(ctx context.Context, field graphql.CollectedField, obj *model.MarketingCost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketingCost_perWonDeal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PerWonDeal, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MarketingCost_perWonDeal(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketingCost", field, false, false, "Float")
+}
+
+func (ec *executionContext) _MarketingCost_unfiltered(ctx context.Context, field graphql.CollectedField, obj *model.MarketingCost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketingCost_unfiltered(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Unfiltered, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.Dimension) graphql.Marshaler {
+			return ec.marshalNDimension2ᚕgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐDimensionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketingCost_unfiltered(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketingCost", field, false, false, "Dimension")
+}
+
+func (ec *executionContext) _MarketingCost_withheld(ctx context.Context, field graphql.CollectedField, obj *model.MarketingCost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketingCost_withheld(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Withheld, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.Dimension) graphql.Marshaler {
+			return ec.marshalNDimension2ᚕgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐDimensionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketingCost_withheld(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketingCost", field, false, false, "Dimension")
+}
+
+func (ec *executionContext) _Mutation_upsertInitiative(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_upsertInitiative(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpsertInitiative(ctx, fc.Args["input"].(model.InitiativeInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Initiative) graphql.Marshaler {
+			return ec.marshalNInitiative2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐInitiative(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_upsertInitiative(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Initiative(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_upsertInitiative_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteInitiative(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteInitiative(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteInitiative(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteInitiative(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteInitiative_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6693,6 +9859,414 @@ func (ec *executionContext) _PageInfo_endCursor(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "String")
+}
+
+func (ec *executionContext) _PilotReport_initiativeId(ctx context.Context, field graphql.CollectedField, obj *model.PilotReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PilotReport_initiativeId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.InitiativeID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PilotReport_initiativeId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PilotReport", field, false, false, "ID")
+}
+
+func (ec *executionContext) _PilotReport_kpi(ctx context.Context, field graphql.CollectedField, obj *model.PilotReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PilotReport_kpi(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kpi, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.InitiativeKpi) graphql.Marshaler {
+			return ec.marshalNInitiativeKpi2githubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐInitiativeKpi(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PilotReport_kpi(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PilotReport", field, false, false, "InitiativeKpi")
+}
+
+func (ec *executionContext) _PilotReport_unit(ctx context.Context, field graphql.CollectedField, obj *model.PilotReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PilotReport_unit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Unit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.KpiUnit) graphql.Marshaler {
+			return ec.marshalNKpiUnit2githubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiUnit(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PilotReport_unit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PilotReport", field, false, false, "KpiUnit")
+}
+
+func (ec *executionContext) _PilotReport_higherIsBetter(ctx context.Context, field graphql.CollectedField, obj *model.PilotReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PilotReport_higherIsBetter(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HigherIsBetter, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PilotReport_higherIsBetter(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PilotReport", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _PilotReport_asOf(ctx context.Context, field graphql.CollectedField, obj *model.PilotReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PilotReport_asOf(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AsOf, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PilotReport_asOf(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PilotReport", field, false, false, "Time")
+}
+
+func (ec *executionContext) _PilotReport_baseline(ctx context.Context, field graphql.CollectedField, obj *model.PilotReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PilotReport_baseline(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Baseline, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.KpiSample) graphql.Marshaler {
+			return ec.marshalNKpiSample2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiSample(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PilotReport_baseline(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PilotReport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KpiSample(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PilotReport_pilot(ctx context.Context, field graphql.CollectedField, obj *model.PilotReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PilotReport_pilot(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Pilot, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.KpiSample) graphql.Marshaler {
+			return ec.marshalNKpiSample2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiSample(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PilotReport_pilot(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PilotReport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KpiSample(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PilotReport_change(ctx context.Context, field graphql.CollectedField, obj *model.PilotReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PilotReport_change(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Change, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PilotReport_change(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PilotReport", field, false, false, "Float")
+}
+
+func (ec *executionContext) _PilotReport_relChange(ctx context.Context, field graphql.CollectedField, obj *model.PilotReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PilotReport_relChange(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RelChange, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PilotReport_relChange(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PilotReport", field, false, false, "Float")
+}
+
+func (ec *executionContext) _PilotReport_significance(ctx context.Context, field graphql.CollectedField, obj *model.PilotReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PilotReport_significance(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Significance, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SignificanceTest) graphql.Marshaler {
+			return ec.marshalNSignificanceTest2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐSignificanceTest(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PilotReport_significance(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PilotReport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SignificanceTest(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PilotReport_control(ctx context.Context, field graphql.CollectedField, obj *model.PilotReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PilotReport_control(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Control, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.KpiSample) graphql.Marshaler {
+			return ec.marshalOKpiSample2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiSample(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PilotReport_control(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PilotReport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KpiSample(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PilotReport_controlChange(ctx context.Context, field graphql.CollectedField, obj *model.PilotReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PilotReport_controlChange(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ControlChange, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PilotReport_controlChange(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PilotReport", field, false, false, "Float")
+}
+
+func (ec *executionContext) _PilotReport_vsControl(ctx context.Context, field graphql.CollectedField, obj *model.PilotReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PilotReport_vsControl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.VsControl, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SignificanceTest) graphql.Marshaler {
+			return ec.marshalOSignificanceTest2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐSignificanceTest(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PilotReport_vsControl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PilotReport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SignificanceTest(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PilotReport_sprints(ctx context.Context, field graphql.CollectedField, obj *model.PilotReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PilotReport_sprints(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sprints, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SprintPoint) graphql.Marshaler {
+			return ec.marshalNSprintPoint2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐSprintPointᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PilotReport_sprints(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PilotReport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SprintPoint(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PilotReport_target(ctx context.Context, field graphql.CollectedField, obj *model.PilotReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PilotReport_target(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Target, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.TargetProgress) graphql.Marshaler {
+			return ec.marshalOTargetProgress2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐTargetProgress(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PilotReport_target(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PilotReport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TargetProgress(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _QuarantineConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.QuarantineConnection) (ret graphql.Marshaler) {
@@ -7634,6 +11208,302 @@ func (ec *executionContext) fieldContext_Query_cycleTimes(ctx context.Context, f
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_initiatives(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_initiatives(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().Initiatives(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Initiative) graphql.Marshaler {
+			return ec.marshalNInitiative2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐInitiativeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_initiatives(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Initiative(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_initiative(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_initiative(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Initiative(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Initiative) graphql.Marshaler {
+			return ec.marshalOInitiative2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐInitiative(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_initiative(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Initiative(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_initiative_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_pilotReport(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_pilotReport(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().PilotReport(ctx, fc.Args["id"].(string), fc.Args["kpis"].([]model.InitiativeKpi))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.PilotReport) graphql.Marshaler {
+			return ec.marshalNPilotReport2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐPilotReportᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_pilotReport(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PilotReport(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_pilotReport_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_rollout(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_rollout(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Rollout(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Rollout) graphql.Marshaler {
+			return ec.marshalNRollout2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐRollout(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_rollout(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Rollout(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_rollout_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_ramp(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_ramp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Ramp(ctx, fc.Args["hiredFrom"].(time.Time), fc.Args["hiredTo"].(time.Time), fc.Args["businessUnits"].([]string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Ramp) graphql.Marshaler {
+			return ec.marshalNRamp2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐRamp(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_ramp(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Ramp(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_ramp_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_certification(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_certification(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Certification(ctx, fc.Args["asOf"].(*time.Time))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Certification) graphql.Marshaler {
+			return ec.marshalNCertification2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐCertification(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_certification(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Certification(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_certification_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_diagnosis(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_diagnosis(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Diagnosis(ctx, fc.Args["scope"].(model.ScopeInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Diagnosis) graphql.Marshaler {
+			return ec.marshalNDiagnosis2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐDiagnosis(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_diagnosis(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Diagnosis(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_diagnosis_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_valueStream(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7644,7 +11514,7 @@ func (ec *executionContext) _Query_valueStream(ctx context.Context, field graphq
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().ValueStream(ctx, fc.Args["scope"].(model.ScopeInput))
+			return ec.Resolvers.Query().ValueStream(ctx, fc.Args["scope"].(model.ScopeInput), fc.Args["cycle"].(*model.Cycle))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.ValueStreamBreakdown) graphql.Marshaler {
@@ -7796,6 +11666,1430 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Ramp_hiredFrom(ctx context.Context, field graphql.CollectedField, obj *model.Ramp) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Ramp_hiredFrom(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HiredFrom, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Ramp_hiredFrom(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Ramp", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Ramp_hiredTo(ctx context.Context, field graphql.CollectedField, obj *model.Ramp) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Ramp_hiredTo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HiredTo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Ramp_hiredTo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Ramp", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Ramp_asOf(ctx context.Context, field graphql.CollectedField, obj *model.Ramp) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Ramp_asOf(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AsOf, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Ramp_asOf(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Ramp", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Ramp_tenuredMedian(ctx context.Context, field graphql.CollectedField, obj *model.Ramp) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Ramp_tenuredMedian(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TenuredMedian, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Ramp_tenuredMedian(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Ramp", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Ramp_tenuredSellers(ctx context.Context, field graphql.CollectedField, obj *model.Ramp) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Ramp_tenuredSellers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TenuredSellers, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Ramp_tenuredSellers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Ramp", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Ramp_threshold(ctx context.Context, field graphql.CollectedField, obj *model.Ramp) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Ramp_threshold(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Threshold, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Ramp_threshold(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Ramp", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Ramp_hires(ctx context.Context, field graphql.CollectedField, obj *model.Ramp) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Ramp_hires(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hires, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.RampHire) graphql.Marshaler {
+			return ec.marshalNRampHire2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐRampHireᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Ramp_hires(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Ramp",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RampHire(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Ramp_ramped(ctx context.Context, field graphql.CollectedField, obj *model.Ramp) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Ramp_ramped(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Ramped, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Ramp_ramped(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Ramp", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Ramp_medianMonthsToRamp(ctx context.Context, field graphql.CollectedField, obj *model.Ramp) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Ramp_medianMonthsToRamp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MedianMonthsToRamp, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Ramp_medianMonthsToRamp(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Ramp", field, false, false, "Float")
+}
+
+func (ec *executionContext) _RampHire_employeeId(ctx context.Context, field graphql.CollectedField, obj *model.RampHire) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RampHire_employeeId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EmployeeID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RampHire_employeeId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RampHire", field, false, false, "ID")
+}
+
+func (ec *executionContext) _RampHire_name(ctx context.Context, field graphql.CollectedField, obj *model.RampHire) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RampHire_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RampHire_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RampHire", field, false, false, "String")
+}
+
+func (ec *executionContext) _RampHire_businessUnit(ctx context.Context, field graphql.CollectedField, obj *model.RampHire) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RampHire_businessUnit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BusinessUnit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RampHire_businessUnit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RampHire", field, false, false, "String")
+}
+
+func (ec *executionContext) _RampHire_hiredAt(ctx context.Context, field graphql.CollectedField, obj *model.RampHire) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RampHire_hiredAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HiredAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RampHire_hiredAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RampHire", field, false, false, "Time")
+}
+
+func (ec *executionContext) _RampHire_monthly(ctx context.Context, field graphql.CollectedField, obj *model.RampHire) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RampHire_monthly(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Monthly, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []float64) graphql.Marshaler {
+			return ec.marshalNFloat2ᚕfloat64ᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RampHire_monthly(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RampHire", field, false, false, "Float")
+}
+
+func (ec *executionContext) _RampHire_monthsToRamp(ctx context.Context, field graphql.CollectedField, obj *model.RampHire) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RampHire_monthsToRamp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MonthsToRamp, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RampHire_monthsToRamp(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RampHire", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Rollout_initiativeId(ctx context.Context, field graphql.CollectedField, obj *model.Rollout) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Rollout_initiativeId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.InitiativeID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Rollout_initiativeId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Rollout", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Rollout_asOf(ctx context.Context, field graphql.CollectedField, obj *model.Rollout) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Rollout_asOf(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AsOf, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Rollout_asOf(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Rollout", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Rollout_bar(ctx context.Context, field graphql.CollectedField, obj *model.Rollout) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Rollout_bar(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Bar, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Rollout_bar(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Rollout", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Rollout_barSource(ctx context.Context, field graphql.CollectedField, obj *model.Rollout) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Rollout_barSource(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BarSource, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RolloutBarSource) graphql.Marshaler {
+			return ec.marshalORolloutBarSource2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐRolloutBarSource(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Rollout_barSource(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Rollout", field, false, false, "RolloutBarSource")
+}
+
+func (ec *executionContext) _Rollout_behind(ctx context.Context, field graphql.CollectedField, obj *model.Rollout) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Rollout_behind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Behind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Rollout_behind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Rollout", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Rollout_units(ctx context.Context, field graphql.CollectedField, obj *model.Rollout) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Rollout_units(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Units, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.RolloutUnit) graphql.Marshaler {
+			return ec.marshalNRolloutUnit2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐRolloutUnitᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Rollout_units(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Rollout",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RolloutUnit(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RolloutUnit_businessUnit(ctx context.Context, field graphql.CollectedField, obj *model.RolloutUnit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RolloutUnit_businessUnit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BusinessUnit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RolloutUnit_businessUnit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RolloutUnit", field, false, false, "String")
+}
+
+func (ec *executionContext) _RolloutUnit_role(ctx context.Context, field graphql.CollectedField, obj *model.RolloutUnit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RolloutUnit_role(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Role, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.RolloutRole) graphql.Marshaler {
+			return ec.marshalNRolloutRole2githubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐRolloutRole(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RolloutUnit_role(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RolloutUnit", field, false, false, "RolloutRole")
+}
+
+func (ec *executionContext) _RolloutUnit_date(ctx context.Context, field graphql.CollectedField, obj *model.RolloutUnit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RolloutUnit_date(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Date, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RolloutUnit_date(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RolloutUnit", field, false, false, "Time")
+}
+
+func (ec *executionContext) _RolloutUnit_status(ctx context.Context, field graphql.CollectedField, obj *model.RolloutUnit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RolloutUnit_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.RolloutStatus) graphql.Marshaler {
+			return ec.marshalNRolloutStatus2githubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐRolloutStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RolloutUnit_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RolloutUnit", field, false, false, "RolloutStatus")
+}
+
+func (ec *executionContext) _RolloutUnit_behind(ctx context.Context, field graphql.CollectedField, obj *model.RolloutUnit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RolloutUnit_behind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Behind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RolloutUnit_behind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RolloutUnit", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _RolloutUnit_gap(ctx context.Context, field graphql.CollectedField, obj *model.RolloutUnit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RolloutUnit_gap(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Gap, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RolloutUnit_gap(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RolloutUnit", field, false, false, "Float")
+}
+
+func (ec *executionContext) _RolloutUnit_adoptionBefore(ctx context.Context, field graphql.CollectedField, obj *model.RolloutUnit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RolloutUnit_adoptionBefore(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AdoptionBefore, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.KpiSample) graphql.Marshaler {
+			return ec.marshalNKpiSample2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiSample(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RolloutUnit_adoptionBefore(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RolloutUnit",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KpiSample(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RolloutUnit_adoptionAfter(ctx context.Context, field graphql.CollectedField, obj *model.RolloutUnit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RolloutUnit_adoptionAfter(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AdoptionAfter, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.KpiSample) graphql.Marshaler {
+			return ec.marshalNKpiSample2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiSample(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RolloutUnit_adoptionAfter(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RolloutUnit",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KpiSample(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RolloutUnit_adoptionChange(ctx context.Context, field graphql.CollectedField, obj *model.RolloutUnit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RolloutUnit_adoptionChange(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AdoptionChange, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RolloutUnit_adoptionChange(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RolloutUnit", field, false, false, "Float")
+}
+
+func (ec *executionContext) _RolloutUnit_adoptionTest(ctx context.Context, field graphql.CollectedField, obj *model.RolloutUnit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RolloutUnit_adoptionTest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AdoptionTest, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SignificanceTest) graphql.Marshaler {
+			return ec.marshalNSignificanceTest2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐSignificanceTest(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RolloutUnit_adoptionTest(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RolloutUnit",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SignificanceTest(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RolloutUnit_complianceBefore(ctx context.Context, field graphql.CollectedField, obj *model.RolloutUnit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RolloutUnit_complianceBefore(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ComplianceBefore, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.KpiSample) graphql.Marshaler {
+			return ec.marshalNKpiSample2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiSample(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RolloutUnit_complianceBefore(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RolloutUnit",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KpiSample(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RolloutUnit_complianceAfter(ctx context.Context, field graphql.CollectedField, obj *model.RolloutUnit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RolloutUnit_complianceAfter(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ComplianceAfter, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.KpiSample) graphql.Marshaler {
+			return ec.marshalNKpiSample2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiSample(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RolloutUnit_complianceAfter(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RolloutUnit",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KpiSample(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RolloutUnit_complianceChange(ctx context.Context, field graphql.CollectedField, obj *model.RolloutUnit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RolloutUnit_complianceChange(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ComplianceChange, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RolloutUnit_complianceChange(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RolloutUnit", field, false, false, "Float")
+}
+
+func (ec *executionContext) _RolloutWave_businessUnit(ctx context.Context, field graphql.CollectedField, obj *model.RolloutWave) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RolloutWave_businessUnit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BusinessUnit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RolloutWave_businessUnit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RolloutWave", field, false, false, "String")
+}
+
+func (ec *executionContext) _RolloutWave_plannedAt(ctx context.Context, field graphql.CollectedField, obj *model.RolloutWave) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RolloutWave_plannedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PlannedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RolloutWave_plannedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RolloutWave", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SignificanceTest_test(ctx context.Context, field graphql.CollectedField, obj *model.SignificanceTest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SignificanceTest_test(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Test, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.StatTest) graphql.Marshaler {
+			return ec.marshalNStatTest2githubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐStatTest(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SignificanceTest_test(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SignificanceTest", field, false, false, "StatTest")
+}
+
+func (ec *executionContext) _SignificanceTest_z(ctx context.Context, field graphql.CollectedField, obj *model.SignificanceTest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SignificanceTest_z(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Z, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SignificanceTest_z(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SignificanceTest", field, false, false, "Float")
+}
+
+func (ec *executionContext) _SignificanceTest_u(ctx context.Context, field graphql.CollectedField, obj *model.SignificanceTest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SignificanceTest_u(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.U, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SignificanceTest_u(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SignificanceTest", field, false, false, "Float")
+}
+
+func (ec *executionContext) _SignificanceTest_p(ctx context.Context, field graphql.CollectedField, obj *model.SignificanceTest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SignificanceTest_p(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.P, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SignificanceTest_p(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SignificanceTest", field, false, false, "Float")
+}
+
+func (ec *executionContext) _SignificanceTest_significant(ctx context.Context, field graphql.CollectedField, obj *model.SignificanceTest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SignificanceTest_significant(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Significant, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SignificanceTest_significant(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SignificanceTest", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _SprintPoint_sprint(ctx context.Context, field graphql.CollectedField, obj *model.SprintPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SprintPoint_sprint(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sprint, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SprintPoint_sprint(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SprintPoint", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SprintPoint_from(ctx context.Context, field graphql.CollectedField, obj *model.SprintPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SprintPoint_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SprintPoint_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SprintPoint", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SprintPoint_to(ctx context.Context, field graphql.CollectedField, obj *model.SprintPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SprintPoint_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SprintPoint_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SprintPoint", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SprintPoint_complete(ctx context.Context, field graphql.CollectedField, obj *model.SprintPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SprintPoint_complete(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Complete, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SprintPoint_complete(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SprintPoint", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _SprintPoint_pilot(ctx context.Context, field graphql.CollectedField, obj *model.SprintPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SprintPoint_pilot(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Pilot, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.KpiSample) graphql.Marshaler {
+			return ec.marshalNKpiSample2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiSample(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SprintPoint_pilot(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SprintPoint",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KpiSample(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SprintPoint_baseline(ctx context.Context, field graphql.CollectedField, obj *model.SprintPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SprintPoint_baseline(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Baseline, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SprintPoint_baseline(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SprintPoint", field, false, false, "Float")
+}
+
+func (ec *executionContext) _SprintPoint_change(ctx context.Context, field graphql.CollectedField, obj *model.SprintPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SprintPoint_change(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Change, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SprintPoint_change(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SprintPoint", field, false, false, "Float")
+}
+
+func (ec *executionContext) _SprintPoint_significance(ctx context.Context, field graphql.CollectedField, obj *model.SprintPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SprintPoint_significance(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Significance, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SignificanceTest) graphql.Marshaler {
+			return ec.marshalNSignificanceTest2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐSignificanceTest(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SprintPoint_significance(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SprintPoint",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SignificanceTest(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SprintPoint_control(ctx context.Context, field graphql.CollectedField, obj *model.SprintPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SprintPoint_control(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Control, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.KpiSample) graphql.Marshaler {
+			return ec.marshalOKpiSample2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiSample(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SprintPoint_control(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SprintPoint",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KpiSample(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _StageOpportunity_rank(ctx context.Context, field graphql.CollectedField, obj *model.StageOpportunity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StageOpportunity_rank(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rank, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StageOpportunity_rank(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StageOpportunity", field, false, false, "Int")
+}
+
+func (ec *executionContext) _StageOpportunity_stage(ctx context.Context, field graphql.CollectedField, obj *model.StageOpportunity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StageOpportunity_stage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Stage, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StageOpportunity_stage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StageOpportunity", field, false, false, "String")
+}
+
+func (ec *executionContext) _StageOpportunity_score(ctx context.Context, field graphql.CollectedField, obj *model.StageOpportunity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StageOpportunity_score(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Score, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StageOpportunity_score(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StageOpportunity", field, false, false, "Float")
+}
+
+func (ec *executionContext) _StageOpportunity_share(ctx context.Context, field graphql.CollectedField, obj *model.StageOpportunity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StageOpportunity_share(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Share, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StageOpportunity_share(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StageOpportunity", field, false, false, "Float")
+}
+
+func (ec *executionContext) _StageOpportunity_cases(ctx context.Context, field graphql.CollectedField, obj *model.StageOpportunity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StageOpportunity_cases(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cases, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StageOpportunity_cases(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StageOpportunity", field, false, false, "Int")
+}
+
+func (ec *executionContext) _StageOpportunity_medianDays(ctx context.Context, field graphql.CollectedField, obj *model.StageOpportunity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StageOpportunity_medianDays(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MedianDays, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StageOpportunity_medianDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StageOpportunity", field, false, false, "Float")
+}
+
+func (ec *executionContext) _StageOpportunity_p90Days(ctx context.Context, field graphql.CollectedField, obj *model.StageOpportunity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StageOpportunity_p90Days(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.P90Days, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StageOpportunity_p90Days(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StageOpportunity", field, false, false, "Float")
+}
+
+func (ec *executionContext) _StageOpportunity_rework(ctx context.Context, field graphql.CollectedField, obj *model.StageOpportunity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StageOpportunity_rework(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rework, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StageOpportunity_rework(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StageOpportunity", field, false, false, "Float")
 }
 
 func (ec *executionContext) _StageStream_stage(ctx context.Context, field graphql.CollectedField, obj *model.StageStream) (ret graphql.Marshaler) {
@@ -7979,6 +13273,190 @@ func (ec *executionContext) fieldContext_StageStream_cases(_ context.Context, fi
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _TargetProgress_target(ctx context.Context, field graphql.CollectedField, obj *model.TargetProgress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TargetProgress_target(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Target, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TargetProgress_target(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TargetProgress", field, false, false, "Float")
+}
+
+func (ec *executionContext) _TargetProgress_progress(ctx context.Context, field graphql.CollectedField, obj *model.TargetProgress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TargetProgress_progress(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Progress, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TargetProgress_progress(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TargetProgress", field, false, false, "Float")
+}
+
+func (ec *executionContext) _TargetProgress_latestProgress(ctx context.Context, field graphql.CollectedField, obj *model.TargetProgress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TargetProgress_latestProgress(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LatestProgress, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TargetProgress_latestProgress(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TargetProgress", field, false, false, "Float")
+}
+
+func (ec *executionContext) _TargetProgress_reached(ctx context.Context, field graphql.CollectedField, obj *model.TargetProgress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TargetProgress_reached(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reached, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TargetProgress_reached(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TargetProgress", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _UnitCertification_businessUnit(ctx context.Context, field graphql.CollectedField, obj *model.UnitCertification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UnitCertification_businessUnit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BusinessUnit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UnitCertification_businessUnit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UnitCertification", field, false, false, "String")
+}
+
+func (ec *executionContext) _UnitCertification_employees(ctx context.Context, field graphql.CollectedField, obj *model.UnitCertification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UnitCertification_employees(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Employees, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UnitCertification_employees(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UnitCertification", field, false, false, "Int")
+}
+
+func (ec *executionContext) _UnitCertification_certified(ctx context.Context, field graphql.CollectedField, obj *model.UnitCertification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UnitCertification_certified(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Certified, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UnitCertification_certified(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UnitCertification", field, false, false, "Int")
+}
+
+func (ec *executionContext) _UnitCertification_share(ctx context.Context, field graphql.CollectedField, obj *model.UnitCertification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UnitCertification_share(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Share, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UnitCertification_share(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UnitCertification", field, false, false, "Float")
 }
 
 func (ec *executionContext) _ValueBreakdown_total(ctx context.Context, field graphql.CollectedField, obj *model.ValueBreakdown) (ret graphql.Marshaler) {
@@ -10025,6 +15503,122 @@ func UnmarshalFilterInput(ctx context.Context, raw any) (model.FilterInput, erro
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputInitiativeInput(ctx context.Context, obj any) (model.InitiativeInput, error) {
+	var it model.InitiativeInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["sprintDays"]; !present {
+		asMap["sprintDays"] = 14
+	}
+
+	fieldsInOrder := [...]string{"id", "name", "description", "pilotUnits", "controlUnits", "baselineFrom", "baselineTo", "start", "sprintDays", "waves", "targets"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "description":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Description = data
+		case "pilotUnits":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pilotUnits"))
+			data, err := ec.unmarshalNString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PilotUnits = data
+		case "controlUnits":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("controlUnits"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ControlUnits = data
+		case "baselineFrom":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("baselineFrom"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BaselineFrom = data
+		case "baselineTo":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("baselineTo"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BaselineTo = data
+		case "start":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("start"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Start = data
+		case "sprintDays":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sprintDays"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SprintDays = data
+		case "waves":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("waves"))
+			data, err := ec.unmarshalOWaveInput2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐWaveInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Waves = data
+		case "targets":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("targets"))
+			data, err := ec.unmarshalOTargetInput2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐTargetInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Targets = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalInitiativeInput unmarshals raw into the InitiativeInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalInitiativeInput(ctx context.Context, raw any) (model.InitiativeInput, error) {
+	var out model.InitiativeInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "InitiativeInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputScopeInput(ctx context.Context, obj any) (model.ScopeInput, error) {
 	var it model.ScopeInput
 	if obj == nil {
@@ -10092,6 +15686,104 @@ func (ec *executionContext) unmarshalInputScopeInput(ctx context.Context, obj an
 func UnmarshalScopeInput(ctx context.Context, raw any) (model.ScopeInput, error) {
 	var out model.ScopeInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "ScopeInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputTargetInput(ctx context.Context, obj any) (model.TargetInput, error) {
+	var it model.TargetInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"kpi", "value"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "kpi":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kpi"))
+			data, err := ec.unmarshalNInitiativeKpi2githubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐInitiativeKpi(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kpi = data
+		case "value":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("value"))
+			data, err := ec.unmarshalNFloat2float64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Value = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalTargetInput unmarshals raw into the TargetInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalTargetInput(ctx context.Context, raw any) (model.TargetInput, error) {
+	var out model.TargetInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "TargetInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputWaveInput(ctx context.Context, obj any) (model.WaveInput, error) {
+	var it model.WaveInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"businessUnit", "plannedAt"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "businessUnit":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("businessUnit"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BusinessUnit = data
+		case "plannedAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("plannedAt"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PlannedAt = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalWaveInput unmarshals raw into the WaveInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalWaveInput(ctx context.Context, raw any) (model.WaveInput, error) {
+	var out model.WaveInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "WaveInput", raw, &out)
 	return out, err
 }
 
@@ -10593,6 +16285,49 @@ func (ec *executionContext) _CashPoint(ctx context.Context, sel ast.SelectionSet
 	return out
 }
 
+var certificationImplementors = []string{"Certification"}
+
+func (ec *executionContext) _Certification(ctx context.Context, sel ast.SelectionSet, obj *model.Certification) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, certificationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Certification")
+		case "asOf":
+			out.Values[i] = ec._Certification_asOf(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "total":
+			out.Values[i] = ec._Certification_total(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "units":
+			out.Values[i] = ec._Certification_units(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var complianceImplementors = []string{"Compliance"}
 
 func (ec *executionContext) _Compliance(ctx context.Context, sel ast.SelectionSet, obj *model.Compliance) graphql.Marshaler {
@@ -10950,6 +16685,109 @@ func (ec *executionContext) _DataFreshness(ctx context.Context, sel ast.Selectio
 			}
 		case "jobs":
 			out.Values[i] = ec._DataFreshness_jobs(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var diagnosisImplementors = []string{"Diagnosis"}
+
+func (ec *executionContext) _Diagnosis(ctx context.Context, sel ast.SelectionSet, obj *model.Diagnosis) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, diagnosisImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Diagnosis")
+		case "from":
+			out.Values[i] = ec._Diagnosis_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "to":
+			out.Values[i] = ec._Diagnosis_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "valueStream":
+			out.Values[i] = ec._Diagnosis_valueStream(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "bottleneck":
+			out.Values[i] = ec._Diagnosis_bottleneck(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "bottleneckShare":
+			out.Values[i] = ec._Diagnosis_bottleneckShare(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "leadConversion":
+			out.Values[i] = ec._Diagnosis_leadConversion(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "winRate":
+			out.Values[i] = ec._Diagnosis_winRate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cycles":
+			out.Values[i] = ec._Diagnosis_cycles(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "adoption":
+			out.Values[i] = ec._Diagnosis_adoption(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "compliance":
+			out.Values[i] = ec._Diagnosis_compliance(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "wonValue":
+			out.Values[i] = ec._Diagnosis_wonValue(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cost":
+			out.Values[i] = ec._Diagnosis_cost(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "stageOpportunities":
+			out.Values[i] = ec._Diagnosis_stageOpportunities(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "gateOpportunities":
+			out.Values[i] = ec._Diagnosis_gateOpportunities(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "report":
+			out.Values[i] = ec._Diagnosis_report(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -11561,6 +17399,79 @@ func (ec *executionContext) _GateCompliance(ctx context.Context, sel ast.Selecti
 	return out
 }
 
+var gateOpportunityImplementors = []string{"GateOpportunity"}
+
+func (ec *executionContext) _GateOpportunity(ctx context.Context, sel ast.SelectionSet, obj *model.GateOpportunity) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, gateOpportunityImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("GateOpportunity")
+		case "rank":
+			out.Values[i] = ec._GateOpportunity_rank(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "gate":
+			out.Values[i] = ec._GateOpportunity_gate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "guards":
+			out.Values[i] = ec._GateOpportunity_guards(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "violations":
+			out.Values[i] = ec._GateOpportunity_violations(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "entered":
+			out.Values[i] = ec._GateOpportunity_entered(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "missing":
+			out.Values[i] = ec._GateOpportunity_missing(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "failed":
+			out.Values[i] = ec._GateOpportunity_failed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "late":
+			out.Values[i] = ec._GateOpportunity_late(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rate":
+			out.Values[i] = ec._GateOpportunity_rate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var healthImplementors = []string{"Health"}
 
 func (ec *executionContext) _Health(ctx context.Context, sel ast.SelectionSet, obj *model.Health) graphql.Marshaler {
@@ -11609,6 +17520,99 @@ func (ec *executionContext) _Health(ctx context.Context, sel ast.SelectionSet, o
 	return out
 }
 
+var initiativeImplementors = []string{"Initiative"}
+
+func (ec *executionContext) _Initiative(ctx context.Context, sel ast.SelectionSet, obj *model.Initiative) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, initiativeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Initiative")
+		case "id":
+			out.Values[i] = ec._Initiative_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._Initiative_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "description":
+			out.Values[i] = ec._Initiative_description(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pilotUnits":
+			out.Values[i] = ec._Initiative_pilotUnits(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "controlUnits":
+			out.Values[i] = ec._Initiative_controlUnits(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "baselineFrom":
+			out.Values[i] = ec._Initiative_baselineFrom(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "baselineTo":
+			out.Values[i] = ec._Initiative_baselineTo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "start":
+			out.Values[i] = ec._Initiative_start(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sprintDays":
+			out.Values[i] = ec._Initiative_sprintDays(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "waves":
+			out.Values[i] = ec._Initiative_waves(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "targets":
+			out.Values[i] = ec._Initiative_targets(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "source":
+			out.Values[i] = ec._Initiative_source(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updatedAt":
+			out.Values[i] = ec._Initiative_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var jobFreshnessImplementors = []string{"JobFreshness"}
 
 func (ec *executionContext) _JobFreshness(ctx context.Context, sel ast.SelectionSet, obj *model.JobFreshness) graphql.Marshaler {
@@ -11637,6 +17641,102 @@ func (ec *executionContext) _JobFreshness(ctx context.Context, sel ast.Selection
 			}
 		case "lastStatus":
 			out.Values[i] = ec._JobFreshness_lastStatus(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var kpiSampleImplementors = []string{"KpiSample"}
+
+func (ec *executionContext) _KpiSample(ctx context.Context, sel ast.SelectionSet, obj *model.KpiSample) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, kpiSampleImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("KpiSample")
+		case "from":
+			out.Values[i] = ec._KpiSample_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "to":
+			out.Values[i] = ec._KpiSample_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "units":
+			out.Values[i] = ec._KpiSample_units(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "value":
+			out.Values[i] = ec._KpiSample_value(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "n":
+			out.Values[i] = ec._KpiSample_n(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "successes":
+			out.Values[i] = ec._KpiSample_successes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var kpiTargetImplementors = []string{"KpiTarget"}
+
+func (ec *executionContext) _KpiTarget(ctx context.Context, sel ast.SelectionSet, obj *model.KpiTarget) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, kpiTargetImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("KpiTarget")
+		case "kpi":
+			out.Values[i] = ec._KpiTarget_kpi(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "value":
+			out.Values[i] = ec._KpiTarget_value(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -11715,6 +17815,119 @@ func (ec *executionContext) _KpiValue(ctx context.Context, sel ast.SelectionSet,
 	return out
 }
 
+var marketingCostImplementors = []string{"MarketingCost"}
+
+func (ec *executionContext) _MarketingCost(ctx context.Context, sel ast.SelectionSet, obj *model.MarketingCost) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, marketingCostImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MarketingCost")
+		case "spend":
+			out.Values[i] = ec._MarketingCost_spend(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "leads":
+			out.Values[i] = ec._MarketingCost_leads(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "wonDeals":
+			out.Values[i] = ec._MarketingCost_wonDeals(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "perLead":
+			out.Values[i] = ec._MarketingCost_perLead(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "perWonDeal":
+			out.Values[i] = ec._MarketingCost_perWonDeal(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "unfiltered":
+			out.Values[i] = ec._MarketingCost_unfiltered(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "withheld":
+			out.Values[i] = ec._MarketingCost_withheld(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var mutationImplementors = []string{"Mutation"}
+
+func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, mutationImplementors)
+	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
+		Object: "Mutation",
+	})
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		innerCtx := graphql.WithRootFieldContext(ctx, &graphql.RootFieldContext{
+			Object: field.Name,
+			Field:  field,
+		})
+
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Mutation")
+		case "upsertInitiative":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_upsertInitiative(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteInitiative":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteInitiative(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var pageInfoImplementors = []string{"PageInfo"}
 
 func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet, obj *model.PageInfo) graphql.Marshaler {
@@ -11733,6 +17946,109 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 			}
 		case "endCursor":
 			out.Values[i] = ec._PageInfo_endCursor(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var pilotReportImplementors = []string{"PilotReport"}
+
+func (ec *executionContext) _PilotReport(ctx context.Context, sel ast.SelectionSet, obj *model.PilotReport) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, pilotReportImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PilotReport")
+		case "initiativeId":
+			out.Values[i] = ec._PilotReport_initiativeId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "kpi":
+			out.Values[i] = ec._PilotReport_kpi(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unit":
+			out.Values[i] = ec._PilotReport_unit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "higherIsBetter":
+			out.Values[i] = ec._PilotReport_higherIsBetter(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "asOf":
+			out.Values[i] = ec._PilotReport_asOf(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "baseline":
+			out.Values[i] = ec._PilotReport_baseline(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pilot":
+			out.Values[i] = ec._PilotReport_pilot(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "change":
+			out.Values[i] = ec._PilotReport_change(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "relChange":
+			out.Values[i] = ec._PilotReport_relChange(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "significance":
+			out.Values[i] = ec._PilotReport_significance(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "control":
+			out.Values[i] = ec._PilotReport_control(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "controlChange":
+			out.Values[i] = ec._PilotReport_controlChange(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "vsControl":
+			out.Values[i] = ec._PilotReport_vsControl(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "sprints":
+			out.Values[i] = ec._PilotReport_sprints(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "target":
+			out.Values[i] = ec._PilotReport_target(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
@@ -12006,6 +18322,48 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_cycleTimes(ctx, field)
 				})
+		case "initiatives":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_initiatives(ctx, field)
+				})
+		case "initiative":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_initiative(ctx, field)
+				})
+		case "pilotReport":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_pilotReport(ctx, field)
+				})
+		case "rollout":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_rollout(ctx, field)
+				})
+		case "ramp":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_ramp(ctx, field)
+				})
+		case "certification":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_certification(ctx, field)
+				})
+		case "diagnosis":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_diagnosis(ctx, field)
+				})
 		case "valueStream":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -12031,6 +18389,520 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			})
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var rampImplementors = []string{"Ramp"}
+
+func (ec *executionContext) _Ramp(ctx context.Context, sel ast.SelectionSet, obj *model.Ramp) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, rampImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Ramp")
+		case "hiredFrom":
+			out.Values[i] = ec._Ramp_hiredFrom(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "hiredTo":
+			out.Values[i] = ec._Ramp_hiredTo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "asOf":
+			out.Values[i] = ec._Ramp_asOf(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "tenuredMedian":
+			out.Values[i] = ec._Ramp_tenuredMedian(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "tenuredSellers":
+			out.Values[i] = ec._Ramp_tenuredSellers(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "threshold":
+			out.Values[i] = ec._Ramp_threshold(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "hires":
+			out.Values[i] = ec._Ramp_hires(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "ramped":
+			out.Values[i] = ec._Ramp_ramped(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "medianMonthsToRamp":
+			out.Values[i] = ec._Ramp_medianMonthsToRamp(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var rampHireImplementors = []string{"RampHire"}
+
+func (ec *executionContext) _RampHire(ctx context.Context, sel ast.SelectionSet, obj *model.RampHire) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, rampHireImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RampHire")
+		case "employeeId":
+			out.Values[i] = ec._RampHire_employeeId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._RampHire_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "businessUnit":
+			out.Values[i] = ec._RampHire_businessUnit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "hiredAt":
+			out.Values[i] = ec._RampHire_hiredAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "monthly":
+			out.Values[i] = ec._RampHire_monthly(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "monthsToRamp":
+			out.Values[i] = ec._RampHire_monthsToRamp(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var rolloutImplementors = []string{"Rollout"}
+
+func (ec *executionContext) _Rollout(ctx context.Context, sel ast.SelectionSet, obj *model.Rollout) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, rolloutImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Rollout")
+		case "initiativeId":
+			out.Values[i] = ec._Rollout_initiativeId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "asOf":
+			out.Values[i] = ec._Rollout_asOf(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "bar":
+			out.Values[i] = ec._Rollout_bar(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "barSource":
+			out.Values[i] = ec._Rollout_barSource(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "behind":
+			out.Values[i] = ec._Rollout_behind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "units":
+			out.Values[i] = ec._Rollout_units(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var rolloutUnitImplementors = []string{"RolloutUnit"}
+
+func (ec *executionContext) _RolloutUnit(ctx context.Context, sel ast.SelectionSet, obj *model.RolloutUnit) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, rolloutUnitImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RolloutUnit")
+		case "businessUnit":
+			out.Values[i] = ec._RolloutUnit_businessUnit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "role":
+			out.Values[i] = ec._RolloutUnit_role(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "date":
+			out.Values[i] = ec._RolloutUnit_date(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._RolloutUnit_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "behind":
+			out.Values[i] = ec._RolloutUnit_behind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "gap":
+			out.Values[i] = ec._RolloutUnit_gap(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "adoptionBefore":
+			out.Values[i] = ec._RolloutUnit_adoptionBefore(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "adoptionAfter":
+			out.Values[i] = ec._RolloutUnit_adoptionAfter(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "adoptionChange":
+			out.Values[i] = ec._RolloutUnit_adoptionChange(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "adoptionTest":
+			out.Values[i] = ec._RolloutUnit_adoptionTest(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "complianceBefore":
+			out.Values[i] = ec._RolloutUnit_complianceBefore(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "complianceAfter":
+			out.Values[i] = ec._RolloutUnit_complianceAfter(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "complianceChange":
+			out.Values[i] = ec._RolloutUnit_complianceChange(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var rolloutWaveImplementors = []string{"RolloutWave"}
+
+func (ec *executionContext) _RolloutWave(ctx context.Context, sel ast.SelectionSet, obj *model.RolloutWave) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, rolloutWaveImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RolloutWave")
+		case "businessUnit":
+			out.Values[i] = ec._RolloutWave_businessUnit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "plannedAt":
+			out.Values[i] = ec._RolloutWave_plannedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var significanceTestImplementors = []string{"SignificanceTest"}
+
+func (ec *executionContext) _SignificanceTest(ctx context.Context, sel ast.SelectionSet, obj *model.SignificanceTest) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, significanceTestImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SignificanceTest")
+		case "test":
+			out.Values[i] = ec._SignificanceTest_test(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "z":
+			out.Values[i] = ec._SignificanceTest_z(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "u":
+			out.Values[i] = ec._SignificanceTest_u(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "p":
+			out.Values[i] = ec._SignificanceTest_p(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "significant":
+			out.Values[i] = ec._SignificanceTest_significant(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var sprintPointImplementors = []string{"SprintPoint"}
+
+func (ec *executionContext) _SprintPoint(ctx context.Context, sel ast.SelectionSet, obj *model.SprintPoint) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, sprintPointImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SprintPoint")
+		case "sprint":
+			out.Values[i] = ec._SprintPoint_sprint(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "from":
+			out.Values[i] = ec._SprintPoint_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "to":
+			out.Values[i] = ec._SprintPoint_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "complete":
+			out.Values[i] = ec._SprintPoint_complete(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pilot":
+			out.Values[i] = ec._SprintPoint_pilot(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "baseline":
+			out.Values[i] = ec._SprintPoint_baseline(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "change":
+			out.Values[i] = ec._SprintPoint_change(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "significance":
+			out.Values[i] = ec._SprintPoint_significance(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "control":
+			out.Values[i] = ec._SprintPoint_control(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var stageOpportunityImplementors = []string{"StageOpportunity"}
+
+func (ec *executionContext) _StageOpportunity(ctx context.Context, sel ast.SelectionSet, obj *model.StageOpportunity) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, stageOpportunityImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StageOpportunity")
+		case "rank":
+			out.Values[i] = ec._StageOpportunity_rank(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "stage":
+			out.Values[i] = ec._StageOpportunity_stage(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "score":
+			out.Values[i] = ec._StageOpportunity_score(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "share":
+			out.Values[i] = ec._StageOpportunity_share(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cases":
+			out.Values[i] = ec._StageOpportunity_cases(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "medianDays":
+			out.Values[i] = ec._StageOpportunity_medianDays(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "p90Days":
+			out.Values[i] = ec._StageOpportunity_p90Days(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rework":
+			out.Values[i] = ec._StageOpportunity_rework(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -12087,6 +18959,102 @@ func (ec *executionContext) _StageStream(ctx context.Context, sel ast.SelectionS
 			}
 		case "cases":
 			out.Values[i] = ec._StageStream_cases(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var targetProgressImplementors = []string{"TargetProgress"}
+
+func (ec *executionContext) _TargetProgress(ctx context.Context, sel ast.SelectionSet, obj *model.TargetProgress) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, targetProgressImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TargetProgress")
+		case "target":
+			out.Values[i] = ec._TargetProgress_target(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "progress":
+			out.Values[i] = ec._TargetProgress_progress(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "latestProgress":
+			out.Values[i] = ec._TargetProgress_latestProgress(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "reached":
+			out.Values[i] = ec._TargetProgress_reached(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var unitCertificationImplementors = []string{"UnitCertification"}
+
+func (ec *executionContext) _UnitCertification(ctx context.Context, sel ast.SelectionSet, obj *model.UnitCertification) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, unitCertificationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("UnitCertification")
+		case "businessUnit":
+			out.Values[i] = ec._UnitCertification_businessUnit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "employees":
+			out.Values[i] = ec._UnitCertification_employees(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "certified":
+			out.Values[i] = ec._UnitCertification_certified(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "share":
+			out.Values[i] = ec._UnitCertification_share(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -13106,6 +20074,14 @@ func (ec *executionContext) marshalNCashPoint2ᚖgithubᚗcomᚋltcᚑanalytics�
 	return ec._CashPoint(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNCertification2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐCertification(ctx context.Context, sel ast.SelectionSet, v *model.Certification) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Certification!")
+		return graphql.Null
+	}
+	return ec._Certification(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNCompliance2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐCompliance(ctx context.Context, sel ast.SelectionSet, v *model.Compliance) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Compliance!")
@@ -13242,6 +20218,14 @@ func (ec *executionContext) marshalNDataFreshness2ᚖgithubᚗcomᚋltcᚑanalyt
 	return ec._DataFreshness(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNDiagnosis2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐDiagnosis(ctx context.Context, sel ast.SelectionSet, v *model.Diagnosis) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Diagnosis!")
+		return graphql.Null
+	}
+	return ec._Diagnosis(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNDimension2githubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐDimension(ctx context.Context, v any) (model.Dimension, error) {
 	var res model.Dimension
 	err := res.UnmarshalGQL(v)
@@ -13250,6 +20234,36 @@ func (ec *executionContext) unmarshalNDimension2githubᚗcomᚋltcᚑanalytics�
 
 func (ec *executionContext) marshalNDimension2githubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐDimension(ctx context.Context, sel ast.SelectionSet, v model.Dimension) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) unmarshalNDimension2ᚕgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐDimensionᚄ(ctx context.Context, v any) ([]model.Dimension, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.Dimension, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNDimension2githubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐDimension(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNDimension2ᚕgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐDimensionᚄ(ctx context.Context, sel ast.SelectionSet, v []model.Dimension) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNDimension2githubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐDimension(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNDimensionValue2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐDimensionValueᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.DimensionValue) graphql.Marshaler {
@@ -13367,6 +20381,35 @@ func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.S
 	return graphql.WrapContextMarshaler(ctx, res)
 }
 
+func (ec *executionContext) unmarshalNFloat2ᚕfloat64ᚄ(ctx context.Context, v any) ([]float64, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]float64, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNFloat2float64(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNFloat2ᚕfloat64ᚄ(ctx context.Context, sel ast.SelectionSet, v []float64) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNFloat2float64(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNFunnel2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐFunnel(ctx context.Context, sel ast.SelectionSet, v *model.Funnel) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Funnel!")
@@ -13479,6 +20522,30 @@ func (ec *executionContext) marshalNGateCompliance2ᚖgithubᚗcomᚋltcᚑanaly
 	return ec._GateCompliance(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNGateOpportunity2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐGateOpportunityᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.GateOpportunity) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNGateOpportunity2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐGateOpportunity(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNGateOpportunity2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐGateOpportunity(ctx context.Context, sel ast.SelectionSet, v *model.GateOpportunity) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "GateOpportunity!")
+		return graphql.Null
+	}
+	return ec._GateOpportunity(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNHealth2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐHealth(ctx context.Context, sel ast.SelectionSet, v *model.Health) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Health!")
@@ -13499,6 +20566,55 @@ func (ec *executionContext) marshalNID2string(ctx context.Context, sel ast.Selec
 		graphql.AddInvalidNullFromMarshaler(ctx, "ID!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNInitiative2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐInitiativeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Initiative) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNInitiative2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐInitiative(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNInitiative2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐInitiative(ctx context.Context, sel ast.SelectionSet, v *model.Initiative) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Initiative!")
+		return graphql.Null
+	}
+	return ec._Initiative(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNInitiativeInput2githubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐInitiativeInput(ctx context.Context, v any) (model.InitiativeInput, error) {
+	res, err := ec.unmarshalInputInitiativeInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNInitiativeKpi2githubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐInitiativeKpi(ctx context.Context, v any) (model.InitiativeKpi, error) {
+	var res model.InitiativeKpi
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNInitiativeKpi2githubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐInitiativeKpi(ctx context.Context, sel ast.SelectionSet, v model.InitiativeKpi) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNInitiativeSource2githubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐInitiativeSource(ctx context.Context, v any) (model.InitiativeSource, error) {
+	var res model.InitiativeSource
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNInitiativeSource2githubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐInitiativeSource(ctx context.Context, sel ast.SelectionSet, v model.InitiativeSource) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) unmarshalNInt2int(ctx context.Context, v any) (int, error) {
@@ -13539,6 +20655,48 @@ func (ec *executionContext) marshalNJobFreshness2ᚖgithubᚗcomᚋltcᚑanalyti
 	return ec._JobFreshness(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNKpiSample2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiSample(ctx context.Context, sel ast.SelectionSet, v *model.KpiSample) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "KpiSample!")
+		return graphql.Null
+	}
+	return ec._KpiSample(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNKpiTarget2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiTargetᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.KpiTarget) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNKpiTarget2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiTarget(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNKpiTarget2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiTarget(ctx context.Context, sel ast.SelectionSet, v *model.KpiTarget) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "KpiTarget!")
+		return graphql.Null
+	}
+	return ec._KpiTarget(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNKpiUnit2githubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiUnit(ctx context.Context, v any) (model.KpiUnit, error) {
+	var res model.KpiUnit
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNKpiUnit2githubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiUnit(ctx context.Context, sel ast.SelectionSet, v model.KpiUnit) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalNKpiValue2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiValue(ctx context.Context, sel ast.SelectionSet, v *model.KpiValue) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "KpiValue!")
@@ -13547,12 +20705,44 @@ func (ec *executionContext) marshalNKpiValue2ᚖgithubᚗcomᚋltcᚑanalytics�
 	return ec._KpiValue(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNMarketingCost2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐMarketingCost(ctx context.Context, sel ast.SelectionSet, v *model.MarketingCost) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MarketingCost!")
+		return graphql.Null
+	}
+	return ec._MarketingCost(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐPageInfo(ctx context.Context, sel ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "PageInfo!")
 		return graphql.Null
 	}
 	return ec._PageInfo(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPilotReport2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐPilotReportᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PilotReport) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPilotReport2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐPilotReport(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPilotReport2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐPilotReport(ctx context.Context, sel ast.SelectionSet, v *model.PilotReport) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PilotReport!")
+		return graphql.Null
+	}
+	return ec._PilotReport(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNQuarantineConnection2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐQuarantineConnection(ctx context.Context, sel ast.SelectionSet, v *model.QuarantineConnection) graphql.Marshaler {
@@ -13595,9 +20785,173 @@ func (ec *executionContext) marshalNQuarantinedRow2ᚖgithubᚗcomᚋltcᚑanaly
 	return ec._QuarantinedRow(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNRamp2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐRamp(ctx context.Context, sel ast.SelectionSet, v *model.Ramp) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Ramp!")
+		return graphql.Null
+	}
+	return ec._Ramp(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNRampHire2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐRampHireᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.RampHire) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRampHire2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐRampHire(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNRampHire2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐRampHire(ctx context.Context, sel ast.SelectionSet, v *model.RampHire) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RampHire!")
+		return graphql.Null
+	}
+	return ec._RampHire(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNRollout2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐRollout(ctx context.Context, sel ast.SelectionSet, v *model.Rollout) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Rollout!")
+		return graphql.Null
+	}
+	return ec._Rollout(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNRolloutRole2githubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐRolloutRole(ctx context.Context, v any) (model.RolloutRole, error) {
+	var res model.RolloutRole
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRolloutRole2githubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐRolloutRole(ctx context.Context, sel ast.SelectionSet, v model.RolloutRole) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNRolloutStatus2githubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐRolloutStatus(ctx context.Context, v any) (model.RolloutStatus, error) {
+	var res model.RolloutStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRolloutStatus2githubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐRolloutStatus(ctx context.Context, sel ast.SelectionSet, v model.RolloutStatus) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNRolloutUnit2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐRolloutUnitᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.RolloutUnit) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRolloutUnit2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐRolloutUnit(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNRolloutUnit2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐRolloutUnit(ctx context.Context, sel ast.SelectionSet, v *model.RolloutUnit) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RolloutUnit!")
+		return graphql.Null
+	}
+	return ec._RolloutUnit(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNRolloutWave2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐRolloutWaveᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.RolloutWave) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRolloutWave2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐRolloutWave(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNRolloutWave2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐRolloutWave(ctx context.Context, sel ast.SelectionSet, v *model.RolloutWave) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RolloutWave!")
+		return graphql.Null
+	}
+	return ec._RolloutWave(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNScopeInput2githubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐScopeInput(ctx context.Context, v any) (model.ScopeInput, error) {
 	res, err := ec.unmarshalInputScopeInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSignificanceTest2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐSignificanceTest(ctx context.Context, sel ast.SelectionSet, v *model.SignificanceTest) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SignificanceTest!")
+		return graphql.Null
+	}
+	return ec._SignificanceTest(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSprintPoint2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐSprintPointᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SprintPoint) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSprintPoint2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐSprintPoint(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSprintPoint2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐSprintPoint(ctx context.Context, sel ast.SelectionSet, v *model.SprintPoint) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SprintPoint!")
+		return graphql.Null
+	}
+	return ec._SprintPoint(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNStageOpportunity2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐStageOpportunityᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.StageOpportunity) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNStageOpportunity2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐStageOpportunity(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNStageOpportunity2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐStageOpportunity(ctx context.Context, sel ast.SelectionSet, v *model.StageOpportunity) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "StageOpportunity!")
+		return graphql.Null
+	}
+	return ec._StageOpportunity(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNStageStream2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐStageStreamᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.StageStream) graphql.Marshaler {
@@ -13622,6 +20976,16 @@ func (ec *executionContext) marshalNStageStream2ᚖgithubᚗcomᚋltcᚑanalytic
 		return graphql.Null
 	}
 	return ec._StageStream(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNStatTest2githubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐStatTest(ctx context.Context, v any) (model.StatTest, error) {
+	var res model.StatTest
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNStatTest2githubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐStatTest(ctx context.Context, sel ast.SelectionSet, v model.StatTest) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
@@ -13667,6 +21031,11 @@ func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel
 	return ret
 }
 
+func (ec *executionContext) unmarshalNTargetInput2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐTargetInput(ctx context.Context, v any) (*model.TargetInput, error) {
+	res, err := ec.unmarshalInputTargetInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
 	res, err := graphql.UnmarshalTime(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -13679,6 +21048,30 @@ func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel as
 		graphql.AddInvalidNullFromMarshaler(ctx, "Time!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNUnitCertification2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐUnitCertificationᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.UnitCertification) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNUnitCertification2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐUnitCertification(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNUnitCertification2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐUnitCertification(ctx context.Context, sel ast.SelectionSet, v *model.UnitCertification) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "UnitCertification!")
+		return graphql.Null
+	}
+	return ec._UnitCertification(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNValueBreakdown2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐValueBreakdown(ctx context.Context, sel ast.SelectionSet, v *model.ValueBreakdown) graphql.Marshaler {
@@ -13875,6 +21268,11 @@ func (ec *executionContext) marshalNViolationKind2githubᚗcomᚋltcᚑanalytics
 	return v
 }
 
+func (ec *executionContext) unmarshalNWaveInput2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐWaveInput(ctx context.Context, v any) (*model.WaveInput, error) {
+	res, err := ec.unmarshalInputWaveInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx context.Context, sel ast.SelectionSet, v introspection.Directive) graphql.Marshaler {
 	return ec.___Directive(ctx, sel, &v)
 }
@@ -14055,6 +21453,22 @@ func (ec *executionContext) unmarshalOCaseFilter2ᚖgithubᚗcomᚋltcᚑanalyti
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalOCycle2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐCycle(ctx context.Context, v any) (*model.Cycle, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.Cycle)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOCycle2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐCycle(ctx context.Context, sel ast.SelectionSet, v *model.Cycle) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
 func (ec *executionContext) unmarshalODimension2ᚕgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐDimensionᚄ(ctx context.Context, v any) ([]model.Dimension, error) {
 	if v == nil {
 		return nil, nil
@@ -14141,6 +21555,49 @@ func (ec *executionContext) marshalOGrain2ᚖgithubᚗcomᚋltcᚑanalyticsᚋlt
 	return v
 }
 
+func (ec *executionContext) marshalOInitiative2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐInitiative(ctx context.Context, sel ast.SelectionSet, v *model.Initiative) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Initiative(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOInitiativeKpi2ᚕgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐInitiativeKpiᚄ(ctx context.Context, v any) ([]model.InitiativeKpi, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.InitiativeKpi, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNInitiativeKpi2githubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐInitiativeKpi(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOInitiativeKpi2ᚕgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐInitiativeKpiᚄ(ctx context.Context, sel ast.SelectionSet, v []model.InitiativeKpi) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNInitiativeKpi2githubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐInitiativeKpi(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalOInt2ᚖint(ctx context.Context, v any) (*int, error) {
 	if v == nil {
 		return nil, nil
@@ -14157,6 +21614,71 @@ func (ec *executionContext) marshalOInt2ᚖint(ctx context.Context, sel ast.Sele
 	_ = ctx
 	res := graphql.MarshalInt(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOKpiSample2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiSample(ctx context.Context, sel ast.SelectionSet, v *model.KpiSample) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._KpiSample(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalORolloutBarSource2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐRolloutBarSource(ctx context.Context, v any) (*model.RolloutBarSource, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.RolloutBarSource)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalORolloutBarSource2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐRolloutBarSource(ctx context.Context, sel ast.SelectionSet, v *model.RolloutBarSource) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) marshalOSignificanceTest2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐSignificanceTest(ctx context.Context, sel ast.SelectionSet, v *model.SignificanceTest) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._SignificanceTest(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNString2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOString2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNString2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalOString2ᚖstring(ctx context.Context, v any) (*string, error) {
@@ -14177,6 +21699,30 @@ func (ec *executionContext) marshalOString2ᚖstring(ctx context.Context, sel as
 	return res
 }
 
+func (ec *executionContext) unmarshalOTargetInput2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐTargetInputᚄ(ctx context.Context, v any) ([]*model.TargetInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.TargetInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNTargetInput2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐTargetInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOTargetProgress2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐTargetProgress(ctx context.Context, sel ast.SelectionSet, v *model.TargetProgress) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._TargetProgress(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOTime2ᚖtimeᚐTime(ctx context.Context, v any) (*time.Time, error) {
 	if v == nil {
 		return nil, nil
@@ -14193,6 +21739,23 @@ func (ec *executionContext) marshalOTime2ᚖtimeᚐTime(ctx context.Context, sel
 	_ = ctx
 	res := graphql.MarshalTime(*v)
 	return res
+}
+
+func (ec *executionContext) unmarshalOWaveInput2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐWaveInputᚄ(ctx context.Context, v any) ([]*model.WaveInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.WaveInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNWaveInput2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐWaveInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 func (ec *executionContext) marshalO__EnumValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐEnumValueᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.EnumValue) graphql.Marshaler {

@@ -12,6 +12,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
 // Handler defaults.
@@ -41,6 +42,12 @@ type HandlerOptions struct {
 	// DataVersion, when set, enables the response cache (ResponseCache): repeated queries at the
 	// same data version are answered from memory. It must be cheap (an in-memory read).
 	DataVersion func() int64
+	// EnforceRoles checks each root field against the caller's role (graph/auth.go): set it when
+	// authentication is configured. The caller comes from the request context (auth.NewContext).
+	EnforceRoles bool
+	// Refused, when set, is told of each refusal the API answers itself: FORBIDDEN and
+	// UNAUTHENTICATED fields, TOO_COMPLEX and TIMEOUT (for ltc_http_refusals_total).
+	Refused func(ctx context.Context, code Code)
 }
 
 // NewHandler returns the production GraphQL HTTP handler over r: GET, POST and OPTIONS transports,
@@ -82,7 +89,10 @@ func newHandler(es graphql.ExecutableSchema, opts HandlerOptions) http.Handler {
 	if opts.DataVersion != nil {
 		srv.Use(NewResponseCache(responseCacheSize, opts.DataVersion))
 	}
-	srv.SetErrorPresenter(opts.ErrorCodes.presenter(opts.Logger))
+	if opts.EnforceRoles {
+		srv.AroundFields(authorizeFields)
+	}
+	srv.SetErrorPresenter(reportRefusals(opts.ErrorCodes.presenter(opts.Logger), opts.Refused))
 	srv.SetRecoverFunc(recoverFunc(opts.Logger))
 
 	// The deadline is set around response execution, where resolvers run: gqlgen answers "null" to a
@@ -94,4 +104,21 @@ func newHandler(es graphql.ExecutableSchema, opts HandlerOptions) http.Handler {
 		return next(ctx)
 	})
 	return srv
+}
+
+// refusalCodes are the codes reported to HandlerOptions.Refused.
+var refusalCodes = map[Code]bool{CodeForbidden: true, CodeUnauthenticated: true, CodeTooComplex: true, CodeTimeout: true}
+
+// reportRefusals wraps an error presenter to tell refused of the refusal codes it presents.
+func reportRefusals(present graphql.ErrorPresenterFunc, refused func(context.Context, Code)) graphql.ErrorPresenterFunc {
+	if refused == nil {
+		return present
+	}
+	return func(ctx context.Context, err error) *gqlerror.Error {
+		gqlErr := present(ctx, err)
+		if code, ok := gqlErr.Extensions["code"].(string); ok && refusalCodes[Code(code)] {
+			refused(ctx, Code(code))
+		}
+		return gqlErr
+	}
 }

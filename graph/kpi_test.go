@@ -62,12 +62,26 @@ func kpiCodes() *ErrorCodes {
 	return NewErrorCodes().
 		Register(kpi.ErrBadCursor, CodeBadArgument).
 		Register(kpi.ErrBadScope, CodeBadScope).
-		Register(kpi.ErrUnknownStage, CodeUnknownStage)
+		Register(kpi.ErrUnknownStage, CodeUnknownStage).
+		Register(kpi.ErrInitiativeNotFound, CodeNotFound).
+		Register(kpi.ErrBadInitiative, CodeBadInitiative).
+		RegisterReason(kpi.ErrOverlappingWindows, "OVERLAPPING_WINDOWS").
+		RegisterReason(kpi.ErrUnknownUnit, "UNKNOWN_UNIT").
+		RegisterReason(kpi.ErrBadSprint, "BAD_SPRINT").
+		RegisterReason(kpi.ErrWaveBeforeStart, "WAVE_BEFORE_START")
 }
 
 // newKPIHandler loads the fixture into an in-memory warehouse, refreshes the engine in a
 // transaction (as the ETL does) and returns the production handler over it.
 func newKPIHandler(t testing.TB) http.Handler {
+	t.Helper()
+	db, eng := newKPIFixture(t)
+	return NewHandler(NewResolver(Deps{DB: db, KPI: eng, Version: "test", Logger: quietLogger()}),
+		HandlerOptions{ErrorCodes: kpiCodes(), Logger: quietLogger()})
+}
+
+// newKPIFixture loads the fixture into an in-memory warehouse and returns it with its refreshed engine.
+func newKPIFixture(t testing.TB) (*schema.DB, *kpi.Engine) {
 	t.Helper()
 	ctx := context.Background()
 	db, err := schema.Open(ctx, "", schema.Options{Threads: 1})
@@ -115,8 +129,7 @@ func newKPIHandler(t testing.TB) http.Handler {
 
 	eng := kpi.New(db, model, kpi.Options{SprintAnchor: day("03-03"), Now: func() time.Time { return day("06-01") }})
 	refreshEngine(t, db, eng)
-	return NewHandler(NewResolver(Deps{DB: db, KPI: eng, Version: "test", Logger: quietLogger()}),
-		HandlerOptions{ErrorCodes: kpiCodes(), Logger: quietLogger()})
+	return db, eng
 }
 
 // refreshEngine runs the engine's Refresh in a writer transaction and bumps the data version, as the ETL does.
@@ -158,7 +171,9 @@ var kpiQueries = []struct{ name, query string }{
 	{"kpi_won_value_filtered", `{ wonValue(scope: ` + march + `, filters: [{dimension: BUSINESS_UNIT, values: ["South"]}]}) { total ` + kv + ` } }`},
 	{"kpi_cycle_times", `{ cycleTimes(scope: ` + march + `}) { total { sales ` + durKV + ` delivery ` + durKV + ` cash ` + durKV + ` leadToCash ` + durKV + ` } } }`},
 	{"kpi_cycle_times_sprint", `{ cycleTimes(scope: ` + march + `, grain: SPRINT}) { series { start result { sales { meanDays { value previous n previousN } } } } } }`},
-	{"kpi_value_stream", `{ valueStream(scope: ` + march + `}) { total { bottleneck cases ` + kv + ` stages { stage share ` + kv + ` medianDays ` + kv + ` p90Days { value n } rework { value n } cases { value n } } } } }`},
+	{"kpi_value_stream", `{ valueStream(scope: ` + march + `}, cycle: LEAD_TO_CASH) { total { bottleneck cases ` + kv + ` stages { stage share ` + kv + ` medianDays ` + kv + ` p90Days { value n } rework { value n } cases { value n } } } } }`},
+	{"kpi_value_stream_sales", `{ valueStream(scope: ` + march + `}) { total { bottleneck cases ` + kv + ` stages { stage share ` + kv + ` medianDays { value n } cases { value n } } } } }`},
+	{"kpi_value_stream_delivery", `{ valueStream(scope: ` + march + `}, cycle: DELIVERY) { total { bottleneck cases { value n } stages { stage share { value n } } } } }`},
 	{"kpi_variants", `{ variants(scope: ` + march + `}, top: 3) { distinct cases top { stages cases medianDays } } }`},
 	{"kpi_adoption", `{ adoption(scope: ` + march + `, groupBy: [BUSINESS_UNIT]}) { total { rate ` + kv + ` coverage ` + kv + ` template ` + kv + ` ironTriangle ` + kv + ` } groups { ` + keyField + ` result { rate { value n } coverage { value n } } } } }`},
 	{"kpi_compliance", `{ compliance(scope: ` + march + `}) { total { rate ` + kv + ` promiseKept ` + kv + ` gates { gate guards entered ` + kv + ` compliant { value n } rate { value n } missing { value } failed { value } late { value } } } } }`},
@@ -227,6 +242,15 @@ func TestKPIHeadlines(t *testing.T) {
 				}
 			}
 		}
+		SalesStream struct {
+			Total struct {
+				Bottleneck string
+				Stages     []struct {
+					Stage string
+					Share val
+				}
+			}
+		}
 		Compliance struct {
 			Total struct {
 				Rate, PromiseKept val
@@ -245,7 +269,8 @@ func TestKPIHeadlines(t *testing.T) {
 		wonValue(scope: `+march+`, groupBy: [TEAM]}) { total `+kv+` groups { key { dimension value } result `+kv+` } }
 		cycleTimes(scope: `+march+`}) { total { sales `+durKV+` delivery `+durKV+` cash `+durKV+` leadToCash `+durKV+` } }
 		funnel(scope: `+march+`}) { total { stages { stage reached `+kv+` } } }
-		valueStream(scope: `+march+`}) { total { bottleneck stages { stage share `+kv+` } } }
+		valueStream(scope: `+march+`}, cycle: LEAD_TO_CASH) { total { bottleneck stages { stage share `+kv+` } } }
+		salesStream: valueStream(scope: `+march+`}) { total { bottleneck stages { stage share `+kv+` } } }
 		compliance(scope: `+march+`}) { total { rate `+kv+` promiseKept `+kv+` } }
 		cash(scope: `+march+`}) { total { billed `+kv+` collected `+kv+` receivables `+kv+` dsoDays `+kv+` collectionRate `+kv+` } }
 		violations(scope: `+march+`}) { nodes { caseId gate kind } }
@@ -297,6 +322,21 @@ func TestKPIHeadlines(t *testing.T) {
 			"contract_signed": 1, "delivery_started": 9, "delivery_accepted": 2, "invoiced": 8}[s.Stage] / 30
 		if math.Abs(s.Share.Value-want) > 1e-9 || s.Share.N != 1 {
 			t.Errorf("share %s = %+v, want %v over 1 case", s.Stage, s.Share, want)
+		}
+	}
+	// Sales value stream (the default cycle): the cases signed in March, A1 (03-01 → CS 03-11, 10 days)
+	// and A2 (03-02 → CS 03-06, 4 days), 14 days in all; dwells inside the spans: A1 LC 1, OC 2, Q 1,
+	// CR 6; A2 LC 1, OC 1, Q 2 (A2's review came after the signature). So lead_created 2/14,
+	// opportunity_created 3/14, quote 3/14, contract_review 6/14: the bottleneck. Previous period: A4
+	// (02-01 → CS 02-10, 9 days): LC 1, OC 1, Q 1, CR 6.
+	if resp.SalesStream.Total.Bottleneck != "contract_review" {
+		t.Errorf("sales bottleneck = %q, want contract_review", resp.SalesStream.Total.Bottleneck)
+	}
+	for _, s := range resp.SalesStream.Total.Stages {
+		want := map[string]float64{"lead_created": 2, "opportunity_created": 3, "quote": 3, "contract_review": 6}[s.Stage] / 14
+		prev := map[string]float64{"lead_created": 1, "opportunity_created": 1, "quote": 1, "contract_review": 6}[s.Stage] / 9
+		if math.Abs(s.Share.Value-want) > 1e-9 || math.Abs(s.Share.Previous-prev) > 1e-9 || s.Share.N != 2 || s.Share.PreviousN != 1 {
+			t.Errorf("sales share %s = %+v, want %v (previous %v) over 2 cases", s.Stage, s.Share, want, prev)
 		}
 	}
 	// Compliance: contract_review guards contract_signed. A1 passed 03-05 before CS 03-11 (compliant);

@@ -10,10 +10,14 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/ltc-analytics/ltc/auth"
+	"github.com/ltc-analytics/ltc/schema/kpi"
 )
 
 // ResponseCache is a gqlgen extension that answers a repeated query — same text, operation name
-// and variables — at the same data version straight from memory, without running resolvers.
+// and variables, asked by a caller with the same role and row scope — at the same data version
+// straight from memory, without running resolvers.
 // Every ETL commit bumps the data version, so a cached answer is never stale. Only queries
 // without errors are cached; mutations and subscriptions always run.
 type ResponseCache struct {
@@ -45,7 +49,7 @@ func (c *ResponseCache) InterceptResponse(ctx context.Context, next graphql.Resp
 	if oc == nil || oc.Operation == nil || oc.Operation.Operation != ast.Query {
 		return next(ctx)
 	}
-	key, ok := c.key(oc)
+	key, ok := c.key(ctx, oc)
 	if !ok {
 		return next(ctx)
 	}
@@ -59,14 +63,27 @@ func (c *ResponseCache) InterceptResponse(ctx context.Context, next graphql.Resp
 	return resp
 }
 
-// key hashes the data version, operation name, query text and variables.
-func (c *ResponseCache) key(oc *graphql.OperationContext) (string, bool) {
+// key hashes the data version, the caller's role and row scope, operation name, query text and
+// variables. Two tokens with the same role and scope share entries: they see the same data.
+func (c *ResponseCache) key(ctx context.Context, oc *graphql.OperationContext) (string, bool) {
 	vars, err := json.Marshal(oc.Variables) // map keys are sorted: a canonical form
 	if err != nil {
 		return "", false
 	}
 	h := sha256.New()
 	h.Write([]byte(strconv.FormatInt(c.version(), 10)))
+	h.Write([]byte{0})
+	if id, ok := auth.FromContext(ctx); ok {
+		h.Write([]byte(id.ScopeKey()))
+	}
+	h.Write([]byte{0})
+	if rs, ok := kpi.RowScopeFrom(ctx); ok { // also a row scope set without an identity
+		scope, err := json.Marshal(rs)
+		if err != nil {
+			return "", false
+		}
+		h.Write(scope)
+	}
 	h.Write([]byte{0})
 	h.Write([]byte(oc.OperationName))
 	h.Write([]byte{0})

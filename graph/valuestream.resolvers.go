@@ -9,15 +9,23 @@ import (
 	"context"
 
 	"github.com/ltc-analytics/ltc/graph/model"
+	"github.com/ltc-analytics/ltc/schema/kpi"
 )
 
 // ValueStream is the resolver for the valueStream field.
-func (r *queryResolver) ValueStream(ctx context.Context, scope model.ScopeInput) (*model.ValueStreamBreakdown, error) {
+func (r *queryResolver) ValueStream(ctx context.Context, scope model.ScopeInput, cycle *model.Cycle) (*model.ValueStreamBreakdown, error) {
 	e, s, err := r.prepare(scope)
 	if err != nil {
 		return nil, err
 	}
-	bd, err := e.ValueStream(ctx, s)
+	c := kpi.CycleSales
+	if cycle != nil {
+		var ok bool
+		if c, ok = cycleOf[*cycle]; !ok {
+			return nil, Errorf(CodeBadArgument, "unknown cycle %q", *cycle)
+		}
+	}
+	bd, err := e.ValueStreamOf(ctx, s, c)
 	if err != nil {
 		return nil, err
 	}

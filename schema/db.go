@@ -116,8 +116,16 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 // Version returns the data version as of the last commit in this process (an in-memory read).
 func (db *DB) Version() int64 { return db.version.Load() }
 
-// SetVersion records the data version a commit produced; the ETL calls it after each commit.
-func (db *DB) SetVersion(v int64) { db.version.Store(v) }
+// SetVersion records the data version a commit produced; the ETL calls it after each commit. The
+// version only moves forward, so two commits finishing together cannot leave it behind.
+func (db *DB) SetVersion(v int64) {
+	for {
+		cur := db.version.Load()
+		if v <= cur || db.version.CompareAndSwap(cur, v) {
+			return
+		}
+	}
+}
 
 // ReadOnly reports whether the database was opened read-only.
 func (db *DB) ReadOnly() bool { return db.readOnly }

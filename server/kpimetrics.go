@@ -61,6 +61,8 @@ type KPIMetrics struct {
 	mu      sync.Mutex // serialises refreshes
 	trigger chan struct{}
 	descs   map[string]*kpiFamily
+	// initMemo caches the initiative gauges between refreshes (initiative_metrics.go).
+	initMemo initiativeMemo
 
 	refreshes   prometheus.Counter
 	failures    prometheus.Counter
@@ -193,6 +195,7 @@ func NewKPIMetrics(reg prometheus.Registerer, opts KPIMetricsOptions) *KPIMetric
 		}
 		m.descs[f.name] = fam
 	}
+	m.addInitiativeFamilies()
 	reg.MustRegister(m, m.refreshes, m.failures, m.duration, m.lastRefresh)
 	return m
 }
@@ -462,6 +465,10 @@ func (m *KPIMetrics) compute(ctx context.Context) (*kpiSnapshot, error) {
 	}
 	byUnit(b, "ltc_kpi_dso_seconds", cash, func(c kpi.Cash) kpi.Value { return c.DSO }, secondsPerDay)
 	byUnit(b, "ltc_kpi_overdue_share_ratio", cash, func(c kpi.Cash) kpi.Value { return c.OverdueShare }, 1)
+
+	if err := m.initiativeGauges(ctx, b, to, version); err != nil {
+		return nil, err
+	}
 
 	f, err := schema.ReadFreshness(ctx, m.opts.DB.Read)
 	if err != nil {

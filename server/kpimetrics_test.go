@@ -40,6 +40,8 @@ var demoNow = time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
 type demoWarehouse struct {
 	db       *schema.DB
 	eng      *kpi.Engine
+	cfg      *config.Config
+	model    *schema.Model
 	registry *prometheus.Registry // Go, process and ETL metrics (no KPI collector)
 }
 
@@ -104,7 +106,7 @@ func loadDemo(tb testing.TB, size string) *demoWarehouse {
 		db.Close()
 		tb.Fatal(err)
 	}
-	d := &demoWarehouse{db: db, eng: eng, registry: reg}
+	d := &demoWarehouse{db: db, eng: eng, cfg: cfg, model: model, registry: reg}
 	if demos.m == nil {
 		demos.m = map[string]*demoWarehouse{}
 	}
@@ -271,9 +273,9 @@ func TestKPIMetricsMatchEngine(t *testing.T) {
 		for _, mt := range mf.GetMetric() {
 			for _, l := range mt.GetLabel() {
 				switch l.GetName() {
-				case "business_unit", "stage", "from_stage", "to_stage", "gate", "metric":
+				case "business_unit", "stage", "from_stage", "to_stage", "gate", "metric", "initiative", "kpi":
 				default:
-					t.Errorf("%s has label %q: only business_unit, stage, gate (and metric on the drop counter)", mf.GetName(), l.GetName())
+					t.Errorf("%s has label %q: only business_unit, stage, gate, initiative and kpi (and metric on the drop counter)", mf.GetName(), l.GetName())
 				}
 			}
 		}

@@ -4,6 +4,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/ltc-analytics/ltc/auth"
 	"github.com/ltc-analytics/ltc/dashboards/graphiql"
 	"github.com/ltc-analytics/ltc/schema"
 )
@@ -22,7 +24,7 @@ import (
 // Defaults.
 const (
 	DefaultShutdownTimeout = 10 * time.Second
-	// maxRequestBytes bounds a GraphQL request body.
+	// maxRequestBytes bounds a request body by default (Security.MaxBodyBytes).
 	maxRequestBytes = 1 << 20
 	readyTimeout    = 2 * time.Second
 )
@@ -43,16 +45,25 @@ type Options struct {
 	Registry *prometheus.Registry
 	// Ready reports extra readiness conditions (e.g. the scheduler started); nil means none.
 	Ready func() error
+	// Probe, when set, replaces the ping of DB in /readyz and returns a detail appended to "ok"
+	// (read replicas ping the snapshot they serve at the moment and report its data version).
+	Probe func(ctx context.Context) (detail string, err error)
 	// Logger receives request logs (debug level) and server errors; nil means slog.Default().
 	Logger *slog.Logger
 	// ShutdownTimeout bounds the graceful shutdown (default 10s).
 	ShutdownTimeout time.Duration
+	// Security configures authentication, TLS, CORS, the metrics address and the request limits
+	// (security.go); the zero value serves unauthenticated on loopback addresses only.
+	Security Security
 }
 
 // Server is the HTTP server. Create it with New and start it with Run.
 type Server struct {
 	opts    Options
+	sec     *security
 	handler http.Handler
+	// metrics serves /metrics on Security.MetricsListen; nil when /metrics is on the main handler.
+	metrics http.Handler
 }
 
 // New builds the server's routes; it does not listen yet.
@@ -66,19 +77,37 @@ func New(opts Options) *Server {
 	if opts.ShutdownTimeout <= 0 {
 		opts.ShutdownTimeout = DefaultShutdownTimeout
 	}
-	s := &Server{opts: opts}
+	refusals := opts.Security.Refusals
+	if refusals == nil {
+		refusals = NewRefusals(opts.Registry)
+	}
+	s := &Server{opts: opts, sec: newSecurity(opts.Security, refusals)}
+	sec := s.sec
 	gi := graphiql.New(graphiql.Options{Endpoint: "/graphql", AssetPrefix: "/graphiql/"})
 
+	// Public: the dashboard's static files (it asks the API, which needs a token), the probes and
+	// sign-in. Everything else needs a token or session when auth is configured.
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", s.graphqlHandler(gi))
-	mux.Handle("GET /graphiql/", gi)
+	mux.Handle("/graphql", s.graphqlHandler(sec.require(auth.Analyst, false, gi)))
+	mux.Handle("GET /graphiql/", sec.require(auth.Analyst, false, gi))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeText(w, http.StatusOK, "ok\n")
 	})
 	mux.HandleFunc("GET /readyz", s.ready)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{
+	mux.HandleFunc("POST /auth/login", sec.loginHandler)
+	mux.HandleFunc("POST /auth/logout", sec.logoutHandler)
+	mux.HandleFunc("GET /auth/session", sec.sessionHandler)
+	// The metrics include KPI gauges of every business unit: a row-scoped token may not read them.
+	metrics := sec.require(auth.Viewer, true, promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{
 		ErrorLog: slog.NewLogLogger(opts.Logger.Handler(), slog.LevelError),
 	}))
+	if sec.MetricsListen == "" && sec.MetricsListener == nil {
+		mux.Handle("GET /metrics", metrics)
+	} else {
+		mm := http.NewServeMux()
+		mm.Handle("GET /metrics", metrics)
+		s.metrics = s.logRequests(sec.headers(mm))
+	}
 	if opts.UI != nil {
 		mux.Handle("/", opts.UI)
 	} else {
@@ -87,64 +116,130 @@ func New(opts Options) *Server {
 			w.Write([]byte(placeholderPage))
 		})
 	}
-	s.handler = s.logRequests(mux)
+	s.handler = s.logRequests(sec.headers(mux))
 	return s
 }
 
-// Handler returns the server's root handler (routes plus request logging).
+// Handler returns the server's root handler (routes, security and request logging).
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // Run serves until ctx is done, then shuts down gracefully within ShutdownTimeout (on a fresh
-// context, since ctx is already cancelled). It returns nil after a clean shutdown.
+// context, since ctx is already cancelled). It returns nil after a clean shutdown. It refuses a
+// non-loopback address without authentication unless Security.Insecure (CheckListen), and serves
+// /metrics on its own listener when Security.MetricsListen is set.
 func (s *Server) Run(ctx context.Context) error {
-	ln := s.opts.Listener
-	if ln == nil {
-		var err error
-		if ln, err = net.Listen("tcp", s.opts.Listen); err != nil {
-			return fmt.Errorf("server.Run: %w", err)
+	sec := s.sec
+	type endpoint struct {
+		name    string
+		ln      net.Listener
+		handler http.Handler
+	}
+	var eps []endpoint
+	closeAll := func() {
+		for _, ep := range eps {
+			ep.ln.Close()
 		}
 	}
-	srv := &http.Server{
-		Handler:           s.handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(s.opts.Logger.Handler(), slog.LevelWarn),
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	open := func(name, addr string, ln net.Listener, h http.Handler) error {
+		if ln != nil {
+			addr = ln.Addr().String()
+		}
+		if err := CheckListen(addr, sec.Keyring != nil, sec.Insecure); err != nil {
+			if ln != nil {
+				ln.Close()
+			}
+			return err
+		}
+		if ln == nil {
+			var err error
+			if ln, err = net.Listen("tcp", addr); err != nil {
+				return err
+			}
+		}
+		eps = append(eps, endpoint{name, ln, h})
+		return nil
 	}
-	s.opts.Logger.Info("http server listening", "addr", ln.Addr().String())
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	if err := open("http", s.opts.Listen, s.opts.Listener, s.handler); err != nil {
+		return fmt.Errorf("server.Run: %w", err)
+	}
+	if s.metrics != nil {
+		if err := open("metrics", sec.MetricsListen, sec.MetricsListener, s.metrics); err != nil {
+			closeAll()
+			return fmt.Errorf("server.Run: metrics: %w", err)
+		}
+	}
+	errc := make(chan error, len(eps))
+	servers := make([]*http.Server, len(eps))
+	scheme := "http"
+	if sec.tls {
+		scheme = "https"
+	}
+	for i, ep := range eps {
+		srv := &http.Server{
+			Handler:           ep.handler,
+			ReadHeaderTimeout: 10 * time.Second,
+			IdleTimeout:       2 * time.Minute,
+			ErrorLog:          slog.NewLogLogger(s.opts.Logger.Handler(), slog.LevelWarn),
+			BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+			TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12},
+		}
+		servers[i] = srv
+		s.opts.Logger.Info("http server listening", "addr", ep.ln.Addr().String(), "serves", ep.name, "scheme", scheme,
+			"auth", sec.Keyring != nil)
+		go func() {
+			if sec.tls {
+				errc <- srv.ServeTLS(ep.ln, sec.TLSCertFile, sec.TLSKeyFile)
+				return
+			}
+			errc <- srv.Serve(ep.ln)
+		}()
+	}
+	var runErr error
+	pending := len(servers)
 	select {
 	case err := <-errc:
-		return fmt.Errorf("server.Run: %w", err)
+		runErr = fmt.Errorf("server.Run: %w", err)
+		pending--
 	case <-ctx.Done():
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), s.opts.ShutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		srv.Close()
-		return fmt.Errorf("server.Run: shutdown: %w", err)
+	for _, srv := range servers {
+		if err := srv.Shutdown(shutdownCtx); err != nil {
+			srv.Close()
+			runErr = errors.Join(runErr, fmt.Errorf("server.Run: shutdown: %w", err))
+		}
 	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("server.Run: %w", err)
+	for range pending {
+		if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			runErr = errors.Join(runErr, fmt.Errorf("server.Run: %w", err))
+		}
+	}
+	if runErr != nil {
+		return runErr
 	}
 	s.opts.Logger.Info("http server stopped")
 	return nil
 }
 
 // graphqlHandler sends browsers (GET accepting text/html, no query) to GraphiQL and everything else
-// to the API, with a bounded request body.
+// to the API: authenticated (any role; graph checks each field's), rate-limited, with a bounded
+// request body, in one of the query slots.
 func (s *Server) graphqlHandler(gi http.Handler) http.Handler {
 	api := s.opts.GraphQL
 	if api == nil {
 		api = http.NotFoundHandler()
 	}
+	sec := s.sec
+	api = sec.require(auth.Viewer, false, sec.limitBody(sec.limitQueries(api)))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodGet && r.URL.Query().Get("query") == "" && acceptsHTML(r) {
 			gi.ServeHTTP(w, r)
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, maxRequestBytes)
+		if sec.Keyring != nil {
+			w.Header().Set("Cache-Control", "private, no-store") // answers depend on who asks
+		}
 		api.ServeHTTP(w, r)
 	})
 }
@@ -163,7 +258,10 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
 	defer cancel()
 	var err error
+	var detail string
 	switch {
+	case s.opts.Probe != nil:
+		detail, err = s.opts.Probe(ctx)
 	case s.opts.DB == nil:
 		err = errors.New("no database")
 	default:
@@ -179,7 +277,10 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 		writeText(w, http.StatusServiceUnavailable, "not ready: "+err.Error()+"\n")
 		return
 	}
-	writeText(w, http.StatusOK, "ok\n")
+	if detail != "" {
+		detail = " " + detail
+	}
+	writeText(w, http.StatusOK, "ok"+detail+"\n")
 }
 
 func writeText(w http.ResponseWriter, code int, body string) {

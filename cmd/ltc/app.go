@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -28,7 +27,9 @@ type app struct {
 	metrics  *server.ETLMetrics
 	// kpiMetrics holds the KPI gauges, refreshed after ETL commits and on a schedule (metrics.go).
 	kpiMetrics *server.KPIMetrics
-	logger     *slog.Logger
+	// snapshots publishes read-only snapshots after ETL commits (database.snapshot_dir); nil when off.
+	snapshots *snapshotPublisher
+	logger    *slog.Logger
 }
 
 // openApp loads the config, opens (and migrates) the warehouse and wires the components.
@@ -50,25 +51,25 @@ func openApp(ctx context.Context, configPath string, logger *slog.Logger, progre
 		return nil, err
 	}
 	a := &app{cfg: cfg, db: db, model: model, logger: logger, registry: server.NewRegistry()}
-	var anchor time.Time
-	if cfg.KPI.SprintAnchor != "" {
-		anchor, _ = time.Parse(time.DateOnly, cfg.KPI.SprintAnchor) // validated by config.Load
-	}
-	a.kpi = kpi.New(db, model, kpi.Options{SprintAnchor: anchor, AdoptionFrom: cfg.KPI.AdoptionFrom})
+	a.kpi = kpi.New(db, model, kpiOptions(cfg))
 	if err := a.kpi.Check(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("kpi settings: %w", err)
 	}
 	a.metrics = server.NewETLMetrics(a.registry)
 	a.kpiMetrics = a.newKPIMetrics()
+	a.snapshots = newSnapshotPublisher(db, cfg.Resolve(cfg.Database.SnapshotDir), logger)
 	a.runner = etl.NewRunner(etl.Options{
 		DB: db, Model: model, Sources: cfg.Sources, Resolve: cfg.Resolve,
 		DeriveEvents: cfg.ETL.DeriveEvents,
 		Refresh:      a.kpi.Refresh,
 		OnRun:        a.metrics.Observe,
-		OnCommit:     func(int64) { a.kpiMetrics.Trigger() },
-		Progress:     progress,
-		Logger:       logger,
+		OnCommit: func(int64) {
+			a.kpiMetrics.Trigger()
+			a.snapshots.Trigger()
+		},
+		Progress: progress,
+		Logger:   logger,
 	})
 	if n, err := a.runner.RecoverInterrupted(ctx); err != nil {
 		db.Close()

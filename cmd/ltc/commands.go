@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -46,6 +47,11 @@ func runETL(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	var errs []error
 	for _, job := range jobs {
+		if ctx.Err() != nil {
+			// Interrupted (SIGINT/SIGTERM): the running job rolled back; the rest do not start.
+			errs = append(errs, fmt.Errorf("interrupted before job %s: %w", job, context.Cause(ctx)))
+			break
+		}
 		res, err := a.runner.Run(ctx, job)
 		printRun(stdout, res)
 		if err != nil {
@@ -112,12 +118,31 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	listen := fs.String("listen", "", "listen address (overrides the config)")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	noLoad := fs.Bool("no-initial-load", false, "do not run every ETL job once at start")
+	insecure := fs.Bool("insecure", false, "allow a non-loopback listen address without auth.tokens (anyone who reaches it reads everything)")
+	readOnly := fs.Bool("read-only", false, "serve a snapshot read-only (a replica): no ETL, no migrations; needs --db")
+	dbPath := fs.String("db", "", "with --read-only: a DuckDB file, or a snapshot folder whose newest snapshot is served and followed")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	logger, err := newLogger(stderr, *logLevel)
 	if err != nil {
 		return err
+	}
+	if *readOnly || *dbPath != "" {
+		if !*readOnly || *dbPath == "" {
+			fmt.Fprintln(stderr, "ltc serve: --read-only and --db go together")
+			return errUsage
+		}
+		explicit := false
+		fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "config" })
+		cfg, err := loadServeConfig(*cfgPath, explicit)
+		if err != nil {
+			return err
+		}
+		if *listen != "" {
+			cfg.Server.Listen = *listen
+		}
+		return serveReplica(ctx, cfg, *dbPath, logger)
 	}
 	a, err := openApp(ctx, *cfgPath, logger, nil)
 	if err != nil {
@@ -127,7 +152,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *listen != "" {
 		a.cfg.Server.Listen = *listen
 	}
-	return a.serve(ctx, !*noLoad)
+	return a.serve(ctx, !*noLoad, *insecure)
 }
 
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -137,6 +162,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	seed := fs.Int64("seed", 1, "generator seed (same seed and day, same bytes)")
 	listen := fs.String("listen", "", "listen address (default from the generated config, 127.0.0.1:8080)")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	insecure := fs.Bool("insecure", false, "allow a non-loopback listen address without auth.tokens")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -165,7 +191,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *listen != "" {
 		a.cfg.Server.Listen = *listen
 	}
-	return a.serve(ctx, true)
+	return a.serve(ctx, true, *insecure)
 }
 
 // printRun writes a one-line summary of a run.

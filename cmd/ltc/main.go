@@ -9,7 +9,10 @@
 //	ltc migrate [--config ltc.yaml]      apply pending schema migrations
 //	ltc check   [--config ltc.yaml]      validate the config and process model
 //	ltc snapshot --out DIR                write a read-only copy for API replicas
+//	ltc backup  --out FILE                write a consistent copy of the warehouse
+//	ltc restore --from FILE               replace the warehouse with a backup (server stopped)
 //	ltc export  --parquet DIR             write the canonical tables as partitioned Parquet
+//	ltc token new --role ROLE            create an API token (printed once) and its config entry
 //	ltc version
 //
 // cmd/ltc is the only wiring point: every component is built here and passed in.
@@ -44,7 +47,10 @@ func commands() []command {
 		{"migrate", "ltc migrate [flags]", "apply pending schema migrations to the warehouse", runMigrate},
 		{"check", "ltc check [flags]", "validate the config and process model; exit non-zero listing every error", runCheck},
 		{"snapshot", "ltc snapshot --out DIR [flags]", "write a consistent read-only copy of the warehouse and publish it as DIR/current", runSnapshot},
+		{"backup", "ltc backup --out FILE [flags]", "write a consistent copy of the warehouse to FILE (while serving: the server's latest snapshot)", runBackup},
+		{"restore", "ltc restore --from FILE [flags]", "replace the warehouse with a backup (the server must be stopped; the old file is kept aside)", runRestore},
 		{"export", "ltc export --parquet DIR [flags]", "export the canonical tables as Hive-partitioned Parquet (by month)", runExport},
+		{"token", "ltc token new [--role viewer|analyst|admin] [--business-unit BU]... [--region R]... [--name NAME]", "create an API token: print it once, with the config entry that holds its hash", runToken},
 		{"version", "ltc version", "print the version", func(_ context.Context, _ []string, stdout, _ io.Writer) error {
 			fmt.Fprintln(stdout, "ltc", version)
 			return nil
@@ -53,9 +59,15 @@ func commands() []command {
 }
 
 func main() {
+	// The first SIGINT or SIGTERM cancels ctx: serve shuts down in order, a running ETL job's
+	// statement is interrupted and its transaction rolls back (etl run: within about a second).
+	// Then the handler is removed, so a second signal ends the process at once; DuckDB's WAL
+	// keeps the warehouse at its last commit either way.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+	context.AfterFunc(ctx, stop)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }
 
 // run dispatches to a subcommand and returns the exit code.

@@ -156,7 +156,7 @@ func TestPromqlNames(t *testing.T) {
 	for expr, want := range map[string][]string{
 		`(ltc:kpi_ratio / (ltc:kpi_ratio offset 1w) - 1) < -0.20`:                                      {"ltc:kpi_ratio", "ltc:kpi_ratio"},
 		`label_replace(a_ratio{x="y"}, "kpi", "lead_conversion", "", "") or b_total`:                   {"a_ratio", "b_total"},
-		`histogram_quantile(0.9, sum by (etl_job, le) (rate(d_bucket{job="$job"}[6h])))`:          {"d_bucket"},
+		`histogram_quantile(0.9, sum by (etl_job, le) (rate(d_bucket{job="$job"}[6h])))`:               {"d_bucket"},
 		`increase(r_total{status="failed"}[1h]) > 0 unless ignoring(status) (s >= t)`:                  {"r_total", "s", "t"},
 		`time() - x_seconds > 6 * 3600 and on(instance) y == bool 1e3`:                                 {"x_seconds", "y"},
 		`label_values(ltc_kpi_lead_conversion_ratio{job="$job", instance="$instance"}, business_unit)`: {"ltc_kpi_lead_conversion_ratio"},

@@ -18,8 +18,12 @@ var errLoading = errors.New("initial ETL load in progress")
 // serve runs the HTTP server until ctx is cancelled. With initialLoad, every job runs once first
 // (in the background; /readyz answers 503 until it is done), then the ETL schedule starts.
 // Shutdown order: stop accepting requests, stop the scheduler (a running job finishes or rolls
-// back), then the caller closes the database.
-func (a *app) serve(ctx context.Context, initialLoad bool) error {
+// back), then the caller closes the database. insecure allows a non-loopback address without auth.
+func (a *app) serve(ctx context.Context, initialLoad, insecure bool) error {
+	sec, err := newSecurity(a.cfg, insecure, a.registry, a.logger)
+	if err != nil {
+		return err
+	}
 	if err := a.metrics.Seed(ctx, a.db); err != nil {
 		return err
 	}
@@ -27,15 +31,21 @@ func (a *app) serve(ctx context.Context, initialLoad bool) error {
 	codes := graph.NewErrorCodes().
 		Register(kpi.ErrBadCursor, graph.CodeBadArgument).
 		Register(kpi.ErrBadScope, graph.CodeBadScope).
-		Register(kpi.ErrUnknownStage, graph.CodeUnknownStage)
+		Register(kpi.ErrUnknownStage, graph.CodeUnknownStage).
+		Register(kpi.ErrInitiativeNotFound, graph.CodeNotFound).
+		Register(kpi.ErrBadInitiative, graph.CodeBadInitiative).
+		RegisterReason(kpi.ErrOverlappingWindows, "OVERLAPPING_WINDOWS").
+		RegisterReason(kpi.ErrUnknownUnit, "UNKNOWN_UNIT").
+		RegisterReason(kpi.ErrBadSprint, "BAD_SPRINT").
+		RegisterReason(kpi.ErrWaveBeforeStart, "WAVE_BEFORE_START")
 	gql := graph.NewHandler(graph.NewResolver(graph.Deps{DB: a.db, KPI: a.kpi, Version: version, Logger: a.logger}),
-		graph.HandlerOptions{
+		sec.graphOptions(graph.HandlerOptions{
 			DisableIntrospection: !a.cfg.Server.IntrospectionEnabled(),
 			Timeout:              a.cfg.Server.Timeout(),
 			DataVersion:          a.db.Version,
 			ErrorCodes:           codes,
 			Logger:               a.logger,
-		})
+		}))
 	var loading atomic.Bool
 	loading.Store(initialLoad)
 	srv := server.New(server.Options{
@@ -45,6 +55,7 @@ func (a *app) serve(ctx context.Context, initialLoad bool) error {
 		UI:       newUI(a.logger),
 		Registry: a.registry,
 		Logger:   a.logger,
+		Security: sec.server,
 		Ready: func() error {
 			if loading.Load() {
 				return errLoading
@@ -59,13 +70,14 @@ func (a *app) serve(ctx context.Context, initialLoad bool) error {
 	waitKPIMetrics := a.runKPIMetrics(ctx)
 	served := make(chan error, 1)
 	go func() { served <- srv.Run(ctx) }()
-	a.logger.Info("serving", "url", "http://"+a.cfg.Server.Listen, "db", a.db.Path)
+	a.logger.Info("serving", "url", sec.scheme()+"://"+a.cfg.Server.Listen, "db", a.db.Path)
 	if initialLoad {
 		if err := a.loadAll(ctx); err != nil {
 			a.logger.Warn("initial load had failures; serving the data that loaded", "err", err)
 		}
 		loading.Store(false)
 	}
+	waitSnapshots := a.snapshots.run(ctx) // after the initial load: replicas never see a half-loaded warehouse
 	if ctx.Err() == nil {
 		sched.Start()
 	}
@@ -74,6 +86,7 @@ func (a *app) serve(ctx context.Context, initialLoad bool) error {
 		err = errors.Join(err, shErr)
 	}
 	waitKPIMetrics()
+	waitSnapshots()
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}

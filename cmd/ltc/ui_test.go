@@ -73,6 +73,8 @@ func TestDashboards(t *testing.T) {
 	t.Run("valuestream", func(t *testing.T) { testValueStream(t, browser, base, art) })
 	t.Run("adoption", func(t *testing.T) { testAdoption(t, browser, base, art) })
 	t.Run("cash", func(t *testing.T) { testCash(t, browser, base, art) })
+	t.Run("diagnosis", func(t *testing.T) { testDiagnosis(t, browser, base, art) })
+	t.Run("initiative", func(t *testing.T) { testInitiative(t, browser, base, art) })
 	t.Run("empty", func(t *testing.T) { testEmpty(t, browser, base, art) })
 	t.Run("error", func(t *testing.T) { testError(t, browser, base, art) })
 	t.Run("budget", func(t *testing.T) { testBudget(t, browser, base) })
@@ -482,12 +484,197 @@ func checkCash(t *testing.T, tb *tab, base string, scope map[string]any) []strin
 	return got
 }
 
+// --- diagnosis ------------------------------------------------------------------------------------
+
+const diagnosisQuery = `query($s: ScopeInput!) {
+  diagnosis(scope: $s) {
+    bottleneck bottleneckShare leadConversion { ...V } wonValue { ...V }
+    stageOpportunities { rank stage share cases medianDays }
+    gateOpportunities { rank gate }
+    cost { perLead perWonDeal }
+  }
+}
+fragment V on KpiValue { value previous n previousN }`
+
+func testDiagnosis(t *testing.T, browser context.Context, base, art string) {
+	tb := openTab(t, browser, base, width, height)
+	tb.load("#/diagnosis?period=12m")
+	scope := tb.scope()
+	before := checkDiagnosis(t, tb, base, scope)
+	tb.noCardErrors()
+	tb.screenshot(art, "diagnosis")
+
+	// Printable as a report: controls hidden, the scope spelled out, every card on paper.
+	if _, err := chromedp.Call(tb.ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: "print"}); err != nil {
+		t.Fatal(err)
+	}
+	if head := tb.text(`.print-head`); !strings.HasPrefix(head, "Diagnosis — Last 12 months") {
+		t.Errorf("print header %q", head)
+	}
+	if n := tb.eval(`[...document.querySelectorAll('#page .card')].filter(c => getComputedStyle(c).display !== 'none').length`); n.(float64) < 6 {
+		t.Errorf("print shows %v cards", n)
+	}
+	if _, err := chromedp.Call(tb.ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: ""}); err != nil {
+		t.Fatal(err)
+	}
+	pdf, err := chromedp.Run(tb.ctx, chromedp.PrintToPDF(chromedp.PDFPaper(chromedp.PaperA4), chromedp.PDFPrintBackground()))
+	if err != nil || len(pdf) < 10_000 {
+		t.Errorf("print to PDF: %d bytes, %v", len(pdf), err)
+	} else {
+		t.Logf("diagnosis report: %s", save(t, art, "diagnosis.pdf", pdf))
+	}
+
+	unit := dimensionValues(t, base, scope, "BUSINESS_UNIT")[0]
+	tb.navigate("#/diagnosis?period=12m&business_unit=" + unit)
+	after := checkDiagnosis(t, tb, base, withFilter(tb.scope(), "BUSINESS_UNIT", unit))
+	if slices.Equal(before, after) {
+		t.Errorf("filtering on %s did not change the diagnosis: %v", unit, after)
+	}
+	tb.noConsoleErrors()
+}
+
+// checkDiagnosis compares the top opportunity, the ranking, the bottleneck and the baseline tiles
+// with the API; it returns what it compared.
+func checkDiagnosis(t *testing.T, tb *tab, base string, scope map[string]any) []string {
+	t.Helper()
+	want := graphql(t, base, diagnosisQuery, map[string]any{"s": scope})
+	d := at(want, "diagnosis")
+	ops := at(d, "stageOpportunities").([]any)
+	if len(ops) == 0 {
+		t.Fatalf("the demo has no improvement opportunity in %v", scope)
+	}
+	top := ops[0]
+	w := opportunitySentence(at(top, "stage").(string), at(top, "share").(float64), at(top, "cases").(float64), at(top, "medianDays").(float64))
+	if got := tb.text(`[data-card=opportunities] .callout`); got != w {
+		t.Errorf("top opportunity %q, API gives %q", got, w)
+	}
+	var ranks []string
+	for _, o := range ops {
+		ranks = append(ranks, at(o, "stage").(string))
+	}
+	if shown := tb.eval(`[...document.querySelectorAll('[data-card=opportunities] tbody tr')].map(tr => tr.dataset.stage)`); fmt.Sprint(shown) != fmt.Sprint(ranks) {
+		t.Errorf("stage ranking %v, API %v", shown, ranks)
+	}
+	var gates []string
+	for _, g := range at(d, "gateOpportunities").([]any) {
+		gates = append(gates, at(g, "gate").(string))
+	}
+	if shown := tb.eval(`[...document.querySelectorAll('[data-card=gate-opportunities] tbody tr')].map(tr => tr.dataset.gate)`); len(gates) > 0 && fmt.Sprint(shown) != fmt.Sprint(gates) {
+		t.Errorf("gate ranking %v, API %v", shown, gates)
+	}
+	if b, _ := at(d, "bottleneck").(string); b != "" {
+		if got, w := tb.text(`[data-card=baseline] .callout`), cycleBottleneckSentence(b, at(d, "bottleneckShare").(float64), "lead-to-cash"); got != w {
+			t.Errorf("bottleneck sentence %q, API gives %q", got, w)
+		}
+	}
+	lc := tb.text(`[data-card=baseline] [data-kpi=leadConversion] .tile-value`)
+	if w := kpiText(at(d, "leadConversion"), "ratio", "value"); lc != w {
+		t.Errorf("lead conversion tile %q, API %q", lc, w)
+	}
+	perLead := tb.text(`[data-card=cost] [data-kpi=perLead] .tile-value`)
+	if p, ok := at(d, "cost", "perLead").(float64); ok && perLead != money(p) {
+		t.Errorf("cost per lead %q, API %s", perLead, money(p))
+	}
+	return append([]string{lc, perLead}, ranks...)
+}
+
+// --- initiative -----------------------------------------------------------------------------------
+
+const initiativeQuery = `query($id: ID!) {
+  pilotReport(id: $id) { kpi baseline { value n } pilot { value n } significance { p significant } sprints { sprint } }
+  rollout(id: $id) { behind units { businessUnit status behind } }
+}`
+
+// testInitiative opens the demo's pilot (the only initiative, so the default): the lead-conversion
+// lift is shown with the API's p-value and marked significant, the rollout flags the units behind
+// plan as the API does, and switching the sprint chart's KPI needs no request.
+func testInitiative(t *testing.T, browser context.Context, base, art string) {
+	tb := openTab(t, browser, base, width, height)
+	tb.load("#/initiative")
+	want := graphql(t, base, initiativeQuery, map[string]any{"id": "north-pilot"})
+	if v := tb.eval(`document.querySelector('#f-initiative').value`); v != "north-pilot" {
+		t.Errorf("default initiative %v, want north-pilot", v)
+	}
+	var lc any
+	for _, r := range at(want, "pilotReport").([]any) {
+		row := fmt.Sprintf(`[data-card=pilot] tr[data-kpi=%s]`, at(r, "kpi"))
+		if tb.eval(fmt.Sprintf(`document.querySelector(%q) !== null`, row)) != true {
+			t.Errorf("no pilot-vs-baseline row for %s", at(r, "kpi"))
+		}
+		if at(r, "kpi") == "LEAD_CONVERSION" {
+			lc = r
+		}
+	}
+	p, _ := at(lc, "significance", "p").(float64)
+	if sig, _ := at(lc, "significance", "significant").(bool); !sig || p >= 0.01 {
+		t.Fatalf("the demo pilot's lead conversion is not significant at 1%%: %v", lc)
+	}
+	const sel = `[data-card=pilot] tr[data-kpi=LEAD_CONVERSION]`
+	cells := tb.cells(sel)
+	w := []string{"Lead conversion", pct(at(lc, "baseline", "value").(float64)), count(at(lc, "baseline", "n").(float64)),
+		pct(at(lc, "pilot", "value").(float64)), count(at(lc, "pilot", "n").(float64))}
+	if len(cells) < 8 || !slices.Equal(cells[:5], w) {
+		t.Errorf("lead conversion row %q, API %q", cells, w)
+	}
+	if got, w := tb.text(sel+` .sig`), significanceText(p, true); got != w {
+		t.Errorf("significance shown %q, API gives %q", got, w)
+	}
+	if got := tb.eval(`Number(document.querySelector('` + sel + ` .sig').dataset.p)`); got != p {
+		t.Errorf("p-value on the page %v, API %v", got, p)
+	}
+	if !strings.HasPrefix(tb.text(`[data-card=definition] .callout`), "Lead conversion: ") {
+		t.Errorf("headline %q", tb.text(`[data-card=definition] .callout`))
+	}
+
+	// The rollout: one row per unit, the API's status, behind-plan units highlighted.
+	for _, u := range at(want, "rollout", "units").([]any) {
+		name := at(u, "businessUnit").(string)
+		got := tb.eval(fmt.Sprintf(`(() => { const r = document.querySelector('[data-card=rollout] tr[data-unit=%q]'); return r ? r.dataset.status + ' ' + r.classList.contains('hl') : null; })()`, name))
+		if w := fmt.Sprintf("%s %v", at(u, "status"), at(u, "behind")); got != w {
+			t.Errorf("rollout row %s: %v, API %s", name, got, w)
+		}
+	}
+
+	// The sprint chart: one CSV row per sprint; another KPI is a redraw, not a request.
+	sprints := len(at(lc, "sprints").([]any))
+	if csv := tb.eval(`window.__ltc.csv('sprints')`); csv == nil || strings.Count(csv.(string), "\n") != sprints+1 {
+		t.Errorf("sprint CSV for %d sprints: %v", sprints, csv)
+	}
+	if n := tb.eval(`document.querySelectorAll('[data-card=sprints] canvas, [data-card=rollout] canvas').length`); n.(float64) < 2 {
+		t.Errorf("initiative page draws %v charts", n)
+	}
+	tb.noCardErrors()
+	tb.screenshot(art, "initiative")
+	n0, _ := tb.requests()
+	tb.click(`[data-card=sprints] button[data-kpi=SALES_CYCLE]`)
+	if n, _ := tb.requests(); n != n0 {
+		t.Errorf("switching the sprint chart's KPI made %d requests", n-n0)
+	}
+	if h := tb.eval(`location.hash`).(string); !strings.Contains(h, "kpi=SALES_CYCLE") {
+		t.Errorf("KPI not in the URL: %s", h)
+	}
+	if csv := tb.eval(`window.__ltc.csv('sprints')`); csv == nil || !strings.Contains(csv.(string), "sprint,from,to") {
+		t.Errorf("sales-cycle sprint CSV: %v", csv)
+	}
+	tb.screenshot(art, "initiative-sales-cycle")
+
+	// A deep link to an unknown initiative fails in its cards, not in the app.
+	tb.navigate("#/initiative?id=no-such-initiative")
+	if n := tb.eval(`document.querySelectorAll('#page [data-state=error]').length`); n.(float64) == 0 {
+		t.Errorf("unknown initiative shows no error")
+	}
+	tb.mu.Lock()
+	tb.errors = nil // the card errors are logged by the page (console.warn is fine; nothing else expected)
+	tb.mu.Unlock()
+	tb.noConsoleErrors()
+}
+
 // --- empty state and budgets ----------------------------------------------------------------------
 
 // testEmpty opens pages over a period without data: every card says so, none fails.
 func testEmpty(t *testing.T, browser context.Context, base, art string) {
 	tb := openTab(t, browser, base, width, height)
-	for _, page := range []string{"overview", "funnel", "valuestream", "adoption", "cash"} {
+	for _, page := range []string{"overview", "funnel", "valuestream", "adoption", "cash", "diagnosis"} {
 		tb.navigate("#/" + page + "?period=custom&from=2001-01-01&to=2001-01-31")
 		tb.noCardErrors()
 		if n := tb.eval(`document.querySelectorAll('#page [data-state=empty]').length`); n.(float64) == 0 {
@@ -541,7 +728,7 @@ func testError(t *testing.T, browser context.Context, base, art string) {
 // testBudget loads every page in a fresh tab and counts its GraphQL requests and the bytes of
 // JavaScript and CSS transferred; then moves between pages inside the app.
 func testBudget(t *testing.T, browser context.Context, base string) {
-	pages := []string{"overview", "funnel", "valuestream", "adoption", "cash"}
+	pages := []string{"overview", "funnel", "valuestream", "adoption", "cash", "diagnosis", "initiative"}
 	for _, page := range pages {
 		tb := openTab(t, browser, base, width, height)
 		tb.load("#/" + page)
@@ -1091,8 +1278,32 @@ func groupName(v string) string {
 	return v
 }
 
+// bottleneckSentence mirrors pages/valuestream.js: the valueStream field measures the sales cycle
+// by default; the diagnosis maps the lead-to-cash cycle.
 func bottleneckSentence(stage string, share float64) string {
-	return stageLabel(stage) + " takes " + pct(share) + " of the lead-to-cash cycle."
+	return cycleBottleneckSentence(stage, share, "sales")
+}
+
+func cycleBottleneckSentence(stage string, share float64, cycle string) string {
+	return stageLabel(stage) + " takes " + pct(share) + " of the " + cycle + " cycle."
+}
+
+// significanceText mirrors format.js significance().
+func significanceText(p float64, significant bool) string {
+	ps := "p = " + toFixed(p, 4)
+	if p < 0.0001 {
+		ps = "p < 0.0001"
+	}
+	if significant {
+		return "significant, " + ps
+	}
+	return "not significant, " + ps
+}
+
+// opportunitySentence mirrors pages/diagnosis.js.
+func opportunitySentence(stage string, share, cases, medianDays float64) string {
+	return "Biggest opportunity: " + stageLabel(stage) + " — " + pct(share) + " of the cycle time across " + count(cases) +
+		" cases (median " + days(medianDays) + ")."
 }
 
 func TestToFixedMatchesJavaScript(t *testing.T) {

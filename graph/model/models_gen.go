@@ -144,6 +144,16 @@ type CashPoint struct {
 	Result *Cash `json:"result"`
 }
 
+// Certification in the new process, per business unit.
+type Certification struct {
+	// The instant measured at (UTC).
+	AsOf time.Time `json:"asOf"`
+	// All employees hired by asOf.
+	Total *UnitCertification `json:"total"`
+	// One entry per business unit, by name ("" for employees without one).
+	Units []*UnitCertification `json:"units"`
+}
+
 // Process compliance for a scope.
 type Compliance struct {
 	// One entry per gate of the process model, in model order.
@@ -228,6 +238,40 @@ type DataFreshness struct {
 	UpdatedAt time.Time `json:"updatedAt"`
 	// One entry per ETL job that has ever run, ordered by job name.
 	Jobs []*JobFreshness `json:"jobs"`
+}
+
+// The diagnosis report of a scope (stage 1 of the implementation model).
+type Diagnosis struct {
+	// Start of the scope's range, inclusive (UTC).
+	From time.Time `json:"from"`
+	// End of the scope's range, exclusive (UTC).
+	To time.Time `json:"to"`
+	// The lead-to-cash value stream of the cases that completed the cycle in the range (as valueStream with cycle LEAD_TO_CASH).
+	ValueStream *ValueStream `json:"valueStream"`
+	// The bottleneck stage (largest share of the cycle time); null when no case completed the cycle.
+	Bottleneck *string `json:"bottleneck,omitempty"`
+	// The bottleneck's share of the cycle time, a ratio 0..1 (0 without a bottleneck).
+	BottleneckShare float64 `json:"bottleneckShare"`
+	// Baseline lead conversion, a ratio 0..1 (n: leads created).
+	LeadConversion *KpiValue `json:"leadConversion"`
+	// Baseline win rate, a ratio 0..1 (n: deals closed).
+	WinRate *KpiValue `json:"winRate"`
+	// Baseline cycle times, in days.
+	Cycles *CycleTimes `json:"cycles"`
+	// Baseline process adoption.
+	Adoption *Adoption `json:"adoption"`
+	// Baseline gate compliance.
+	Compliance *Compliance `json:"compliance"`
+	// Won value, an amount (n: deals won).
+	WonValue *KpiValue `json:"wonValue"`
+	// Marketing spend against what it bought.
+	Cost *MarketingCost `json:"cost"`
+	// Stages ranked by share of the cycle time × cases reaching them, best opportunity first (stages with a zero score left out).
+	StageOpportunities []*StageOpportunity `json:"stageOpportunities"`
+	// Quality gates ranked by violations, most first (gates without violations left out).
+	GateOpportunities []*GateOpportunity `json:"gateOpportunities"`
+	// The whole report as plain text (numbers with the previous period beside them), for notes and print.
+	Report string `json:"report"`
 }
 
 // One dimension's value in a breakdown group's key.
@@ -388,6 +432,28 @@ type GateCompliance struct {
 	Late *KpiValue `json:"late"`
 }
 
+// An improvement opportunity at a quality gate, with the numbers behind its rank.
+type GateOpportunity struct {
+	// Rank, 1 = the most violations.
+	Rank int `json:"rank"`
+	// Gate stage id.
+	Gate string `json:"gate"`
+	// The stage it guards.
+	Guards string `json:"guards"`
+	// Violations: missing + failed + late, a count.
+	Violations int `json:"violations"`
+	// Cases that entered the guarded stage, a count.
+	Entered int `json:"entered"`
+	// No gate event before the guarded stage, a count.
+	Missing int `json:"missing"`
+	// Gate events before the stage, none passed, a count.
+	Failed int `json:"failed"`
+	// Gate passed only after the stage, a count.
+	Late int `json:"late"`
+	// Compliance rate at the gate, a ratio 0..1.
+	Rate float64 `json:"rate"`
+}
+
 // Service health.
 type Health struct {
 	// "ok" when the warehouse answered a query just now.
@@ -400,6 +466,62 @@ type Health struct {
 	Database string `json:"database"`
 }
 
+// A change initiative: a pilot in some business units, measured against their baseline in sprints, then rolled out in waves.
+type Initiative struct {
+	// Stable id (letters, digits, '_', '.', '-').
+	ID string `json:"id"`
+	// Display name.
+	Name string `json:"name"`
+	// What the initiative changes; may be empty.
+	Description string `json:"description"`
+	// Business units that run the new process from the start.
+	PilotUnits []string `json:"pilotUnits"`
+	// Business units that keep the old process, for comparison in the same window; may be empty.
+	ControlUnits []string `json:"controlUnits"`
+	// Start of the baseline window, inclusive (UTC).
+	BaselineFrom time.Time `json:"baselineFrom"`
+	// End of the baseline window, exclusive (UTC); at or before the start.
+	BaselineTo time.Time `json:"baselineTo"`
+	// First instant of sprint 1 (UTC).
+	Start time.Time `json:"start"`
+	// Sprint length in days; sprint k covers [start + (k−1)·sprintDays, start + k·sprintDays).
+	SprintDays int `json:"sprintDays"`
+	// Rollout waves, by planned date.
+	Waves []*RolloutWave `json:"waves"`
+	// Target values per KPI, by KPI.
+	Targets []*KpiTarget `json:"targets"`
+	// Where the initiative was defined.
+	Source InitiativeSource `json:"source"`
+	// When it was last stored (UTC).
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// An initiative definition.
+type InitiativeInput struct {
+	// Stable id: 1–64 letters, digits, '_', '.' or '-', starting with a letter or digit.
+	ID string `json:"id"`
+	// Display name (required).
+	Name string `json:"name"`
+	// What the initiative changes.
+	Description *string `json:"description,omitempty"`
+	// Business units that run the new process from the start (at least one; each must occur in the data).
+	PilotUnits []string `json:"pilotUnits"`
+	// Business units that keep the old process (optional; not pilot units).
+	ControlUnits []string `json:"controlUnits,omitempty"`
+	// Start of the baseline window, inclusive (UTC).
+	BaselineFrom time.Time `json:"baselineFrom"`
+	// End of the baseline window, exclusive (UTC); must be after baselineFrom and at or before start.
+	BaselineTo time.Time `json:"baselineTo"`
+	// First instant of sprint 1 (UTC).
+	Start time.Time `json:"start"`
+	// Sprint length in days, 1..366.
+	SprintDays *int `json:"sprintDays,omitempty"`
+	// Rollout waves: units (neither pilot nor control) and their planned dates, at or after start.
+	Waves []*WaveInput `json:"waves,omitempty"`
+	// Targets, at most one per KPI: ratios 0..1 for rates, days (≥ 0) for the sales cycle.
+	Targets []*TargetInput `json:"targets,omitempty"`
+}
+
 // How recent one ETL job's data is.
 type JobFreshness struct {
 	// Name of the ETL job.
@@ -410,6 +532,30 @@ type JobFreshness struct {
 	LastRunAt time.Time `json:"lastRunAt"`
 	// Status of the job's latest run: running, success, failed or noop.
 	LastStatus string `json:"lastStatus"`
+}
+
+// A KPI measured over some business units in a window [from, to).
+type KpiSample struct {
+	// Start of the window, inclusive (UTC).
+	From time.Time `json:"from"`
+	// End of the window, exclusive (UTC).
+	To time.Time `json:"to"`
+	// The business units measured.
+	Units []string `json:"units"`
+	// The value in the report's unit (a ratio 0..1, or the median in days); 0 when n = 0.
+	Value float64 `json:"value"`
+	// What the value is over: leads (lead conversion), closed deals (win rate), cases (adoption, compliance) or signed contracts (sales cycle).
+	N int `json:"n"`
+	// The numerator of a rate, a count (0 for the sales cycle).
+	Successes int `json:"successes"`
+}
+
+// The value an initiative aims for on a KPI.
+type KpiTarget struct {
+	// The KPI.
+	Kpi InitiativeKpi `json:"kpi"`
+	// The target: a ratio 0..1 for rates, days for the sales cycle.
+	Value float64 `json:"value"`
 }
 
 // A KPI value beside the same KPI over the previous period of equal length (for a series bucket: the
@@ -430,12 +576,70 @@ type KpiValue struct {
 	PreviousN int `json:"previousN"`
 }
 
+// Marketing spend in the scope against the leads and won deals it bought.
+type MarketingCost struct {
+	// Marketing spend pro-rated to the range (each row's amount × the share of its period inside the range), an amount.
+	Spend float64 `json:"spend"`
+	// Leads created in the scope, a count.
+	Leads int `json:"leads"`
+	// Opportunities won (closed) in the scope, a count.
+	WonDeals int `json:"wonDeals"`
+	// spend / leads, an amount; null without leads.
+	PerLead *float64 `json:"perLead,omitempty"`
+	// spend / wonDeals, an amount; null without won deals.
+	PerWonDeal *float64 `json:"perWonDeal,omitempty"`
+	// Scope filters the spend cannot honour (it knows only business unit and channel): with any of them the spend covers more than the leads and deals it is divided by.
+	Unfiltered []Dimension `json:"unfiltered"`
+	// Dimensions of the caller's data access (row scope) the spend cannot be restricted to: with any of them the spend is withheld (0) and perLead and perWonDeal are null.
+	Withheld []Dimension `json:"withheld"`
+}
+
+// Writes. Initiative management is an administrative action (restricted to administrators when
+// authentication is on). Each successful mutation bumps the data version, so cached answers and open
+// dashboards refresh. A server whose warehouse is read-only (a replica) refuses them with READ_ONLY.
+type Mutation struct {
+}
+
 // Pagination state of a connection (Relay cursor connections specification).
 type PageInfo struct {
 	// True when more items follow this page; fetch them with `after: endCursor`.
 	HasNextPage bool `json:"hasNextPage"`
 	// Cursor of the last item on this page; null when the page is empty.
 	EndCursor *string `json:"endCursor,omitempty"`
+}
+
+// Pilot vs baseline (and control) of an initiative on one KPI.
+type PilotReport struct {
+	// The initiative id.
+	InitiativeID string `json:"initiativeId"`
+	// The KPI.
+	Kpi InitiativeKpi `json:"kpi"`
+	// The unit of every value of this report: RATIO for rates, DAYS for the median sales cycle.
+	Unit KpiUnit `json:"unit"`
+	// True when a higher value is an improvement (every KPI except the sales cycle).
+	HigherIsBetter bool `json:"higherIsBetter"`
+	// End of the pilot window: when the report was computed (UTC).
+	AsOf time.Time `json:"asOf"`
+	// The pilot units over the baseline window.
+	Baseline *KpiSample `json:"baseline"`
+	// The pilot units over [start, asOf).
+	Pilot *KpiSample `json:"pilot"`
+	// pilot − baseline, in the report's unit (ratio points for rates); null when a side has n = 0.
+	Change *float64 `json:"change,omitempty"`
+	// (pilot − baseline) / |baseline|, a ratio (0.1 = +10%); null when change is null or the baseline is 0.
+	RelChange *float64 `json:"relChange,omitempty"`
+	// Pilot vs baseline (A = pilot, B = baseline).
+	Significance *SignificanceTest `json:"significance"`
+	// The control units over [start, asOf); null without control units.
+	Control *KpiSample `json:"control,omitempty"`
+	// pilot − control, in the report's unit; null without control units or when a side has n = 0.
+	ControlChange *float64 `json:"controlChange,omitempty"`
+	// Pilot vs control in the pilot window (A = pilot, B = control); null without control units.
+	VsControl *SignificanceTest `json:"vsControl,omitempty"`
+	// One entry per sprint from the start to asOf, oldest first; the last may be running (complete = false).
+	Sprints []*SprintPoint `json:"sprints"`
+	// Progress toward the initiative's target on this KPI; null without a target.
+	Target *TargetProgress `json:"target,omitempty"`
 }
 
 // One page of quarantined rows.
@@ -478,6 +682,98 @@ type QuarantinedRow struct {
 type Query struct {
 }
 
+// The new-hire ramp of the sellers hired in a period. Amounts are won opportunity amounts as stored.
+type Ramp struct {
+	// Start of the hiring period, inclusive (UTC).
+	HiredFrom time.Time `json:"hiredFrom"`
+	// End of the hiring period, exclusive (UTC).
+	HiredTo time.Time `json:"hiredTo"`
+	// When the ramp was measured (UTC).
+	AsOf time.Time `json:"asOf"`
+	// Median over tenured sellers of their mean won value per calendar month (an amount per month).
+	TenuredMedian float64 `json:"tenuredMedian"`
+	// Tenured sellers the median is over, a count.
+	TenuredSellers int `json:"tenuredSellers"`
+	// The ramp threshold: 0.8 × tenuredMedian (an amount per month).
+	Threshold float64 `json:"threshold"`
+	// The sellers hired in the period, by hire date.
+	Hires []*RampHire `json:"hires"`
+	// Hires that reached the threshold, a count.
+	Ramped int `json:"ramped"`
+	// Median months to ramp over the hires that ramped (those not yet ramped are censored, not failures); null when none did.
+	MedianMonthsToRamp *float64 `json:"medianMonthsToRamp,omitempty"`
+}
+
+// One new hire's ramp.
+type RampHire struct {
+	// Employee id.
+	EmployeeID string `json:"employeeId"`
+	// Employee name; may be empty.
+	Name string `json:"name"`
+	// Business unit; may be empty.
+	BusinessUnit string `json:"businessUnit"`
+	// Hire date (UTC).
+	HiredAt time.Time `json:"hiredAt"`
+	// Won value of each complete tenure month 1, 2, … up to now (amounts).
+	Monthly []float64 `json:"monthly"`
+	// First tenure month whose trailing 3-month mean reaches the threshold; null when not (yet) reached.
+	MonthsToRamp *int `json:"monthsToRamp,omitempty"`
+}
+
+// The rollout of an initiative across business units.
+type Rollout struct {
+	// The initiative id.
+	InitiativeID string `json:"initiativeId"`
+	// When the rollout was measured (UTC).
+	AsOf time.Time `json:"asOf"`
+	// The adoption rate a unit must reach after its date, a ratio 0..1; null when there is neither an adoption target nor pilot data yet.
+	Bar *float64 `json:"bar,omitempty"`
+	// Where the bar comes from; null with the bar.
+	BarSource *RolloutBarSource `json:"barSource,omitempty"`
+	// Units behind plan, a count.
+	Behind int `json:"behind"`
+	// Every business unit of the data and of the initiative: pilot units first, then waves by date, then controls, then the rest.
+	Units []*RolloutUnit `json:"units"`
+}
+
+// One business unit's adoption and compliance before and after its rollout date. Before is [date − d, date) and after is [date, asOf) with d = asOf − date; for a future date, before is the baseline-length window up to asOf and after is empty.
+type RolloutUnit struct {
+	// The business unit.
+	BusinessUnit string `json:"businessUnit"`
+	// Its part in the initiative.
+	Role RolloutRole `json:"role"`
+	// Its date (UTC): the start for pilot (and, for comparison, control and other) units, the planned date for wave units.
+	Date time.Time `json:"date"`
+	// Where it stands.
+	Status RolloutStatus `json:"status"`
+	// True when the status is BEHIND.
+	Behind bool `json:"behind"`
+	// bar − adoption after, in ratio points (positive when below the bar); null without a bar, data after the date, or for control and other units.
+	Gap *float64 `json:"gap,omitempty"`
+	// Adoption rate before the date (ratio 0..1, n = cases started).
+	AdoptionBefore *KpiSample `json:"adoptionBefore"`
+	// Adoption rate after the date.
+	AdoptionAfter *KpiSample `json:"adoptionAfter"`
+	// After − before, in ratio points; null when a side has n = 0.
+	AdoptionChange *float64 `json:"adoptionChange,omitempty"`
+	// Adoption after vs before (A = after, B = before).
+	AdoptionTest *SignificanceTest `json:"adoptionTest"`
+	// Compliance rate before the date (ratio 0..1, n = cases entering a guarded stage).
+	ComplianceBefore *KpiSample `json:"complianceBefore"`
+	// Compliance rate after the date.
+	ComplianceAfter *KpiSample `json:"complianceAfter"`
+	// After − before, in ratio points; null when a side has n = 0.
+	ComplianceChange *float64 `json:"complianceChange,omitempty"`
+}
+
+// One rollout wave: a business unit and the date it adopts the new process.
+type RolloutWave struct {
+	// The business unit.
+	BusinessUnit string `json:"businessUnit"`
+	// The planned adoption date (UTC).
+	PlannedAt time.Time `json:"plannedAt"`
+}
+
 // What a KPI is computed over: a time range, filters on case attributes, an optional breakdown by
 // dimensions and an optional time series. Which timestamp the range applies to is part of each KPI's
 // definition (e.g. case start for the funnel, closed_at for win rate). Every KPI also reports the
@@ -495,11 +791,67 @@ type ScopeInput struct {
 	Grain *Grain `json:"grain,omitempty"`
 }
 
+// A two-sided test of 'no difference' between a sample A (pilot, sprint or after) and a sample B (baseline, control or before).
+type SignificanceTest struct {
+	// The test.
+	Test StatTest `json:"test"`
+	// The standardised statistic, positive when A is larger than B (for Mann–Whitney: A tends to larger values); 0 when the test is undefined.
+	Z float64 `json:"z"`
+	// The Mann–Whitney U of sample A (pairs with a > b, ties counting ½); 0 for the z-test.
+	U float64 `json:"u"`
+	// The two-sided p-value, 0..1; null when the test is undefined (a side with n = 0, or no variation at all).
+	P *float64 `json:"p,omitempty"`
+	// True when p is defined and below 0.05.
+	Significant bool `json:"significant"`
+}
+
+// One sprint of an initiative: the pilot units' value against the baseline.
+type SprintPoint struct {
+	// Sprint number, 1-based.
+	Sprint int `json:"sprint"`
+	// Start of the sprint, inclusive (UTC).
+	From time.Time `json:"from"`
+	// End of the sprint, exclusive (UTC); asOf for the running sprint.
+	To time.Time `json:"to"`
+	// False for the running sprint (shorter than the sprint length).
+	Complete bool `json:"complete"`
+	// The pilot units in the sprint.
+	Pilot *KpiSample `json:"pilot"`
+	// The reference line: the pilot units' value over the baseline window, in the report's unit.
+	Baseline float64 `json:"baseline"`
+	// pilot − baseline, in the report's unit; null when a side has n = 0.
+	Change *float64 `json:"change,omitempty"`
+	// The sprint vs the baseline (A = sprint, B = baseline).
+	Significance *SignificanceTest `json:"significance"`
+	// The control units in the sprint; null without control units.
+	Control *KpiSample `json:"control,omitempty"`
+}
+
+// An improvement opportunity at a stage, with the numbers behind its rank.
+type StageOpportunity struct {
+	// Rank, 1 = the biggest opportunity.
+	Rank int `json:"rank"`
+	// Stage id from the process model.
+	Stage string `json:"stage"`
+	// score = share × cases: the case-weighted share of cycle time at stake.
+	Score float64 `json:"score"`
+	// The stage's share of the cycle time, a ratio 0..1.
+	Share float64 `json:"share"`
+	// Cases of the cohort reaching the stage, a count.
+	Cases int `json:"cases"`
+	// Median time in the stage, in days.
+	MedianDays float64 `json:"medianDays"`
+	// 90th percentile of the time in the stage, in days.
+	P90Days float64 `json:"p90Days"`
+	// Rework: cases with the stage at least twice / cases reaching it, a ratio 0..1.
+	Rework float64 `json:"rework"`
+}
+
 // One stage of the value stream. Times are in days.
 type StageStream struct {
 	// Stage id from the process model.
 	Stage string `json:"stage"`
-	// Share of the cohort's total cycle time spent in this stage: Σ stage time / Σ (last − first staged event), a ratio 0..1 (n: cases in the cohort).
+	// Share of the cohort's total cycle time spent in this stage: Σ stage time in the span / Σ (end − start), a ratio 0..1 (n: cases in the cohort).
 	Share *KpiValue `json:"share"`
 	// Median time in this stage, in days, over the cohort's cases reaching it (n: those cases).
 	MedianDays *KpiValue `json:"medianDays"`
@@ -509,6 +861,38 @@ type StageStream struct {
 	Rework *KpiValue `json:"rework"`
 	// Cases of the cohort reaching this stage, a count (n: cases in the cohort).
 	Cases *KpiValue `json:"cases"`
+}
+
+// A target of an initiative definition.
+type TargetInput struct {
+	// The KPI.
+	Kpi InitiativeKpi `json:"kpi"`
+	// The target: a ratio 0..1 for rates, days for the sales cycle.
+	Value float64 `json:"value"`
+}
+
+// How far a KPI has moved from its baseline toward its target: (value − baseline) / (target − baseline); 1 = reached, negative = moving away.
+type TargetProgress struct {
+	// The target, in the report's unit.
+	Target float64 `json:"target"`
+	// Progress of the pilot over the whole pilot window, a ratio (1 = reached); null when undefined (no data, or the target equals the baseline).
+	Progress *float64 `json:"progress,omitempty"`
+	// Progress in the last complete sprint with data, a ratio; null when there is none yet.
+	LatestProgress *float64 `json:"latestProgress,omitempty"`
+	// True when the last complete sprint with data is at or beyond the target.
+	Reached bool `json:"reached"`
+}
+
+// Certification of one business unit.
+type UnitCertification struct {
+	// The business unit; empty for the total and for employees without one.
+	BusinessUnit string `json:"businessUnit"`
+	// Employees hired by asOf (or without a hire date), a count.
+	Employees int `json:"employees"`
+	// Of them, those certified at or before asOf, a count.
+	Certified int `json:"certified"`
+	// certified / employees, a ratio 0..1 (0 without employees).
+	Share float64 `json:"share"`
 }
 
 // A single-number KPI over the scope, per group and per time bucket.
@@ -615,6 +999,79 @@ type ViolationConnection struct {
 	Nodes []*Violation `json:"nodes"`
 	// Pagination state.
 	PageInfo *PageInfo `json:"pageInfo"`
+}
+
+// A rollout wave of an initiative definition.
+type WaveInput struct {
+	// The business unit.
+	BusinessUnit string `json:"businessUnit"`
+	// The planned adoption date (UTC), at or after the initiative's start.
+	PlannedAt time.Time `json:"plannedAt"`
+}
+
+// A cycle of the lead-to-cash process whose value stream can be measured. Its span runs from its start
+// event to its end event; the cases that reached the end event (after the start) complete it.
+type Cycle string
+
+const (
+	// Sales cycle: case start (first staged event) → first contract_signed.
+	CycleSales Cycle = "SALES"
+	// Delivery cycle: first contract_signed → first delivery_accepted.
+	CycleDelivery Cycle = "DELIVERY"
+	// Cash cycle: first invoiced → first cash_collected.
+	CycleCash Cycle = "CASH"
+	// Lead-to-cash: the whole staged span of the cases that reached the model's last stage (cash collected).
+	CycleLeadToCash Cycle = "LEAD_TO_CASH"
+)
+
+var AllCycle = []Cycle{
+	CycleSales,
+	CycleDelivery,
+	CycleCash,
+	CycleLeadToCash,
+}
+
+func (e Cycle) IsValid() bool {
+	switch e {
+	case CycleSales, CycleDelivery, CycleCash, CycleLeadToCash:
+		return true
+	}
+	return false
+}
+
+func (e Cycle) String() string {
+	return string(e)
+}
+
+func (e *Cycle) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = Cycle(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid Cycle", str)
+	}
+	return nil
+}
+
+func (e Cycle) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *Cycle) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e Cycle) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 // A case attribute that scopes can filter and group by. A case takes its opportunity's attributes (else its lead's).
@@ -758,6 +1215,436 @@ func (e *Grain) UnmarshalJSON(b []byte) error {
 }
 
 func (e Grain) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// A KPI an initiative is measured by.
+type InitiativeKpi string
+
+const (
+	// Leads converted to an opportunity / leads created, by lead creation (a ratio 0..1; higher is better).
+	InitiativeKpiLeadConversion InitiativeKpi = "LEAD_CONVERSION"
+	// Won / (won + lost) opportunities, by close date (a ratio 0..1; higher is better).
+	InitiativeKpiWinRate InitiativeKpi = "WIN_RATE"
+	// Median sales cycle, first contract signed − case start, in days, by signature date (lower is better).
+	InitiativeKpiSalesCycle InitiativeKpi = "SALES_CYCLE"
+	// Process adoption rate, by case start (a ratio 0..1; higher is better).
+	InitiativeKpiAdoption InitiativeKpi = "ADOPTION"
+	// Gate compliance rate, by first entry of a guarded stage (a ratio 0..1; higher is better).
+	InitiativeKpiCompliance InitiativeKpi = "COMPLIANCE"
+)
+
+var AllInitiativeKpi = []InitiativeKpi{
+	InitiativeKpiLeadConversion,
+	InitiativeKpiWinRate,
+	InitiativeKpiSalesCycle,
+	InitiativeKpiAdoption,
+	InitiativeKpiCompliance,
+}
+
+func (e InitiativeKpi) IsValid() bool {
+	switch e {
+	case InitiativeKpiLeadConversion, InitiativeKpiWinRate, InitiativeKpiSalesCycle, InitiativeKpiAdoption, InitiativeKpiCompliance:
+		return true
+	}
+	return false
+}
+
+func (e InitiativeKpi) String() string {
+	return string(e)
+}
+
+func (e *InitiativeKpi) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = InitiativeKpi(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid InitiativeKpi", str)
+	}
+	return nil
+}
+
+func (e InitiativeKpi) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *InitiativeKpi) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e InitiativeKpi) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Where an initiative was defined.
+type InitiativeSource string
+
+const (
+	// Declared in the config (ltc.yaml `initiatives:`); synchronised at start, read-only through the API.
+	InitiativeSourceConfig InitiativeSource = "CONFIG"
+	// Created through the upsertInitiative mutation.
+	InitiativeSourceAPI InitiativeSource = "API"
+)
+
+var AllInitiativeSource = []InitiativeSource{
+	InitiativeSourceConfig,
+	InitiativeSourceAPI,
+}
+
+func (e InitiativeSource) IsValid() bool {
+	switch e {
+	case InitiativeSourceConfig, InitiativeSourceAPI:
+		return true
+	}
+	return false
+}
+
+func (e InitiativeSource) String() string {
+	return string(e)
+}
+
+func (e *InitiativeSource) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = InitiativeSource(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid InitiativeSource", str)
+	}
+	return nil
+}
+
+func (e InitiativeSource) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *InitiativeSource) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e InitiativeSource) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// The unit of an initiative KPI's values.
+type KpiUnit string
+
+const (
+	// A ratio 0..1 (0.25 = 25%).
+	KpiUnitRatio KpiUnit = "RATIO"
+	// Days.
+	KpiUnitDays KpiUnit = "DAYS"
+)
+
+var AllKpiUnit = []KpiUnit{
+	KpiUnitRatio,
+	KpiUnitDays,
+}
+
+func (e KpiUnit) IsValid() bool {
+	switch e {
+	case KpiUnitRatio, KpiUnitDays:
+		return true
+	}
+	return false
+}
+
+func (e KpiUnit) String() string {
+	return string(e)
+}
+
+func (e *KpiUnit) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = KpiUnit(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid KpiUnit", str)
+	}
+	return nil
+}
+
+func (e KpiUnit) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *KpiUnit) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e KpiUnit) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Where the adoption bar of a rollout comes from.
+type RolloutBarSource string
+
+const (
+	// The initiative's adoption target.
+	RolloutBarSourceTarget RolloutBarSource = "TARGET"
+	// The pilot units' adoption over the pilot window (no adoption target).
+	RolloutBarSourcePilot RolloutBarSource = "PILOT"
+)
+
+var AllRolloutBarSource = []RolloutBarSource{
+	RolloutBarSourceTarget,
+	RolloutBarSourcePilot,
+}
+
+func (e RolloutBarSource) IsValid() bool {
+	switch e {
+	case RolloutBarSourceTarget, RolloutBarSourcePilot:
+		return true
+	}
+	return false
+}
+
+func (e RolloutBarSource) String() string {
+	return string(e)
+}
+
+func (e *RolloutBarSource) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = RolloutBarSource(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid RolloutBarSource", str)
+	}
+	return nil
+}
+
+func (e RolloutBarSource) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *RolloutBarSource) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e RolloutBarSource) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// A business unit's part in an initiative.
+type RolloutRole string
+
+const (
+	// Runs the new process from the start.
+	RolloutRolePilot RolloutRole = "PILOT"
+	// Adopts it at its planned wave date.
+	RolloutRoleWave RolloutRole = "WAVE"
+	// Keeps the old process, for comparison.
+	RolloutRoleControl RolloutRole = "CONTROL"
+	// Not part of the initiative.
+	RolloutRoleNone RolloutRole = "NONE"
+)
+
+var AllRolloutRole = []RolloutRole{
+	RolloutRolePilot,
+	RolloutRoleWave,
+	RolloutRoleControl,
+	RolloutRoleNone,
+}
+
+func (e RolloutRole) IsValid() bool {
+	switch e {
+	case RolloutRolePilot, RolloutRoleWave, RolloutRoleControl, RolloutRoleNone:
+		return true
+	}
+	return false
+}
+
+func (e RolloutRole) String() string {
+	return string(e)
+}
+
+func (e *RolloutRole) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = RolloutRole(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid RolloutRole", str)
+	}
+	return nil
+}
+
+func (e RolloutRole) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *RolloutRole) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e RolloutRole) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Where a business unit stands against its rollout date.
+type RolloutStatus string
+
+const (
+	// The date is in the future.
+	RolloutStatusPlanned RolloutStatus = "PLANNED"
+	// The date passed less than one sprint ago: not judged yet.
+	RolloutStatusRAMPUp RolloutStatus = "RAMP_UP"
+	// Adoption since the date is at or above the bar.
+	RolloutStatusOnTrack RolloutStatus = "ON_TRACK"
+	// The date passed at least one sprint ago and adoption since is below the bar (or there is no data).
+	RolloutStatusBehind RolloutStatus = "BEHIND"
+	// A control unit or a unit without a wave.
+	RolloutStatusNotPlanned RolloutStatus = "NOT_PLANNED"
+)
+
+var AllRolloutStatus = []RolloutStatus{
+	RolloutStatusPlanned,
+	RolloutStatusRAMPUp,
+	RolloutStatusOnTrack,
+	RolloutStatusBehind,
+	RolloutStatusNotPlanned,
+}
+
+func (e RolloutStatus) IsValid() bool {
+	switch e {
+	case RolloutStatusPlanned, RolloutStatusRAMPUp, RolloutStatusOnTrack, RolloutStatusBehind, RolloutStatusNotPlanned:
+		return true
+	}
+	return false
+}
+
+func (e RolloutStatus) String() string {
+	return string(e)
+}
+
+func (e *RolloutStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = RolloutStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid RolloutStatus", str)
+	}
+	return nil
+}
+
+func (e RolloutStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *RolloutStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e RolloutStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// The statistical test of a comparison.
+type StatTest string
+
+const (
+	// Pooled two-proportion z-test (rates).
+	StatTestTwoProportionZ StatTest = "TWO_PROPORTION_Z"
+	// Mann–Whitney U test, normal approximation with tie and continuity corrections (durations).
+	StatTestMannWhitneyU StatTest = "MANN_WHITNEY_U"
+)
+
+var AllStatTest = []StatTest{
+	StatTestTwoProportionZ,
+	StatTestMannWhitneyU,
+}
+
+func (e StatTest) IsValid() bool {
+	switch e {
+	case StatTestTwoProportionZ, StatTestMannWhitneyU:
+		return true
+	}
+	return false
+}
+
+func (e StatTest) String() string {
+	return string(e)
+}
+
+func (e *StatTest) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = StatTest(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid StatTest", str)
+	}
+	return nil
+}
+
+func (e StatTest) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *StatTest) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e StatTest) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

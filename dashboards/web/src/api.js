@@ -3,6 +3,12 @@
 
 const endpoint = document.body.dataset.graphql || '/graphql';
 let requests = 0;
+let onUnauth = null;
+
+// onUnauthenticated sets what happens when the API answers 401 (the sign-in form).
+export function onUnauthenticated(fn) {
+  onUnauth = fn;
+}
 
 export function requestCount() {
   return requests;
@@ -52,6 +58,13 @@ export async function gql(query, variables = {}, { signal } = {}) {
     if (e.name === 'AbortError') throw e;
     throw new Error('The server did not answer (' + e.message + ')');
   }
+  if (res.status === 401) {
+    // Authentication is on and there is no (live) session: the app asks for a token.
+    if (onUnauth) onUnauth();
+    const err = new Error('Sign-in required');
+    err.code = 'UNAUTHENTICATED';
+    throw err;
+  }
   let body;
   try {
     body = await res.json();
@@ -61,4 +74,46 @@ export async function gql(query, variables = {}, { signal } = {}) {
   if (!body.data && body.errors && body.errors.length) throw apiError(body.errors[0]);
   if (!body.data) throw new Error(`The server answered HTTP ${res.status} without data`);
   return new Result(body.data, body.errors);
+}
+
+// --- sign-in: the server keeps the session; the browser holds only an HttpOnly cookie ----------
+
+async function errorMessage(res) {
+  try {
+    const body = await res.json();
+    return body.errors[0].message;
+  } catch {
+    return `HTTP ${res.status}`;
+  }
+}
+
+// signIn exchanges an API token for a session cookie and returns who signed in.
+export async function signIn(token) {
+  const res = await fetch('/auth/login', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+    body: JSON.stringify({ token }),
+    credentials: 'same-origin',
+  });
+  if (!res.ok) {
+    const err = new Error(res.status === 401 ? 'That token was not accepted.' : await errorMessage(res));
+    err.status = res.status;
+    throw err;
+  }
+  return res.json();
+}
+
+// signOut ends the session on the server and clears the cookie.
+export async function signOut() {
+  await fetch('/auth/logout', { method: 'POST', credentials: 'same-origin' });
+}
+
+// session returns {auth, signedIn, name, role, businessUnits, regions}, or null when unknown.
+export async function session() {
+  try {
+    const res = await fetch('/auth/session', { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+    return res.ok ? await res.json() : null;
+  } catch {
+    return null;
+  }
 }

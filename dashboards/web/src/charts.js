@@ -96,7 +96,8 @@ export function sparkline(el, labels, values, color, fmt) {
   });
 }
 
-// lines draws time series: series = [{name, data}] over the category labels.
+// lines draws time series: series = [{name, data, dashed, color}] over the category labels; a
+// dashed series without symbols serves as a reference line (e.g. a baseline or a target).
 export function lines(el, { labels, series, fmt, axisFmt, area = false, min }) {
   return mount(el, {
     color: COLORS,
@@ -105,7 +106,11 @@ export function lines(el, { labels, series, fmt, axisFmt, area = false, min }) {
     tooltip: { ...tooltip(fmt), axisPointer: { type: 'line' } },
     xAxis: { type: 'category', data: labels, boundaryGap: false, axisLine: { lineStyle: { color: AXIS } }, axisLabel: { color: TEXT } },
     yAxis: { type: 'value', min, axisLabel: { color: TEXT, formatter: axisFmt || fmt }, splitLine: { lineStyle: { color: '#eef2f7' } } },
-    series: series.map((s) => ({ type: 'line', name: s.name, data: s.data, showSymbol: labels.length < 40, connectNulls: false, areaStyle: area ? { opacity: 0.1 } : undefined, lineStyle: { width: 2 } })),
+    series: series.map((s) => ({
+      type: 'line', name: s.name, data: s.data, showSymbol: !s.dashed && labels.length < 40, connectNulls: false,
+      areaStyle: area && !s.dashed ? { opacity: 0.1 } : undefined, lineStyle: { width: 2, type: s.dashed ? 'dashed' : 'solid', color: s.color },
+      itemStyle: s.color ? { color: s.color } : undefined,
+    })),
   });
 }
 

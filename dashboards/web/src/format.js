@@ -130,3 +130,17 @@ export function stage(id) {
 export function groupName(v) {
   return v === '' || v == null ? '(not set)' : v;
 }
+
+// pValue formats a p-value: "< 0.0001" below 0.0001, else four decimals; "—" when undefined.
+export function pValue(p) {
+  if (!ok(p)) return DASH;
+  return p < 0.0001 ? '< 0.0001' : fixed(p, 4);
+}
+
+// significance says in words whether a test found a difference (p < 0.05, as the API's
+// `significant`): "significant, p = 0.0012", "not significant, p = 0.3421", or why it cannot tell.
+export function significance(t) {
+  if (!t || !ok(t.p)) return 'not testable (no data or no variation)';
+  const p = t.p < 0.0001 ? 'p < 0.0001' : `p = ${fixed(t.p, 4)}`;
+  return `${t.significant ? 'significant' : 'not significant'}, ${p}`;
+}

@@ -1,9 +1,9 @@
 // ltc executive dashboards: a small single-page app over the public GraphQL API. The location hash
 // holds the page and its filters; each page load asks one GraphQL query (plus one boot query for
-// the filter values and data freshness when the app starts or new data lands).
+// the filter values, the initiatives and data freshness when the app starts or new data lands).
 
 import './style.css';
-import { gql, requestCount } from './api.js';
+import { gql, requestCount, onUnauthenticated, signIn, signOut, session } from './api.js';
 import { PAGES, DIMS, PRESETS, readRoute, href, range, dayString, describe, scope } from './state.js';
 import { h, csvRegistry, csvText } from './ui.js';
 import { dateTime, ago, setCurrency } from './format.js';
@@ -13,8 +13,10 @@ import * as funnel from './pages/funnel.js';
 import * as valuestream from './pages/valuestream.js';
 import * as adoption from './pages/adoption.js';
 import * as cash from './pages/cash.js';
+import * as diagnosis from './pages/diagnosis.js';
+import * as initiative from './pages/initiative.js';
 
-const RENDERERS = { overview, funnel, valuestream, adoption, cash };
+const RENDERERS = { overview, funnel, valuestream, adoption, cash, diagnosis, initiative };
 // GLOBAL are the params every page shares (kept when switching pages).
 const GLOBAL = ['period', 'from', 'to', ...DIMS.map((d) => d.key)];
 const POLL_MS = 30000;
@@ -23,7 +25,7 @@ setCurrency(document.body.dataset.currency || 'EUR');
 
 const app = {
   gen: 0,
-  boot: null, // {dataVersion, freshness, dims: {key: [values]}}
+  boot: null, // {dataVersion, freshness, dims: {key: [values]}, initiatives: [{id, name, start}]}
   rendered: 0, // completed renders (tests wait for it to grow)
   shown: null, // routeKey of the view on screen
   ctx: null,
@@ -60,11 +62,12 @@ const filterBar = h('form.filters', { 'aria-label': 'Filters', onsubmit: (e) => 
 const printHead = h('div.print-only.print-head');
 const banner = h('div.banner', { role: 'status', hidden: true });
 const main = h('main#page', { tabindex: '-1' });
+const who = h('span.who', { hidden: true, 'data-testid': 'who' });
 
 document.body.replaceChildren(
   h('header.top',
     h('a.brand', { href: '#/overview' }, h('span.logo', 'LTC'), h('span', 'Lead-to-Cash')),
-    nav, freshness),
+    nav, freshness, who),
   filterBar, banner, printHead, main,
   h('footer.foot', 'Figures come from the ltc GraphQL API (', h('a', { href: '/graphql' }, '/graphql'), '). Each value is compared with the previous period of equal length.'));
 
@@ -120,7 +123,10 @@ function syncControls(page, params) {
     sel.replaceChildren(h('option', { value: '' }, 'All'), ...opts.map((v) => h('option', { value: v }, v)));
     sel.value = cur;
   }
-  printHead.textContent = `${PAGES.find((p) => p.id === page).title} — ${describe(params)}`;
+  // A page with its own time windows (the initiative's) ignores the period and filters: hide them.
+  const scopeless = !!RENDERERS[page].scopeless;
+  filterBar.classList.toggle('scopeless', scopeless);
+  printHead.textContent = `${PAGES.find((p) => p.id === page).title} — ${scopeless ? RENDERERS[page].describe(params, app.boot) : describe(params)}`;
   document.title = `${PAGES.find((p) => p.id === page).title} · Lead-to-Cash`;
 }
 
@@ -138,6 +144,62 @@ function showFreshness() {
   freshness.title = `Last successful ETL run ${dateTime(f.lastSuccessAt)}; data version ${f.dataVersion}`;
 }
 
+// --- sign-in (only when the server has authentication configured) -------------------------------
+
+function showWho(info) {
+  if (!info || !info.signedIn) {
+    who.hidden = true;
+    return;
+  }
+  const scope = [...(info.businessUnits || []), ...(info.regions || [])];
+  who.replaceChildren(
+    h('span', `${info.name} (${info.role}${scope.length ? ': ' + scope.join(', ') : ''})`),
+    h('button.ghost', { type: 'button', onclick: async () => { await signOut(); showWho(null); showSignIn('Signed out.'); } }, 'Sign out'));
+  who.hidden = false;
+}
+
+// showSignIn replaces the page with a token form; after a successful sign-in the app reloads its
+// data with the session cookie (the token itself is not kept by the page).
+function showSignIn(message) {
+  if (document.body.dataset.state === 'signin' && !message) return;
+  app.gen++;
+  app.boot = null;
+  app.shown = null;
+  disposeAll();
+  const input = h('input#signin-token', { type: 'password', autocomplete: 'off', spellcheck: false, required: true, placeholder: 'ltc_…', 'aria-label': 'API token' });
+  const status = h('p.signin-status', { role: 'alert' }, message || '');
+  const button = h('button', { type: 'submit' }, 'Sign in');
+  const form = h('form.signin', {
+    'aria-label': 'Sign in',
+    onsubmit: async (e) => {
+      e.preventDefault();
+      button.disabled = true;
+      status.textContent = '';
+      try {
+        const info = await signIn(input.value.trim());
+        input.value = '';
+        showWho(info);
+        document.body.dataset.state = 'loading';
+        render();
+      } catch (err) {
+        status.textContent = err.message;
+        button.disabled = false;
+        input.select();
+      }
+    },
+  }, h('h2', 'Sign in'),
+  h('p', 'This server needs an API token. Ask your ltc administrator for one.'),
+  h('label', h('span', 'API token'), input), button, status);
+  freshness.className = 'freshness stale';
+  freshness.textContent = 'Signed out';
+  main.replaceChildren(form);
+  document.body.dataset.state = 'signin';
+  setReady(true);
+  input.focus();
+}
+
+onUnauthenticated(() => showSignIn());
+
 // --- boot: data version, freshness and filter values --------------------------------------------
 
 async function loadBoot() {
@@ -150,6 +212,7 @@ async function loadBoot() {
   const q = `query Boot(${DIMS.map((d) => `$${d.key}: ScopeInput!`).join(', ')}) {
   health { dataVersion }
   dataFreshness { lastSuccessAt updatedAt dataVersion }
+  initiatives { id name start }
   ${fields.join('\n  ')}
 }`;
   const res = await gql(q, vars);
@@ -161,7 +224,13 @@ async function loadBoot() {
       dims[d.key] = [];
     }
   }
-  app.boot = { dataVersion: res.get('health').dataVersion, freshness: res.get('dataFreshness'), dims };
+  let initiatives = [];
+  try {
+    initiatives = res.get('initiatives');
+  } catch {
+    // An older server without initiatives: the Initiative page says there are none.
+  }
+  app.boot = { dataVersion: res.get('health').dataVersion, freshness: res.get('dataFreshness'), dims, initiatives };
   showFreshness();
 }
 
@@ -200,6 +269,7 @@ async function render() {
   try {
     if (!app.boot) await loadBoot();
   } catch (e) {
+    if (e.code === 'UNAUTHENTICATED') return; // the sign-in form is up
     if (gen !== app.gen) return;
     freshness.className = 'freshness stale';
     freshness.textContent = 'Data service unreachable';
@@ -223,6 +293,7 @@ async function render() {
     params,
     range: range(params),
     dims: app.boot.dims,
+    initiatives: app.boot.initiatives,
     alive: () => gen === app.gen,
     setParams,
     add(card) {
@@ -282,3 +353,4 @@ window.addEventListener('beforeprint', resizeAll);
 window.addEventListener('afterprint', resizeAll);
 if (!location.hash) history.replaceState(null, '', href('overview', new URLSearchParams()));
 render();
+session().then(showWho);

@@ -9,6 +9,8 @@ export const PAGES = [
   { id: 'valuestream', title: 'Value stream' },
   { id: 'adoption', title: 'Adoption & compliance' },
   { id: 'cash', title: 'Cash' },
+  { id: 'diagnosis', title: 'Diagnosis' },
+  { id: 'initiative', title: 'Initiative' },
 ];
 
 // DIMS are the filters offered; key is the URL parameter, dim the GraphQL Dimension.

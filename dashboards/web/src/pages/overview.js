@@ -7,6 +7,7 @@ import { card, tile, tiles, callout, EMPTY, chartBox } from '../ui.js';
 import { lines, bars } from '../charts.js';
 import { pct, stage, days } from '../format.js';
 import { points, kpiRows, seriesRows, axisPct } from './common.js';
+import { bottleneckSentence } from './valuestream.js';
 
 // TILES are the headline KPIs: where to find each in the response and which way is better.
 export const TILES = [
@@ -37,7 +38,7 @@ export const QUERY = `query Overview($s: ScopeInput!) {
 export async function render(ctx) {
   const grain = grainFor(ctx.range);
   const head = ctx.add(card({ id: 'headline', title: 'Headline KPIs', subtitle: 'This period against the previous period of equal length', wide: true, csvName: 'overview-headline' }));
-  const bottleneck = ctx.add(card({ id: 'bottleneck', title: 'Where the cycle time goes', subtitle: 'Share of the lead-to-cash time spent in each stage, cases completed in the period', csvName: 'overview-time-share' }));
+  const bottleneck = ctx.add(card({ id: 'bottleneck', title: 'Where the cycle time goes', subtitle: 'Share of the sales cycle spent in each stage, cases that signed a contract in the period', csvName: 'overview-time-share' }));
   const cycles = ctx.add(card({ id: 'cycles', title: 'Cycle times', subtitle: 'Median and 90th percentile, in days', csvName: 'overview-cycle-times' }));
   const trend = ctx.add(card({ id: 'trend', title: 'Process health over time', subtitle: `Rates per ${grain.toLowerCase()}`, wide: true, csvName: 'overview-trend' }));
   let res;
@@ -67,7 +68,7 @@ export async function render(ctx) {
     if (!vs.bottleneck || vs.cases.value === 0) return EMPTY;
     const st = vs.stages.filter((s) => s.share.value > 0);
     const b = vs.stages.find((s) => s.stage === vs.bottleneck);
-    body.append(callout(`${stage(vs.bottleneck)} takes ${pct(b.share.value)} of the lead-to-cash cycle.`, 'warn'));
+    body.append(callout(bottleneckSentence(vs.bottleneck, b.share.value), 'warn'));
     const box = chartBox();
     body.append(box);
     bars(box, { categories: st.map((s) => stage(s.stage)), series: [{ name: 'Share of cycle time', data: st.map((s) => s.share.value) }], fmt: pct, axisFmt: axisPct, horizontal: true, highlight: stage(vs.bottleneck), labels: true });

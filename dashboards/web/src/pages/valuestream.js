@@ -1,5 +1,6 @@
-// Value stream: where the lead-to-cash time goes, stage by stage, with the bottleneck named and
-// highlighted, time in stage and rework, and the most frequent paths (variants).
+// Value stream: where the sales cycle's time goes (case start → contract signed), stage by stage,
+// with the bottleneck named and highlighted, time in stage and rework, and the most frequent paths
+// (variants).
 
 import { h, card, tile, tiles, table, callout, EMPTY, chartBox } from '../ui.js';
 import { KPI } from '../api.js';
@@ -20,14 +21,15 @@ export const QUERY = `query ValueStream($s: ScopeInput!) {
   cycleTimes(scope: $s) { total { leadToCash { p50Days { ${KPI} } } sales { p50Days { ${KPI} } } } }
 }`;
 
-// bottleneckSentence is the finding shown above the chart (the tests compare it with the API).
-export function bottleneckSentence(id, share) {
-  return `${stage(id)} takes ${pct(share)} of the lead-to-cash cycle.`;
+// bottleneckSentence is the finding shown above the chart (the tests compare it with the API);
+// cycle names the value stream's cycle (the valueStream field's default is the sales cycle).
+export function bottleneckSentence(id, share, cycle = 'sales') {
+  return `${stage(id)} takes ${pct(share)} of the ${cycle} cycle.`;
 }
 
 export async function render(ctx) {
-  const head = ctx.add(card({ id: 'headline', title: 'Cycle', subtitle: 'Cases that completed the lead-to-cash cycle in the period', wide: true, csvName: 'valuestream-headline' }));
-  const share = ctx.add(card({ id: 'share', title: 'Where the cycle time goes', subtitle: 'Share of the total lead-to-cash time spent in each stage', tall: true, csvName: 'valuestream-share' }));
+  const head = ctx.add(card({ id: 'headline', title: 'Cycle', subtitle: 'Cases that completed the sales cycle (signed a contract) in the period', wide: true, csvName: 'valuestream-headline' }));
+  const share = ctx.add(card({ id: 'share', title: 'Where the cycle time goes', subtitle: 'Share of the sales cycle (case start → contract signed) spent in each stage', tall: true, csvName: 'valuestream-share' }));
   const dwell = ctx.add(card({ id: 'dwell', title: 'Time in stage', subtitle: 'Median and 90th percentile days, cases reaching the stage', tall: true, csvName: 'valuestream-time-in-stage' }));
   const detail = ctx.add(card({ id: 'stages', title: 'Stage detail', subtitle: 'Rework = cases with the stage at least twice ÷ cases reaching it', wide: true, csvName: 'valuestream-stages' }));
   const vars = ctx.add(card({ id: 'variants', title: 'Top variants', subtitle: 'The most frequent stage sequences of the cases that started in the period', wide: true, csvName: 'valuestream-variants' }));
@@ -49,7 +51,7 @@ export async function render(ctx) {
       body.append(callout(bottleneckSentence(v.bottleneck, b.share.value), 'warn'));
     }
     tiles(body, [
-      tile({ key: 'cases', label: 'Cases completed', unit: 'count', better: 'up' }, v.cases, null, 0),
+      tile({ key: 'cases', label: 'Contracts signed', unit: 'count', better: 'up' }, v.cases, null, 0),
       tile({ key: 'leadToCash', label: 'Lead to cash (median)', unit: 'days', better: 'down' }, ct.leadToCash.p50Days, null, 1),
       tile({ key: 'salesCycle', label: 'Sales cycle (median)', unit: 'days', better: 'down' }, ct.sales.p50Days, null, 2),
     ]);
