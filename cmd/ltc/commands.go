@@ -142,7 +142,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if *listen != "" {
 			cfg.Server.Listen = *listen
 		}
-		return serveReplica(ctx, cfg, *dbPath, logger)
+		return serveReplica(ctx, cfg, *dbPath, *insecure, logger)
 	}
 	a, err := openApp(ctx, *cfgPath, logger, nil)
 	if err != nil {
@@ -196,6 +196,11 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 // printRun writes a one-line summary of a run.
 func printRun(w io.Writer, res etl.RunResult) {
+	if res.Status == etl.StatusFailed {
+		fmt.Fprintf(w, "%s: failed after %.2fs — nothing of this run was committed; the previous data is intact\n",
+			res.Job, res.Duration().Seconds())
+		return
+	}
 	fmt.Fprintf(w, "%s: %s — %d files, %d read, %d loaded, %d quarantined, %d duplicate in %.2fs\n",
 		res.Job, res.Status, res.Files, res.RowsRead, res.RowsLoaded, res.RowsQuarantined, res.RowsDuplicate, res.Duration().Seconds())
 }

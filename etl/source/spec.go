@@ -109,6 +109,9 @@ func (s *Spec) Validate(targets map[string][]string) []error {
 			bad("timezone %q: %v", s.Timezone, err)
 		}
 	}
+	if err := checkFormat(s.TimestampFormat); err != nil {
+		bad("timestamp_format: %v", err)
+	}
 	if _, err := s.Schedule.Definition(); err != nil {
 		bad("schedule: %v", err)
 	}
@@ -131,6 +134,9 @@ func (s *Spec) Validate(targets map[string][]string) []error {
 		}
 		if n > 1 {
 			bad("columns.%s: give only one of from, const, lookup", field)
+		}
+		if err := checkFormat(c.Format); err != nil {
+			bad("columns.%s.format: %v", field, err)
 		}
 		if c.Timezone != "" {
 			if _, err := time.LoadLocation(c.Timezone); err != nil {
@@ -171,4 +177,28 @@ func oneOf(x string, xs []string) bool {
 		}
 	}
 	return false
+}
+
+// strptimeSpecifiers are the format specifiers DuckDB's strptime understands (after %, optionally %-).
+const strptimeSpecifiers = "aAwdbBmyYHIpMSfgnzZjUWcxXGVu%"
+
+// checkFormat reports a strptime format DuckDB would reject, so a config error shows in `ltc check`
+// instead of failing every run.
+func checkFormat(format string) error {
+	for i := 0; i < len(format); i++ {
+		if format[i] != '%' {
+			continue
+		}
+		i++
+		if i < len(format) && format[i] == '-' {
+			i++
+		}
+		if i >= len(format) {
+			return fmt.Errorf("%q ends in an incomplete specifier", format)
+		}
+		if !strings.ContainsRune(strptimeSpecifiers, rune(format[i])) {
+			return fmt.Errorf("%q: unknown specifier %%%c (DuckDB strptime)", format, format[i])
+		}
+	}
+	return nil
 }
