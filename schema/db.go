@@ -75,7 +75,8 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	}
 	connector, err := duckdb.NewConnector(dsn, func(execer driver.ExecerContext) error {
 		for _, s := range settings {
-			if _, err := execer.ExecContext(ctx, s, nil); err != nil {
+			// Not Open's ctx: connections are opened later too, also after that ctx is done.
+			if _, err := execer.ExecContext(context.Background(), s, nil); err != nil {
 				return fmt.Errorf("%s: %w", s, err)
 			}
 		}

@@ -54,6 +54,7 @@ type replica struct {
 	model  *schema.Model
 	source string // --db: a file or a snapshot folder
 	logger *slog.Logger
+	sec    *security
 
 	mu  sync.RWMutex
 	cur *generation
@@ -71,16 +72,22 @@ type generation struct {
 }
 
 // serveReplica runs a read-only API server over source until ctx is cancelled: no migrations, no
-// ETL scheduler, no initial load. /readyz reports the data version of the snapshot being served.
-func serveReplica(ctx context.Context, cfg *config.Config, source string, logger *slog.Logger) error {
+// ETL scheduler, no initial load; the same authentication and limits as the writer (insecure allows a
+// non-loopback address without auth). /readyz reports the data version of the snapshot being served.
+func serveReplica(ctx context.Context, cfg *config.Config, source string, insecure bool, logger *slog.Logger) error {
 	model, err := cfg.Model()
+	if err != nil {
+		return err
+	}
+	reg := server.NewRegistry()
+	sec, err := newSecurity(cfg, insecure, reg, logger)
 	if err != nil {
 		return err
 	}
 	if err := kpi.New(nil, model, kpiOptions(cfg)).Check(); err != nil {
 		return fmt.Errorf("kpi settings: %w", err)
 	}
-	r := &replica{cfg: cfg, model: model, source: source, logger: logger}
+	r := &replica{cfg: cfg, model: model, source: source, logger: logger, sec: sec}
 	file, err := schema.CurrentSnapshot(source)
 	if err != nil {
 		return err
@@ -90,7 +97,6 @@ func serveReplica(ctx context.Context, cfg *config.Config, source string, logger
 		return err
 	}
 	r.cur = g
-	reg := server.NewRegistry()
 	r.switches = prometheus.NewCounter(prometheus.CounterOpts{Name: "ltc_replica_snapshot_switches_total",
 		Help: "Times this read replica switched to a newly published snapshot."})
 	reg.MustRegister(r.switches, prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ltc_replica_data_version",
@@ -101,6 +107,7 @@ func serveReplica(ctx context.Context, cfg *config.Config, source string, logger
 		UI:       newUI(logger),
 		Registry: reg,
 		Logger:   logger,
+		Security: sec.server,
 		Probe:    r.probe,
 	})
 	watchCtx, stopWatch := context.WithCancel(ctx)
@@ -111,7 +118,7 @@ func serveReplica(ctx context.Context, cfg *config.Config, source string, logger
 			r.watch(watchCtx, replicaPoll)
 		}
 	}()
-	logger.Info("serving read-only", "url", "http://"+cfg.Server.Listen, "snapshot", file, "data_version", g.db.Version())
+	logger.Info("serving read-only", "url", sec.scheme()+"://"+cfg.Server.Listen, "snapshot", file, "data_version", g.db.Version())
 	err = srv.Run(ctx)
 	stopWatch()
 	<-watched
@@ -137,18 +144,14 @@ func (r *replica) open(ctx context.Context, file string) (*generation, error) {
 		return nil, err
 	}
 	eng := kpi.New(db, r.model, kpiOptions(r.cfg))
-	codes := graph.NewErrorCodes().
-		Register(kpi.ErrBadCursor, graph.CodeBadArgument).
-		Register(kpi.ErrBadScope, graph.CodeBadScope).
-		Register(kpi.ErrUnknownStage, graph.CodeUnknownStage)
 	gql := graph.NewHandler(graph.NewResolver(graph.Deps{DB: db, KPI: eng, Version: version, Logger: r.logger}),
-		graph.HandlerOptions{
+		r.sec.graphOptions(graph.HandlerOptions{
 			DisableIntrospection: !r.cfg.Server.IntrospectionEnabled(),
 			Timeout:              r.cfg.Server.Timeout(),
 			DataVersion:          db.Version, // a snapshot never changes: its version is read once at open
-			ErrorCodes:           codes,
+			ErrorCodes:           apiErrorCodes(),
 			Logger:               r.logger,
-		})
+		}))
 	return &generation{file: file, db: db, gql: gql}, nil
 }
 

@@ -27,17 +27,7 @@ func (a *app) serve(ctx context.Context, initialLoad, insecure bool) error {
 	if err := a.metrics.Seed(ctx, a.db); err != nil {
 		return err
 	}
-	// ErrBadCursor also wraps ErrBadScope; earlier registrations win, so it comes first.
-	codes := graph.NewErrorCodes().
-		Register(kpi.ErrBadCursor, graph.CodeBadArgument).
-		Register(kpi.ErrBadScope, graph.CodeBadScope).
-		Register(kpi.ErrUnknownStage, graph.CodeUnknownStage).
-		Register(kpi.ErrInitiativeNotFound, graph.CodeNotFound).
-		Register(kpi.ErrBadInitiative, graph.CodeBadInitiative).
-		RegisterReason(kpi.ErrOverlappingWindows, "OVERLAPPING_WINDOWS").
-		RegisterReason(kpi.ErrUnknownUnit, "UNKNOWN_UNIT").
-		RegisterReason(kpi.ErrBadSprint, "BAD_SPRINT").
-		RegisterReason(kpi.ErrWaveBeforeStart, "WAVE_BEFORE_START")
+	codes := apiErrorCodes()
 	gql := graph.NewHandler(graph.NewResolver(graph.Deps{DB: a.db, KPI: a.kpi, Version: version, Logger: a.logger}),
 		sec.graphOptions(graph.HandlerOptions{
 			DisableIntrospection: !a.cfg.Server.IntrospectionEnabled(),
@@ -91,4 +81,19 @@ func (a *app) serve(ctx context.Context, initialLoad, insecure bool) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	return nil
+}
+
+// apiErrorCodes is the GraphQL error-code table of the KPI API (writer and read replicas).
+// ErrBadCursor also wraps ErrBadScope; earlier registrations win, so it comes first.
+func apiErrorCodes() *graph.ErrorCodes {
+	return graph.NewErrorCodes().
+		Register(kpi.ErrBadCursor, graph.CodeBadArgument).
+		Register(kpi.ErrBadScope, graph.CodeBadScope).
+		Register(kpi.ErrUnknownStage, graph.CodeUnknownStage).
+		Register(kpi.ErrInitiativeNotFound, graph.CodeNotFound).
+		Register(kpi.ErrBadInitiative, graph.CodeBadInitiative).
+		RegisterReason(kpi.ErrOverlappingWindows, "OVERLAPPING_WINDOWS").
+		RegisterReason(kpi.ErrUnknownUnit, "UNKNOWN_UNIT").
+		RegisterReason(kpi.ErrBadSprint, "BAD_SPRINT").
+		RegisterReason(kpi.ErrWaveBeforeStart, "WAVE_BEFORE_START")
 }
