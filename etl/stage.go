@@ -70,12 +70,16 @@ func stageCSV(ctx context.Context, conn *sql.Conn, spec *source.Spec, path strin
 	q := "CREATE TEMP TABLE stg AS SELECT row_number() OVER () + " + p.bind(first-1) + " AS _line, * FROM read_csv(" + p.bind(path) +
 		", all_varchar = true, store_rejects = true, rejects_table = 'csv_rejects', rejects_scan = 'csv_reject_scans'" +
 		", header = " + p.bind(!spec.CSV.NoHeader)
-	if spec.CSV.Delimiter != "" {
-		q += ", delim = " + p.bind(spec.CSV.Delimiter)
+	// RFC 4180 unless configured: sniffing the dialect per file would let a stray ' or ; change how
+	// a file splits into records.
+	delim, quote := spec.CSV.Delimiter, spec.CSV.Quote
+	if delim == "" {
+		delim = ","
 	}
-	if spec.CSV.Quote != "" {
-		q += ", quote = " + p.bind(spec.CSV.Quote)
+	if quote == "" {
+		quote = `"`
 	}
+	q += ", delim = " + p.bind(delim) + ", quote = " + p.bind(quote) + ", escape = " + p.bind(quote)
 	if _, err := conn.ExecContext(ctx, q+")", p.args...); err != nil {
 		return nil, fmt.Errorf("read csv: %w", err)
 	}
