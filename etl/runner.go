@@ -206,7 +206,11 @@ func (r *Runner) run(ctx context.Context, job string, batch bool) (RunResult, er
 	// Release the pinned connection before recording: when ctx was cancelled mid-transaction,
 	// database/sql rolled back and discarded it, and the outcome must still be written.
 	conn.Close()
-	if err != nil {
+	switch {
+	case err != nil && ctx.Err() != nil && !errors.Is(err, ctx.Err()):
+		// DuckDB reports an interrupted query as its own error; say why it was interrupted.
+		err = fmt.Errorf("etl.Run(%s): %w: %w", job, ctx.Err(), err)
+	case err != nil:
 		err = fmt.Errorf("etl.Run(%s): %w", job, err)
 	}
 	res.FinishedAt = time.Now().UTC()
@@ -257,14 +261,30 @@ func (r *Runner) load(ctx context.Context, conn *sql.Conn, spec *source.Spec, ru
 		return total, err
 	}
 	lk := &lookups{tables: map[string]string{}}
+	// The first file is staged and classified before the transaction begins: the temp tables
+	// are then ordinary committed tables, which the merge reads at about twice the speed of
+	// tables in the transaction's local storage. Only temp tables change before the
+	// transaction, so a failed run still changes nothing. (Later files are staged inside it:
+	// the staging tables hold one file at a time.)
+	start := time.Now()
+	first, err := r.prepareFile(ctx, conn, spec, target, files[0], lk)
+	if err != nil {
+		return total, fmt.Errorf("%s: %w", files[0].path, err)
+	}
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return total, fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
-	for _, f := range files {
-		start := time.Now()
-		c, err := r.loadFile(ctx, conn, tx, spec, target, runID, f, lk)
+	for i, f := range files {
+		p := first
+		if i > 0 {
+			start = time.Now()
+			if p, err = r.prepareFile(ctx, conn, spec, target, f, lk); err != nil {
+				return total, fmt.Errorf("%s: %w", f.path, err)
+			}
+		}
+		c, err := r.mergeFile(ctx, tx, spec, target, runID, f, p)
 		if err != nil {
 			return total, fmt.Errorf("%s: %w", f.path, err)
 		}
@@ -299,26 +319,35 @@ func (r *Runner) load(ctx context.Context, conn *sql.Conn, spec *source.Spec, ru
 	return total, nil
 }
 
-// loadFile stages one file, classifies its rows and merges them inside tx.
-func (r *Runner) loadFile(ctx context.Context, conn *sql.Conn, tx *sql.Tx, spec *source.Spec, target schema.Target,
-	runID int64, f fileInfo, lk *lookups) (counts, error) {
-	var c counts
+// prepareFile stages one file into stg and classifies its rows into cls; nil means an empty file.
+func (r *Runner) prepareFile(ctx context.Context, conn *sql.Conn, spec *source.Spec, target schema.Target,
+	f fileInfo, lk *lookups) (*staged, error) {
 	st, err := stageFile(ctx, conn, spec, f.path)
 	if errors.Is(err, errEmptyFile) {
-		return c, recordFile(ctx, tx, spec.Name, runID, f, 0)
+		return nil, nil
 	}
 	if err != nil {
-		return c, err
+		return nil, err
 	}
 	// The manifest records the version fingerprinted at listing, so the rows must come from it:
 	// a file rewritten, truncated or appended to since then fails the run (the next run retries).
 	if err := f.check(); err != nil {
-		return c, err
+		return nil, err
 	}
 	if err := classify(ctx, conn, spec, target, st, r.opts.Resolve, lk); err != nil {
-		return c, err
+		return nil, err
 	}
-	c, err = merge(ctx, tx, spec.Name, runID, target, f, spec.Format)
+	return st, nil
+}
+
+// mergeFile merges the prepared file (stg, cls) inside tx.
+func (r *Runner) mergeFile(ctx context.Context, tx *sql.Tx, spec *source.Spec, target schema.Target,
+	runID int64, f fileInfo, st *staged) (counts, error) {
+	var c counts
+	if st == nil {
+		return c, recordFile(ctx, tx, spec.Name, runID, f, 0)
+	}
+	c, err := merge(ctx, tx, spec.Name, runID, target, f, spec.Format)
 	if err != nil {
 		return c, err
 	}

@@ -199,9 +199,11 @@ func TestSoak(t *testing.T) {
 	defer db.Close()
 	var rows, distinct, runs, changed, failed int64
 	db.Read.QueryRow(`SELECT count(*), count(DISTINCT (case_id, occurred_at)) FROM stage_events WHERE _file = $1`, soakFile).Scan(&rows, &distinct)
-	// A run that finds the file replaced while it reads it fails on purpose (the next run retries).
+	// A run that finds the file replaced while it reads it fails on purpose (the next run retries);
+	// one running when the server stops is cancelled and rolled back — neither is a failure.
 	db.Read.QueryRow(`SELECT count(*) FILTER (status = 'success'), count(*) FILTER (status = 'failed' AND error LIKE '%changed while it was being read%'),
-		count(*) FILTER (status = 'failed' AND error NOT LIKE '%changed while it was being read%') FROM etl_runs WHERE job = 'soak'`).Scan(&runs, &changed, &failed)
+		count(*) FILTER (status = 'failed' AND error NOT LIKE '%changed while it was being read%' AND error NOT LIKE '%context canceled%')
+		FROM etl_runs WHERE job = 'soak'`).Scan(&runs, &changed, &failed)
 	t.Logf("soak file: %d rows produced, %d in the warehouse (%d distinct); ETL runs: %d successful, %d retried because the file was replaced mid-read, %d failed otherwise",
 		produced.Load(), rows, distinct, runs, changed, failed)
 	if rows != produced.Load() || distinct != rows {
@@ -209,7 +211,7 @@ func TestSoak(t *testing.T) {
 	}
 	if want := int64(soakDuration.Seconds()/10) - 1; runs+changed < want || failed > 0 {
 		var msg string
-		db.Read.QueryRow(`SELECT any_value(error) FROM etl_runs WHERE job = 'soak' AND status = 'failed'`).Scan(&msg)
+		db.Read.QueryRow(`SELECT coalesce(any_value(error) FILTER (error NOT LIKE '%changed while it was being read%' AND error NOT LIKE '%context canceled%'), '') FROM etl_runs WHERE job = 'soak' AND status = 'failed'`).Scan(&msg)
 		t.Errorf("%d soak ETL runs completed, want at least %d (one per 10 s); %d failed: %s", runs+changed, want, failed, msg)
 	}
 }
