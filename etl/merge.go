@@ -47,6 +47,9 @@ func merge(ctx context.Context, tx *sql.Tx, job string, runID int64, target sche
 	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 		return c, fmt.Errorf("insert into %s: %w", table, err)
 	}
+	if c.quarantined == 0 {
+		return c, nil // no join against staging for nothing
+	}
 	// The raw record of a quarantined row comes from staging: the JSON line itself, or the
 	// row's source columns as JSON.
 	raw := "to_json(s)::VARCHAR"

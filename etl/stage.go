@@ -11,7 +11,8 @@ import (
 	"github.com/ltc-analytics/ltc/etl/source"
 )
 
-// staged is one source file read into the temp table stg: _line (the record's line or row number),
+// staged is one source file read into a temp table (stg_data; for CSV, stg_lined when lines were
+// renumbered), read through the temp view stg: _line (the record's line or row number),
 // the source columns, and _raw (the record as text, kept for the quarantine).
 type staged struct {
 	// rows is the number of records in stg; rejected holds records the reader could not parse.
@@ -33,8 +34,10 @@ var errEmptyFile = errors.New("empty file")
 
 // stageFile reads path into the temp table stg on conn with DuckDB's own readers.
 func stageFile(ctx context.Context, conn *sql.Conn, spec *source.Spec, path string) (*staged, error) {
-	if _, err := conn.ExecContext(ctx, "DROP TABLE IF EXISTS stg"); err != nil {
-		return nil, err
+	for _, q := range []string{"DROP VIEW IF EXISTS stg", "DROP TABLE IF EXISTS stg_data", "DROP TABLE IF EXISTS stg_lined", "DROP TABLE IF EXISTS stg_numbered"} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			return nil, err
+		}
 	}
 	st, err := os.Stat(path)
 	if err != nil {
@@ -60,14 +63,16 @@ func stageCSV(ctx context.Context, conn *sql.Conn, spec *source.Spec, path strin
 			return nil, err
 		}
 	}
-	// Records are numbered in file order: with a header, record k is on line k+1. When the reader
-	// rejects records, the good ones are renumbered below.
+	// Records are numbered in file order: with a header, record k is on line k+1. The table keeps
+	// file order (insertion order is preserved), so when its rowids are contiguous record k has
+	// rowid min+k-1 and the view stg numbers the lines without a window over the file. When the
+	// reader rejects records, the good ones are renumbered below.
 	first := int64(1)
 	if !spec.CSV.NoHeader {
 		first = 2
 	}
 	p := &params{}
-	q := "CREATE TEMP TABLE stg AS SELECT row_number() OVER () + " + p.bind(first-1) + " AS _line, * FROM read_csv(" + p.bind(path) +
+	q := "CREATE TEMP TABLE stg_data AS SELECT * FROM read_csv(" + p.bind(path) +
 		", all_varchar = true, store_rejects = true, rejects_table = 'csv_rejects', rejects_scan = 'csv_reject_scans'" +
 		", header = " + p.bind(!spec.CSV.NoHeader)
 	// RFC 4180 unless configured: sniffing the dialect per file would let a stray ' or ; change how
@@ -81,6 +86,22 @@ func stageCSV(ctx context.Context, conn *sql.Conn, spec *source.Spec, path strin
 	}
 	q += ", delim = " + p.bind(delim) + ", quote = " + p.bind(quote) + ", escape = " + p.bind(quote)
 	if _, err := conn.ExecContext(ctx, q+")", p.args...); err != nil {
+		return nil, fmt.Errorf("read csv: %w", err)
+	}
+	var n, lo, hi sql.NullInt64
+	if err := conn.QueryRowContext(ctx, "SELECT count(*), min(rowid), max(rowid) FROM stg_data").Scan(&n, &lo, &hi); err != nil {
+		return nil, fmt.Errorf("read csv: %w", err)
+	}
+	view := fmt.Sprintf("CREATE TEMP VIEW stg AS SELECT rowid - %d AS _line, * FROM stg_data", lo.Int64-first)
+	if n.Int64 > 0 && hi.Int64-lo.Int64+1 != n.Int64 {
+		// Not contiguous (never seen): number the rows in a table, in rowid (file) order.
+		if _, err := conn.ExecContext(ctx, fmt.Sprintf(`CREATE TEMP TABLE stg_numbered AS
+			SELECT row_number() OVER (ORDER BY rowid) + %d AS _line, * FROM stg_data`, first-1)); err != nil {
+			return nil, fmt.Errorf("read csv: %w", err)
+		}
+		view = "CREATE TEMP VIEW stg AS SELECT * FROM stg_numbered"
+	}
+	if _, err := conn.ExecContext(ctx, view); err != nil {
 		return nil, fmt.Errorf("read csv: %w", err)
 	}
 	s := &staged{}
@@ -106,13 +127,19 @@ func stageCSV(ctx context.Context, conn *sql.Conn, spec *source.Spec, path strin
 	if len(s.rejected) > 0 {
 		// Good record k is on the k-th line after the header that the reader did not reject
 		// (exact unless a quoted field spans lines).
-		if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE stg AS
+		if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE stg_lined AS
 			WITH lines AS (
 				SELECT row_number() OVER (ORDER BY l) + $1 - 1 AS _old, l AS _new
 				FROM range($1, $1 + (SELECT count(*) FROM stg) + (SELECT count(DISTINCT line) FROM csv_rejects)) t(l)
 				WHERE l NOT IN (SELECT line FROM csv_rejects))
 			SELECT lines._new AS _line, s.* EXCLUDE (_line) FROM stg s JOIN lines ON lines._old = s._line ORDER BY 1`, first); err != nil {
 			return nil, fmt.Errorf("number csv lines: %w", err)
+		}
+		// (Not a rename of stg_lined: inside the run's transaction that would lose its rows.)
+		for _, q := range []string{"CREATE OR REPLACE TEMP VIEW stg AS SELECT * FROM stg_lined", "DROP TABLE stg_data", "DROP TABLE IF EXISTS stg_numbered"} {
+			if _, err := conn.ExecContext(ctx, q); err != nil {
+				return nil, fmt.Errorf("number csv lines: %w", err)
+			}
 		}
 	}
 	return s.finish(ctx, conn)
@@ -121,10 +148,13 @@ func stageCSV(ctx context.Context, conn *sql.Conn, spec *source.Spec, path strin
 func stageJSONL(ctx context.Context, conn *sql.Conn, path string) (*staged, error) {
 	// Each line is read as text, then checked as JSON, so a malformed line is quarantined with its
 	// number instead of failing or being skipped silently.
-	if _, err := conn.ExecContext(ctx, `CREATE TEMP TABLE stg AS
+	if _, err := conn.ExecContext(ctx, `CREATE TEMP TABLE stg_data AS
 		SELECT row_number() OVER () AS _line, raw AS _raw, CASE WHEN json_valid(raw) THEN json_type(raw) = 'OBJECT' ELSE false END AS _valid
 		FROM read_csv(?, columns = {'raw': 'VARCHAR'}, delim = E'\x01', quote = '', escape = '', header = false,
 		              auto_detect = false, store_rejects = true, rejects_table = 'json_rejects', rejects_scan = 'json_reject_scans')`, path); err != nil {
+		return nil, fmt.Errorf("read jsonl: %w", err)
+	}
+	if _, err := conn.ExecContext(ctx, "CREATE TEMP VIEW stg AS SELECT * FROM stg_data"); err != nil {
 		return nil, fmt.Errorf("read jsonl: %w", err)
 	}
 	s := &staged{}
@@ -147,7 +177,7 @@ func stageJSONL(ctx context.Context, conn *sql.Conn, path string) (*staged, erro
 		return nil, err
 	}
 	// Blank lines are not records.
-	if _, err := conn.ExecContext(ctx, "DELETE FROM stg WHERE NOT coalesce(_valid, false)"); err != nil {
+	if _, err := conn.ExecContext(ctx, "DELETE FROM stg_data WHERE NOT coalesce(_valid, false)"); err != nil {
 		return nil, err
 	}
 	if _, err := conn.ExecContext(ctx, "DROP TABLE IF EXISTS json_rejects; DROP TABLE IF EXISTS json_reject_scans"); err != nil {
@@ -176,8 +206,11 @@ func rejectsFrom(ctx context.Context, conn *sql.Conn, table string, s *staged) e
 }
 
 func stageParquet(ctx context.Context, conn *sql.Conn, path string) (*staged, error) {
-	if _, err := conn.ExecContext(ctx, `CREATE TEMP TABLE stg AS
+	if _, err := conn.ExecContext(ctx, `CREATE TEMP TABLE stg_data AS
 		SELECT file_row_number + 1 AS _line, * EXCLUDE (file_row_number) FROM read_parquet(?, file_row_number = true)`, path); err != nil {
+		return nil, fmt.Errorf("read parquet: %w", err)
+	}
+	if _, err := conn.ExecContext(ctx, "CREATE TEMP VIEW stg AS SELECT * FROM stg_data"); err != nil {
 		return nil, fmt.Errorf("read parquet: %w", err)
 	}
 	return (&staged{}).finish(ctx, conn)

@@ -69,28 +69,43 @@ func classify(ctx context.Context, conn *sql.Conn, spec *source.Spec, target sch
 		}
 	}
 	join := make([]string, len(part))
-	for i, k := range part {
-		join[i] = "d." + k + " = c." + k
-	}
 	fields := strings.Join(names, ", ")
-	// Repeated keys are found by a GROUP BY (a small table of the repeats) rather than a window
-	// over every row, which would sort the whole file.
+	// One pass writes every row with its checks; a row failing none loads unless its key (the
+	// whole row, without a key) repeats. Repeats are found by a GROUP BY (a small table of the
+	// repeats) rather than a window over every row, which would sort the whole file, and only
+	// the repeated rows are then reclassified.
 	q := `CREATE OR REPLACE TEMP TABLE cls AS
 		WITH mapped AS (SELECT _line, ` + strings.Join(values, ", ") + ` FROM stg s),
 		typed AS (SELECT *, ` + strings.Join(typed, ", ") + ` FROM mapped),
-		checked AS MATERIALIZED (SELECT _line, ` + fields + `, nullif(concat_ws('; ', ` + strings.Join(reasons, ", ") + `), '') AS _reason,
-			hash(` + fields + `) AS _h FROM typed),
-		repeats AS (SELECT ` + strings.Join(part, ", ") + `, min(_line) AS _first_line, arg_min(_h, _line) AS _first_h
-			FROM checked WHERE _reason IS NULL GROUP BY ALL HAVING count(*) > 1)
-		SELECT c._line, ` + prefixed("c.", names) + `,
-			CASE WHEN c._reason IS NOT NULL THEN 'quarantine'
-			     WHEN d._first_line IS NULL OR d._first_line = c._line THEN 'load'
-			     WHEN d._first_h = c._h THEN 'duplicate' ELSE 'quarantine' END AS _class,
-			coalesce(c._reason, CASE WHEN d._first_line <> c._line AND d._first_h <> c._h
-				THEN 'duplicate key: first seen on line ' || d._first_line || ' with different values' END) AS _reason
-		FROM checked c LEFT JOIN repeats d ON c._reason IS NULL AND ` + strings.Join(join, " AND ")
+		checked AS (SELECT _line, ` + fields + `, nullif(concat_ws('; ', ` + strings.Join(reasons, ", ") + `), '') AS _reason,
+			hash(` + fields + `) AS _h FROM typed)
+		SELECT *, CASE WHEN _reason IS NULL THEN 'load' ELSE 'quarantine' END AS _class FROM checked`
 	if _, err := conn.ExecContext(ctx, q, p.args...); err != nil {
 		return fmt.Errorf("validate: %w", err)
+	}
+	firstH := "arg_min(_h, _line)"
+	if len(target.Key) == 0 {
+		firstH = "_h" // the key is the hash itself
+	}
+	var repeats int64
+	if err := conn.QueryRowContext(ctx, `CREATE OR REPLACE TEMP TABLE cls_repeats AS
+		SELECT `+strings.Join(part, ", ")+`, min(_line) AS _first_line, `+firstH+` AS _first_h
+		FROM cls WHERE _reason IS NULL GROUP BY ALL HAVING count(*) > 1`).Scan(&repeats); err != nil {
+		return fmt.Errorf("validate: repeats: %w", err)
+	}
+	if repeats == 0 {
+		return nil
+	}
+	// The first row of a repeated key loads; a later one with identical values is a duplicate,
+	// one with different values is quarantined.
+	for i, k := range part {
+		join[i] = "d." + k + " = cls." + k
+	}
+	if _, err := conn.ExecContext(ctx, `UPDATE cls SET
+			_class = CASE WHEN d._first_h = cls._h THEN 'duplicate' ELSE 'quarantine' END,
+			_reason = CASE WHEN d._first_h <> cls._h THEN 'duplicate key: first seen on line ' || d._first_line || ' with different values' END
+		FROM cls_repeats d WHERE cls._reason IS NULL AND d._first_line <> cls._line AND `+strings.Join(join, " AND ")); err != nil {
+		return fmt.Errorf("validate: repeats: %w", err)
 	}
 	return nil
 }
@@ -127,6 +142,13 @@ func valueExpr(ctx context.Context, conn *sql.Conn, p *params, spec *source.Spec
 		base = from
 	}
 	expr := "nullif(trim(" + base + "), '')"
+	if strings.HasPrefix(base, "CAST(s.") {
+		// A column of the file (cheap to repeat): trim only what can need it. trim removes
+		// Unicode space separators, so an ASCII value (byte length = character length) needs
+		// it only when it begins or ends with ' '; skipping trim costs a third of the time.
+		expr = "nullif(CASE WHEN prefix(" + base + ", ' ') OR suffix(" + base + ", ' ') OR strlen(" + base + ") <> length(" + base +
+			") THEN trim(" + base + ") ELSE " + base + " END, '')"
+	}
 	if len(col.Map) > 0 {
 		keys := make([]string, 0, len(col.Map))
 		for k := range col.Map {
@@ -186,8 +208,8 @@ func typedExpr(p *params, spec *source.Spec, fl schema.Field) string {
 		default:
 			// ISO 8601; naive values are UTC (the session zone). Only values ending in an offset
 			// (Z, ±hh, ±hhmm, ±hh:mm) take the slower TIMESTAMPTZ cast, which honours it.
-			ts = "CASE WHEN length(" + v + ") > 10 AND (right(" + v + ", 1) = 'Z' OR left(right(" + v + ", 6), 1) IN ('+', '-')" +
-				" OR left(right(" + v + ", 5), 1) IN ('+', '-') OR left(right(" + v + ", 3), 1) IN ('+', '-'))" +
+			// (One regular expression: the same test spelled with left/right costs ten times the cast.)
+			ts = "CASE WHEN length(" + v + ") > 10 AND regexp_matches(" + v + ", '(?s)(Z|[+-].{2}|[+-].{4}|[+-].{5})$')" +
 				" THEN try_cast(" + v + " AS TIMESTAMPTZ)::TIMESTAMP ELSE try_cast(" + v + " AS TIMESTAMP) END"
 		}
 		if fl.Type == schema.Date {
