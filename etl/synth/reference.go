@@ -128,7 +128,7 @@ sources:
     description: North runs the three-tier process with quality gates in two-week sprints.
     pilot_units: [` + g.sum.PilotUnit + `]
     control_units: [Central]
-    baseline: {from: ` + day(g.sum.PilotStart.AddDate(-1, 0, 0)) + `, to: ` + day(g.sum.PilotStart) + `}
+    baseline: {from: ` + day(g.sum.PilotStart.AddDate(0, -6, 0)) + `, to: ` + day(g.sum.PilotStart) + `}
     start: ` + day(g.sum.PilotStart) + `
     sprint_days: 14
     waves:
