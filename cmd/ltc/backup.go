@@ -36,21 +36,19 @@ import (
 
 func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flags("backup", stderr)
-	cfgPath := fs.String("config", "ltc.yaml", "config file")
-	dbPath := fs.String("db", "", "database file (overrides the config)")
+	wh := addWarehouseFlags(fs, "database file (overrides the config)")
 	out := fs.String("out", "", "backup file to write (required; must not exist)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *out == "" {
-		fs.Usage()
-		return errUsage
+	if err := required(fs, *out); err != nil {
+		return err
 	}
 	if _, err := os.Stat(*out); err == nil {
 		return fmt.Errorf("%s exists; choose a new file name", *out)
 	}
 	start := time.Now()
-	how, err := backup(ctx, *cfgPath, *dbPath, *out)
+	how, err := backup(ctx, wh, *out)
 	if err != nil {
 		return err
 	}
@@ -64,8 +62,8 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 }
 
 // backup writes a consistent copy of the warehouse to out and says how it was made.
-func backup(ctx context.Context, cfgPath, dbPath, out string) (string, error) {
-	db, openErr := openConfiguredDB(ctx, cfgPath, dbPath)
+func backup(ctx context.Context, wh warehouseFlags, out string) (string, error) {
+	db, openErr := wh.open(ctx)
 	if openErr == nil {
 		defer db.Close()
 		tmp, err := os.MkdirTemp(filepath.Dir(out), ".ltc-backup-*")
@@ -79,11 +77,11 @@ func backup(ctx context.Context, cfgPath, dbPath, out string) (string, error) {
 		}
 		return "copied from the warehouse", place(snap, out)
 	}
-	if !isLocked(openErr) || dbPath != "" {
+	if !isLocked(openErr) || *wh.db != "" {
 		return "", fmt.Errorf("backup: %w", openErr)
 	}
 	// A server holds the warehouse: copy the snapshot it published after its last commit.
-	cfg, err := config.Load(cfgPath)
+	cfg, err := config.Load(*wh.config)
 	if err != nil {
 		return "", err
 	}
@@ -160,23 +158,17 @@ func syncFile(path string) error {
 
 func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flags("restore", stderr)
-	cfgPath := fs.String("config", "ltc.yaml", "config file")
-	dbPath := fs.String("db", "", "database file to restore into (overrides the config)")
+	wh := addWarehouseFlags(fs, "database file to restore into (overrides the config)")
 	from := fs.String("from", "", "backup file written by ltc backup (required)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *from == "" {
-		fs.Usage()
-		return errUsage
+	if err := required(fs, *from); err != nil {
+		return err
 	}
-	target := *dbPath
-	if target == "" {
-		cfg, err := config.Load(*cfgPath)
-		if err != nil {
-			return err
-		}
-		target = cfg.Resolve(cfg.Database.Path)
+	target, _, err := wh.target()
+	if err != nil {
+		return err
 	}
 	v, err := checkBackup(ctx, *from)
 	if err != nil {

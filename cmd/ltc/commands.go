@@ -63,20 +63,15 @@ func runETL(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 
 func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flags("migrate", stderr)
-	cfgPath := fs.String("config", "ltc.yaml", "config file")
-	dbPath := fs.String("db", "", "database file (overrides the config)")
+	wh := addWarehouseFlags(fs, "database file (overrides the config)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	path := *dbPath
-	if path == "" {
-		cfg, err := config.Load(*cfgPath)
-		if err != nil {
-			return err
-		}
-		path = cfg.Resolve(cfg.Database.Path)
+	path, opts, err := wh.target()
+	if err != nil {
+		return err
 	}
-	db, err := schema.Open(ctx, path, schema.Options{ReadOnly: false})
+	db, err := schema.Open(ctx, path, opts)
 	if err != nil {
 		return err
 	}

@@ -7,39 +7,21 @@ import (
 	"sort"
 	"time"
 
-	"github.com/ltc-analytics/ltc/config"
 	"github.com/ltc-analytics/ltc/schema"
 )
 
-// openConfiguredDB opens the warehouse named by a config file (or --db), read-write.
-func openConfiguredDB(ctx context.Context, cfgPath, dbPath string) (*schema.DB, error) {
-	opts := schema.Options{}
-	if dbPath == "" {
-		cfg, err := config.Load(cfgPath)
-		if err != nil {
-			return nil, err
-		}
-		dbPath = cfg.Resolve(cfg.Database.Path)
-		opts = schema.Options{MemoryLimit: cfg.Database.MemoryLimit, Threads: cfg.Database.Threads,
-			TempDirectory: cfg.Resolve(cfg.Database.TempDirectory)}
-	}
-	return schema.Open(ctx, dbPath, opts)
-}
-
 func runSnapshot(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flags("snapshot", stderr)
-	cfgPath := fs.String("config", "ltc.yaml", "config file")
-	dbPath := fs.String("db", "", "database file (overrides the config)")
+	wh := addWarehouseFlags(fs, "database file (overrides the config)")
 	out := fs.String("out", "", "snapshot folder (required); the new copy is published as OUT/current")
 	keep := fs.Int("keep", 2, "older snapshots to keep besides the current one")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *out == "" {
-		fs.Usage()
-		return errUsage
+	if err := required(fs, *out); err != nil {
+		return err
 	}
-	db, err := openConfiguredDB(ctx, *cfgPath, *dbPath)
+	db, err := wh.open(ctx)
 	if err != nil {
 		return err
 	}
@@ -58,17 +40,15 @@ func runSnapshot(ctx context.Context, args []string, stdout, stderr io.Writer) e
 
 func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flags("export", stderr)
-	cfgPath := fs.String("config", "ltc.yaml", "config file")
-	dbPath := fs.String("db", "", "database file (overrides the config)")
+	wh := addWarehouseFlags(fs, "database file (overrides the config)")
 	out := fs.String("parquet", "", "folder for the Hive-partitioned Parquet export (required)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *out == "" {
-		fs.Usage()
-		return errUsage
+	if err := required(fs, *out); err != nil {
+		return err
 	}
-	db, err := openConfiguredDB(ctx, *cfgPath, *dbPath)
+	db, err := wh.open(ctx)
 	if err != nil {
 		return err
 	}
