@@ -7,8 +7,6 @@ import (
 	"sync"
 
 	"golang.org/x/sync/singleflight"
-
-	"github.com/ltc-analytics/ltc/schema"
 )
 
 // flightState counts the callers waiting for one in-flight computation, so that the shared
@@ -35,12 +33,10 @@ func cached[T any](ctx context.Context, e *Engine, name, args string, fn func(co
 	if e.cache == nil {
 		return fn(ctx)
 	}
-	v, err := schema.DataVersion(ctx, e.db.Read)
-	if err != nil {
-		return zero, err
-	}
-	// The row scope is part of the key: callers with different scopes never share a result.
-	key := fmt.Sprintf("%s\x00%d\x00%s\x00%s", name, v, args, rowScopeOf(ctx).key())
+	// The data version is the in-memory one (schema.DB.Version, set after every commit that
+	// changes the derived tables), so a cache hit costs no query. The row scope is part of the
+	// key: callers with different scopes never share a result.
+	key := fmt.Sprintf("%s\x00%d\x00%s\x00%s", name, e.db.Version(), args, rowScopeOf(ctx).key())
 	for attempt := 0; ; attempt++ {
 		if r, ok := e.cache.Get(key); ok {
 			return r.(T), nil
