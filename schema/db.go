@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync/atomic"
+	"time"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 )
@@ -134,20 +135,40 @@ func (db *DB) ReadOnly() bool { return db.readOnly }
 // Connector returns the DuckDB connector, for Appender access.
 func (db *DB) Connector() *duckdb.Connector { return db.connector }
 
-// Close checkpoints (when writable) and closes the database.
+// Close checkpoints (when writable) and closes the database. Connections still in use (a query
+// cancelled at shutdown that has not yet returned) keep the DuckDB instance, and so the file lock,
+// alive; Close waits up to closeTimeout for them, so that once it returns another process can open
+// the file.
 func (db *DB) Close() error {
 	if !db.readOnly && db.Path != "" {
 		_, _ = db.Write.Exec("CHECKPOINT")
 	}
-	err1 := db.Read.Close()
-	err2 := db.Write.Close()
-	err3 := db.connector.Close()
-	for _, err := range []error{err1, err2, err3} {
+	errs := []error{db.Read.Close(), db.Write.Close(), db.connector.Close(), db.drain()}
+	for _, err := range errs {
 		if err != nil {
 			return fmt.Errorf("schema.DB.Close: %w", err)
 		}
 	}
 	return nil
+}
+
+// closeTimeout bounds how long Close waits for connections in use to be returned.
+var closeTimeout = 30 * time.Second
+
+// drain waits until both (closed) pools have released every connection: database/sql closes a
+// connection that is in use at Close only when its holder returns it.
+func (db *DB) drain() error {
+	deadline := time.Now().Add(closeTimeout)
+	for {
+		open := db.Read.Stats().OpenConnections + db.Write.Stats().OpenConnections
+		if open == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d connections still in use after %s; the database stays open until they return", open, closeTimeout)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // DataVersion returns the version bumped by every ETL commit.
