@@ -18,6 +18,15 @@ func merge(ctx context.Context, tx *sql.Tx, job string, runID int64, target sche
 		return c, fmt.Errorf("count classes: %w", err)
 	}
 	table := target.Table
+	track, err := tracking(ctx, tx, target, c.loaded)
+	if err != nil {
+		return c, err
+	}
+	if track {
+		if err := touch(ctx, tx, target, "SELECT * FROM "+table+" WHERE _file = $1", f.path); err != nil {
+			return c, err
+		}
+	}
 	if _, err := tx.ExecContext(ctx, "DELETE FROM "+table+" WHERE _file = $1", f.path); err != nil {
 		return c, fmt.Errorf("delete previous rows of %s: %w", f.path, err)
 	}
@@ -31,7 +40,13 @@ func merge(ctx context.Context, tx *sql.Tx, job string, runID int64, target sche
 		for i, k := range target.Key {
 			conds[i] = table + "." + ident(k) + " = cls." + ident(k)
 		}
-		q := "DELETE FROM " + table + " USING cls WHERE cls._class = 'load' AND " + strings.Join(conds, " AND ")
+		on := strings.Join(conds, " AND ")
+		if track {
+			if err := touch(ctx, tx, target, "SELECT "+table+".* FROM "+table+" JOIN cls ON cls._class = 'load' AND "+on); err != nil {
+				return c, err
+			}
+		}
+		q := "DELETE FROM " + table + " USING cls WHERE cls._class = 'load' AND " + on
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return c, fmt.Errorf("delete replaced keys: %w", err)
 		}
@@ -46,6 +61,11 @@ func merge(ctx context.Context, tx *sql.Tx, job string, runID int64, target sche
 	}
 	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 		return c, fmt.Errorf("insert into %s: %w", table, err)
+	}
+	if track {
+		if err := touch(ctx, tx, target, "SELECT * FROM cls WHERE _class = 'load'"); err != nil {
+			return c, err
+		}
 	}
 	if c.quarantined == 0 {
 		return c, nil // no join against staging for nothing
@@ -62,6 +82,46 @@ func merge(ctx context.Context, tx *sql.Tx, job string, runID int64, target sche
 		return c, fmt.Errorf("quarantine: %w", err)
 	}
 	return c, nil
+}
+
+// fullRefreshShare: a file whose loaded rows exceed this share of its table's rows asks for a
+// full refresh of the derived tables rather than recording the cases it touches.
+const fullRefreshShare = 0.2
+
+// tracking reports whether merging a file of loaded rows into target records the cases it
+// touches for the incremental refresh: not when no derived table reads the table, when a full
+// refresh is due anyway, or when the file is large against the table (a first load, say), which
+// makes the refresh full instead.
+func tracking(ctx context.Context, tx *sql.Tx, target schema.Target, loaded int64) (bool, error) {
+	if target.Cases == "" {
+		return false, nil
+	}
+	var full bool
+	var rows int64
+	if err := tx.QueryRowContext(ctx, "SELECT refresh_full, (SELECT count(*) FROM "+target.Table+") FROM data_version WHERE id = 1").
+		Scan(&full, &rows); err != nil {
+		return false, fmt.Errorf("refresh mode: %w", err)
+	}
+	if full {
+		return false, nil
+	}
+	if float64(loaded) > fullRefreshShare*float64(rows) {
+		if _, err := tx.ExecContext(ctx, "UPDATE data_version SET refresh_full = true WHERE id = 1"); err != nil {
+			return false, fmt.Errorf("ask for a full refresh: %w", err)
+		}
+		return false, nil
+	}
+	return true, nil
+}
+
+// touch records in refresh_cases the cases of the target rows that rows selects, for the
+// incremental refresh (schema.Target.Cases).
+func touch(ctx context.Context, tx *sql.Tx, target schema.Target, rows string, args ...any) error {
+	q := "INSERT INTO refresh_cases " + strings.Replace(target.Cases, "{rows}", "("+rows+")", 1)
+	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+		return fmt.Errorf("record the cases touched in %s: %w", target.Table, err)
+	}
+	return nil
 }
 
 // quarantineRejected records the rows the reader refused.

@@ -158,15 +158,23 @@ func (r *Runner) commitVersion(ctx context.Context, tx *sql.Tx) (int64, error) {
 		if err := deriveEvents(ctx, tx); err != nil {
 			return 0, err
 		}
+		// Derived events can change any case: rebuild the derived tables whole.
+		if _, err := tx.ExecContext(ctx, "UPDATE data_version SET refresh_full = true WHERE id = 1"); err != nil {
+			return 0, fmt.Errorf("ask for a full refresh: %w", err)
+		}
 	}
 	if r.opts.Refresh != nil {
 		if err := r.opts.Refresh(ctx, tx); err != nil {
 			return 0, fmt.Errorf("refresh derived tables: %w", err)
 		}
 	}
+	// The derived tables now reflect every recorded change (refresh_cases, refresh_full).
+	if _, err := tx.ExecContext(ctx, "DELETE FROM refresh_cases"); err != nil {
+		return 0, fmt.Errorf("clear refresh_cases: %w", err)
+	}
 	var v int64
-	if err := tx.QueryRowContext(ctx, `UPDATE data_version SET version = version + 1, updated_at = now(), refresh_pending = false
-		WHERE id = 1 RETURNING version`).Scan(&v); err != nil {
+	if err := tx.QueryRowContext(ctx, `UPDATE data_version SET version = version + 1, updated_at = now(), refresh_pending = false,
+		refresh_full = false WHERE id = 1 RETURNING version`).Scan(&v); err != nil {
 		return 0, fmt.Errorf("bump data version: %w", err)
 	}
 	return v, nil

@@ -15,14 +15,20 @@ const maxStages = 62
 // bit returns the bitmask of stage position p as SQL text (a generated constant, never input).
 func bit(p int) string { return fmt.Sprintf("%d", int64(1)<<p) }
 
-// Refresh rebuilds the derived tables from the canonical tables inside tx, the ETL's transaction,
-// so readers see the new facts exactly when the ETL commits. It is set-based SQL, each derived
-// table written once with CREATE OR REPLACE TABLE … AS (columns and types as in migration
-// 003_kpi.sql): one window pass over the staged events ordered by (case, occurred_at, seq) gives
-// each event its order and dwell (DESIGN §5.4); one GROUP BY (case, stage) gives the long
-// kpi_case_stage table; one GROUP BY case gives the case-level facts, from which kpi_case (sorted by
-// case start) and kpi_case_gate (sorted by entry of the guarded stage) are written.
-// Stage positions, gates, branches and the branch rule come from the engine's model.
+// Refresh brings the derived tables up to date with the canonical tables inside tx, the ETL's
+// transaction, so readers see the new facts exactly when the ETL commits. It rebuilds only the
+// rows of the cases the ETL recorded in refresh_cases (incremental), or everything when
+// data_version.refresh_full asks for it, when a recorded row belongs to no known case, or when the
+// touched cases are more than fullRefreshShare of all cases; the ETL clears both after the commit.
+//
+// It is set-based SQL. A full refresh writes each derived table once with CREATE OR REPLACE TABLE
+// … AS (columns and types as in migration 003): one window pass over the staged events ordered by
+// (case, occurred_at, seq) gives each event its order and dwell (DESIGN §5.4); one GROUP BY (case,
+// stage) gives the long kpi_case_stage table; one GROUP BY case gives the case-level facts, from
+// which kpi_case (sorted by case start) and kpi_case_gate (sorted by entry of the guarded stage)
+// are written. An incremental refresh runs the same statements over the touched cases' rows only,
+// then deletes those cases' rows from each derived table and inserts the new ones. Stage
+// positions, gates, branches and the branch rule come from the engine's model.
 func (e *Engine) Refresh(ctx context.Context, tx *sql.Tx) (err error) {
 	defer func() {
 		if err != nil {
@@ -32,12 +38,45 @@ func (e *Engine) Refresh(ctx context.Context, tx *sql.Tx) (err error) {
 	if len(e.model.Stages) > maxStages {
 		return fmt.Errorf("%w: the model has %d stages, at most %d are supported", ErrConfig, len(e.model.Stages), maxStages)
 	}
-	for _, s := range e.refreshSteps() {
+	full, touched, err := RefreshMode(ctx, tx)
+	if err != nil {
+		return err
+	}
+	if !full && touched == 0 {
+		return nil
+	}
+	for _, s := range e.refreshSteps(!full) {
 		if _, err := tx.ExecContext(ctx, s.b.sb.String(), s.b.args...); err != nil {
 			return fmt.Errorf("%s: %w", s.name, err)
 		}
 	}
 	return nil
+}
+
+// fullRefreshShare: when more than this share of the cases is touched, one full rebuild is cheaper
+// than deleting and inserting their rows.
+const fullRefreshShare = 0.2
+
+// RefreshMode reads what the ETL recorded in tx and says what Refresh will do: a full rebuild, or
+// an incremental one over touched distinct cases (none: nothing to do).
+func RefreshMode(ctx context.Context, tx *sql.Tx) (full bool, touched int64, err error) {
+	var nulls, cases int64
+	if err := tx.QueryRowContext(ctx, `SELECT (SELECT refresh_full FROM data_version WHERE id = 1),
+		(SELECT count(DISTINCT case_id) FROM refresh_cases), (SELECT count(*) FROM refresh_cases WHERE case_id IS NULL),
+		(SELECT count(*) FROM kpi_case)`).Scan(&full, &touched, &nulls, &cases); err != nil {
+		return false, 0, fmt.Errorf("refresh mode: %w", err)
+	}
+	full = full || nulls > 0 || float64(touched) > fullRefreshShare*float64(cases)
+	return full, touched, nil
+}
+
+// touchedOnly is the condition restricting the case id col to the cases of an incremental
+// refresh ("true" in a full one).
+func touchedOnly(inc bool, col string) string {
+	if !inc {
+		return "true"
+	}
+	return col + " IN (SELECT case_id FROM _kpi_touched)"
 }
 
 // refreshStep is one statement of Refresh.
@@ -46,37 +85,73 @@ type refreshStep struct {
 	b    *sqlBuilder
 }
 
-// refreshSteps returns Refresh's statements in order.
-func (e *Engine) refreshSteps() []refreshStep {
-	return []refreshStep{
-		{"event span", (&sqlBuilder{}).add(`CREATE OR REPLACE TEMP TABLE _kpi_span AS
+// refreshSteps returns Refresh's statements in order, for a full or an incremental (inc) refresh.
+func (e *Engine) refreshSteps(inc bool) []refreshStep {
+	in := func(col string) string { return touchedOnly(inc, col) }
+	var steps []refreshStep
+	if inc {
+		steps = append(steps, refreshStep{"touched cases", (&sqlBuilder{}).add(
+			"CREATE OR REPLACE TEMP TABLE _kpi_touched AS SELECT DISTINCT case_id FROM refresh_cases WHERE case_id IS NOT NULL")})
+	}
+	steps = append(steps,
+		refreshStep{"event span", (&sqlBuilder{}).add(`CREATE OR REPLACE TEMP TABLE _kpi_span AS
 SELECT case_id, min(occurred_at) AS started_at, max(occurred_at) AS last_at, CAST(count(*) AS INTEGER) AS events
-FROM stage_events GROUP BY case_id`)},
-		{"staged events", e.eventsSQL()},
-		{"case aggregates", e.aggSQL()},
-		{"kpi_case_stage", e.caseStageSQL()},
-		{"kpi_case", e.caseSQL()},
-		{"kpi_case_gate", e.gateSQL()},
-		{"kpi_case columns", e.dropGateColumnsSQL()},
-		{"kpi_lead", (&sqlBuilder{}).add(`CREATE OR REPLACE TABLE kpi_lead AS
-SELECT l.lead_id, coalesce(l.opportunity_id, l.lead_id) AS case_id, l.created_at,
+FROM stage_events WHERE ` + in("case_id") + ` GROUP BY case_id`)},
+		refreshStep{"staged events", e.eventsSQL(inc)},
+		refreshStep{"case aggregates", e.aggSQL()},
+	)
+	lead := `SELECT l.lead_id, coalesce(l.opportunity_id, l.lead_id) AS case_id, l.created_at,
        l.opportunity_id IS NOT NULL AS converted, ` + dimsOf("c") + `
-FROM leads l LEFT JOIN kpi_case c ON c.case_id = coalesce(l.opportunity_id, l.lead_id)`)},
-		{"kpi_invoice", (&sqlBuilder{}).add(`CREATE OR REPLACE TABLE kpi_invoice AS
-SELECT i.invoice_id, k.opportunity_id AS case_id, i.issued_at, i.due_at, CAST(i.amount AS DOUBLE) AS amount, ` + dimsOf("c") + `
+FROM leads l LEFT JOIN kpi_case c ON c.case_id = coalesce(l.opportunity_id, l.lead_id)
+WHERE ` + in("coalesce(l.opportunity_id, l.lead_id)")
+	invoice := `SELECT i.invoice_id, k.opportunity_id AS case_id, i.issued_at, i.due_at, CAST(i.amount AS DOUBLE) AS amount, ` + dimsOf("c") + `
 FROM invoices i LEFT JOIN contracts k ON k.contract_id = i.contract_id
-LEFT JOIN kpi_case c ON c.case_id = k.opportunity_id`)},
-		{"kpi_payment", (&sqlBuilder{}).add(`CREATE OR REPLACE TABLE kpi_payment AS
-SELECT p.payment_id, p.invoice_id, p.received_at, CAST(p.amount AS DOUBLE) AS amount, i.issued_at, i.due_at, ` + dimsOf("i") + `
-FROM payments p JOIN kpi_invoice i ON i.invoice_id = p.invoice_id`)},
-		{"kpi_delivery", (&sqlBuilder{}).add(`CREATE OR REPLACE TABLE kpi_delivery AS
-SELECT d.delivery_id, k.opportunity_id AS case_id, d.accepted_at,
+LEFT JOIN kpi_case c ON c.case_id = k.opportunity_id
+WHERE ` + in("k.opportunity_id")
+	payment := `SELECT p.payment_id, p.invoice_id, p.received_at, CAST(p.amount AS DOUBLE) AS amount, i.issued_at, i.due_at, ` + dimsOf("i") + `
+FROM payments p JOIN kpi_invoice i ON i.invoice_id = p.invoice_id
+WHERE ` + in("i.case_id")
+	delivery := `SELECT d.delivery_id, k.opportunity_id AS case_id, d.accepted_at,
        coalesce(d.accepted_at <= k.committed_delivery_at, false) AS kept, ` + dimsOf("c") + `
 FROM deliveries d LEFT JOIN contracts k ON k.contract_id = d.contract_id
 LEFT JOIN kpi_case c ON c.case_id = k.opportunity_id
-WHERE d.accepted_at IS NOT NULL`)},
-		{"cleanup", (&sqlBuilder{}).add("DROP TABLE _kpi_span; DROP TABLE _kpi_ev; DROP TABLE _kpi_agg")},
+WHERE d.accepted_at IS NOT NULL AND ` + in("k.opportunity_id")
+	if !inc {
+		return append(steps,
+			refreshStep{"kpi_case_stage", (&sqlBuilder{}).add("CREATE OR REPLACE TABLE kpi_case_stage AS " + e.caseStageSQL())},
+			refreshStep{"kpi_case", e.caseSQL("CREATE OR REPLACE TABLE kpi_case AS ", false)},
+			refreshStep{"kpi_case_gate", (&sqlBuilder{}).add("CREATE OR REPLACE TABLE kpi_case_gate AS " + e.gateSQL("kpi_case"))},
+			refreshStep{"kpi_case columns", e.dropGateColumnsSQL()},
+			refreshStep{"kpi_lead", (&sqlBuilder{}).add("CREATE OR REPLACE TABLE kpi_lead AS " + lead)},
+			refreshStep{"kpi_invoice", (&sqlBuilder{}).add("CREATE OR REPLACE TABLE kpi_invoice AS " + invoice)},
+			refreshStep{"kpi_payment", (&sqlBuilder{}).add("CREATE OR REPLACE TABLE kpi_payment AS " + payment)},
+			refreshStep{"kpi_delivery", (&sqlBuilder{}).add("CREATE OR REPLACE TABLE kpi_delivery AS " + delivery)},
+			refreshStep{"cleanup", (&sqlBuilder{}).add("DROP TABLE _kpi_span; DROP TABLE _kpi_ev; DROP TABLE _kpi_agg")},
+		)
 	}
+	// Incremental: the touched cases' rows are deleted and written anew. kpi_case's new rows (with
+	// the gate columns) go to a temp table first, from which kpi_case_gate's are written too.
+	replace := func(table, byCase, sel string) string {
+		return "DELETE FROM " + table + " WHERE " + in(byCase) + "; INSERT INTO " + table + " BY NAME " + sel
+	}
+	gateCols := e.gateColumns()
+	caseCols := "*"
+	if len(gateCols) > 0 {
+		caseCols = "* EXCLUDE (" + strings.Join(gateCols, ", ") + ")"
+	}
+	return append(steps,
+		refreshStep{"kpi_case_stage", (&sqlBuilder{}).add(replace("kpi_case_stage", "case_id", e.caseStageSQL()))},
+		refreshStep{"touched kpi_case", e.caseSQL("CREATE OR REPLACE TEMP TABLE _kpi_case_new AS ", true)},
+		refreshStep{"kpi_case", (&sqlBuilder{}).add(replace("kpi_case", "case_id", "SELECT "+caseCols+" FROM _kpi_case_new"))},
+		refreshStep{"kpi_case_gate", (&sqlBuilder{}).add(replace("kpi_case_gate", "case_id", e.gateSQL("_kpi_case_new")))},
+		refreshStep{"kpi_lead", (&sqlBuilder{}).add(replace("kpi_lead", "case_id", lead))},
+		// Payments go with their invoice's case: delete them while kpi_invoice still says which.
+		refreshStep{"kpi_payment delete", (&sqlBuilder{}).add("DELETE FROM kpi_payment WHERE invoice_id IN (SELECT invoice_id FROM kpi_invoice WHERE " + in("case_id") + ")")},
+		refreshStep{"kpi_invoice", (&sqlBuilder{}).add(replace("kpi_invoice", "case_id", invoice))},
+		refreshStep{"kpi_payment", (&sqlBuilder{}).add("INSERT INTO kpi_payment BY NAME " + payment)},
+		refreshStep{"kpi_delivery", (&sqlBuilder{}).add(replace("kpi_delivery", "case_id", delivery))},
+		refreshStep{"cleanup", (&sqlBuilder{}).add("DROP TABLE _kpi_span; DROP TABLE _kpi_ev; DROP TABLE _kpi_agg; DROP TABLE _kpi_case_new; DROP TABLE _kpi_touched")},
+	)
 }
 
 // dims are the dimension columns of the derived tables, in schema order.
@@ -102,7 +177,7 @@ func dimsOf(a string) string {
 // eventsSQL builds _kpi_ev: the staged events (personal tier and unknown stages dropped) with their
 // stage position, order within the case by (occurred_at, seq), dwell in microseconds (DESIGN §5.4)
 // and the bitmask of the stages seen up to and including the event (which cycle spans it lies in).
-func (e *Engine) eventsSQL() *sqlBuilder {
+func (e *Engine) eventsSQL(inc bool) *sqlBuilder {
 	b := &sqlBuilder{}
 	b.add(`CREATE OR REPLACE TEMP TABLE _kpi_ev AS
 SELECT case_id, pos, occurred_at, pass, tmpl,
@@ -113,7 +188,7 @@ FROM (SELECT case_id, occurred_at, seq, outcome = 'pass' AS pass, template_used 
 	for i, s := range e.model.Stages {
 		b.add(fmt.Sprintf(" WHEN ? THEN %d", i), s.ID)
 	}
-	b.add(` END AS pos FROM stage_events WHERE stage IS NOT NULL)
+	b.add(` END AS pos FROM stage_events WHERE stage IS NOT NULL AND ` + touchedOnly(inc, "case_id") + `)
 WHERE pos IS NOT NULL
 WINDOW w AS (PARTITION BY case_id ORDER BY occurred_at, seq)`)
 	return b
@@ -153,15 +228,14 @@ func (e *Engine) firstNeeded() (times, ords []int) {
 // invoiced_at and collected_at (DESIGN §5.3).
 var cycleStages = []string{"contract_signed", "delivery_accepted", "invoiced", "cash_collected"}
 
-// caseStageSQL builds kpi_case_stage: per case and stage reached, the first event, the events and
+// caseStageSQL selects the rows of kpi_case_stage: per case and stage reached, the first event, the events and
 // the stage time (DESIGN §5.4), and the same restricted to each cycle's span (migration 007): the
 // events ordered at or after the cycle's start event and before its end event, whose dwells sum to
 // end − start. An event lies in the span when the stages seen up to and including it hold the
 // start stage (the sales cycle starts with the first event) and not yet the end stage.
-func (e *Engine) caseStageSQL() *sqlBuilder {
+func (e *Engine) caseStageSQL() string {
 	var sb strings.Builder
-	sb.WriteString(`CREATE OR REPLACE TABLE kpi_case_stage AS
-SELECT case_id, CAST(pos AS SMALLINT) AS stage_pos, min(occurred_at) AS first_at,
+	sb.WriteString(`SELECT case_id, CAST(pos AS SMALLINT) AS stage_pos, min(occurred_at) AS first_at,
        CAST(count(*) AS INTEGER) AS events, CAST(sum(dwell_us) / 1e6 AS DOUBLE) AS time_s`)
 	for _, c := range spanCycles {
 		cond := e.cycleSpanSQL(c)
@@ -170,7 +244,7 @@ SELECT case_id, CAST(pos AS SMALLINT) AS stage_pos, min(occurred_at) AS first_at
        CAST(coalesce(sum(dwell_us) FILTER (WHERE %s), 0) / 1e6 AS DOUBLE) AS %s_s`, cond, c.col, cond, c.col)
 	}
 	sb.WriteString("\nFROM _kpi_ev GROUP BY case_id, pos")
-	return (&sqlBuilder{}).add(sb.String())
+	return sb.String()
 }
 
 // cycleSpanSQL is the condition on an event of _kpi_ev of lying in cycle c's span; "false" when the
@@ -228,23 +302,25 @@ func (e *Engine) aggSQL() *sqlBuilder {
 	return (&sqlBuilder{}).add(sb.String())
 }
 
-// caseSQL builds kpi_case, sorted by case start (NULL last): every case known from events, leads or opportunities, with its attributes
+// caseSQL is create (e.g. CREATE OR REPLACE TABLE kpi_case AS) followed by the rows of kpi_case,
+// sorted by case start (NULL last); with inc, only the touched cases' (the events' are already
+// restricted in _kpi_span and _kpi_agg). Every case known from events, leads or opportunities, with its attributes
 // (opportunity first, else its earliest lead), the owner's team, the branch (the opportunity's, else
 // the model's rule as a CASE with bound values), the staged facts of _kpi_agg, gate outcomes
 // (DESIGN §5.6) and adoption (§5.5), which need the branch. Each gate's entry and outcome are
 // extra columns gate_at_<pos> and gate_kind_<pos> until kpi_case_gate is written from them.
-func (e *Engine) caseSQL() *sqlBuilder {
+func (e *Engine) caseSQL(create string, inc bool) *sqlBuilder {
 	b := &sqlBuilder{}
-	b.add(`CREATE OR REPLACE TABLE kpi_case AS
+	b.add(create + `
 WITH lc AS (
     SELECT case_id, l.business_unit, l.region, l.segment, l.channel, l.owner_id FROM (
         SELECT coalesce(opportunity_id, lead_id) AS case_id,
                arg_min({'business_unit': business_unit, 'region': region, 'segment': segment,
                         'channel': channel, 'owner_id': owner_id}, created_at) AS l
-        FROM leads GROUP BY ALL)
+        FROM leads WHERE ` + touchedOnly(inc, "coalesce(opportunity_id, lead_id)") + ` GROUP BY ALL)
 ), ids AS (
     SELECT case_id FROM _kpi_span
-    UNION SELECT opportunity_id FROM opportunities
+    UNION SELECT opportunity_id FROM opportunities WHERE ` + touchedOnly(inc, "opportunity_id") + `
     UNION SELECT case_id FROM lc
 ), x AS (
     SELECT ids.case_id,
@@ -305,7 +381,7 @@ FROM a
 LEFT JOIN _kpi_span sp ON sp.case_id = a.case_id
 LEFT JOIN _kpi_agg g ON g.case_id = a.case_id
 LEFT JOIN (SELECT opportunity_id AS case_id, CAST(count(DISTINCT role) AS INTEGER) AS roles_n
-           FROM assignments GROUP BY ALL) r ON r.case_id = a.case_id
+           FROM assignments WHERE ` + touchedOnly(inc, "opportunity_id") + ` GROUP BY ALL) r ON r.case_id = a.case_id
 ), f AS (
 SELECT c.*,`)
 	// Adoption (DESIGN §5.5): of the expected stages up to the furthest reached, those recorded.
@@ -336,34 +412,45 @@ SELECT c.*,`)
 	return b
 }
 
+// gateColumns are kpi_case's per-gate columns (gate_at_<pos>, gate_kind_<pos>) until
+// kpi_case_gate is written from them.
+func (e *Engine) gateColumns() []string {
+	var cols []string
+	for _, g := range e.gates {
+		cols = append(cols, fmt.Sprintf("gate_at_%d", g.pos), fmt.Sprintf("gate_kind_%d", g.pos))
+	}
+	return cols
+}
+
 // dropGateColumnsSQL drops kpi_case's per-gate columns once kpi_case_gate holds them, leaving the
 // columns of migration 003.
 func (e *Engine) dropGateColumnsSQL() *sqlBuilder {
 	b := &sqlBuilder{}
 	b.add("SELECT 1")
-	for _, g := range e.gates {
-		b.add(fmt.Sprintf("; ALTER TABLE kpi_case DROP COLUMN gate_at_%d; ALTER TABLE kpi_case DROP COLUMN gate_kind_%d", g.pos, g.pos))
+	for _, c := range e.gateColumns() {
+		b.add("; ALTER TABLE kpi_case DROP COLUMN " + c)
 	}
 	return b
 }
 
-// gateSQL builds kpi_case_gate: one row per case and applicable gate whose guarded stage it entered.
-func (e *Engine) gateSQL() *sqlBuilder {
-	b := &sqlBuilder{}
-	b.add("CREATE OR REPLACE TABLE kpi_case_gate AS ")
+// gateSQL selects the rows of kpi_case_gate from the cases of table (kpi_case with its gate
+// columns): one row per case and applicable gate whose guarded stage it entered.
+func (e *Engine) gateSQL(table string) string {
 	if len(e.gates) == 0 {
-		return b.add(`SELECT case_id, CAST(0 AS SMALLINT) AS gate_pos, started_at AS entered_at, 'compliant' AS kind, ` +
-			dimsOf("c") + " FROM kpi_case c WHERE false")
+		return `SELECT case_id, CAST(0 AS SMALLINT) AS gate_pos, started_at AS entered_at, 'compliant' AS kind, ` +
+			dimsOf("c") + " FROM " + table + " c WHERE false"
 	}
-	b.add("SELECT * FROM (")
+	var sb strings.Builder
+	sb.WriteString("SELECT * FROM (")
 	for i, g := range e.gates {
 		if i > 0 {
-			b.add(" UNION ALL ")
+			sb.WriteString(" UNION ALL ")
 		}
-		b.add(fmt.Sprintf(`SELECT case_id, CAST(%d AS SMALLINT) AS gate_pos, gate_at_%d AS entered_at, gate_kind_%d AS kind, %s
-FROM kpi_case c WHERE gate_kind_%d IS NOT NULL`, g.pos, g.pos, g.pos, dimsOf("c"), g.pos))
+		fmt.Fprintf(&sb, `SELECT case_id, CAST(%d AS SMALLINT) AS gate_pos, gate_at_%d AS entered_at, gate_kind_%d AS kind, %s
+FROM %s c WHERE gate_kind_%d IS NOT NULL`, g.pos, g.pos, g.pos, dimsOf("c"), table, g.pos)
 	}
-	return b.add(") ORDER BY entered_at, case_id, gate_pos")
+	sb.WriteString(") ORDER BY entered_at, case_id, gate_pos")
+	return sb.String()
 }
 
 // branchRuleSQL translates schema.Model.BranchFor into a CASE over the columns of x: the first
