@@ -215,4 +215,3 @@ func assertMatchesFull(t *testing.T, ctx context.Context, db *schema.DB, eng *kp
 		}
 	}
 }
-

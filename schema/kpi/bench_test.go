@@ -152,3 +152,35 @@ func BenchmarkRefresh(b *testing.B) {
 
 // benchPrev is the start of the previous period of s (naive queries cover both periods).
 func benchPrev(s Scope) time.Time { return s.previous() }
+
+// BenchmarkRefreshIncremental refreshes after a change touching 1% of the cases (recorded in
+// refresh_cases as the ETL does), rolled back each time; compare with BenchmarkRefresh (full) in
+// the same run: go test ./schema/kpi -run '^$' -bench 'Refresh' -count 5.
+func BenchmarkRefreshIncremental(b *testing.B) {
+	benchEngine(b)
+	ctx := context.Background()
+	full, err := bench.db.Write.BeginTx(ctx, nil) // make sure the derived tables exist and are whole
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := bench.eng.Refresh(ctx, full); err != nil {
+		b.Fatal(err)
+	}
+	if err := full.Commit(); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		tx, err := bench.db.Write.BeginTx(ctx, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE data_version SET refresh_full = false;
+			INSERT INTO refresh_cases SELECT case_id FROM kpi_case WHERE hash(case_id) % 100 = 0`); err != nil {
+			b.Fatal(err)
+		}
+		if err := bench.eng.Refresh(ctx, tx); err != nil {
+			b.Fatal(err)
+		}
+		tx.Rollback()
+	}
+}

@@ -100,22 +100,32 @@ FROM stage_events WHERE ` + in("case_id") + ` GROUP BY case_id`)},
 		refreshStep{"staged events", e.eventsSQL(inc)},
 		refreshStep{"case aggregates", e.aggSQL()},
 	)
+	// Sources of the per-row tables; in an incremental refresh restricted to the touched cases
+	// before they are joined (and invoices and deliveries then need their contract's case).
+	only := func(table, col string) string {
+		if !inc {
+			return table
+		}
+		return "(SELECT * FROM " + table + " WHERE " + in(col) + ")"
+	}
+	cases, contractJoin := only("kpi_case", "case_id"), "LEFT JOIN"
+	if inc {
+		contractJoin = "JOIN"
+	}
+	contracts := contractJoin + " " + only("contracts", "opportunity_id") + " k ON k.contract_id = "
 	lead := `SELECT l.lead_id, coalesce(l.opportunity_id, l.lead_id) AS case_id, l.created_at,
        l.opportunity_id IS NOT NULL AS converted, ` + dimsOf("c") + `
-FROM leads l LEFT JOIN kpi_case c ON c.case_id = coalesce(l.opportunity_id, l.lead_id)
-WHERE ` + in("coalesce(l.opportunity_id, l.lead_id)")
+FROM ` + only("leads", "coalesce(opportunity_id, lead_id)") + ` l LEFT JOIN ` + cases + ` c ON c.case_id = coalesce(l.opportunity_id, l.lead_id)`
 	invoice := `SELECT i.invoice_id, k.opportunity_id AS case_id, i.issued_at, i.due_at, CAST(i.amount AS DOUBLE) AS amount, ` + dimsOf("c") + `
-FROM invoices i LEFT JOIN contracts k ON k.contract_id = i.contract_id
-LEFT JOIN kpi_case c ON c.case_id = k.opportunity_id
-WHERE ` + in("k.opportunity_id")
+FROM invoices i ` + contracts + `i.contract_id
+LEFT JOIN ` + cases + ` c ON c.case_id = k.opportunity_id`
 	payment := `SELECT p.payment_id, p.invoice_id, p.received_at, CAST(p.amount AS DOUBLE) AS amount, i.issued_at, i.due_at, ` + dimsOf("i") + `
-FROM payments p JOIN kpi_invoice i ON i.invoice_id = p.invoice_id
-WHERE ` + in("i.case_id")
+FROM payments p JOIN ` + only("kpi_invoice", "case_id") + ` i ON i.invoice_id = p.invoice_id`
 	delivery := `SELECT d.delivery_id, k.opportunity_id AS case_id, d.accepted_at,
        coalesce(d.accepted_at <= k.committed_delivery_at, false) AS kept, ` + dimsOf("c") + `
-FROM deliveries d LEFT JOIN contracts k ON k.contract_id = d.contract_id
-LEFT JOIN kpi_case c ON c.case_id = k.opportunity_id
-WHERE d.accepted_at IS NOT NULL AND ` + in("k.opportunity_id")
+FROM deliveries d ` + contracts + `d.contract_id
+LEFT JOIN ` + cases + ` c ON c.case_id = k.opportunity_id
+WHERE d.accepted_at IS NOT NULL`
 	if !inc {
 		return append(steps,
 			refreshStep{"kpi_case_stage", (&sqlBuilder{}).add("CREATE OR REPLACE TABLE kpi_case_stage AS " + e.caseStageSQL())},
@@ -146,7 +156,7 @@ WHERE d.accepted_at IS NOT NULL AND ` + in("k.opportunity_id")
 		refreshStep{"kpi_case_gate", (&sqlBuilder{}).add(replace("kpi_case_gate", "case_id", e.gateSQL("_kpi_case_new")))},
 		refreshStep{"kpi_lead", (&sqlBuilder{}).add(replace("kpi_lead", "case_id", lead))},
 		// Payments go with their invoice's case: delete them while kpi_invoice still says which.
-		refreshStep{"kpi_payment delete", (&sqlBuilder{}).add("DELETE FROM kpi_payment WHERE invoice_id IN (SELECT invoice_id FROM kpi_invoice WHERE " + in("case_id") + ")")},
+		refreshStep{"kpi_payment delete", (&sqlBuilder{}).add("DELETE FROM kpi_payment WHERE invoice_id IN (SELECT invoice_id FROM " + only("kpi_invoice", "case_id") + ")")},
 		refreshStep{"kpi_invoice", (&sqlBuilder{}).add(replace("kpi_invoice", "case_id", invoice))},
 		refreshStep{"kpi_payment", (&sqlBuilder{}).add("INSERT INTO kpi_payment BY NAME " + payment)},
 		refreshStep{"kpi_delivery", (&sqlBuilder{}).add(replace("kpi_delivery", "case_id", delivery))},
@@ -310,6 +320,10 @@ func (e *Engine) aggSQL() *sqlBuilder {
 // (DESIGN §5.6) and adoption (§5.5), which need the branch. Each gate's entry and outcome are
 // extra columns gate_at_<pos> and gate_kind_<pos> until kpi_case_gate is written from them.
 func (e *Engine) caseSQL(create string, inc bool) *sqlBuilder {
+	opps := "opportunities"
+	if inc {
+		opps = "(SELECT * FROM opportunities WHERE " + touchedOnly(inc, "opportunity_id") + ")"
+	}
 	b := &sqlBuilder{}
 	b.add(create + `
 WITH lc AS (
@@ -331,7 +345,7 @@ WITH lc AS (
            coalesce(o.owner_id, lc.owner_id) AS owner,
            emp.team, o.branch, o.status, o.closed_at
     FROM ids
-    LEFT JOIN opportunities o ON o.opportunity_id = ids.case_id
+    LEFT JOIN ` + opps + ` o ON o.opportunity_id = ids.case_id
     LEFT JOIN lc ON lc.case_id = ids.case_id
     LEFT JOIN employees emp ON emp.employee_id = coalesce(o.owner_id, lc.owner_id)
 ), a AS (
