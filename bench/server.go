@@ -165,9 +165,9 @@ func benchServer(ctx context.Context, o options, w *work, t *table, size string,
 	if err := concurrency(ctx, client, base, query, events, w, t, size, o.clients, dur, log); err != nil {
 		return err
 	}
-	row = "server peak RSS (VmHWM; DuckDB memory_limit 2 GiB)"
+	row = "server peak RSS (VmHWM; memory budget 2 GiB, DuckDB memory_limit 1.5 GiB)"
 	t.set(row, size, vmHWM(cmd.Process.Pid))
-	t.target(row, "< 2 GiB limit")
+	t.target(row, "< 2 GiB budget")
 	cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case err := <-exited:

@@ -40,7 +40,9 @@ type Config struct {
 
 // Database configures the DuckDB warehouse.
 type Database struct {
-	Path          string `yaml:"path"`
+	Path string `yaml:"path"`
+	// MemoryLimit is the process's memory budget (e.g. 2GiB, the default); DuckDB's own
+	// memory_limit gets three quarters of it (schema.Options.MemoryLimit).
 	MemoryLimit   string `yaml:"memory_limit"`
 	Threads       int    `yaml:"threads"`
 	TempDirectory string `yaml:"temp_directory"`
@@ -240,6 +242,11 @@ func (c *Config) validate(file string) error {
 	}
 	if c.KPI.MetricsMaxLabels < 0 {
 		errs = append(errs, fmt.Errorf("kpi.metrics_max_labels %d: want a positive number (0 means the default, 50)", c.KPI.MetricsMaxLabels))
+	}
+	if c.Database.MemoryLimit != "" {
+		if _, err := schema.ParseMemory(c.Database.MemoryLimit); err != nil {
+			errs = append(errs, fmt.Errorf("database.memory_limit: %w", err))
+		}
 	}
 	errs = append(errs, c.Server.validate()...)
 	if _, err := c.Auth.Keyring(); err != nil {

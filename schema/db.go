@@ -16,7 +16,9 @@ import (
 
 // Options configures how the warehouse is opened.
 type Options struct {
-	// MemoryLimit is DuckDB's memory_limit, e.g. "2GB". Empty means 2GB.
+	// MemoryLimit is the process's memory budget, e.g. "2GiB" (empty means 2GiB): DuckDB's
+	// memory_limit is duckDBShare of it, the rest is headroom for memory DuckDB's limit does not
+	// bound (see duckDBShare).
 	MemoryLimit string
 	// Threads is DuckDB's thread count; 0 means the number of CPUs.
 	Threads int
@@ -51,7 +53,11 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		path = ""
 	}
 	if opts.MemoryLimit == "" {
-		opts.MemoryLimit = "2GB"
+		opts.MemoryLimit = "2GiB"
+	}
+	duckMem, err := duckDBMemoryLimit(opts.MemoryLimit)
+	if err != nil {
+		return nil, fmt.Errorf("schema.Open: memory_limit: %w", err)
 	}
 	if opts.Threads <= 0 {
 		opts.Threads = runtime.NumCPU()
@@ -67,7 +73,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		dsn += "?access_mode=read_only"
 	}
 	settings := []string{
-		fmt.Sprintf("SET memory_limit = '%s'", sqlString(opts.MemoryLimit)),
+		fmt.Sprintf("SET memory_limit = '%s'", duckMem),
 		fmt.Sprintf("SET threads = %d", opts.Threads),
 		"SET TimeZone = 'UTC'",
 	}
