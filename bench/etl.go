@@ -102,7 +102,7 @@ func benchETL(ctx context.Context, w *work, t *table, size string, reps int, log
 		return "", 0, err
 	}
 	etlRows(t, size, "CSV", "read_csv", median(ltc), median(base), rows)
-	t.set("ETL: refresh of derived tables alone (in the load above)", size, secs(refresh))
+	t.set("ETL: full refresh of derived tables alone (in the load above)", size, secs(refresh))
 	return loaded, median(ltc), nil
 }
 
@@ -154,6 +154,10 @@ func timeRefresh(ctx context.Context, d *data, path string) (time.Duration, erro
 		return 0, err
 	}
 	defer tx.Rollback()
+	// A full rebuild, as the first load does (the committed warehouse has nothing left to refresh).
+	if _, err := tx.ExecContext(ctx, "UPDATE data_version SET refresh_full = true"); err != nil {
+		return 0, err
+	}
 	start := time.Now()
 	if err := eng.Refresh(ctx, tx); err != nil {
 		return 0, err
@@ -179,9 +183,9 @@ func writeIncrement(ctx context.Context, d *data, path, tag string, bucket int) 
 	return n, err
 }
 
-// benchIncremental adds one new file of 1% more events per run to the loaded warehouse and times
-// the event job, which stages only the new file (the others are unchanged) but refreshes the
-// derived tables over everything.
+// benchIncremental adds one new file of 1% more events per run to the loaded warehouse (the
+// events of 1% of the cases, as new cases) and times the event job, which stages only the new file
+// (the others are unchanged) and refreshes the derived tables for the cases it touched.
 func benchIncremental(ctx context.Context, w *work, loaded string, full time.Duration, t *table, size string, reps int, log *slog.Logger) error {
 	db, err := schema.Open(ctx, loaded, schema.Options{})
 	if err != nil {
@@ -209,11 +213,11 @@ func benchIncremental(ctx context.Context, w *work, loaded string, full time.Dur
 		rows = n
 		log.Info("etl incremental", "size", size, "rep", i, "s", ds[i].Seconds(), "rows", n)
 	}
-	row := "ETL incremental: +1% events in one new file (stage new file + full refresh)"
+	row := "ETL incremental: +1% events in one new file (stage it + refresh the touched cases)"
 	t.set(row, size, fmt.Sprintf("%s · %s rows", secs(median(ds)), si(float64(rows))))
 	t.target(row, "∝ new data")
 	row = "ETL incremental / full event log load"
 	t.set(row, size, ratio(median(ds), full, 0))
-	t.target(row, "≈ 0.01 + refresh share")
+	t.target(row, "≈ 0.01 + fixed scans")
 	return nil
 }
