@@ -20,6 +20,9 @@ type fileInfo struct {
 	size    int64
 	modTime time.Time
 	sha256  string
+	// loaded: the manifest holds an earlier version of the file, whose rows the merge replaces
+	// (a new file has none to delete).
+	loaded bool
 }
 
 // errFileChanged marks a source file that changed between listing and reading (a producer still
@@ -84,8 +87,9 @@ func fileSHA256(path string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// unchanged reports whether the manifest already holds this exact version of the file for job.
-func unchanged(ctx context.Context, conn *sql.Conn, job string, f fileInfo) (bool, error) {
+// unchanged reports whether the manifest already holds this exact version of the file for job,
+// and marks f loaded when it holds any version.
+func unchanged(ctx context.Context, conn *sql.Conn, job string, f *fileInfo) (bool, error) {
 	var sum string
 	var size int64
 	err := conn.QueryRowContext(ctx, "SELECT sha256, size FROM etl_files WHERE job = $1 AND path = $2", job, f.path).Scan(&sum, &size)
@@ -95,5 +99,6 @@ func unchanged(ctx context.Context, conn *sql.Conn, job string, f fileInfo) (boo
 	if err != nil {
 		return false, fmt.Errorf("read manifest: %w", err)
 	}
+	f.loaded = true
 	return sum == f.sha256 && size == f.size, nil
 }

@@ -22,13 +22,15 @@ func merge(ctx context.Context, tx *sql.Tx, job string, runID int64, target sche
 	if err != nil {
 		return c, err
 	}
-	if track {
-		if err := touch(ctx, tx, target, "SELECT * FROM "+table+" WHERE _file = $1", f.path); err != nil {
-			return c, err
+	if f.loaded { // a new file has no previous rows: no scan of the table for them
+		if track {
+			if err := touch(ctx, tx, target, "SELECT * FROM "+table+" WHERE _file = $1", f.path); err != nil {
+				return c, err
+			}
 		}
-	}
-	if _, err := tx.ExecContext(ctx, "DELETE FROM "+table+" WHERE _file = $1", f.path); err != nil {
-		return c, fmt.Errorf("delete previous rows of %s: %w", f.path, err)
+		if _, err := tx.ExecContext(ctx, "DELETE FROM "+table+" WHERE _file = $1", f.path); err != nil {
+			return c, fmt.Errorf("delete previous rows of %s: %w", f.path, err)
+		}
 	}
 	cols := make([]string, len(target.Fields))
 	for i, fl := range target.Fields {

@@ -236,7 +236,7 @@ func (r *Runner) runOn(ctx context.Context, conn *sql.Conn, spec *source.Spec, r
 	}
 	var changed []fileInfo
 	for _, f := range files {
-		same, err := unchanged(ctx, conn, spec.Name, f)
+		same, err := unchanged(ctx, conn, spec.Name, &f)
 		if err != nil {
 			return err
 		}
