@@ -63,6 +63,8 @@ type Server struct {
 	MetricsListen string `yaml:"metrics_listen"`
 	// TLS serves HTTPS from a certificate and key file (both or neither).
 	TLS TLS `yaml:"tls"`
+	// SecureCookies marks session cookies Secure when a proxy in front terminates TLS.
+	SecureCookies bool `yaml:"secure_cookies"`
 	// CORSOrigins are the origins (scheme://host[:port]) allowed to call the API from a browser on
 	// another origin; none by default (CORS off).
 	CORSOrigins []string `yaml:"cors_origins"`

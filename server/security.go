@@ -32,6 +32,9 @@ type Security struct {
 	Insecure bool
 	// TLSCertFile and TLSKeyFile, when set, serve HTTPS (every listener); session cookies are then Secure.
 	TLSCertFile, TLSKeyFile string
+	// SecureCookies marks session cookies Secure without TLS here: behind a proxy that terminates
+	// TLS, so browsers send the cookie over HTTPS only.
+	SecureCookies bool
 	// MetricsListen, when set, serves /metrics on its own address instead of the main one;
 	// MetricsListener, when set, is used instead (tests).
 	MetricsListen   string
@@ -421,11 +424,16 @@ func (s *security) loginHandler(w http.ResponseWriter, r *http.Request) {
 	}
 	http.SetCookie(w, &http.Cookie{
 		Name: SessionCookie, Value: sid, Path: "/", Expires: expires, MaxAge: int(s.Sessions.TTL().Seconds()),
-		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: s.tls || r.TLS != nil,
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: s.secureCookie(r),
 	})
 	info := infoOf(id)
 	info.Expires = expires.UTC()
 	writeJSON(w, http.StatusOK, info)
+}
+
+// secureCookie reports whether the session cookie of a response to r is marked Secure.
+func (s *security) secureCookie(r *http.Request) bool {
+	return s.tls || r.TLS != nil || s.SecureCookies
 }
 
 // logoutHandler answers POST /auth/logout: the session ends on the server and the cookie is cleared.
@@ -435,7 +443,7 @@ func (s *security) logoutHandler(w http.ResponseWriter, r *http.Request) {
 	}
 	http.SetCookie(w, &http.Cookie{
 		Name: SessionCookie, Value: "", Path: "/", MaxAge: -1,
-		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: s.tls || r.TLS != nil,
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: s.secureCookie(r),
 	})
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusNoContent)

@@ -600,3 +600,19 @@ func writeSelfSigned(t *testing.T, certFile, keyFile string) {
 		t.Fatal(err)
 	}
 }
+
+// TestSecureCookiesBehindTLSProxy: with SecureCookies (TLS ends at a proxy in front), the session
+// cookie is Secure although this server speaks plain HTTP.
+func TestSecureCookiesBehindTLSProxy(t *testing.T) {
+	tk := newTokens(t)
+	base, _ := start(t, Options{DB: openDB(t), Logger: quiet(), Registry: NewRegistry(),
+		Security: Security{Keyring: tk.keyring, SecureCookies: true}})
+	resp, _ := do(t, nil, base, req{method: "POST", path: "/auth/login", body: `{"token":"` + tk.viewer + `"}`})
+	if resp.StatusCode != 200 || len(resp.Cookies()) != 1 || !resp.Cookies()[0].Secure || !resp.Cookies()[0].HttpOnly {
+		t.Errorf("sign-in with secure_cookies: %d, cookies %v (want Secure, HttpOnly)", resp.StatusCode, resp.Cookies())
+	}
+	resp, _ = do(t, nil, base, req{method: "POST", path: "/auth/logout"})
+	if len(resp.Cookies()) != 1 || !resp.Cookies()[0].Secure {
+		t.Errorf("sign-out with secure_cookies: cookies %v (want the clearing cookie Secure too)", resp.Cookies())
+	}
+}

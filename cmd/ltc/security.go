@@ -43,6 +43,7 @@ func newSecurity(cfg *config.Config, insecure bool, reg prometheus.Registerer, l
 		Insecure:             insecure,
 		TLSCertFile:          cfg.Resolve(cfg.Server.TLS.CertFile),
 		TLSKeyFile:           cfg.Resolve(cfg.Server.TLS.KeyFile),
+		SecureCookies:        cfg.Server.SecureCookies,
 		MetricsListen:        cfg.Server.MetricsListen,
 		CORSOrigins:          cfg.Server.CORSOrigins,
 		MaxBodyBytes:         cfg.Server.BodyLimit(),
