@@ -35,6 +35,8 @@ type options struct {
 	duration time.Duration
 	clients  int
 	repo     string
+	// serverOnly skips the ETL and KPI measurements (the server's own load still runs).
+	serverOnly bool
 }
 
 func main() {
@@ -46,6 +48,7 @@ func main() {
 	flag.IntVar(&o.etlReps, "etl-reps", 3, "repetitions of each ETL timing (median; L uses at most 2)")
 	flag.DurationVar(&o.duration, "duration", 30*time.Second, "concurrency run length (S runs a third of it)")
 	flag.IntVar(&o.clients, "clients", 32, "concurrent dashboard clients")
+	flag.BoolVar(&o.serverOnly, "server-only", false, "only the server measurements (initial load, /metrics, concurrency, RSS)")
 	flag.Parse()
 	o.sizes = strings.Split(*sz, ",")
 	for _, s := range o.sizes {
@@ -99,6 +102,23 @@ func runSize(ctx context.Context, o options, size string, t *table, log *slog.Lo
 	if err != nil {
 		return err
 	}
+	if !o.serverOnly {
+		if err := benchLoads(ctx, o, w, d, t, size, reps, log); err != nil {
+			return err
+		}
+	}
+	dur := o.duration
+	if size == "S" {
+		dur /= 3
+	}
+	if err := benchServer(ctx, o, w, t, size, dur, log); err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+	return nil
+}
+
+// benchLoads runs the ETL, KPI, incremental and Parquet measurements at one size into t.
+func benchLoads(ctx context.Context, o options, w *work, d *data, t *table, size string, reps int, log *slog.Logger) error {
 	loaded, full, err := benchETL(ctx, w, t, size, reps, log)
 	if err != nil {
 		return fmt.Errorf("etl: %w", err)
@@ -111,13 +131,6 @@ func runSize(ctx context.Context, o options, size string, t *table, log *slog.Lo
 	}
 	if err := benchParquet(ctx, w, t, size, reps, log); err != nil {
 		return fmt.Errorf("parquet: %w", err)
-	}
-	dur := o.duration
-	if size == "S" {
-		dur /= 3
-	}
-	if err := benchServer(ctx, o, w, t, size, dur, log); err != nil {
-		return fmt.Errorf("server: %w", err)
 	}
 	return nil
 }

@@ -240,8 +240,16 @@ func concurrency(ctx context.Context, client *http.Client, base, query, events s
 	var lat []time.Duration
 	var errs atomic.Int64
 	var firstErr atomic.Value
+	var firstAt, lastAt atomic.Int64 // offsets of the first and last error from begin, in ns (0: none)
 	var wg sync.WaitGroup
 	begin := time.Now()
+	failed := func(msg string) {
+		errs.Add(1)
+		firstErr.CompareAndSwap(nil, strings.TrimSpace(msg))
+		at := int64(time.Since(begin))
+		firstAt.CompareAndSwap(0, at)
+		lastAt.Store(at)
+	}
 	for c := 0; c < clients; c++ {
 		wg.Add(1)
 		go func() {
@@ -252,16 +260,14 @@ func concurrency(ctx context.Context, client *http.Client, base, query, events s
 				resp, err := client.Post(base+"/graphql", "application/json", bytes.NewReader(bodies[i%len(bodies)]))
 				if err != nil {
 					if ctx.Err() == nil {
-						errs.Add(1)
-						firstErr.CompareAndSwap(nil, err.Error())
+						failed(err.Error())
 					}
 					continue
 				}
 				body, err := io.ReadAll(resp.Body)
 				resp.Body.Close()
 				if err != nil || resp.StatusCode != http.StatusOK || bytes.Contains(body, []byte(`"errors"`)) {
-					errs.Add(1)
-					firstErr.CompareAndSwap(nil, fmt.Sprintf("HTTP %d: %.200s", resp.StatusCode, body))
+					failed(fmt.Sprintf("HTTP %d: %.200s", resp.StatusCode, body))
 					continue
 				}
 				mine = append(mine, time.Since(s))
@@ -303,7 +309,7 @@ func concurrency(ctx context.Context, client *http.Client, base, query, events s
 	}
 	e := fmt.Sprintf("%d", errs.Load())
 	if v := firstErr.Load(); v != nil {
-		e += " (" + v.(string) + ")"
+		e += fmt.Sprintf(" at %.1f–%.1f s (%s)", time.Duration(firstAt.Load()).Seconds(), time.Duration(lastAt.Load()).Seconds(), v.(string))
 	}
 	t.set(row2, size, e+" · "+landedS)
 	t.target(row2, "0 errors")

@@ -73,7 +73,8 @@ type Server struct {
 	// MaxConcurrentQueries caps the GraphQL requests running at once (they share DuckDB's threads;
 	// default 16); a request waits up to QueueTimeout for a slot, then gets 503 OVERLOADED.
 	MaxConcurrentQueries int `yaml:"max_concurrent_queries"`
-	// QueueTimeout is how long a request waits for a query slot (default 2s).
+	// QueueTimeout is how long a request waits for a query slot (default 10s: long enough for a cold
+	// cache after a commit, when every dashboard recomputes at once).
 	QueueTimeout string `yaml:"queue_timeout"`
 	// RateLimit limits the requests of each token (and sign-in attempts per client address).
 	RateLimit RateLimit `yaml:"rate_limit"`
@@ -326,7 +327,7 @@ func (s Server) validate() []error {
 const (
 	DefaultMaxBodyBytes         = 1 << 20
 	DefaultMaxConcurrentQueries = 16
-	DefaultQueueTimeout         = 2 * time.Second
+	DefaultQueueTimeout         = 10 * time.Second
 	DefaultRatePerSecond        = 20
 	DefaultRateBurst            = 60
 )
@@ -347,7 +348,7 @@ func (s Server) ConcurrentQueries() int {
 	return DefaultMaxConcurrentQueries
 }
 
-// QueueWait returns how long a request waits for a query slot (default 2s).
+// QueueWait returns how long a request waits for a query slot (default 10s).
 func (s Server) QueueWait() time.Duration {
 	if d, err := time.ParseDuration(s.QueueTimeout); err == nil && d > 0 {
 		return d

@@ -59,7 +59,7 @@ func TestSecurityDefaults(t *testing.T) {
 	if k, err := c.Auth.Keyring(); k != nil || err != nil {
 		t.Errorf("keyring without tokens: %v, %v", k, err)
 	}
-	if s.BodyLimit() != 1<<20 || s.ConcurrentQueries() != 16 || s.QueueWait() != 2*time.Second || c.Auth.TTL() != 12*time.Hour {
+	if s.BodyLimit() != 1<<20 || s.ConcurrentQueries() != 16 || s.QueueWait() != 10*time.Second || c.Auth.TTL() != 12*time.Hour {
 		t.Errorf("limit defaults: %d %d %v %v", s.BodyLimit(), s.ConcurrentQueries(), s.QueueWait(), c.Auth.TTL())
 	}
 	if r, b := s.Rate(); r != 20 || b != 60 {

@@ -46,7 +46,7 @@ type Security struct {
 	MaxBodyBytes int64
 	// MaxConcurrentQueries caps the GraphQL requests running at once (default 16; negative: no cap).
 	MaxConcurrentQueries int
-	// QueueTimeout is how long a GraphQL request waits for a slot before 503 OVERLOADED (default 2s).
+	// QueueTimeout is how long a GraphQL request waits for a slot before 503 OVERLOADED (default 10s).
 	QueueTimeout time.Duration
 	// RatePerSecond and RateBurst are each token's request budget (a token bucket); sign-in attempts
 	// are limited per client address alike. RatePerSecond 0 means no limit.
@@ -61,7 +61,7 @@ type Security struct {
 // Security defaults.
 const (
 	DefaultMaxConcurrentQueries = 16
-	DefaultQueueTimeout         = 2 * time.Second
+	DefaultQueueTimeout         = 10 * time.Second
 	// SessionCookie is the name of the dashboard's session cookie.
 	SessionCookie = "ltc_session"
 	// loginBodyBytes caps a sign-in request body.
