@@ -108,10 +108,7 @@ func tracking(ctx context.Context, tx *sql.Tx, target schema.Target, loaded int6
 		return false, nil
 	}
 	if float64(loaded) > fullRefreshShare*float64(rows) {
-		if _, err := tx.ExecContext(ctx, "UPDATE data_version SET refresh_full = true WHERE id = 1"); err != nil {
-			return false, fmt.Errorf("ask for a full refresh: %w", err)
-		}
-		return false, nil
+		return false, schema.AskFullRefresh(ctx, tx)
 	}
 	return true, nil
 }

@@ -159,8 +159,8 @@ func (r *Runner) commitVersion(ctx context.Context, tx *sql.Tx) (int64, error) {
 			return 0, err
 		}
 		// Derived events can change any case: rebuild the derived tables whole.
-		if _, err := tx.ExecContext(ctx, "UPDATE data_version SET refresh_full = true WHERE id = 1"); err != nil {
-			return 0, fmt.Errorf("ask for a full refresh: %w", err)
+		if err := schema.AskFullRefresh(ctx, tx); err != nil {
+			return 0, err
 		}
 	}
 	if r.opts.Refresh != nil {

@@ -299,3 +299,12 @@ func wrapBookkeeping(errp *error, format string, args ...any) {
 		*errp = fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), *errp)
 	}
 }
+
+// AskFullRefresh marks, inside tx, that the next refresh of the derived tables must rebuild them
+// whole (migration 008): for changes whose cases nobody recorded in refresh_cases.
+func AskFullRefresh(ctx context.Context, tx *sql.Tx) error {
+	if _, err := tx.ExecContext(ctx, "UPDATE data_version SET refresh_full = true WHERE id = 1"); err != nil {
+		return fmt.Errorf("schema.AskFullRefresh: %w", err)
+	}
+	return nil
+}

@@ -96,7 +96,7 @@ func ImportParquet(ctx context.Context, db *DB, dir string) error {
 			return fmt.Errorf("schema.ImportParquet(%s): %w", table, err)
 		}
 	}
-	if _, err := tx.ExecContext(ctx, "UPDATE data_version SET refresh_full = true WHERE id = 1"); err != nil {
+	if err := AskFullRefresh(ctx, tx); err != nil {
 		return fmt.Errorf("schema.ImportParquet: %w", err)
 	}
 	return tx.Commit()
