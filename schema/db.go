@@ -141,10 +141,11 @@ func (db *DB) ReadOnly() bool { return db.readOnly }
 // Connector returns the DuckDB connector, for Appender access.
 func (db *DB) Connector() *duckdb.Connector { return db.connector }
 
-// Close checkpoints (when writable) and closes the database. Connections still in use (a query
-// cancelled at shutdown that has not yet returned) keep the DuckDB instance, and so the file lock,
-// alive; Close waits up to closeTimeout for them, so that once it returns another process can open
-// the file.
+// Close checkpoints (when writable) and closes the database. A connection still in use (a query
+// cancelled at shutdown that has not yet returned) keeps the DuckDB instance, and so the file lock,
+// alive until it is returned; Close waits up to closeTimeout for them. (A query interrupted by
+// that cancellation can still leave the instance, and the lock, to the end of the process: DuckDB
+// 1.5 through duckdb-go; the binary exits after Close, so only in-process reopening sees it.)
 func (db *DB) Close() error {
 	if !db.readOnly && db.Path != "" {
 		_, _ = db.Write.Exec("CHECKPOINT")
