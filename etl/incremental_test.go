@@ -100,6 +100,13 @@ func TestIncrementalRefreshMatchesFull(t *testing.T) {
 		JOIN deliveries d ON d.contract_id = k.contract_id ORDER BY k.contract_id LIMIT 1`).Scan(&contract, &contractCase, &delivery); err != nil {
 		t.Fatal(err)
 	}
+	// A converted lead, to move to another file without its opportunity: its old case loses it
+	// (one of the last, so no other change touches that case).
+	var movedLead, movedFrom string
+	if err := db.Read.QueryRowContext(ctx, `SELECT lead_id, opportunity_id FROM leads WHERE opportunity_id IS NOT NULL
+		AND opportunity_id <> 'O-0000001' ORDER BY lead_id DESC LIMIT 1`).Scan(&movedLead, &movedFrom); err != nil {
+		t.Fatal(err)
+	}
 	write := func(name, content string) {
 		t.Helper()
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
@@ -132,7 +139,7 @@ func TestIncrementalRefreshMatchesFull(t *testing.T) {
 	) TO '%s' (HEADER, FORMAT csv)`, filepath.Join(dir, "events", "zz-extra.csv")))
 	write("leads-extra.csv", "lead_id,created_at,channel,campaign,account_id,owner_id,business_unit,region,segment,status,qualified_at,converted_at,opportunity_id\n"+
 		"L-9999001,2026-05-01 09:00:00,web,,A-0000001,E-0000001,North,EMEA,SMB,Converted,2026-05-02 09:00:00,2026-05-03 09:00:00,O-9999001\n"+
-		"L-0000002,2024-11-27 09:37:05,partner,,A-0000002,E-0000008,Central,EMEA,SMB,New,,,\n")
+		movedLead+",2024-11-27 09:37:05,partner,,A-0000002,E-0000008,Central,EMEA,SMB,Qualified,,,\n")
 	write("opportunities-extra.jsonl", `{"opportunity_id":"O-9999001","lead_id":"L-9999001","owner_id":"E-0000001","business_unit":"North","region":"EMEA","segment":"SMB","product_line":"Starter","created_at":"2026-05-03 09:00:00","status":"Open","amount":1000,"currency":"EUR"}
 {"opportunity_id":"O-0000001","lead_id":"L-0000001","account_id":"A-0000251","owner_id":"E-0000041","business_unit":"North","region":"EMEA","segment":"Enterprise","product_line":"Enterprise Platform","created_at":"2024-12-04 17:36:22","closed_at":"2024-12-31 15:24:47","status":"Won","amount":167616.02,"currency":"EUR"}
 `)
@@ -143,7 +150,7 @@ func TestIncrementalRefreshMatchesFull(t *testing.T) {
 	write("deliveries-extra.csv", "delivery_id,contract_id,started_at,accepted_at,csat\n"+delivery+","+contract+",2025-01-31 14:38:02,2026-09-30 16:39:44,2.0\n")
 	write("assignments-extra.csv", "opportunity_id,employee_id,role,assigned_at\nO-0000001,E-0000002,delivery,2024-12-20 10:00:00\n")
 	runAll("round 1")
-	for _, want := range []string{contractCase, "O-0000001", "O-9999001", "L-0000002"} {
+	for _, want := range []string{contractCase, "O-0000001", "O-9999001", movedLead, movedFrom} {
 		var n int64
 		db.Read.QueryRowContext(ctx, "SELECT count(*) FROM kpi_case WHERE case_id = ?", want).Scan(&n)
 		if n != 1 {
@@ -153,7 +160,7 @@ func TestIncrementalRefreshMatchesFull(t *testing.T) {
 	assertIncremental(t, "round 1", modes)
 	assertMatchesFull(t, ctx, db, eng, "round 1")
 
-	// Round 2: the extra files lose rows: those rows leave the warehouse (L-0000002, whose row moved
+	// Round 2: the extra files lose rows: those rows leave the warehouse (the moved lead, whose row moved
 	// to leads-extra.csv, with them), and the cases they touched are rebuilt again.
 	write("leads-extra.csv", "lead_id,created_at,channel,campaign,account_id,owner_id,business_unit,region,segment,status,qualified_at,converted_at,opportunity_id\n"+
 		"L-9999001,2026-05-01 09:00:00,web,,A-0000001,E-0000001,North,EMEA,SMB,Converted,2026-05-02 09:00:00,2026-05-03 09:00:00,O-9999001\n")
@@ -168,9 +175,9 @@ func TestIncrementalRefreshMatchesFull(t *testing.T) {
 	assertIncremental(t, "round 2", modes)
 	assertMatchesFull(t, ctx, db, eng, "round 2")
 	var gone int64
-	db.Read.QueryRow("SELECT count(*) FROM kpi_lead WHERE lead_id = 'L-0000002'").Scan(&gone)
+	db.Read.QueryRow("SELECT count(*) FROM kpi_lead WHERE lead_id = ?", movedLead).Scan(&gone)
 	if gone != 0 {
-		t.Errorf("round 2: lead L-0000002 should have left kpi_lead with its row")
+		t.Errorf("round 2: lead %s should have left kpi_lead with its row", movedLead)
 	}
 }
 
