@@ -248,7 +248,8 @@ func concurrency(ctx context.Context, client *http.Client, base, query, events s
 		firstErr.CompareAndSwap(nil, strings.TrimSpace(msg))
 		at := int64(time.Since(begin))
 		firstAt.CompareAndSwap(0, at)
-		lastAt.Store(at)
+		for last := lastAt.Load(); at > last && !lastAt.CompareAndSwap(last, at); last = lastAt.Load() {
+		}
 	}
 	for c := 0; c < clients; c++ {
 		wg.Add(1)
