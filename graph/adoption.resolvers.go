@@ -21,5 +21,5 @@ func (r *queryResolver) Adoption(ctx context.Context, scope model.ScopeInput) (*
 	if err != nil {
 		return nil, err
 	}
-	return adoptionBreakdown(s, bd), nil
+	return adoptionBreakdown(e, s, bd), nil
 }

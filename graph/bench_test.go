@@ -152,7 +152,7 @@ var benchFamilies = []struct {
 		return err
 	}},
 	{"valueStream", bd(`valueStream(scope: `+bScope+`)`, bStream), func(ctx context.Context, e *kpi.Engine) error {
-		_, err := e.ValueStream(ctx, benchScope)
+		_, err := e.ValueStreamOf(ctx, benchScope, kpi.CycleLeadToCash)
 		return err
 	}},
 	{"variants", `{ variants(scope: ` + bList + `, top: 10) { distinct cases top { stages cases medianDays } } }`, func(ctx context.Context, e *kpi.Engine) error {

@@ -196,10 +196,10 @@ func certification(c *kpi.Certification) *model.Certification {
 	return out
 }
 
-func diagnosis(d *kpi.Diagnosis) *model.Diagnosis {
+func diagnosis(e *kpi.Engine, d *kpi.Diagnosis) *model.Diagnosis {
 	out := &model.Diagnosis{From: d.Scope.From, To: d.Scope.To, ValueStream: valueStream(&d.ValueStream),
 		Bottleneck: nonEmpty(d.Bottleneck), BottleneckShare: d.BottleneckShare, LeadConversion: kpiValue(d.LeadConversion),
-		WinRate: kpiValue(d.WinRate), Cycles: cycleTimes(&d.Cycles), Adoption: adoption(&d.Adoption),
+		WinRate: kpiValue(d.WinRate), Cycles: cycleTimes(e)(&d.Cycles), Adoption: adoption(e)(&d.Adoption),
 		Compliance: compliance(&d.Compliance), WonValue: kpiValue(d.WonValue),
 		StageOpportunities: make([]*model.StageOpportunity, len(d.StageOpportunities)),
 		GateOpportunities:  make([]*model.GateOpportunity, len(d.GateOpportunities)), Report: d.Text()}

@@ -4,21 +4,21 @@ import (
 	"errors"
 	"strings"
 
+
 	"github.com/ltc-analytics/ltc/graph/model"
+	"github.com/ltc-analytics/ltc/schema"
 	"github.com/ltc-analytics/ltc/schema/kpi"
 )
 
-// dimensionName maps the API's Dimension enum to the engine's dimension names (schema.Dimensions).
-var dimensionName = map[model.Dimension]string{
-	model.DimensionBusinessUnit: "business_unit",
-	model.DimensionRegion:       "region",
-	model.DimensionSegment:      "segment",
-	model.DimensionProductLine:  "product_line",
-	model.DimensionChannel:      "channel",
-	model.DimensionOwner:        "owner",
-	model.DimensionTeam:         "team",
-	model.DimensionBranch:       "branch",
-}
+// dimensionName maps the API's Dimension enum to the engine's dimension names: each enum value is
+// its schema.Dimensions name in upper case (TestDimensionsFromCatalog ties the two lists).
+var dimensionName = func() map[model.Dimension]string {
+	m := make(map[model.Dimension]string, len(schema.Dimensions))
+	for _, d := range schema.Dimensions {
+		m[model.Dimension(strings.ToUpper(d))] = d
+	}
+	return m
+}()
 
 // dimensionEnum is the inverse of dimensionName.
 var dimensionEnum = func() map[string]model.Dimension {
@@ -40,6 +40,15 @@ var cycleOf = map[model.Cycle]kpi.Cycle{
 	model.CycleSales: kpi.CycleSales, model.CycleDelivery: kpi.CycleDelivery, model.CycleCash: kpi.CycleCash,
 	model.CycleLeadToCash: kpi.CycleLeadToCash,
 }
+
+// cycleEnum is the inverse of cycleOf.
+var cycleEnum = func() map[kpi.Cycle]model.Cycle {
+	m := make(map[kpi.Cycle]model.Cycle, len(cycleOf))
+	for k, v := range cycleOf {
+		m[v] = k
+	}
+	return m
+}()
 
 // kpiScope converts a ScopeInput; the engine validates the result (ErrBadScope → BAD_SCOPE). Enum
 // values gqlgen let through are always in the maps; an unmapped one is reported as BAD_SCOPE too.
@@ -170,13 +179,32 @@ func duration(d kpi.Duration) *model.DurationStats {
 	return &model.DurationStats{P50Days: kpiValue(d.P50), P90Days: kpiValue(d.P90), MeanDays: kpiValue(d.Mean)}
 }
 
-func cycleTimes(c *kpi.CycleTimes) *model.CycleTimes {
-	return &model.CycleTimes{Sales: duration(c.Sales), Delivery: duration(c.Delivery), Cash: duration(c.Cash),
-		LeadToCash: duration(c.LeadToCash)}
+// cycleTimes converts cycle times; a cycle whose milestones e's model does not mark carries its
+// NOT_CONFIGURED error instead (reported when the field is asked for).
+func cycleTimes(e *kpi.Engine) func(c *kpi.CycleTimes) *model.CycleTimes {
+	return func(c *kpi.CycleTimes) *model.CycleTimes {
+		out := &model.CycleTimes{
+			SalesErr: e.CycleConfigured(kpi.CycleSales), DeliveryErr: e.CycleConfigured(kpi.CycleDelivery),
+			CashErr: e.CycleConfigured(kpi.CycleCash), LeadToCashErr: e.CycleConfigured(kpi.CycleLeadToCash),
+		}
+		if out.SalesErr == nil {
+			out.SalesStats = duration(c.Sales)
+		}
+		if out.DeliveryErr == nil {
+			out.DeliveryStats = duration(c.Delivery)
+		}
+		if out.CashErr == nil {
+			out.CashStats = duration(c.Cash)
+		}
+		if out.LeadToCashErr == nil {
+			out.LeadToCashStats = duration(c.LeadToCash)
+		}
+		return out
+	}
 }
 
-func cycleTimesBreakdown(s kpi.Scope, bd *kpi.Breakdown[kpi.CycleTimes]) *model.CycleTimesBreakdown {
-	t, g, p := breakdown(s, bd, cycleTimes,
+func cycleTimesBreakdown(e *kpi.Engine, s kpi.Scope, bd *kpi.Breakdown[kpi.CycleTimes]) *model.CycleTimesBreakdown {
+	t, g, p := breakdown(s, bd, cycleTimes(e),
 		func(k []*model.DimensionValue, r *model.CycleTimes) *model.CycleTimesGroup {
 			return &model.CycleTimesGroup{Key: k, Result: r}
 		},
@@ -187,7 +215,7 @@ func cycleTimesBreakdown(s kpi.Scope, bd *kpi.Breakdown[kpi.CycleTimes]) *model.
 }
 
 func valueStream(v *kpi.ValueStream) *model.ValueStream {
-	out := &model.ValueStream{Stages: make([]*model.StageStream, len(v.Stages)), Bottleneck: nonEmpty(v.Bottleneck),
+	out := &model.ValueStream{Cycle: cycleEnum[v.Cycle], Stages: make([]*model.StageStream, len(v.Stages)), Bottleneck: nonEmpty(v.Bottleneck),
 		Cases: kpiValue(v.Cases)}
 	for i, s := range v.Stages {
 		out.Stages[i] = &model.StageStream{Stage: s.Stage, Share: kpiValue(s.Share), MedianDays: kpiValue(s.MedianDays),
@@ -215,13 +243,21 @@ func variants(v *kpi.Variants) *model.Variants {
 	return out
 }
 
-func adoption(a *kpi.Adoption) *model.Adoption {
-	return &model.Adoption{Rate: kpiValue(a.Rate), Coverage: kpiValue(a.Coverage), Template: kpiValue(a.Template),
-		IronTriangle: kpiValue(a.IronTriangle)}
+// adoption converts adoption; iron-triangle coverage carries its NOT_CONFIGURED error when e's
+// model does not say when the team is due.
+func adoption(e *kpi.Engine) func(a *kpi.Adoption) *model.Adoption {
+	return func(a *kpi.Adoption) *model.Adoption {
+		out := &model.Adoption{Rate: kpiValue(a.Rate), Coverage: kpiValue(a.Coverage), Template: kpiValue(a.Template),
+			IronTriangleErr: e.IronTriangleConfigured()}
+		if out.IronTriangleErr == nil {
+			out.IronTriangleVal = kpiValue(a.IronTriangle)
+		}
+		return out
+	}
 }
 
-func adoptionBreakdown(s kpi.Scope, bd *kpi.Breakdown[kpi.Adoption]) *model.AdoptionBreakdown {
-	t, g, p := breakdown(s, bd, adoption,
+func adoptionBreakdown(e *kpi.Engine, s kpi.Scope, bd *kpi.Breakdown[kpi.Adoption]) *model.AdoptionBreakdown {
+	t, g, p := breakdown(s, bd, adoption(e),
 		func(k []*model.DimensionValue, r *model.Adoption) *model.AdoptionGroup {
 			return &model.AdoptionGroup{Key: k, Result: r}
 		},

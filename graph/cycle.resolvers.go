@@ -21,5 +21,5 @@ func (r *queryResolver) CycleTimes(ctx context.Context, scope model.ScopeInput) 
 	if err != nil {
 		return nil, err
 	}
-	return cycleTimesBreakdown(s, bd), nil
+	return cycleTimesBreakdown(e, s, bd), nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/ltc-analytics/ltc/schema"
+	"github.com/ltc-analytics/ltc/schema/kpi"
 )
 
 // Code is a stable error code, sent to clients as extensions.code.
@@ -29,6 +30,9 @@ const (
 	// CodeBadInitiative: an initiative definition is invalid; the message says why and
 	// extensions.reasons names the common mistakes (see RegisterReason).
 	CodeBadInitiative Code = "BAD_INITIATIVE"
+	// CodeNotConfigured: the process model does not mark a milestone the KPI is defined on (the
+	// message names it); never a silent 0.
+	CodeNotConfigured Code = "NOT_CONFIGURED"
 	// CodeNotFound: the thing named by an argument (e.g. an initiative id) does not exist.
 	CodeNotFound Code = "NOT_FOUND"
 	// CodeReadOnly: a mutation reached a server whose warehouse is read-only (a replica).
@@ -67,6 +71,22 @@ type ErrorCodes struct {
 type errorCode struct {
 	sentinel error
 	code     Code
+}
+
+// KPIErrorCodes returns NewErrorCodes with the KPI engine's sentinels: the table of the KPI API.
+// ErrBadCursor also wraps ErrBadScope; earlier registrations win, so it comes first.
+func KPIErrorCodes() *ErrorCodes {
+	return NewErrorCodes().
+		Register(kpi.ErrBadCursor, CodeBadArgument).
+		Register(kpi.ErrBadScope, CodeBadScope).
+		Register(kpi.ErrUnknownStage, CodeUnknownStage).
+		Register(kpi.ErrNotConfigured, CodeNotConfigured).
+		Register(kpi.ErrInitiativeNotFound, CodeNotFound).
+		Register(kpi.ErrBadInitiative, CodeBadInitiative).
+		RegisterReason(kpi.ErrOverlappingWindows, "OVERLAPPING_WINDOWS").
+		RegisterReason(kpi.ErrUnknownUnit, "UNKNOWN_UNIT").
+		RegisterReason(kpi.ErrBadSprint, "BAD_SPRINT").
+		RegisterReason(kpi.ErrWaveBeforeStart, "WAVE_BEFORE_START")
 }
 
 // NewErrorCodes returns the table with this package's defaults: the schema bookkeeping argument errors

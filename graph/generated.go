@@ -110,6 +110,14 @@ type ComplexityRoot struct {
 		Start  func(childComplexity int) int
 	}
 
+	Catalog struct {
+		Dimensions func(childComplexity int) int
+		Gates      func(childComplexity int) int
+		Kpis       func(childComplexity int) int
+		Milestones func(childComplexity int) int
+		Stages     func(childComplexity int) int
+	}
+
 	Certification struct {
 		AsOf  func(childComplexity int) int
 		Total func(childComplexity int) int
@@ -184,6 +192,14 @@ type ComplexityRoot struct {
 		ValueStream        func(childComplexity int) int
 		WinRate            func(childComplexity int) int
 		WonValue           func(childComplexity int) int
+	}
+
+	DimensionInfo struct {
+		Description    func(childComplexity int) int
+		Dimension      func(childComplexity int) int
+		DistinctValues func(childComplexity int) int
+		Name           func(childComplexity int) int
+		Title          func(childComplexity int) int
 	}
 
 	DimensionValue struct {
@@ -273,6 +289,14 @@ type ComplexityRoot struct {
 		Rate      func(childComplexity int) int
 	}
 
+	GateInfo struct {
+		Branches   func(childComplexity int) int
+		Guards     func(childComplexity int) int
+		GuardsName func(childComplexity int) int
+		ID         func(childComplexity int) int
+		Name       func(childComplexity int) int
+	}
+
 	GateOpportunity struct {
 		Entered    func(childComplexity int) int
 		Failed     func(childComplexity int) int
@@ -315,6 +339,20 @@ type ComplexityRoot struct {
 		LastSuccessAt func(childComplexity int) int
 	}
 
+	KpiDefinition struct {
+		Definition        func(childComplexity int) int
+		Direction         func(childComplexity int) int
+		Fields            func(childComplexity int) int
+		Milestones        func(childComplexity int) int
+		MissingMilestones func(childComplexity int) int
+		Name              func(childComplexity int) int
+		Over              func(childComplexity int) int
+		RangeOn           func(childComplexity int) int
+		Section           func(childComplexity int) int
+		Title             func(childComplexity int) int
+		Unit              func(childComplexity int) int
+	}
+
 	KpiSample struct {
 		From      func(childComplexity int) int
 		N         func(childComplexity int) int
@@ -346,6 +384,11 @@ type ComplexityRoot struct {
 		Unfiltered func(childComplexity int) int
 		Withheld   func(childComplexity int) int
 		WonDeals   func(childComplexity int) int
+	}
+
+	MilestoneInfo struct {
+		Name  func(childComplexity int) int
+		Stage func(childComplexity int) int
 	}
 
 	Mutation struct {
@@ -402,6 +445,7 @@ type ComplexityRoot struct {
 		CaseTimeline   func(childComplexity int, caseID string) int
 		Cases          func(childComplexity int, scope model.ScopeInput, filter *model.CaseFilter, first *int, after *string) int
 		Cash           func(childComplexity int, scope model.ScopeInput) int
+		Catalog        func(childComplexity int) int
 		Certification  func(childComplexity int, asOf *time.Time) int
 		Compliance     func(childComplexity int, scope model.ScopeInput) int
 		CycleTimes     func(childComplexity int, scope model.ScopeInput) int
@@ -495,6 +539,17 @@ type ComplexityRoot struct {
 		To           func(childComplexity int) int
 	}
 
+	StageInfo struct {
+		Activities func(childComplexity int) int
+		Branches   func(childComplexity int) int
+		Guards     func(childComplexity int) int
+		ID         func(childComplexity int) int
+		Milestone  func(childComplexity int) int
+		Name       func(childComplexity int) int
+		Repeatable func(childComplexity int) int
+		Tier       func(childComplexity int) int
+	}
+
 	StageOpportunity struct {
 		Cases      func(childComplexity int) int
 		MedianDays func(childComplexity int) int
@@ -548,6 +603,7 @@ type ComplexityRoot struct {
 	ValueStream struct {
 		Bottleneck func(childComplexity int) int
 		Cases      func(childComplexity int) int
+		Cycle      func(childComplexity int) int
 		Stages     func(childComplexity int) int
 	}
 
@@ -611,6 +667,7 @@ type QueryResolver interface {
 	Cases(ctx context.Context, scope model.ScopeInput, filter *model.CaseFilter, first *int, after *string) (*model.CaseConnection, error)
 	CaseTimeline(ctx context.Context, caseID string) ([]*model.Event, error)
 	Cash(ctx context.Context, scope model.ScopeInput) (*model.CashBreakdown, error)
+	Catalog(ctx context.Context) (*model.Catalog, error)
 	Compliance(ctx context.Context, scope model.ScopeInput) (*model.ComplianceBreakdown, error)
 	Violations(ctx context.Context, scope model.ScopeInput, first *int, after *string) (*model.ViolationConnection, error)
 	Funnel(ctx context.Context, scope model.ScopeInput, windowDays *int) (*model.FunnelBreakdown, error)
@@ -909,6 +966,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CashPoint.Start(childComplexity), true
 
+	case "Catalog.dimensions":
+		if e.ComplexityRoot.Catalog.Dimensions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Catalog.Dimensions(childComplexity), true
+	case "Catalog.gates":
+		if e.ComplexityRoot.Catalog.Gates == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Catalog.Gates(childComplexity), true
+	case "Catalog.kpis":
+		if e.ComplexityRoot.Catalog.Kpis == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Catalog.Kpis(childComplexity), true
+	case "Catalog.milestones":
+		if e.ComplexityRoot.Catalog.Milestones == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Catalog.Milestones(childComplexity), true
+	case "Catalog.stages":
+		if e.ComplexityRoot.Catalog.Stages == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Catalog.Stages(childComplexity), true
+
 	case "Certification.asOf":
 		if e.ComplexityRoot.Certification.AsOf == nil {
 			break
@@ -1177,6 +1265,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Diagnosis.WonValue(childComplexity), true
+
+	case "DimensionInfo.description":
+		if e.ComplexityRoot.DimensionInfo.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DimensionInfo.Description(childComplexity), true
+	case "DimensionInfo.dimension":
+		if e.ComplexityRoot.DimensionInfo.Dimension == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DimensionInfo.Dimension(childComplexity), true
+	case "DimensionInfo.distinctValues":
+		if e.ComplexityRoot.DimensionInfo.DistinctValues == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DimensionInfo.DistinctValues(childComplexity), true
+	case "DimensionInfo.name":
+		if e.ComplexityRoot.DimensionInfo.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DimensionInfo.Name(childComplexity), true
+	case "DimensionInfo.title":
+		if e.ComplexityRoot.DimensionInfo.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DimensionInfo.Title(childComplexity), true
 
 	case "DimensionValue.dimension":
 		if e.ComplexityRoot.DimensionValue.Dimension == nil {
@@ -1496,6 +1615,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.GateCompliance.Rate(childComplexity), true
 
+	case "GateInfo.branches":
+		if e.ComplexityRoot.GateInfo.Branches == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GateInfo.Branches(childComplexity), true
+	case "GateInfo.guards":
+		if e.ComplexityRoot.GateInfo.Guards == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GateInfo.Guards(childComplexity), true
+	case "GateInfo.guardsName":
+		if e.ComplexityRoot.GateInfo.GuardsName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GateInfo.GuardsName(childComplexity), true
+	case "GateInfo.id":
+		if e.ComplexityRoot.GateInfo.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GateInfo.ID(childComplexity), true
+	case "GateInfo.name":
+		if e.ComplexityRoot.GateInfo.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GateInfo.Name(childComplexity), true
+
 	case "GateOpportunity.entered":
 		if e.ComplexityRoot.GateOpportunity.Entered == nil {
 			break
@@ -1680,6 +1830,73 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.JobFreshness.LastSuccessAt(childComplexity), true
 
+	case "KpiDefinition.definition":
+		if e.ComplexityRoot.KpiDefinition.Definition == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KpiDefinition.Definition(childComplexity), true
+	case "KpiDefinition.direction":
+		if e.ComplexityRoot.KpiDefinition.Direction == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KpiDefinition.Direction(childComplexity), true
+	case "KpiDefinition.fields":
+		if e.ComplexityRoot.KpiDefinition.Fields == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KpiDefinition.Fields(childComplexity), true
+	case "KpiDefinition.milestones":
+		if e.ComplexityRoot.KpiDefinition.Milestones == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KpiDefinition.Milestones(childComplexity), true
+	case "KpiDefinition.missingMilestones":
+		if e.ComplexityRoot.KpiDefinition.MissingMilestones == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KpiDefinition.MissingMilestones(childComplexity), true
+	case "KpiDefinition.name":
+		if e.ComplexityRoot.KpiDefinition.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KpiDefinition.Name(childComplexity), true
+	case "KpiDefinition.over":
+		if e.ComplexityRoot.KpiDefinition.Over == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KpiDefinition.Over(childComplexity), true
+	case "KpiDefinition.rangeOn":
+		if e.ComplexityRoot.KpiDefinition.RangeOn == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KpiDefinition.RangeOn(childComplexity), true
+	case "KpiDefinition.section":
+		if e.ComplexityRoot.KpiDefinition.Section == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KpiDefinition.Section(childComplexity), true
+	case "KpiDefinition.title":
+		if e.ComplexityRoot.KpiDefinition.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KpiDefinition.Title(childComplexity), true
+	case "KpiDefinition.unit":
+		if e.ComplexityRoot.KpiDefinition.Unit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KpiDefinition.Unit(childComplexity), true
+
 	case "KpiSample.from":
 		if e.ComplexityRoot.KpiSample.From == nil {
 			break
@@ -1809,6 +2026,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.MarketingCost.WonDeals(childComplexity), true
+
+	case "MilestoneInfo.name":
+		if e.ComplexityRoot.MilestoneInfo.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MilestoneInfo.Name(childComplexity), true
+	case "MilestoneInfo.stage":
+		if e.ComplexityRoot.MilestoneInfo.Stage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MilestoneInfo.Stage(childComplexity), true
 
 	case "Mutation.deleteInitiative":
 		if e.ComplexityRoot.Mutation.DeleteInitiative == nil {
@@ -2056,6 +2286,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Cash(childComplexity, args["scope"].(model.ScopeInput)), true
+	case "Query.catalog":
+		if e.ComplexityRoot.Query.Catalog == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Catalog(childComplexity), true
 	case "Query.certification":
 		if e.ComplexityRoot.Query.Certification == nil {
 			break
@@ -2570,6 +2806,55 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SprintPoint.To(childComplexity), true
 
+	case "StageInfo.activities":
+		if e.ComplexityRoot.StageInfo.Activities == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StageInfo.Activities(childComplexity), true
+	case "StageInfo.branches":
+		if e.ComplexityRoot.StageInfo.Branches == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StageInfo.Branches(childComplexity), true
+	case "StageInfo.guards":
+		if e.ComplexityRoot.StageInfo.Guards == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StageInfo.Guards(childComplexity), true
+	case "StageInfo.id":
+		if e.ComplexityRoot.StageInfo.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StageInfo.ID(childComplexity), true
+	case "StageInfo.milestone":
+		if e.ComplexityRoot.StageInfo.Milestone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StageInfo.Milestone(childComplexity), true
+	case "StageInfo.name":
+		if e.ComplexityRoot.StageInfo.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StageInfo.Name(childComplexity), true
+	case "StageInfo.repeatable":
+		if e.ComplexityRoot.StageInfo.Repeatable == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StageInfo.Repeatable(childComplexity), true
+	case "StageInfo.tier":
+		if e.ComplexityRoot.StageInfo.Tier == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StageInfo.Tier(childComplexity), true
+
 	case "StageOpportunity.cases":
 		if e.ComplexityRoot.StageOpportunity.Cases == nil {
 			break
@@ -2763,6 +3048,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ValueStream.Cases(childComplexity), true
+	case "ValueStream.cycle":
+		if e.ComplexityRoot.ValueStream.Cycle == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ValueStream.Cycle(childComplexity), true
 	case "ValueStream.stages":
 		if e.ComplexityRoot.ValueStream.Stages == nil {
 			break
@@ -2993,7 +3284,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "adoption.graphqls" "cases.graphqls" "cash.graphqls" "compliance.graphqls" "conversion.graphqls" "cycle.graphqls" "initiative.graphqls" "ops.graphqls" "scope.graphqls" "valuestream.graphqls"
+//go:embed "adoption.graphqls" "cases.graphqls" "cash.graphqls" "catalog.graphqls" "compliance.graphqls" "conversion.graphqls" "cycle.graphqls" "initiative.graphqls" "ops.graphqls" "scope.graphqls" "valuestream.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -3008,6 +3299,7 @@ var sources = []*ast.Source{
 	{Name: "adoption.graphqls", Input: sourceData("adoption.graphqls"), BuiltIn: false},
 	{Name: "cases.graphqls", Input: sourceData("cases.graphqls"), BuiltIn: false},
 	{Name: "cash.graphqls", Input: sourceData("cash.graphqls"), BuiltIn: false},
+	{Name: "catalog.graphqls", Input: sourceData("catalog.graphqls"), BuiltIn: false},
 	{Name: "compliance.graphqls", Input: sourceData("compliance.graphqls"), BuiltIn: false},
 	{Name: "conversion.graphqls", Input: sourceData("conversion.graphqls"), BuiltIn: false},
 	{Name: "cycle.graphqls", Input: sourceData("cycle.graphqls"), BuiltIn: false},
@@ -3166,6 +3458,22 @@ func (ec *executionContext) childFields_CashPoint(ctx context.Context, field gra
 	return nil, fmt.Errorf("no field named %q was found under type CashPoint", field.Name)
 }
 
+func (ec *executionContext) childFields_Catalog(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kpis":
+		return ec.fieldContext_Catalog_kpis(ctx, field)
+	case "dimensions":
+		return ec.fieldContext_Catalog_dimensions(ctx, field)
+	case "stages":
+		return ec.fieldContext_Catalog_stages(ctx, field)
+	case "gates":
+		return ec.fieldContext_Catalog_gates(ctx, field)
+	case "milestones":
+		return ec.fieldContext_Catalog_milestones(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Catalog", field.Name)
+}
+
 func (ec *executionContext) childFields_Certification(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "asOf":
@@ -3316,6 +3624,22 @@ func (ec *executionContext) childFields_Diagnosis(ctx context.Context, field gra
 		return ec.fieldContext_Diagnosis_report(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Diagnosis", field.Name)
+}
+
+func (ec *executionContext) childFields_DimensionInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_DimensionInfo_name(ctx, field)
+	case "dimension":
+		return ec.fieldContext_DimensionInfo_dimension(ctx, field)
+	case "title":
+		return ec.fieldContext_DimensionInfo_title(ctx, field)
+	case "description":
+		return ec.fieldContext_DimensionInfo_description(ctx, field)
+	case "distinctValues":
+		return ec.fieldContext_DimensionInfo_distinctValues(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DimensionInfo", field.Name)
 }
 
 func (ec *executionContext) childFields_DimensionValue(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3492,6 +3816,22 @@ func (ec *executionContext) childFields_GateCompliance(ctx context.Context, fiel
 	return nil, fmt.Errorf("no field named %q was found under type GateCompliance", field.Name)
 }
 
+func (ec *executionContext) childFields_GateInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_GateInfo_id(ctx, field)
+	case "name":
+		return ec.fieldContext_GateInfo_name(ctx, field)
+	case "guards":
+		return ec.fieldContext_GateInfo_guards(ctx, field)
+	case "guardsName":
+		return ec.fieldContext_GateInfo_guardsName(ctx, field)
+	case "branches":
+		return ec.fieldContext_GateInfo_branches(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type GateInfo", field.Name)
+}
+
 func (ec *executionContext) childFields_GateOpportunity(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "rank":
@@ -3576,6 +3916,34 @@ func (ec *executionContext) childFields_JobFreshness(ctx context.Context, field 
 	return nil, fmt.Errorf("no field named %q was found under type JobFreshness", field.Name)
 }
 
+func (ec *executionContext) childFields_KpiDefinition(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_KpiDefinition_name(ctx, field)
+	case "title":
+		return ec.fieldContext_KpiDefinition_title(ctx, field)
+	case "unit":
+		return ec.fieldContext_KpiDefinition_unit(ctx, field)
+	case "direction":
+		return ec.fieldContext_KpiDefinition_direction(ctx, field)
+	case "rangeOn":
+		return ec.fieldContext_KpiDefinition_rangeOn(ctx, field)
+	case "over":
+		return ec.fieldContext_KpiDefinition_over(ctx, field)
+	case "definition":
+		return ec.fieldContext_KpiDefinition_definition(ctx, field)
+	case "section":
+		return ec.fieldContext_KpiDefinition_section(ctx, field)
+	case "milestones":
+		return ec.fieldContext_KpiDefinition_milestones(ctx, field)
+	case "missingMilestones":
+		return ec.fieldContext_KpiDefinition_missingMilestones(ctx, field)
+	case "fields":
+		return ec.fieldContext_KpiDefinition_fields(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type KpiDefinition", field.Name)
+}
+
 func (ec *executionContext) childFields_KpiSample(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "from":
@@ -3640,6 +4008,16 @@ func (ec *executionContext) childFields_MarketingCost(ctx context.Context, field
 		return ec.fieldContext_MarketingCost_withheld(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type MarketingCost", field.Name)
+}
+
+func (ec *executionContext) childFields_MilestoneInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_MilestoneInfo_name(ctx, field)
+	case "stage":
+		return ec.fieldContext_MilestoneInfo_stage(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MilestoneInfo", field.Name)
 }
 
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3872,6 +4250,28 @@ func (ec *executionContext) childFields_SprintPoint(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type SprintPoint", field.Name)
 }
 
+func (ec *executionContext) childFields_StageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_StageInfo_id(ctx, field)
+	case "name":
+		return ec.fieldContext_StageInfo_name(ctx, field)
+	case "tier":
+		return ec.fieldContext_StageInfo_tier(ctx, field)
+	case "milestone":
+		return ec.fieldContext_StageInfo_milestone(ctx, field)
+	case "repeatable":
+		return ec.fieldContext_StageInfo_repeatable(ctx, field)
+	case "branches":
+		return ec.fieldContext_StageInfo_branches(ctx, field)
+	case "activities":
+		return ec.fieldContext_StageInfo_activities(ctx, field)
+	case "guards":
+		return ec.fieldContext_StageInfo_guards(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StageInfo", field.Name)
+}
+
 func (ec *executionContext) childFields_StageOpportunity(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "rank":
@@ -3974,6 +4374,8 @@ func (ec *executionContext) childFields_ValuePoint(ctx context.Context, field gr
 
 func (ec *executionContext) childFields_ValueStream(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "cycle":
+		return ec.fieldContext_ValueStream_cycle(ctx, field)
 	case "stages":
 		return ec.fieldContext_ValueStream_stages(ctx, field)
 	case "bottleneck":
@@ -4811,21 +5213,21 @@ func (ec *executionContext) _Adoption_ironTriangle(ctx context.Context, field gr
 			return ec.fieldContext_Adoption_ironTriangle(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.IronTriangle, nil
+			return obj.IronTriangle()
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.KpiValue) graphql.Marshaler {
-			return ec.marshalNKpiValue2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiValue(ctx, selections, v)
+			return ec.marshalOKpiValue2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiValue(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Adoption_ironTriangle(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Adoption",
 		Field:      field,
-		IsMethod:   false,
+		IsMethod:   true,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_KpiValue(ctx, field)
@@ -5888,6 +6290,166 @@ func (ec *executionContext) fieldContext_CashPoint_result(_ context.Context, fie
 	return fc, nil
 }
 
+func (ec *executionContext) _Catalog_kpis(ctx context.Context, field graphql.CollectedField, obj *model.Catalog) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Catalog_kpis(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kpis, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.KpiDefinition) graphql.Marshaler {
+			return ec.marshalNKpiDefinition2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiDefinitionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Catalog_kpis(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Catalog",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KpiDefinition(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Catalog_dimensions(ctx context.Context, field graphql.CollectedField, obj *model.Catalog) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Catalog_dimensions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Dimensions, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.DimensionInfo) graphql.Marshaler {
+			return ec.marshalNDimensionInfo2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐDimensionInfoᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Catalog_dimensions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Catalog",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DimensionInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Catalog_stages(ctx context.Context, field graphql.CollectedField, obj *model.Catalog) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Catalog_stages(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Stages, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.StageInfo) graphql.Marshaler {
+			return ec.marshalNStageInfo2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐStageInfoᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Catalog_stages(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Catalog",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Catalog_gates(ctx context.Context, field graphql.CollectedField, obj *model.Catalog) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Catalog_gates(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Gates, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.GateInfo) graphql.Marshaler {
+			return ec.marshalNGateInfo2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐGateInfoᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Catalog_gates(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Catalog",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GateInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Catalog_milestones(ctx context.Context, field graphql.CollectedField, obj *model.Catalog) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Catalog_milestones(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Milestones, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.MilestoneInfo) graphql.Marshaler {
+			return ec.marshalNMilestoneInfo2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐMilestoneInfoᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Catalog_milestones(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Catalog",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MilestoneInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Certification_asOf(ctx context.Context, field graphql.CollectedField, obj *model.Certification) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6295,21 +6857,21 @@ func (ec *executionContext) _CycleTimes_sales(ctx context.Context, field graphql
 			return ec.fieldContext_CycleTimes_sales(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Sales, nil
+			return obj.Sales()
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.DurationStats) graphql.Marshaler {
-			return ec.marshalNDurationStats2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐDurationStats(ctx, selections, v)
+			return ec.marshalODurationStats2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐDurationStats(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_CycleTimes_sales(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "CycleTimes",
 		Field:      field,
-		IsMethod:   false,
+		IsMethod:   true,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_DurationStats(ctx, field)
@@ -6327,21 +6889,21 @@ func (ec *executionContext) _CycleTimes_delivery(ctx context.Context, field grap
 			return ec.fieldContext_CycleTimes_delivery(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Delivery, nil
+			return obj.Delivery()
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.DurationStats) graphql.Marshaler {
-			return ec.marshalNDurationStats2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐDurationStats(ctx, selections, v)
+			return ec.marshalODurationStats2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐDurationStats(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_CycleTimes_delivery(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "CycleTimes",
 		Field:      field,
-		IsMethod:   false,
+		IsMethod:   true,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_DurationStats(ctx, field)
@@ -6359,21 +6921,21 @@ func (ec *executionContext) _CycleTimes_cash(ctx context.Context, field graphql.
 			return ec.fieldContext_CycleTimes_cash(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Cash, nil
+			return obj.Cash()
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.DurationStats) graphql.Marshaler {
-			return ec.marshalNDurationStats2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐDurationStats(ctx, selections, v)
+			return ec.marshalODurationStats2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐDurationStats(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_CycleTimes_cash(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "CycleTimes",
 		Field:      field,
-		IsMethod:   false,
+		IsMethod:   true,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_DurationStats(ctx, field)
@@ -6391,21 +6953,21 @@ func (ec *executionContext) _CycleTimes_leadToCash(ctx context.Context, field gr
 			return ec.fieldContext_CycleTimes_leadToCash(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.LeadToCash, nil
+			return obj.LeadToCash()
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.DurationStats) graphql.Marshaler {
-			return ec.marshalNDurationStats2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐDurationStats(ctx, selections, v)
+			return ec.marshalODurationStats2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐDurationStats(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_CycleTimes_leadToCash(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "CycleTimes",
 		Field:      field,
-		IsMethod:   false,
+		IsMethod:   true,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_DurationStats(ctx, field)
@@ -7163,6 +7725,121 @@ func (ec *executionContext) _Diagnosis_report(ctx context.Context, field graphql
 }
 func (ec *executionContext) fieldContext_Diagnosis_report(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Diagnosis", field, false, false, "String")
+}
+
+func (ec *executionContext) _DimensionInfo_name(ctx context.Context, field graphql.CollectedField, obj *model.DimensionInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DimensionInfo_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DimensionInfo_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DimensionInfo", field, false, false, "String")
+}
+
+func (ec *executionContext) _DimensionInfo_dimension(ctx context.Context, field graphql.CollectedField, obj *model.DimensionInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DimensionInfo_dimension(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Dimension, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Dimension) graphql.Marshaler {
+			return ec.marshalNDimension2githubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐDimension(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DimensionInfo_dimension(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DimensionInfo", field, false, false, "Dimension")
+}
+
+func (ec *executionContext) _DimensionInfo_title(ctx context.Context, field graphql.CollectedField, obj *model.DimensionInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DimensionInfo_title(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Title, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DimensionInfo_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DimensionInfo", field, false, false, "String")
+}
+
+func (ec *executionContext) _DimensionInfo_description(ctx context.Context, field graphql.CollectedField, obj *model.DimensionInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DimensionInfo_description(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Description, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DimensionInfo_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DimensionInfo", field, false, false, "String")
+}
+
+func (ec *executionContext) _DimensionInfo_distinctValues(ctx context.Context, field graphql.CollectedField, obj *model.DimensionInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DimensionInfo_distinctValues(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DistinctValues, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DimensionInfo_distinctValues(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DimensionInfo", field, false, false, "Int")
 }
 
 func (ec *executionContext) _DimensionValue_dimension(ctx context.Context, field graphql.CollectedField, obj *model.DimensionValue) (ret graphql.Marshaler) {
@@ -8536,6 +9213,121 @@ func (ec *executionContext) fieldContext_GateCompliance_late(_ context.Context, 
 	return fc, nil
 }
 
+func (ec *executionContext) _GateInfo_id(ctx context.Context, field graphql.CollectedField, obj *model.GateInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GateInfo_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GateInfo_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GateInfo", field, false, false, "String")
+}
+
+func (ec *executionContext) _GateInfo_name(ctx context.Context, field graphql.CollectedField, obj *model.GateInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GateInfo_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GateInfo_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GateInfo", field, false, false, "String")
+}
+
+func (ec *executionContext) _GateInfo_guards(ctx context.Context, field graphql.CollectedField, obj *model.GateInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GateInfo_guards(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Guards, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GateInfo_guards(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GateInfo", field, false, false, "String")
+}
+
+func (ec *executionContext) _GateInfo_guardsName(ctx context.Context, field graphql.CollectedField, obj *model.GateInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GateInfo_guardsName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GuardsName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GateInfo_guardsName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GateInfo", field, false, false, "String")
+}
+
+func (ec *executionContext) _GateInfo_branches(ctx context.Context, field graphql.CollectedField, obj *model.GateInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GateInfo_branches(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Branches, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GateInfo_branches(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GateInfo", field, false, false, "String")
+}
+
 func (ec *executionContext) _GateOpportunity_rank(ctx context.Context, field graphql.CollectedField, obj *model.GateOpportunity) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9244,6 +10036,259 @@ func (ec *executionContext) fieldContext_JobFreshness_lastStatus(_ context.Conte
 	return graphql.NewScalarFieldContext("JobFreshness", field, false, false, "String")
 }
 
+func (ec *executionContext) _KpiDefinition_name(ctx context.Context, field graphql.CollectedField, obj *model.KpiDefinition) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KpiDefinition_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_KpiDefinition_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("KpiDefinition", field, false, false, "String")
+}
+
+func (ec *executionContext) _KpiDefinition_title(ctx context.Context, field graphql.CollectedField, obj *model.KpiDefinition) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KpiDefinition_title(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Title, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_KpiDefinition_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("KpiDefinition", field, false, false, "String")
+}
+
+func (ec *executionContext) _KpiDefinition_unit(ctx context.Context, field graphql.CollectedField, obj *model.KpiDefinition) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KpiDefinition_unit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Unit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.KpiUnit) graphql.Marshaler {
+			return ec.marshalNKpiUnit2githubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiUnit(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_KpiDefinition_unit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("KpiDefinition", field, false, false, "KpiUnit")
+}
+
+func (ec *executionContext) _KpiDefinition_direction(ctx context.Context, field graphql.CollectedField, obj *model.KpiDefinition) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KpiDefinition_direction(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Direction, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.KpiDirection) graphql.Marshaler {
+			return ec.marshalNKpiDirection2githubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiDirection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_KpiDefinition_direction(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("KpiDefinition", field, false, false, "KpiDirection")
+}
+
+func (ec *executionContext) _KpiDefinition_rangeOn(ctx context.Context, field graphql.CollectedField, obj *model.KpiDefinition) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KpiDefinition_rangeOn(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RangeOn, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_KpiDefinition_rangeOn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("KpiDefinition", field, false, false, "String")
+}
+
+func (ec *executionContext) _KpiDefinition_over(ctx context.Context, field graphql.CollectedField, obj *model.KpiDefinition) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KpiDefinition_over(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Over, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_KpiDefinition_over(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("KpiDefinition", field, false, false, "String")
+}
+
+func (ec *executionContext) _KpiDefinition_definition(ctx context.Context, field graphql.CollectedField, obj *model.KpiDefinition) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KpiDefinition_definition(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Definition, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_KpiDefinition_definition(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("KpiDefinition", field, false, false, "String")
+}
+
+func (ec *executionContext) _KpiDefinition_section(ctx context.Context, field graphql.CollectedField, obj *model.KpiDefinition) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KpiDefinition_section(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Section, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_KpiDefinition_section(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("KpiDefinition", field, false, false, "String")
+}
+
+func (ec *executionContext) _KpiDefinition_milestones(ctx context.Context, field graphql.CollectedField, obj *model.KpiDefinition) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KpiDefinition_milestones(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Milestones, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_KpiDefinition_milestones(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("KpiDefinition", field, false, false, "String")
+}
+
+func (ec *executionContext) _KpiDefinition_missingMilestones(ctx context.Context, field graphql.CollectedField, obj *model.KpiDefinition) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KpiDefinition_missingMilestones(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MissingMilestones, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_KpiDefinition_missingMilestones(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("KpiDefinition", field, false, false, "String")
+}
+
+func (ec *executionContext) _KpiDefinition_fields(ctx context.Context, field graphql.CollectedField, obj *model.KpiDefinition) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KpiDefinition_fields(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Fields, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_KpiDefinition_fields(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("KpiDefinition", field, false, false, "String")
+}
+
 func (ec *executionContext) _KpiSample_from(ctx context.Context, field graphql.CollectedField, obj *model.KpiSample) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9725,6 +10770,52 @@ func (ec *executionContext) _MarketingCost_withheld(ctx context.Context, field g
 }
 func (ec *executionContext) fieldContext_MarketingCost_withheld(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("MarketingCost", field, false, false, "Dimension")
+}
+
+func (ec *executionContext) _MilestoneInfo_name(ctx context.Context, field graphql.CollectedField, obj *model.MilestoneInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MilestoneInfo_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MilestoneInfo_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MilestoneInfo", field, false, false, "String")
+}
+
+func (ec *executionContext) _MilestoneInfo_stage(ctx context.Context, field graphql.CollectedField, obj *model.MilestoneInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MilestoneInfo_stage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Stage, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MilestoneInfo_stage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MilestoneInfo", field, false, false, "String")
 }
 
 func (ec *executionContext) _Mutation_upsertInitiative(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -10896,6 +11987,38 @@ func (ec *executionContext) fieldContext_Query_cash(ctx context.Context, field g
 	if fc.Args, err = ec.field_Query_cash_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_catalog(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_catalog(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().Catalog(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Catalog) graphql.Marshaler {
+			return ec.marshalNCatalog2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐCatalog(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_catalog(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Catalog(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -12908,6 +14031,190 @@ func (ec *executionContext) fieldContext_SprintPoint_control(_ context.Context, 
 	return fc, nil
 }
 
+func (ec *executionContext) _StageInfo_id(ctx context.Context, field graphql.CollectedField, obj *model.StageInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StageInfo_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StageInfo_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StageInfo", field, false, false, "String")
+}
+
+func (ec *executionContext) _StageInfo_name(ctx context.Context, field graphql.CollectedField, obj *model.StageInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StageInfo_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StageInfo_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StageInfo", field, false, false, "String")
+}
+
+func (ec *executionContext) _StageInfo_tier(ctx context.Context, field graphql.CollectedField, obj *model.StageInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StageInfo_tier(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Tier, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StageInfo_tier(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StageInfo", field, false, false, "String")
+}
+
+func (ec *executionContext) _StageInfo_milestone(ctx context.Context, field graphql.CollectedField, obj *model.StageInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StageInfo_milestone(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Milestone, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StageInfo_milestone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StageInfo", field, false, false, "String")
+}
+
+func (ec *executionContext) _StageInfo_repeatable(ctx context.Context, field graphql.CollectedField, obj *model.StageInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StageInfo_repeatable(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Repeatable, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StageInfo_repeatable(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StageInfo", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _StageInfo_branches(ctx context.Context, field graphql.CollectedField, obj *model.StageInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StageInfo_branches(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Branches, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StageInfo_branches(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StageInfo", field, false, false, "String")
+}
+
+func (ec *executionContext) _StageInfo_activities(ctx context.Context, field graphql.CollectedField, obj *model.StageInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StageInfo_activities(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Activities, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StageInfo_activities(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StageInfo", field, false, false, "String")
+}
+
+func (ec *executionContext) _StageInfo_guards(ctx context.Context, field graphql.CollectedField, obj *model.StageInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StageInfo_guards(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Guards, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StageInfo_guards(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StageInfo", field, false, false, "String")
+}
+
 func (ec *executionContext) _StageOpportunity_rank(ctx context.Context, field graphql.CollectedField, obj *model.StageOpportunity) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -13672,6 +14979,29 @@ func (ec *executionContext) fieldContext_ValuePoint_result(_ context.Context, fi
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _ValueStream_cycle(ctx context.Context, field graphql.CollectedField, obj *model.ValueStream) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ValueStream_cycle(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cycle, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Cycle) graphql.Marshaler {
+			return ec.marshalNCycle2githubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐCycle(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ValueStream_cycle(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ValueStream", field, false, false, "Cycle")
 }
 
 func (ec *executionContext) _ValueStream_stages(ctx context.Context, field graphql.CollectedField, obj *model.ValueStream) (ret graphql.Marshaler) {
@@ -15823,7 +17153,7 @@ func (ec *executionContext) _Adoption(ctx context.Context, sel ast.SelectionSet,
 			}
 		case "ironTriangle":
 			out.Values[i] = ec._Adoption_ironTriangle(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -16285,6 +17615,59 @@ func (ec *executionContext) _CashPoint(ctx context.Context, sel ast.SelectionSet
 	return out
 }
 
+var catalogImplementors = []string{"Catalog"}
+
+func (ec *executionContext) _Catalog(ctx context.Context, sel ast.SelectionSet, obj *model.Catalog) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, catalogImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Catalog")
+		case "kpis":
+			out.Values[i] = ec._Catalog_kpis(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "dimensions":
+			out.Values[i] = ec._Catalog_dimensions(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "stages":
+			out.Values[i] = ec._Catalog_stages(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "gates":
+			out.Values[i] = ec._Catalog_gates(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "milestones":
+			out.Values[i] = ec._Catalog_milestones(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var certificationImplementors = []string{"Certification"}
 
 func (ec *executionContext) _Certification(ctx context.Context, sel ast.SelectionSet, obj *model.Certification) graphql.Marshaler {
@@ -16503,22 +17886,22 @@ func (ec *executionContext) _CycleTimes(ctx context.Context, sel ast.SelectionSe
 			out.Values[i] = graphql.MarshalString("CycleTimes")
 		case "sales":
 			out.Values[i] = ec._CycleTimes_sales(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		case "delivery":
 			out.Values[i] = ec._CycleTimes_delivery(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		case "cash":
 			out.Values[i] = ec._CycleTimes_cash(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		case "leadToCash":
 			out.Values[i] = ec._CycleTimes_leadToCash(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -16788,6 +18171,59 @@ func (ec *executionContext) _Diagnosis(ctx context.Context, sel ast.SelectionSet
 			}
 		case "report":
 			out.Values[i] = ec._Diagnosis_report(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var dimensionInfoImplementors = []string{"DimensionInfo"}
+
+func (ec *executionContext) _DimensionInfo(ctx context.Context, sel ast.SelectionSet, obj *model.DimensionInfo) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, dimensionInfoImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DimensionInfo")
+		case "name":
+			out.Values[i] = ec._DimensionInfo_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "dimension":
+			out.Values[i] = ec._DimensionInfo_dimension(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "title":
+			out.Values[i] = ec._DimensionInfo_title(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "description":
+			out.Values[i] = ec._DimensionInfo_description(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "distinctValues":
+			out.Values[i] = ec._DimensionInfo_distinctValues(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -17399,6 +18835,59 @@ func (ec *executionContext) _GateCompliance(ctx context.Context, sel ast.Selecti
 	return out
 }
 
+var gateInfoImplementors = []string{"GateInfo"}
+
+func (ec *executionContext) _GateInfo(ctx context.Context, sel ast.SelectionSet, obj *model.GateInfo) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, gateInfoImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("GateInfo")
+		case "id":
+			out.Values[i] = ec._GateInfo_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._GateInfo_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "guards":
+			out.Values[i] = ec._GateInfo_guards(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "guardsName":
+			out.Values[i] = ec._GateInfo_guardsName(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "branches":
+			out.Values[i] = ec._GateInfo_branches(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var gateOpportunityImplementors = []string{"GateOpportunity"}
 
 func (ec *executionContext) _GateOpportunity(ctx context.Context, sel ast.SelectionSet, obj *model.GateOpportunity) graphql.Marshaler {
@@ -17661,6 +19150,89 @@ func (ec *executionContext) _JobFreshness(ctx context.Context, sel ast.Selection
 	return out
 }
 
+var kpiDefinitionImplementors = []string{"KpiDefinition"}
+
+func (ec *executionContext) _KpiDefinition(ctx context.Context, sel ast.SelectionSet, obj *model.KpiDefinition) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, kpiDefinitionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("KpiDefinition")
+		case "name":
+			out.Values[i] = ec._KpiDefinition_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "title":
+			out.Values[i] = ec._KpiDefinition_title(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unit":
+			out.Values[i] = ec._KpiDefinition_unit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "direction":
+			out.Values[i] = ec._KpiDefinition_direction(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rangeOn":
+			out.Values[i] = ec._KpiDefinition_rangeOn(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "over":
+			out.Values[i] = ec._KpiDefinition_over(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "definition":
+			out.Values[i] = ec._KpiDefinition_definition(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "section":
+			out.Values[i] = ec._KpiDefinition_section(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "milestones":
+			out.Values[i] = ec._KpiDefinition_milestones(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "missingMilestones":
+			out.Values[i] = ec._KpiDefinition_missingMilestones(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "fields":
+			out.Values[i] = ec._KpiDefinition_fields(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var kpiSampleImplementors = []string{"KpiSample"}
 
 func (ec *executionContext) _KpiSample(ctx context.Context, sel ast.SelectionSet, obj *model.KpiSample) graphql.Marshaler {
@@ -17859,6 +19431,44 @@ func (ec *executionContext) _MarketingCost(ctx context.Context, sel ast.Selectio
 		case "withheld":
 			out.Values[i] = ec._MarketingCost_withheld(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var milestoneInfoImplementors = []string{"MilestoneInfo"}
+
+func (ec *executionContext) _MilestoneInfo(ctx context.Context, sel ast.SelectionSet, obj *model.MilestoneInfo) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, milestoneInfoImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MilestoneInfo")
+		case "name":
+			out.Values[i] = ec._MilestoneInfo_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "stage":
+			out.Values[i] = ec._MilestoneInfo_stage(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -18279,6 +19889,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_cash(ctx, field)
+				})
+		case "catalog":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_catalog(ctx, field)
 				})
 		case "compliance":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -18853,6 +20469,74 @@ func (ec *executionContext) _SprintPoint(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var stageInfoImplementors = []string{"StageInfo"}
+
+func (ec *executionContext) _StageInfo(ctx context.Context, sel ast.SelectionSet, obj *model.StageInfo) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, stageInfoImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StageInfo")
+		case "id":
+			out.Values[i] = ec._StageInfo_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._StageInfo_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "tier":
+			out.Values[i] = ec._StageInfo_tier(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "milestone":
+			out.Values[i] = ec._StageInfo_milestone(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "repeatable":
+			out.Values[i] = ec._StageInfo_repeatable(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "branches":
+			out.Values[i] = ec._StageInfo_branches(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "activities":
+			out.Values[i] = ec._StageInfo_activities(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "guards":
+			out.Values[i] = ec._StageInfo_guards(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var stageOpportunityImplementors = []string{"StageOpportunity"}
 
 func (ec *executionContext) _StageOpportunity(ctx context.Context, sel ast.SelectionSet, obj *model.StageOpportunity) graphql.Marshaler {
@@ -19205,6 +20889,11 @@ func (ec *executionContext) _ValueStream(ctx context.Context, sel ast.SelectionS
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("ValueStream")
+		case "cycle":
+			out.Values[i] = ec._ValueStream_cycle(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "stages":
 			out.Values[i] = ec._ValueStream_stages(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -20074,6 +21763,14 @@ func (ec *executionContext) marshalNCashPoint2ᚖgithubᚗcomᚋltcᚑanalytics�
 	return ec._CashPoint(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNCatalog2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐCatalog(ctx context.Context, sel ast.SelectionSet, v *model.Catalog) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Catalog!")
+		return graphql.Null
+	}
+	return ec._Catalog(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNCertification2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐCertification(ctx context.Context, sel ast.SelectionSet, v *model.Certification) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Certification!")
@@ -20144,6 +21841,16 @@ func (ec *executionContext) marshalNCompliancePoint2ᚖgithubᚗcomᚋltcᚑanal
 		return graphql.Null
 	}
 	return ec._CompliancePoint(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNCycle2githubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐCycle(ctx context.Context, v any) (model.Cycle, error) {
+	var res model.Cycle
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCycle2githubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐCycle(ctx context.Context, sel ast.SelectionSet, v model.Cycle) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) marshalNCycleTimes2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐCycleTimes(ctx context.Context, sel ast.SelectionSet, v *model.CycleTimes) graphql.Marshaler {
@@ -20266,6 +21973,30 @@ func (ec *executionContext) marshalNDimension2ᚕgithubᚗcomᚋltcᚑanalytics�
 	return ret
 }
 
+func (ec *executionContext) marshalNDimensionInfo2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐDimensionInfoᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.DimensionInfo) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNDimensionInfo2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐDimensionInfo(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNDimensionInfo2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐDimensionInfo(ctx context.Context, sel ast.SelectionSet, v *model.DimensionInfo) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "DimensionInfo!")
+		return graphql.Null
+	}
+	return ec._DimensionInfo(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNDimensionValue2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐDimensionValueᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.DimensionValue) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -20288,14 +22019,6 @@ func (ec *executionContext) marshalNDimensionValue2ᚖgithubᚗcomᚋltcᚑanaly
 		return graphql.Null
 	}
 	return ec._DimensionValue(ctx, sel, v)
-}
-
-func (ec *executionContext) marshalNDurationStats2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐDurationStats(ctx context.Context, sel ast.SelectionSet, v *model.DurationStats) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "DurationStats!")
-		return graphql.Null
-	}
-	return ec._DurationStats(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNEtlRun2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐEtlRun(ctx context.Context, sel ast.SelectionSet, v *model.EtlRun) graphql.Marshaler {
@@ -20522,6 +22245,30 @@ func (ec *executionContext) marshalNGateCompliance2ᚖgithubᚗcomᚋltcᚑanaly
 	return ec._GateCompliance(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNGateInfo2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐGateInfoᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.GateInfo) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNGateInfo2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐGateInfo(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNGateInfo2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐGateInfo(ctx context.Context, sel ast.SelectionSet, v *model.GateInfo) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "GateInfo!")
+		return graphql.Null
+	}
+	return ec._GateInfo(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNGateOpportunity2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐGateOpportunityᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.GateOpportunity) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -20655,6 +22402,40 @@ func (ec *executionContext) marshalNJobFreshness2ᚖgithubᚗcomᚋltcᚑanalyti
 	return ec._JobFreshness(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNKpiDefinition2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiDefinitionᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.KpiDefinition) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNKpiDefinition2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiDefinition(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNKpiDefinition2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiDefinition(ctx context.Context, sel ast.SelectionSet, v *model.KpiDefinition) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "KpiDefinition!")
+		return graphql.Null
+	}
+	return ec._KpiDefinition(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNKpiDirection2githubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiDirection(ctx context.Context, v any) (model.KpiDirection, error) {
+	var res model.KpiDirection
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNKpiDirection2githubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiDirection(ctx context.Context, sel ast.SelectionSet, v model.KpiDirection) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalNKpiSample2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiSample(ctx context.Context, sel ast.SelectionSet, v *model.KpiSample) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "KpiSample!")
@@ -20711,6 +22492,30 @@ func (ec *executionContext) marshalNMarketingCost2ᚖgithubᚗcomᚋltcᚑanalyt
 		return graphql.Null
 	}
 	return ec._MarketingCost(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNMilestoneInfo2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐMilestoneInfoᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.MilestoneInfo) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMilestoneInfo2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐMilestoneInfo(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNMilestoneInfo2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐMilestoneInfo(ctx context.Context, sel ast.SelectionSet, v *model.MilestoneInfo) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MilestoneInfo!")
+		return graphql.Null
+	}
+	return ec._MilestoneInfo(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐPageInfo(ctx context.Context, sel ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
@@ -20928,6 +22733,30 @@ func (ec *executionContext) marshalNSprintPoint2ᚖgithubᚗcomᚋltcᚑanalytic
 		return graphql.Null
 	}
 	return ec._SprintPoint(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNStageInfo2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐStageInfoᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.StageInfo) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNStageInfo2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐStageInfo(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNStageInfo2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐStageInfo(ctx context.Context, sel ast.SelectionSet, v *model.StageInfo) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "StageInfo!")
+		return graphql.Null
+	}
+	return ec._StageInfo(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNStageOpportunity2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐStageOpportunityᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.StageOpportunity) graphql.Marshaler {
@@ -21505,6 +23334,13 @@ func (ec *executionContext) marshalODimension2ᚕgithubᚗcomᚋltcᚑanalytics�
 	return ret
 }
 
+func (ec *executionContext) marshalODurationStats2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐDurationStats(ctx context.Context, sel ast.SelectionSet, v *model.DurationStats) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._DurationStats(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOFilterInput2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐFilterInputᚄ(ctx context.Context, v any) ([]*model.FilterInput, error) {
 	if v == nil {
 		return nil, nil
@@ -21621,6 +23457,13 @@ func (ec *executionContext) marshalOKpiSample2ᚖgithubᚗcomᚋltcᚑanalytics�
 		return graphql.Null
 	}
 	return ec._KpiSample(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOKpiValue2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiValue(ctx context.Context, sel ast.SelectionSet, v *model.KpiValue) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._KpiValue(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalORolloutBarSource2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐRolloutBarSource(ctx context.Context, v any) (*model.RolloutBarSource, error) {

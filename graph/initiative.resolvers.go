@@ -193,7 +193,7 @@ func (r *queryResolver) Diagnosis(ctx context.Context, scope model.ScopeInput) (
 	if err != nil {
 		return nil, err
 	}
-	return diagnosis(d), nil
+	return diagnosis(e, d), nil
 }
 
 // Mutation returns MutationResolver implementation.

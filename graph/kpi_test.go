@@ -58,18 +58,7 @@ func day(s string) time.Time {
 }
 
 // kpiCodes is the error-code table cmd/ltc builds (serve.go).
-func kpiCodes() *ErrorCodes {
-	return NewErrorCodes().
-		Register(kpi.ErrBadCursor, CodeBadArgument).
-		Register(kpi.ErrBadScope, CodeBadScope).
-		Register(kpi.ErrUnknownStage, CodeUnknownStage).
-		Register(kpi.ErrInitiativeNotFound, CodeNotFound).
-		Register(kpi.ErrBadInitiative, CodeBadInitiative).
-		RegisterReason(kpi.ErrOverlappingWindows, "OVERLAPPING_WINDOWS").
-		RegisterReason(kpi.ErrUnknownUnit, "UNKNOWN_UNIT").
-		RegisterReason(kpi.ErrBadSprint, "BAD_SPRINT").
-		RegisterReason(kpi.ErrWaveBeforeStart, "WAVE_BEFORE_START")
-}
+func kpiCodes() *ErrorCodes { return KPIErrorCodes() }
 
 // newKPIHandler loads the fixture into an in-memory warehouse, refreshes the engine in a
 // transaction (as the ETL does) and returns the production handler over it.

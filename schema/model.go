@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -28,10 +29,42 @@ type Model struct {
 	Name     string   `yaml:"name"`
 	Branches []Branch `yaml:"branches"`
 	Stages   []Stage  `yaml:"stages"`
+	// IronTriangleAfter is the stage after which a case must have its whole iron-triangle team
+	// (sales, solution, delivery) assigned (DESIGN §5.5); "" leaves iron-triangle coverage
+	// unconfigured.
+	IronTriangleAfter string `yaml:"iron_triangle_after"`
 
 	file       string
-	activities map[string]string // activity name → stage id
-	index      map[string]int    // stage id → position
+	activities map[string]string    // activity name → stage id
+	index      map[string]int       // stage id → position
+	milestones map[Milestone]string // milestone → stage id
+}
+
+// Milestone is a moment of the lead-to-cash process that KPIs are defined on (DESIGN §4, §5.3). A
+// model marks the stage that is each milestone, so the engine never names a stage id.
+type Milestone string
+
+// The milestones a stage may carry, in process order.
+const (
+	MilestoneLeadCreated        Milestone = "lead_created"
+	MilestoneOpportunityCreated Milestone = "opportunity_created"
+	MilestoneWon                Milestone = "won"
+	MilestoneDeliveryStarted    Milestone = "delivery_started"
+	MilestoneDelivered          Milestone = "delivered"
+	MilestoneInvoiced           Milestone = "invoiced"
+	MilestoneCashCollected      Milestone = "cash_collected"
+)
+
+// Milestones lists every milestone in process order.
+var Milestones = []Milestone{MilestoneLeadCreated, MilestoneOpportunityCreated, MilestoneWon,
+	MilestoneDeliveryStarted, MilestoneDelivered, MilestoneInvoiced, MilestoneCashCollected}
+
+func milestoneNames() string {
+	names := make([]string, len(Milestones))
+	for i, m := range Milestones {
+		names[i] = string(m)
+	}
+	return strings.Join(names, ", ")
 }
 
 // Branch is a guided path; a case takes the first branch whose When matches its attributes.
@@ -51,7 +84,20 @@ type Stage struct {
 	Gate       *Gate    `yaml:"gate"`
 	// Template reports whether a template applies to this stage (for template adoption).
 	Template bool `yaml:"template"`
+	// Milestone marks the stage as one of the process's milestones ("" for none).
+	Milestone Milestone `yaml:"milestone"`
+	// Repeatable stages (invoices and payments under milestone billing, partial deliveries) may
+	// occur many times in a case without counting as rework.
+	Repeatable bool `yaml:"repeatable"`
 	pos
+}
+
+// Title is the stage's display name: its name, else its id.
+func (s Stage) Title() string {
+	if s.Name != "" {
+		return s.Name
+	}
+	return s.ID
 }
 
 // Gate names the stage a quality gate guards: a case must pass the gate before it enters that stage.
@@ -92,7 +138,7 @@ func (s *Stage) UnmarshalYAML(n *yaml.Node) error {
 	if err := n.Decode((*plain)(s)); err != nil {
 		return err
 	}
-	return s.pos.capture(n, "id", "name", "tier", "activities", "branches", "gate", "template")
+	return s.pos.capture(n, "id", "name", "tier", "activities", "branches", "gate", "template", "milestone", "repeatable")
 }
 
 // UnmarshalYAML decodes a branch and remembers its line numbers.
@@ -185,7 +231,18 @@ func (m *Model) validate() error {
 	}
 	m.index = map[string]int{}
 	m.activities = map[string]string{}
+	m.milestones = map[Milestone]string{}
 	for i, s := range m.Stages {
+		if s.Milestone != "" {
+			switch other, dup := m.milestones[s.Milestone]; {
+			case !slices.Contains(Milestones, s.Milestone):
+				bad(s.pos, "milestone", "stage %q: unknown milestone %q (want one of %s)", s.ID, s.Milestone, milestoneNames())
+			case dup:
+				bad(s.pos, "milestone", "milestone %q is marked on both %q and %q", s.Milestone, other, s.ID)
+			default:
+				m.milestones[s.Milestone] = s.ID
+			}
+		}
 		_, dup := m.index[s.ID]
 		switch {
 		case s.ID == "":
@@ -229,6 +286,11 @@ func (m *Model) validate() error {
 			bad(s.pos, "gate", "gate %q guards itself (a cycle)", s.ID)
 		case j < m.index[s.ID]:
 			bad(s.pos, "gate", "gate %q guards %q, which comes before it in process order (a cycle)", s.ID, s.Gate.Guards)
+		}
+	}
+	if m.IronTriangleAfter != "" {
+		if _, ok := m.index[m.IronTriangleAfter]; !ok {
+			errs = append(errs, ModelError{File: m.file, Line: 1, Field: "iron_triangle_after", Msg: fmt.Sprintf("unknown stage %q", m.IronTriangleAfter)})
 		}
 	}
 	if cyc := m.guardCycle(); cyc != "" {
@@ -281,6 +343,20 @@ func (m *Model) Stage(id string) (Stage, bool) {
 		return Stage{}, false
 	}
 	return m.Stages[i], true
+}
+
+// MilestoneStage returns the id of the stage marked with milestone ms.
+func (m *Model) MilestoneStage(ms Milestone) (string, bool) {
+	id, ok := m.milestones[ms]
+	return id, ok
+}
+
+// MilestonePosition returns the position of the stage marked with milestone ms, or -1.
+func (m *Model) MilestonePosition(ms Milestone) int {
+	if id, ok := m.milestones[ms]; ok {
+		return m.index[id]
+	}
+	return -1
 }
 
 // Position returns a stage's index in process order, or -1.
@@ -336,8 +412,35 @@ func contains(xs []string, x string) bool {
 	return false
 }
 
-// Dimensions are the case attributes scopes filter and group on, and branches match on.
-var Dimensions = []string{"business_unit", "region", "segment", "product_line", "channel", "owner", "team", "branch"}
+// Dimension is a case attribute that scopes filter and group on and branches match on. A case
+// takes its opportunity's attributes, else its earliest lead's.
+type Dimension struct {
+	Name        string `json:"name"`
+	Title       string `json:"title"`
+	Description string `json:"description"`
+}
+
+// BuiltinDimensions are the dimensions every warehouse has, in the order of the derived tables'
+// columns (DESIGN §5); the KPI engine, the API and the dashboards read them from here.
+var BuiltinDimensions = []Dimension{
+	{"business_unit", "Business unit", "Business unit owning the case."},
+	{"region", "Region", "Sales region of the case."},
+	{"segment", "Segment", "Customer segment of the account."},
+	{"product_line", "Product line", "Product line of the opportunity."},
+	{"channel", "Channel", "Marketing channel the lead came from."},
+	{"owner", "Owner", "Owner of the case (employee id of the sales owner)."},
+	{"team", "Team", "Team of the owner (from the employees table)."},
+	{"branch", "Branch", "Process branch the case follows (e.g. standard or complex), from the process model."},
+}
+
+// Dimensions are the names of BuiltinDimensions, in order.
+var Dimensions = func() []string {
+	out := make([]string, len(BuiltinDimensions))
+	for i, d := range BuiltinDimensions {
+		out[i] = d.Name
+	}
+	return out
+}()
 
 // IsDimension reports whether name is one of Dimensions.
 func IsDimension(name string) bool { return contains(Dimensions, name) }

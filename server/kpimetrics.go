@@ -90,6 +90,7 @@ const (
 	byNone = iota
 	byBusinessUnit
 	byStage
+	byCycleStage
 	byStagePair
 	byGate
 	byMetric
@@ -113,8 +114,8 @@ var kpiFamilies = []struct {
 	{"ltc_kpi_delivery_cycle_p90_seconds", byBusinessUnit, "90th percentile of the delivery cycle (first delivery_accepted - first contract_signed) in seconds, over the cases accepted in the window (DESIGN §5.3); the series without business_unit is the total."},
 	{"ltc_kpi_cash_cycle_p50_seconds", byBusinessUnit, "Median cash cycle (first cash_collected - first invoiced) in seconds, over the cases paid in the window (DESIGN §5.3); the series without business_unit is the total."},
 	{"ltc_kpi_cash_cycle_p90_seconds", byBusinessUnit, "90th percentile of the cash cycle (first cash_collected - first invoiced) in seconds, over the cases paid in the window (DESIGN §5.3); the series without business_unit is the total."},
-	{"ltc_kpi_stage_time_share_ratio", byStage, "Share of the cycle time spent in the stage, over the cases that completed the cycle in the window (value stream, DESIGN §5.4)."},
-	{"ltc_kpi_bottleneck_stage", byStage, "1 for the stage with the largest time share (the bottleneck), 0 for the other stages, over the cases that completed the cycle in the window (DESIGN §5.4)."},
+	{"ltc_kpi_stage_time_share_ratio", byCycleStage, "Share of the cycle's time spent in the stage, over the cases that completed the cycle in the window (value stream, DESIGN §5.4); cycle is the measured cycle (sales unless the model does not mark won)."},
+	{"ltc_kpi_bottleneck_stage", byCycleStage, "1 for the stage with the largest share of the cycle's time (the cycle's bottleneck), 0 for the other stages, over the cases that completed the cycle in the window (DESIGN §5.4)."},
 	{"ltc_kpi_adoption_ratio", byBusinessUnit, "Cases that recorded every expected stage of their branch / cases, for the cases started in the window (DESIGN §5.5); the series without business_unit is the total."},
 	{"ltc_kpi_iron_triangle_coverage_ratio", byBusinessUnit, "Cases past solution design with sales, solution and delivery roles all assigned / cases past solution design, for the cases started in the window (DESIGN §5.5); the series without business_unit is the total."},
 	{"ltc_kpi_compliance_ratio", byBusinessUnit, "Cases with no gate violation / cases that entered a guarded stage, placed by their first entry of a guarded stage in the window (DESIGN §5.6); the series without business_unit is the total."},
@@ -186,6 +187,8 @@ func NewKPIMetrics(reg prometheus.Registerer, opts KPIMetricsOptions) *KPIMetric
 			fam.series = prometheus.NewDesc(f.name, help, []string{"business_unit"}, nil)
 		case byStage:
 			fam.series = prometheus.NewDesc(f.name, help, []string{"stage"}, nil)
+		case byCycleStage:
+			fam.series = prometheus.NewDesc(f.name, help, []string{"cycle", "stage"}, nil)
 		case byStagePair:
 			fam.series = prometheus.NewDesc(f.name, help, []string{"from_stage", "to_stage"}, nil)
 		case byGate:
@@ -408,20 +411,27 @@ func (m *KPIMetrics) compute(ctx context.Context) (*kpiSnapshot, error) {
 		return nil, err
 	}
 	for _, c := range []struct {
-		name string
-		get  func(kpi.CycleTimes) kpi.Value
+		name  string
+		cycle kpi.Cycle
+		get   func(kpi.CycleTimes) kpi.Value
 	}{
-		{"ltc_kpi_sales_cycle_p50_seconds", func(c kpi.CycleTimes) kpi.Value { return c.Sales.P50 }},
-		{"ltc_kpi_sales_cycle_p90_seconds", func(c kpi.CycleTimes) kpi.Value { return c.Sales.P90 }},
-		{"ltc_kpi_delivery_cycle_p50_seconds", func(c kpi.CycleTimes) kpi.Value { return c.Delivery.P50 }},
-		{"ltc_kpi_delivery_cycle_p90_seconds", func(c kpi.CycleTimes) kpi.Value { return c.Delivery.P90 }},
-		{"ltc_kpi_cash_cycle_p50_seconds", func(c kpi.CycleTimes) kpi.Value { return c.Cash.P50 }},
-		{"ltc_kpi_cash_cycle_p90_seconds", func(c kpi.CycleTimes) kpi.Value { return c.Cash.P90 }},
+		{"ltc_kpi_sales_cycle_p50_seconds", kpi.CycleSales, func(c kpi.CycleTimes) kpi.Value { return c.Sales.P50 }},
+		{"ltc_kpi_sales_cycle_p90_seconds", kpi.CycleSales, func(c kpi.CycleTimes) kpi.Value { return c.Sales.P90 }},
+		{"ltc_kpi_delivery_cycle_p50_seconds", kpi.CycleDelivery, func(c kpi.CycleTimes) kpi.Value { return c.Delivery.P50 }},
+		{"ltc_kpi_delivery_cycle_p90_seconds", kpi.CycleDelivery, func(c kpi.CycleTimes) kpi.Value { return c.Delivery.P90 }},
+		{"ltc_kpi_cash_cycle_p50_seconds", kpi.CycleCash, func(c kpi.CycleTimes) kpi.Value { return c.Cash.P50 }},
+		{"ltc_kpi_cash_cycle_p90_seconds", kpi.CycleCash, func(c kpi.CycleTimes) kpi.Value { return c.Cash.P90 }},
 	} {
-		byUnit(b, c.name, cyc, c.get, secondsPerDay)
+		if e.CycleConfigured(c.cycle) == nil { // a cycle the model cannot measure has no gauge, not a 0
+			byUnit(b, c.name, cyc, c.get, secondsPerDay)
+		}
 	}
 
-	vs, err := e.ValueStream(ctx, total)
+	cycle, err := e.DefaultCycle()
+	if err != nil {
+		return nil, err
+	}
+	vs, err := e.ValueStreamOf(ctx, total, cycle)
 	if err != nil {
 		return nil, err
 	}
@@ -431,12 +441,12 @@ func (m *KPIMetrics) compute(ctx context.Context) (*kpiSnapshot, error) {
 				b.dropped["ltc_kpi_bottleneck_stage"]++
 				continue
 			}
-			b.series("ltc_kpi_stage_time_share_ratio", st.Share.Value, st.Stage)
+			b.series("ltc_kpi_stage_time_share_ratio", st.Share.Value, string(cycle), st.Stage)
 			bottleneck := 0.0
 			if st.Stage == vs.Total.Bottleneck {
 				bottleneck = 1
 			}
-			b.series("ltc_kpi_bottleneck_stage", bottleneck, st.Stage)
+			b.series("ltc_kpi_bottleneck_stage", bottleneck, string(cycle), st.Stage)
 		}
 	}
 

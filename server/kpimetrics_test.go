@@ -208,12 +208,12 @@ func TestKPIMetricsMatchEngine(t *testing.T) {
 		t.Errorf("DSO = %v s, engine %v days", got, cash.Total.DSO.Value)
 	}
 
-	vs, err := d.eng.ValueStream(ctx, kpi.Scope{From: from, To: to})
+	vs, err := d.eng.ValueStreamOf(ctx, kpi.Scope{From: from, To: to}, kpi.CycleSales)
 	if err != nil {
 		t.Fatal(err)
 	}
 	bn := gauges(t, reg, "ltc_kpi_bottleneck_stage")
-	if bn[fmt.Sprintf("stage=%q", vs.Total.Bottleneck)] != 1 || len(bn) != len(vs.Total.Stages) {
+	if bn[fmt.Sprintf("cycle=\"sales\",stage=%q", vs.Total.Bottleneck)] != 1 || len(bn) != len(vs.Total.Stages) {
 		t.Errorf("bottleneck %q, gauges %v", vs.Total.Bottleneck, bn)
 	}
 	sum := 0.0
@@ -273,9 +273,9 @@ func TestKPIMetricsMatchEngine(t *testing.T) {
 		for _, mt := range mf.GetMetric() {
 			for _, l := range mt.GetLabel() {
 				switch l.GetName() {
-				case "business_unit", "stage", "from_stage", "to_stage", "gate", "metric", "initiative", "kpi":
+				case "business_unit", "cycle", "stage", "from_stage", "to_stage", "gate", "metric", "initiative", "kpi":
 				default:
-					t.Errorf("%s has label %q: only business_unit, stage, gate, initiative and kpi (and metric on the drop counter)", mf.GetName(), l.GetName())
+					t.Errorf("%s has label %q: only business_unit, cycle, stage, gate, initiative and kpi (and metric on the drop counter)", mf.GetName(), l.GetName())
 				}
 			}
 		}

@@ -77,6 +77,12 @@ func openApp(ctx context.Context, configPath string, logger *slog.Logger, progre
 	} else if n > 0 {
 		logger.Warn("marked interrupted ETL runs as failed", "runs", n)
 	}
+	if asked, err := a.kpi.RebuildIfModelChanged(ctx); err != nil {
+		db.Close()
+		return nil, err
+	} else if asked {
+		logger.Info("the process model or KPI definitions changed: rebuilding the derived tables")
+	}
 	if err := a.runner.RefreshIfPending(ctx); err != nil {
 		db.Close()
 		return nil, err

@@ -69,7 +69,7 @@ func TestParquetExportReimportKeepsKPIs(t *testing.T) {
 		"leadConversion": func(e *kpi.Engine) (any, error) { return e.LeadConversion(ctx, s) },
 		"winRate":        func(e *kpi.Engine) (any, error) { return e.WinRate(ctx, s) },
 		"cycleTimes":     func(e *kpi.Engine) (any, error) { return e.CycleTimes(ctx, s) },
-		"valueStream":    func(e *kpi.Engine) (any, error) { return e.ValueStream(ctx, s) },
+		"valueStream":    func(e *kpi.Engine) (any, error) { return e.ValueStreamOf(ctx, s, kpi.CycleLeadToCash) },
 		"adoption":       func(e *kpi.Engine) (any, error) { return e.Adoption(ctx, s) },
 		"compliance":     func(e *kpi.Engine) (any, error) { return e.Compliance(ctx, s) },
 		"cash":           func(e *kpi.Engine) (any, error) { return e.Cash(ctx, s) },

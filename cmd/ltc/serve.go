@@ -8,7 +8,6 @@ import (
 
 	"github.com/ltc-analytics/ltc/etl"
 	"github.com/ltc-analytics/ltc/graph"
-	"github.com/ltc-analytics/ltc/schema/kpi"
 	"github.com/ltc-analytics/ltc/server"
 )
 
@@ -84,16 +83,4 @@ func (a *app) serve(ctx context.Context, initialLoad, insecure bool) error {
 }
 
 // apiErrorCodes is the GraphQL error-code table of the KPI API (writer and read replicas).
-// ErrBadCursor also wraps ErrBadScope; earlier registrations win, so it comes first.
-func apiErrorCodes() *graph.ErrorCodes {
-	return graph.NewErrorCodes().
-		Register(kpi.ErrBadCursor, graph.CodeBadArgument).
-		Register(kpi.ErrBadScope, graph.CodeBadScope).
-		Register(kpi.ErrUnknownStage, graph.CodeUnknownStage).
-		Register(kpi.ErrInitiativeNotFound, graph.CodeNotFound).
-		Register(kpi.ErrBadInitiative, graph.CodeBadInitiative).
-		RegisterReason(kpi.ErrOverlappingWindows, "OVERLAPPING_WINDOWS").
-		RegisterReason(kpi.ErrUnknownUnit, "UNKNOWN_UNIT").
-		RegisterReason(kpi.ErrBadSprint, "BAD_SPRINT").
-		RegisterReason(kpi.ErrWaveBeforeStart, "WAVE_BEFORE_START")
-}
+func apiErrorCodes() *graph.ErrorCodes { return graph.KPIErrorCodes() }

@@ -10,18 +10,6 @@ import (
 	"time"
 )
 
-// Process adoption for a cohort of cases. All values are ratios 0..1.
-type Adoption struct {
-	// Adoption rate: share of cases that recorded every non-gate stage expected on their branch up to the furthest stage they reached (n: cases with at least one staged event).
-	Rate *KpiValue `json:"rate"`
-	// Coverage: mean share of those expected stages that a case recorded (n: cases with at least one staged event).
-	Coverage *KpiValue `json:"coverage"`
-	// Template adoption: events with a template used / events on stages where the model says a template applies (n: such events).
-	Template *KpiValue `json:"template"`
-	// Iron-triangle coverage: cases past solution design with all three roles (sales, solution, delivery) assigned / cases past solution design (n: those cases).
-	IronTriangle *KpiValue `json:"ironTriangle"`
-}
-
 // Adoption over the scope, per group and per time bucket.
 type AdoptionBreakdown struct {
 	// Adoption over the whole scope.
@@ -144,6 +132,20 @@ type CashPoint struct {
 	Result *Cash `json:"result"`
 }
 
+// The semantic model: KPIs, dimensions, stages, gates and milestones.
+type Catalog struct {
+	// Every KPI, by family in the order of DESIGN §5.
+	Kpis []*KpiDefinition `json:"kpis"`
+	// The dimensions scopes filter and group by.
+	Dimensions []*DimensionInfo `json:"dimensions"`
+	// The process model's stages, in process order.
+	Stages []*StageInfo `json:"stages"`
+	// The process model's quality gates, in process order.
+	Gates []*GateInfo `json:"gates"`
+	// Every milestone and the stage the model marks with it (null: not marked, so the KPIs needing it answer NOT_CONFIGURED).
+	Milestones []*MilestoneInfo `json:"milestones"`
+}
+
 // Certification in the new process, per business unit.
 type Certification struct {
 	// The instant measured at (UTC).
@@ -188,18 +190,6 @@ type CompliancePoint struct {
 	Start time.Time `json:"start"`
 	// Compliance for the bucket.
 	Result *Compliance `json:"result"`
-}
-
-// The four cycle times, in days.
-type CycleTimes struct {
-	// Sales cycle: first contract_signed − case start (first event), in days.
-	Sales *DurationStats `json:"sales"`
-	// Delivery cycle: first delivery_accepted − first contract_signed, in days.
-	Delivery *DurationStats `json:"delivery"`
-	// Cash cycle: first cash_collected − first invoiced, in days.
-	Cash *DurationStats `json:"cash"`
-	// Lead-to-cash: first cash_collected − case start, in days.
-	LeadToCash *DurationStats `json:"leadToCash"`
 }
 
 // Cycle times over the scope, per group and per time bucket.
@@ -272,6 +262,20 @@ type Diagnosis struct {
 	GateOpportunities []*GateOpportunity `json:"gateOpportunities"`
 	// The whole report as plain text (numbers with the previous period beside them), for notes and print.
 	Report string `json:"report"`
+}
+
+// A dimension scopes filter and group by.
+type DimensionInfo struct {
+	// The dimension's name (snake_case), as FilterInput.name and the URL of the dashboards take it.
+	Name string `json:"name"`
+	// The Dimension enum value.
+	Dimension Dimension `json:"dimension"`
+	// Display title.
+	Title string `json:"title"`
+	// What it is and where it comes from.
+	Description string `json:"description"`
+	// Distinct values among the cases you may see (empty values not counted).
+	DistinctValues int `json:"distinctValues"`
 }
 
 // One dimension's value in a breakdown group's key.
@@ -432,6 +436,20 @@ type GateCompliance struct {
 	Late *KpiValue `json:"late"`
 }
 
+// A quality gate of the process model.
+type GateInfo struct {
+	// The gate's stage id.
+	ID string `json:"id"`
+	// Display name of the gate.
+	Name string `json:"name"`
+	// The stage it guards: a case must pass the gate before entering it.
+	Guards string `json:"guards"`
+	// Display name of the guarded stage.
+	GuardsName string `json:"guardsName"`
+	// The branches the gate applies to (empty: all).
+	Branches []string `json:"branches"`
+}
+
 // An improvement opportunity at a quality gate, with the numbers behind its rank.
 type GateOpportunity struct {
 	// Rank, 1 = the most violations.
@@ -534,6 +552,32 @@ type JobFreshness struct {
 	LastStatus string `json:"lastStatus"`
 }
 
+// One KPI's definition: the contract its numbers keep.
+type KpiDefinition struct {
+	// Stable id (snake_case), also used by the Prometheus gauges and initiatives (e.g. lead_conversion).
+	Name string `json:"name"`
+	// Display title.
+	Title string `json:"title"`
+	// What the value measures.
+	Unit KpiUnit `json:"unit"`
+	// Which way is better: progress, colours and alerts follow it.
+	Direction KpiDirection `json:"direction"`
+	// The timestamp the scope's time range applies to.
+	RangeOn string `json:"rangeOn"`
+	// What n counts.
+	Over string `json:"over"`
+	// The definition, in one sentence.
+	Definition string `json:"definition"`
+	// The section of the design that defines it (e.g. 5.2).
+	Section string `json:"section"`
+	// Milestones the process model must mark for the KPI to be served.
+	Milestones []string `json:"milestones"`
+	// Of those, the milestones this server's model does not mark (empty: the KPI is served).
+	MissingMilestones []string `json:"missingMilestones"`
+	// The GraphQL fields that return it, as Type.field.
+	Fields []string `json:"fields"`
+}
+
 // A KPI measured over some business units in a window [from, to).
 type KpiSample struct {
 	// Start of the window, inclusive (UTC).
@@ -592,6 +636,14 @@ type MarketingCost struct {
 	Unfiltered []Dimension `json:"unfiltered"`
 	// Dimensions of the caller's data access (row scope) the spend cannot be restricted to: with any of them the spend is withheld (0) and perLead and perWonDeal are null.
 	Withheld []Dimension `json:"withheld"`
+}
+
+// A milestone KPIs are defined on, and the stage that is it.
+type MilestoneInfo struct {
+	// The milestone (lead_created, opportunity_created, won, delivery_started, delivered, invoiced, cash_collected).
+	Name string `json:"name"`
+	// The stage the model marks with it; null when none.
+	Stage *string `json:"stage,omitempty"`
 }
 
 // Writes. Initiative management is an administrative action (restricted to administrators when
@@ -827,6 +879,26 @@ type SprintPoint struct {
 	Control *KpiSample `json:"control,omitempty"`
 }
 
+// A stage of the process model.
+type StageInfo struct {
+	// Stage id, as KPI results name it.
+	ID string `json:"id"`
+	// Display name (the id when the model gives none).
+	Name string `json:"name"`
+	// core (mandatory) or branch (on the listed branches only).
+	Tier string `json:"tier"`
+	// The milestone the model marks the stage with, if any.
+	Milestone *string `json:"milestone,omitempty"`
+	// Whether the stage may occur many times without counting as rework.
+	Repeatable bool `json:"repeatable"`
+	// The branches the stage is expected on (empty: all).
+	Branches []string `json:"branches"`
+	// The source activities mapped to the stage.
+	Activities []string `json:"activities"`
+	// For a quality gate, the stage it guards.
+	Guards *string `json:"guards,omitempty"`
+}
+
 // An improvement opportunity at a stage, with the numbers behind its rank.
 type StageOpportunity struct {
 	// Rank, 1 = the biggest opportunity.
@@ -857,7 +929,7 @@ type StageStream struct {
 	MedianDays *KpiValue `json:"medianDays"`
 	// 90th percentile of the time in this stage, in days, over the cases reaching it.
 	P90Days *KpiValue `json:"p90Days"`
-	// Rework rate: cases with this stage at least twice / cases reaching it, a ratio 0..1.
+	// Rework: cases with this stage at least twice / cases reaching it, a ratio 0..1, over every case in the scope reaching the stage (its range applying to the case's first entry of the stage), not only the cohort; 0 for a repeatable stage (n: cases reaching the stage).
 	Rework *KpiValue `json:"rework"`
 	// Cases of the cohort reaching this stage, a count (n: cases in the cohort).
 	Cases *KpiValue `json:"cases"`
@@ -923,6 +995,8 @@ type ValuePoint struct {
 
 // Where the cycle time goes for a cohort of completed cases.
 type ValueStream struct {
+	// The measured cycle: a bottleneck is always named with it (e.g. solution design takes 32% of the SALES cycle).
+	Cycle Cycle `json:"cycle"`
 	// One entry per stage of the process model, in model order.
 	Stages []*StageStream `json:"stages"`
 	// The bottleneck: the stage with the largest current share; null when the cohort is empty.
@@ -959,7 +1033,7 @@ type ValueStreamPoint struct {
 
 // A distinct sequence of stages that cases followed.
 type Variant struct {
-	// The stage ids in the order the events occurred (repeats show rework).
+	// The stage ids in the order the events occurred (repeats of a non-repeatable stage show rework).
 	Stages []string `json:"stages"`
 	// Cases that followed exactly this sequence (count).
 	Cases int `json:"cases"`
@@ -1014,13 +1088,13 @@ type WaveInput struct {
 type Cycle string
 
 const (
-	// Sales cycle: case start (first staged event) → first contract_signed.
+	// Sales cycle: case start (first staged event) → first won milestone.
 	CycleSales Cycle = "SALES"
-	// Delivery cycle: first contract_signed → first delivery_accepted.
+	// Delivery cycle: first won → first delivered milestone.
 	CycleDelivery Cycle = "DELIVERY"
-	// Cash cycle: first invoiced → first cash_collected.
+	// Cash cycle: first invoiced → first cash_collected milestone.
 	CycleCash Cycle = "CASH"
-	// Lead-to-cash: the whole staged span of the cases that reached the model's last stage (cash collected).
+	// Lead-to-cash cycle: case start (first staged event) → first cash_collected milestone.
 	CycleLeadToCash Cycle = "LEAD_TO_CASH"
 )
 
@@ -1345,24 +1419,91 @@ func (e InitiativeSource) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// The unit of an initiative KPI's values.
+// Which way a KPI is better.
+type KpiDirection string
+
+const (
+	// Higher is better.
+	KpiDirectionHigher KpiDirection = "HIGHER"
+	// Lower is better.
+	KpiDirectionLower KpiDirection = "LOWER"
+	// Neither (volumes, shares that sum to 1).
+	KpiDirectionNeutral KpiDirection = "NEUTRAL"
+)
+
+var AllKpiDirection = []KpiDirection{
+	KpiDirectionHigher,
+	KpiDirectionLower,
+	KpiDirectionNeutral,
+}
+
+func (e KpiDirection) IsValid() bool {
+	switch e {
+	case KpiDirectionHigher, KpiDirectionLower, KpiDirectionNeutral:
+		return true
+	}
+	return false
+}
+
+func (e KpiDirection) String() string {
+	return string(e)
+}
+
+func (e *KpiDirection) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = KpiDirection(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid KpiDirection", str)
+	}
+	return nil
+}
+
+func (e KpiDirection) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *KpiDirection) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e KpiDirection) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// What a KPI's value measures.
 type KpiUnit string
 
 const (
-	// A ratio 0..1 (0.25 = 25%).
+	// A share 0..1.
 	KpiUnitRatio KpiUnit = "RATIO"
-	// Days.
+	// A duration in days.
 	KpiUnitDays KpiUnit = "DAYS"
+	// A number of things.
+	KpiUnitCount KpiUnit = "COUNT"
+	// An amount in the source currency, summed as stored.
+	KpiUnitMoney KpiUnit = "MONEY"
 )
 
 var AllKpiUnit = []KpiUnit{
 	KpiUnitRatio,
 	KpiUnitDays,
+	KpiUnitCount,
+	KpiUnitMoney,
 }
 
 func (e KpiUnit) IsValid() bool {
 	switch e {
-	case KpiUnitRatio, KpiUnitDays:
+	case KpiUnitRatio, KpiUnitDays, KpiUnitCount, KpiUnitMoney:
 		return true
 	}
 	return false

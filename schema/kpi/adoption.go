@@ -5,6 +5,24 @@ import (
 	"fmt"
 )
 
+// adoptionKPIs are process adoption's KPIs (DESIGN §5.5).
+var adoptionKPIs = []KPI{
+	{Name: "adoption", Title: "Process adoption", Unit: UnitRatio, Direction: HigherIsBetter, Section: "5.5",
+		RangeOn: "case start (first event of any tier)", Over: "cases with a staged event",
+		Definition: "cases that recorded every non-gate stage expected on their branch up to the furthest stage reached / cases",
+		Fields:     []string{"Adoption.rate"}},
+	{Name: "adoption_coverage", Title: "Stage coverage", Unit: UnitRatio, Direction: HigherIsBetter, Section: "5.5",
+		RangeOn: "case start (first event of any tier)", Over: "cases with a staged event",
+		Definition: "mean share of the expected stages a case recorded", Fields: []string{"Adoption.coverage"}},
+	{Name: "template_adoption", Title: "Template adoption", Unit: UnitRatio, Direction: HigherIsBetter, Section: "5.5",
+		RangeOn: "case start (first event of any tier)", Over: "events on stages with a template",
+		Definition: "events with template_used / events on stages where a template applies", Fields: []string{"Adoption.template"}},
+	{Name: "iron_triangle_coverage", Title: "Iron-triangle coverage", Unit: UnitRatio, Direction: HigherIsBetter, Section: "5.5",
+		RangeOn: "case start (first event of any tier)", Over: "cases past the model's iron_triangle_after stage",
+		Definition: "cases with sales, solution and delivery all assigned / cases past the stage the team is due after",
+		Fields:     []string{"Adoption.ironTriangle"}},
+}
+
 // Adoption is process adoption (DESIGN §5.5) for a cohort of cases.
 type Adoption struct {
 	// Rate is the share of cases that recorded every non-gate stage expected on their branch up to
@@ -15,9 +33,20 @@ type Adoption struct {
 	// Template is events with template_used / events on stages whose model says `template: true`
 	// (N: such events).
 	Template Value `json:"template"`
-	// IronTriangle is the share of cases past solution_design (furthest stage after it in process
-	// order) with all three roles (sales, solution, delivery) assigned (N: cases past solution design).
+	// IronTriangle is the share of cases past the model's iron_triangle_after stage (furthest stage
+	// after it in process order) with all three roles (sales, solution, delivery) assigned (N: cases
+	// past that stage). It reads zero when the model names no such stage; IronTriangleConfigured
+	// says so.
 	IronTriangle Value `json:"ironTriangle"`
+}
+
+// IronTriangleConfigured returns nil when the model names the stage after which the iron-triangle
+// team is due (iron_triangle_after), else an error wrapping ErrNotConfigured.
+func (e *Engine) IronTriangleConfigured() error {
+	if e.model.IronTriangleAfter != "" {
+		return nil
+	}
+	return fmt.Errorf("%w: iron-triangle coverage needs the process model's iron_triangle_after (the stage after which sales, solution and delivery must be assigned)", ErrNotConfigured)
 }
 
 // Adoption returns process adoption for the cases that started in the scope; with
@@ -36,8 +65,8 @@ func (e *Engine) Adoption(ctx context.Context, s Scope) (*Breakdown[Adoption], e
 			"avg(c.recorded_n / c.expected_n) FILTER (WHERE c.expected_n > 0)",
 			"sum(c.tmpl_n)",
 			"sum(c.tmpl_used)",
-			"count(*) FILTER (WHERE c.past_design)",
-			"count(*) FILTER (WHERE c.past_design AND c.roles_n >= 3)",
+			"count(*) FILTER (WHERE c.team_due)",
+			"count(*) FILTER (WHERE c.team_due AND c.roles_n >= 3)",
 		}}
 		if e.adoptBit != 0 {
 			q.where, q.whereArgs = "c.reached & ? <> 0", []any{e.adoptBit}

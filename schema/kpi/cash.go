@@ -9,6 +9,29 @@ import (
 	"time"
 )
 
+// cashKPIs are billing and collection (DESIGN §5.7).
+var cashKPIs = []KPI{
+	{Name: "billed", Title: "Billed", Unit: UnitMoney, Direction: HigherIsBetter, Section: "5.7",
+		RangeOn: "the invoice's issued_at", Over: "invoices issued",
+		Definition: "sum of the invoices issued", Fields: []string{"Cash.billed"}},
+	{Name: "collected", Title: "Collected", Unit: UnitMoney, Direction: HigherIsBetter, Section: "5.7",
+		RangeOn: "the payment's received_at", Over: "payments received",
+		Definition: "sum of the payments received", Fields: []string{"Cash.collected"}},
+	{Name: "receivables", Title: "Receivables", Unit: UnitMoney, Direction: LowerIsBetter, Section: "5.7",
+		RangeOn: "as of the period end (now for the current period)", Over: "invoices issued before then",
+		Definition: "invoiced − paid, as of the period end", Fields: []string{"Cash.receivables"}},
+	{Name: "overdue_share", Title: "Overdue share of receivables", Unit: UnitRatio, Direction: LowerIsBetter, Section: "5.7",
+		RangeOn: "as of the period end (now for the current period)", Over: "invoices issued before then",
+		Definition: "receivables on invoices past due / receivables", Fields: []string{"Cash.overdueShare"}},
+	{Name: "dso", Title: "Days sales outstanding", Unit: UnitDays, Direction: LowerIsBetter, Section: "5.7",
+		RangeOn: "the invoice's issued_at", Over: "invoices issued",
+		Definition: "receivables at the period end / billed in the period × days in the period", Fields: []string{"Cash.dsoDays"}},
+	{Name: "collection_rate", Title: "Collection rate", Unit: UnitRatio, Direction: HigherIsBetter, Section: "5.7",
+		RangeOn: "the invoice's issued_at", Over: "invoices issued",
+		Definition: "amount paid so far on the invoices issued in the period / amount billed in the period",
+		Fields:     []string{"Cash.collectionRate"}},
+}
+
 // Cash is billing and collection (DESIGN §5.7) for a period [f, t), measured as of
 // a = min(t, Options.Now()) for the current period (the period end for earlier ones).
 type Cash struct {

@@ -9,6 +9,35 @@ import (
 	"time"
 )
 
+// complianceKPIs are process compliance's KPIs (DESIGN §5.6).
+var complianceKPIs = []KPI{
+	{Name: "compliance", Title: "Process compliance", Unit: UnitRatio, Direction: HigherIsBetter, Section: "5.6",
+		RangeOn: "the case's first entry of a guarded stage", Over: "cases that entered a guarded stage",
+		Definition: "cases with no gate violation / cases that entered any guarded stage", Fields: []string{"Compliance.rate"}},
+	{Name: "gate_compliance", Title: "Gate compliance", Unit: UnitRatio, Direction: HigherIsBetter, Section: "5.6",
+		RangeOn: "the case's first entry of the guarded stage", Over: "cases that entered the guarded stage",
+		Definition: "cases that passed the gate at or before entering the stage it guards / cases that entered that stage",
+		Fields:     []string{"GateCompliance.rate"}},
+	{Name: "gate_entered", Title: "Cases that entered the guarded stage", Unit: UnitCount, Direction: Neutral, Section: "5.6",
+		RangeOn: "the case's first entry of the guarded stage", Over: "cases",
+		Definition: "cases whose branch the gate applies to that entered the stage it guards", Fields: []string{"GateCompliance.entered"}},
+	{Name: "gate_compliant", Title: "Compliant cases", Unit: UnitCount, Direction: HigherIsBetter, Section: "5.6",
+		RangeOn: "the case's first entry of the guarded stage", Over: "cases",
+		Definition: "cases with a passing gate event at or before their first entry of the guarded stage", Fields: []string{"GateCompliance.compliant"}},
+	{Name: "gate_missing", Title: "Violations: gate missing", Unit: UnitCount, Direction: LowerIsBetter, Section: "5.6",
+		RangeOn: "the case's first entry of the guarded stage", Over: "cases",
+		Definition: "cases with no gate event before entering the guarded stage", Fields: []string{"GateCompliance.missing"}},
+	{Name: "gate_failed", Title: "Violations: gate failed", Unit: UnitCount, Direction: LowerIsBetter, Section: "5.6",
+		RangeOn: "the case's first entry of the guarded stage", Over: "cases",
+		Definition: "cases whose gate events before the guarded stage all failed", Fields: []string{"GateCompliance.failed"}},
+	{Name: "gate_late", Title: "Violations: gate passed late", Unit: UnitCount, Direction: LowerIsBetter, Section: "5.6",
+		RangeOn: "the case's first entry of the guarded stage", Over: "cases",
+		Definition: "cases that passed the gate only after entering the guarded stage", Fields: []string{"GateCompliance.late"}},
+	{Name: "promise_kept", Title: "Delivery promise kept", Unit: UnitRatio, Direction: HigherIsBetter, Section: "5.6",
+		RangeOn: "the delivery's accepted_at", Over: "deliveries accepted",
+		Definition: "deliveries accepted by the committed delivery date / deliveries accepted", Fields: []string{"Compliance.promiseKept"}},
+}
+
 // Violation kinds (DESIGN §5.6): gate G guards stage S; the order is (occurred_at, seq).
 const (
 	// KindMissing: no G event at or before the first entry of S, and G never passed.

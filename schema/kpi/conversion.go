@@ -5,6 +5,30 @@ import (
 	"fmt"
 )
 
+// funnelKPIs are the funnel's KPIs (DESIGN §5.1), per stage of the model.
+var funnelKPIs = []KPI{
+	{Name: "stage_reached", Title: "Cases reaching the stage", Unit: UnitCount, Direction: Neutral, Section: "5.1",
+		RangeOn: "case start (first event of any tier)", Over: "cases started",
+		Definition: "cases with at least one event of the stage", Fields: []string{"FunnelStage.reached"}},
+	{Name: "stage_conversion", Title: "Conversion from the previous stage", Unit: UnitRatio, Direction: HigherIsBetter, Section: "5.1",
+		RangeOn: "case start (first event of any tier)", Over: "cases reaching the previous stage",
+		Definition: "cases reaching the stage / cases reaching the previous stage of their branch", Fields: []string{"FunnelStage.fromPrevious"}},
+	{Name: "stage_reach", Title: "Reach from the first stage", Unit: UnitRatio, Direction: HigherIsBetter, Section: "5.1",
+		RangeOn: "case start (first event of any tier)", Over: "cases reaching the first stage",
+		Definition: "cases reaching the stage / cases reaching the first stage", Fields: []string{"FunnelStage.fromTop"}},
+}
+
+// conversionKPIs are lead conversion and win rate (DESIGN §5.2).
+var conversionKPIs = []KPI{
+	{Name: "lead_conversion", Title: "Lead conversion", Unit: UnitRatio, Direction: HigherIsBetter, Section: "5.2",
+		RangeOn: "the lead's created_at", Over: "leads created",
+		Definition: "leads converted (with an opportunity, a converted_at, or the status converted) / leads created",
+		Fields:     []string{"Query.leadConversion", "Diagnosis.leadConversion"}},
+	{Name: "win_rate", Title: "Win rate", Unit: UnitRatio, Direction: HigherIsBetter, Section: "5.2",
+		RangeOn: "the opportunity's closed_at", Over: "deals closed won or lost",
+		Definition: "opportunities won / (won + lost)", Fields: []string{"Query.winRate", "Diagnosis.winRate"}},
+}
+
 // FunnelStage is one stage of the funnel (DESIGN §5.1).
 type FunnelStage struct {
 	Stage string `json:"stage"`
@@ -53,13 +77,13 @@ func (e *Engine) funnel(ctx context.Context, s Scope, window int) (*Breakdown[Fu
 	} else {
 		// Reach within the window needs each stage's first event: the cohort's kpi_case_stage rows,
 		// grouped by stage.
-		qs := [2]aggQuery{
-			{table: "kpi_case", ts: "c.started_at", aggs: []string{"count(*)"}},
+		top := aggQuery{table: "kpi_case", ts: "c.started_at", aggs: []string{"count(*)"}}
+		keyed := []aggQuery{
 			{from: "kpi_case_stage s JOIN kpi_case c ON c.case_id = s.case_id", sel: "c.*, s.stage_pos, s.first_at",
 				ts: "c.started_at", key: "s.stage_pos", where: "s.first_at <= c.started_at + to_days(CAST(? AS INTEGER))",
 				whereArgs: []any{window}, aggs: []string{"count(*)"}},
 		}
-		bd, err = perStage(ctx, e, s, qs, e.funnelOf)
+		bd, err = perStage(ctx, e, s, top, keyed, e.funnelOf)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("kpi.Funnel: %w", err)

@@ -203,3 +203,44 @@ func BenchmarkFunnel(b *testing.B) {
 		}
 	})
 }
+
+// TestLeadConversionByStatusAndConvertedAt: a lead is converted when it has an opportunity, a
+// converted_at, or the status `converted` (DESIGN §5.2), e.g. a lead-scoring export whose 0/1
+// column a value map turns into a status.
+func TestLeadConversionByStatusAndConvertedAt(t *testing.T) {
+	eng, db := newFixture(t)
+	ctx := context.Background()
+	for _, l := range []struct {
+		id, created, status string
+		convertedAt         any
+	}{
+		{"L20", "03-05", "converted", nil},   // by status
+		{"L21", "03-06", "open", at("03-09")}, // by converted_at
+		{"L22", "03-07", "open", nil},         // not converted
+		{"L23", "03-08", "", nil},             // not converted (no status)
+	} {
+		if _, err := db.Write.ExecContext(ctx, `INSERT INTO leads (lead_id, created_at, business_unit, status, converted_at, _file)
+			VALUES (?, ?, 'West', NULLIF(?, ''), ?, 'fixture')`, l.id, at(l.created), l.status, l.convertedAt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	refresh(t, eng, db)
+	s := march()
+	s.GroupBy = []string{"business_unit"}
+	bd, err := eng.LeadConversion(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// March: the fixture's 7 of 9, plus L20 and L21 of L20-L23: 9/13. West alone: 2/4.
+	checkValue(t, "lead conversion", bd.Total, 9.0/13, 0.5, 13, 2, f(9.0/13-0.5))
+	found := false
+	for _, g := range bd.Groups {
+		if g.Key["business_unit"] == "West" {
+			found = true
+			checkValue(t, "West", g.Result, 0.5, 0, 4, 0, nil)
+		}
+	}
+	if !found {
+		t.Error("no West group")
+	}
+}

@@ -3,7 +3,124 @@ package kpi
 import (
 	"context"
 	"fmt"
+
+	"github.com/ltc-analytics/ltc/schema"
 )
+
+// cycleKPIs are the cycle times (DESIGN §5.3), each with its median, 90th percentile and mean.
+var cycleKPIs = []KPI{
+	{Name: "sales_cycle", Title: "Sales cycle", Unit: UnitDays, Direction: LowerIsBetter, Section: "5.3",
+		RangeOn: "the first won event", Over: "cases won", Milestones: []schema.Milestone{schema.MilestoneWon},
+		Definition: "first won − case start (first event of any tier)", Fields: []string{"CycleTimes.sales"}},
+	{Name: "delivery_cycle", Title: "Delivery cycle", Unit: UnitDays, Direction: LowerIsBetter, Section: "5.3",
+		RangeOn: "the first delivered event", Over: "cases delivered",
+		Milestones: []schema.Milestone{schema.MilestoneWon, schema.MilestoneDelivered},
+		Definition: "first delivered − first won", Fields: []string{"CycleTimes.delivery"}},
+	{Name: "cash_cycle", Title: "Cash cycle", Unit: UnitDays, Direction: LowerIsBetter, Section: "5.3",
+		RangeOn: "the first cash_collected event", Over: "cases paid",
+		Milestones: []schema.Milestone{schema.MilestoneInvoiced, schema.MilestoneCashCollected},
+		Definition: "first cash_collected − first invoiced", Fields: []string{"CycleTimes.cash"}},
+	{Name: "lead_to_cash_cycle", Title: "Lead-to-cash cycle", Unit: UnitDays, Direction: LowerIsBetter, Section: "5.3",
+		RangeOn: "the first cash_collected event", Over: "cases paid",
+		Milestones: []schema.Milestone{schema.MilestoneCashCollected},
+		Definition: "first cash_collected − case start (first event of any tier)", Fields: []string{"CycleTimes.leadToCash"}},
+}
+
+// Cycle names a measured cycle of DESIGN §5.3.
+type Cycle string
+
+// The measured cycles.
+const (
+	// CycleSales: case start → first won.
+	CycleSales Cycle = "sales"
+	// CycleDelivery: first won → first delivered.
+	CycleDelivery Cycle = "delivery"
+	// CycleCash: first invoiced → first cash_collected.
+	CycleCash Cycle = "cash"
+	// CycleLeadToCash: case start → first cash_collected.
+	CycleLeadToCash Cycle = "lead_to_cash"
+)
+
+// Cycles returns the measured cycles in process order.
+func Cycles() []Cycle { return []Cycle{CycleSales, CycleDelivery, CycleCash, CycleLeadToCash} }
+
+// Valid reports whether c is one of Cycles.
+func (c Cycle) Valid() bool {
+	_, ok := cycleDefOf(c)
+	return ok
+}
+
+// cycleDef is the one definition of a cycle (DESIGN §5.3), read by cycle times, the value stream,
+// initiatives and Refresh: the cycle runs from the first event of milestone start (the case start
+// when "") to the first event of milestone end. startCol and endCol are the kpi_case columns of
+// those times for the value stream, whose span starts at the first staged event (personal-tier
+// events are dropped, §5.4); cycle times start at the first event of any tier (c.started_at).
+// col prefixes kpi_case_stage's columns holding the stage time inside the span.
+type cycleDef struct {
+	cycle            Cycle
+	title            string
+	col              string
+	start, end       schema.Milestone
+	startCol, endCol string
+}
+
+// cycleDefs are the cycles in process order.
+var cycleDefs = []cycleDef{
+	{CycleSales, "sales cycle", "sales", "", schema.MilestoneWon, "c.first_staged_at", "c.won_at"},
+	{CycleDelivery, "delivery cycle", "delivery", schema.MilestoneWon, schema.MilestoneDelivered, "c.won_at", "c.delivered_at"},
+	{CycleCash, "cash cycle", "cash", schema.MilestoneInvoiced, schema.MilestoneCashCollected, "c.invoiced_at", "c.collected_at"},
+	{CycleLeadToCash, "lead-to-cash cycle", "l2c", "", schema.MilestoneCashCollected, "c.first_staged_at", "c.collected_at"},
+}
+
+// milestoneColumns are the kpi_case columns holding the first event of each milestone a cycle
+// needs (NULL when the case has none or the model does not mark the milestone).
+var milestoneColumns = []struct {
+	ms  schema.Milestone
+	col string
+}{
+	{schema.MilestoneWon, "won_at"}, {schema.MilestoneDelivered, "delivered_at"},
+	{schema.MilestoneInvoiced, "invoiced_at"}, {schema.MilestoneCashCollected, "collected_at"},
+}
+
+// cycleTitle names cycle c in text ("sales cycle").
+func cycleTitle(c Cycle) string {
+	d, _ := cycleDefOf(c)
+	return d.title
+}
+
+func cycleDefOf(c Cycle) (cycleDef, bool) {
+	for _, d := range cycleDefs {
+		if d.cycle == c {
+			return d, true
+		}
+	}
+	return cycleDef{}, false
+}
+
+// CycleConfigured returns nil when the model marks the milestones cycle c needs, else an error
+// wrapping ErrNotConfigured that names the missing milestones (an unknown cycle wraps ErrBadScope).
+func (e *Engine) CycleConfigured(c Cycle) error {
+	d, ok := cycleDefOf(c)
+	if !ok {
+		return fmt.Errorf("%w: unknown cycle %q", ErrBadScope, c)
+	}
+	return e.requireMilestones(d.title, d.start, d.end)
+}
+
+// requireMilestones returns nil when the model marks every milestone ms ("" is none), else an
+// error wrapping ErrNotConfigured that says what needs them.
+func (e *Engine) requireMilestones(what string, ms ...schema.Milestone) error {
+	var missing []string
+	for _, m := range ms {
+		if m != "" && e.model.MilestonePosition(m) < 0 {
+			missing = append(missing, string(m))
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	return &NotConfiguredError{What: what, Milestones: missing}
+}
 
 // Duration summarises a duration in days over N cases (N is in each Value).
 type Duration struct {
@@ -12,11 +129,12 @@ type Duration struct {
 	Mean Value `json:"mean"`
 }
 
-// CycleTimes are the cycle times of DESIGN §5.3, in days.
+// CycleTimes are the cycle times of DESIGN §5.3, in days. A cycle whose milestones the model does
+// not mark reads zero; (*Engine).CycleConfigured says which.
 type CycleTimes struct {
-	// Sales is first contract_signed − case start.
+	// Sales is first won − case start.
 	Sales Duration `json:"sales"`
-	// Delivery is first delivery_accepted − first contract_signed.
+	// Delivery is first delivered − first won.
 	Delivery Duration `json:"delivery"`
 	// Cash is first cash_collected − first invoiced.
 	Cash Duration `json:"cash"`
@@ -26,10 +144,20 @@ type CycleTimes struct {
 
 // CycleTimes returns the cycle times of the cases whose end event (the later of each pair) falls in
 // the scope. Percentiles are DuckDB's quantile_cont (linear interpolation between the closest
-// ranks); cases whose end precedes their start (out-of-order data) are left out.
+// ranks); cases whose end precedes their start (out-of-order data) are left out. It fails with
+// ErrNotConfigured only when the model marks no cycle's milestones.
 func (e *Engine) CycleTimes(ctx context.Context, s Scope) (*Breakdown[CycleTimes], error) {
 	if err := e.check(ctx, s); err != nil {
 		return nil, err
+	}
+	var errs []error
+	for _, c := range Cycles() {
+		if err := e.CycleConfigured(c); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) == len(cycleDefs) {
+		return nil, fmt.Errorf("kpi.CycleTimes: %w", errs[0])
 	}
 	return cached(ctx, e, "cycleTimes", s.key(), func(ctx context.Context) (*Breakdown[CycleTimes], error) {
 		bd, err := e.cycleTimes(ctx, s)
@@ -41,18 +169,16 @@ func (e *Engine) CycleTimes(ctx context.Context, s Scope) (*Breakdown[CycleTimes
 }
 
 func (e *Engine) cycleTimes(ctx context.Context, s Scope) (*Breakdown[CycleTimes], error) {
-	// The first contract_signed, delivery_accepted, invoiced and cash_collected events are kpi_case
-	// columns (NULL when the model lacks the stage), so each range is a zone-map-pruned scan.
-	pairs := [][2]string{
-		{"c.started_at", "c.signed_at"},
-		{"c.signed_at", "c.accepted_at"},
-		{"c.invoiced_at", "c.collected_at"},
-		{"c.started_at", "c.collected_at"},
-	}
-	qs := make([]aggQuery, len(pairs))
-	for i, p := range pairs {
-		d := fmt.Sprintf("((epoch_us(%s) - epoch_us(%s)) / 86400e6)", p[1], p[0])
-		qs[i] = aggQuery{table: "kpi_case", ts: p[1], where: fmt.Sprintf("%s <= %s", p[0], p[1]),
+	// Each cycle's end milestone is a kpi_case column (NULL when the model lacks it), so each range
+	// is a zone-map-pruned scan.
+	qs := make([]aggQuery, len(cycleDefs))
+	for i, c := range cycleDefs {
+		start := "c.started_at"
+		if c.start != "" {
+			start = c.startCol
+		}
+		d := fmt.Sprintf("((epoch_us(%s) - epoch_us(%s)) / 86400e6)", c.endCol, start)
+		qs[i] = aggQuery{table: "kpi_case", ts: c.endCol, where: fmt.Sprintf("%s <= %s", start, c.endCol),
 			aggs: []string{"count(*)", "quantile_cont(" + d + ", 0.5)", "quantile_cont(" + d + ", 0.9)", "avg(" + d + ")"}}
 	}
 	return multi(ctx, e, s, qs, func(cur, prev []cell) CycleTimes {

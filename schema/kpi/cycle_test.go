@@ -51,7 +51,7 @@ func TestEmptyScope(t *testing.T) {
 	// Counts of nothing are 0 on both sides (a defined change of 0); rates are undefined.
 	checkValue(t, "empty reached", fu.Total.Stages[0].Reached, 0, 0, 0, 0, f(0))
 	checkValue(t, "empty fromTop", fu.Total.Stages[3].FromTop, 0, 0, 0, 0, nil)
-	vs, err := eng.ValueStream(ctx, s)
+	vs, err := eng.ValueStreamOf(ctx, s, CycleLeadToCash)
 	if err != nil {
 		t.Fatal(err)
 	}

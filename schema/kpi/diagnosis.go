@@ -15,7 +15,8 @@ import (
 // matches the dashboards; each Value carries the previous period of equal length.
 type Diagnosis struct {
 	Scope Scope `json:"scope"`
-	// ValueStream is the whole-scope value stream (DESIGN §5.4) and its bottleneck.
+	// ValueStream is the whole-scope value stream of the default cycle (DESIGN §5.4: the sales
+	// cycle) and its bottleneck.
 	ValueStream     ValueStream `json:"valueStream"`
 	Bottleneck      string      `json:"bottleneck"`
 	BottleneckShare float64     `json:"bottleneckShare"`
@@ -99,8 +100,12 @@ func (e *Engine) diagnose(ctx context.Context, s Scope) (*Diagnosis, error) {
 	out := &Diagnosis{Scope: s}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(4)
+	cycle, err := e.DefaultCycle()
+	if err != nil {
+		return nil, err
+	}
 	g.Go(func() error {
-		bd, err := e.ValueStream(gctx, s)
+		bd, err := e.ValueStreamOf(gctx, s, cycle)
 		if err == nil {
 			out.ValueStream = bd.Total
 		}
@@ -297,9 +302,10 @@ func (d *Diagnosis) Text() string {
 	if len(c.Unfiltered) > 0 {
 		fmt.Fprintf(&b, " (spend not filtered by %s)", strings.Join(c.Unfiltered, ", "))
 	}
-	fmt.Fprintf(&b, "\n\nValue stream (%d cases completed the cycle); bottleneck: %s at %s of the cycle time\n",
-		int64(d.ValueStream.Cases.Value), d.Bottleneck, pct(d.BottleneckShare))
-	b.WriteString("\nImprovement opportunities: stages (score = share of cycle time × cases reaching the stage)\n")
+	cyc := cycleTitle(d.ValueStream.Cycle)
+	fmt.Fprintf(&b, "\n\nValue stream of the %s (%d cases completed it); bottleneck: %s at %s of the %s\n",
+		cyc, int64(d.ValueStream.Cases.Value), d.Bottleneck, pct(d.BottleneckShare), cyc)
+	fmt.Fprintf(&b, "\nImprovement opportunities: stages (score = share of the %s × cases reaching the stage)\n", cyc)
 	for _, o := range d.StageOpportunities {
 		fmt.Fprintf(&b, "  %d. %-20s score %7.1f = %s × %d cases; median %.1f d, p90 %.1f d, rework %s\n",
 			o.Rank, o.Stage, o.Score, pct(o.Share), o.Cases, o.MedianDays, o.P90Days, pct(o.Rework))

@@ -43,8 +43,9 @@ type Engine struct {
 
 	stagePos map[string]int // stage id → position in model order
 	gates    []gate         // gate stages in model order
-	last     int            // position of the model's last stage
 	adoptBit int64          // bitmask of Options.AdoptionFrom's stage (0: every case counts)
+	// fingerprint identifies the model and definitions (modelFingerprint).
+	fingerprint string
 
 	cache *lru.Cache[string, any]
 	fl    flights
@@ -70,7 +71,7 @@ func New(db *schema.DB, model *schema.Model, opts Options) *Engine {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	e := &Engine{db: db, model: model, opts: opts, stagePos: map[string]int{}, last: len(model.Stages) - 1,
+	e := &Engine{db: db, model: model, opts: opts, stagePos: map[string]int{}, fingerprint: modelFingerprint(model),
 		fl: flights{m: map[string]*flightState{}}}
 	for i, s := range model.Stages {
 		e.stagePos[s.ID] = i

@@ -122,13 +122,19 @@ func at(s string) time.Time {
 // newFixture opens an in-memory warehouse, loads the fixture, refreshes and returns an engine.
 func newFixture(t testing.TB) (*Engine, *schema.DB) {
 	t.Helper()
+	return newFixtureModel(t, schema.StandardModel())
+}
+
+// newFixtureModel is newFixture measured against model, whose activities must be the standard
+// model's (events take the stage model maps their activity to).
+func newFixtureModel(t testing.TB, model *schema.Model) (*Engine, *schema.DB) {
+	t.Helper()
 	ctx := context.Background()
 	db, err := schema.Open(ctx, "", schema.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	model := schema.StandardModel()
 	exec := func(q string, args ...any) {
 		t.Helper()
 		if _, err := db.Write.ExecContext(ctx, q, args...); err != nil {

@@ -31,8 +31,8 @@ const (
 	KPILeadConversion InitiativeKPI = "lead_conversion"
 	// KPIWinRate is won / (won + lost), by closed_at (DESIGN §5.2).
 	KPIWinRate InitiativeKPI = "win_rate"
-	// KPISalesCycle is the median sales cycle in days (first contract_signed − case start), by the
-	// contract_signed time (DESIGN §5.3).
+	// KPISalesCycle is the median sales cycle in days (first won − case start), by the won time
+	// (DESIGN §5.3).
 	KPISalesCycle InitiativeKPI = "sales_cycle"
 	// KPIAdoption is the process adoption rate, by case start (DESIGN §5.5).
 	KPIAdoption InitiativeKPI = "adoption"
@@ -673,8 +673,8 @@ type PilotReport struct {
 // over the pilot window when there are controls; the per-sprint series; and progress toward the
 // target. Rates come from the engine's own KPI queries (LeadConversion, WinRate, Adoption,
 // Compliance) over scopes filtered by business unit, so the numbers match the dashboards; the
-// sales cycle uses per-case durations (first contract_signed − case start, cases placed in time by
-// the contract signature, as CycleTimes). The definition is validated but not looked up, so a
+// sales cycle uses per-case durations (first won − case start, cases placed in time by the win,
+// as CycleTimes). The definition is validated but not looked up, so a
 // draft can be previewed before it is stored.
 func (e *Engine) PilotVsBaseline(ctx context.Context, in Initiative, k InitiativeKPI) (*PilotReport, error) {
 	if err := ctx.Err(); err != nil {
@@ -912,25 +912,25 @@ func (e *Engine) rate(ctx context.Context, k InitiativeKPI, w window) (Sample, e
 // cycleCase is one case's sales cycle.
 type cycleCase struct {
 	unit string
-	at   time.Time // first contract_signed
+	at   time.Time // first won
 	days float64
 }
 
-// salesCycles returns the sales cycle of every case of units whose first contract_signed lies in
-// [from, to): first contract_signed − case start (first event of any tier), in days; cases whose
-// signature precedes their start are left out, as in CycleTimes.
+// salesCycles returns the sales cycle of every case of units whose first won event lies in
+// [from, to): first won − case start (first event of any tier), in days; cases whose win precedes
+// their start are left out, as in CycleTimes.
 func (e *Engine) salesCycles(ctx context.Context, units []string, from, to time.Time) ([]cycleCase, error) {
-	if _, ok := e.stagePos["contract_signed"]; !ok {
-		return nil, fmt.Errorf("%w: the process model has no contract_signed stage", ErrUnknownStage)
+	if err := e.CycleConfigured(CycleSales); err != nil {
+		return nil, err
 	}
 	key := fmt.Sprintf("%d|%d|%q", from.UnixNano(), to.UnixNano(), units)
 	return cached(ctx, e, "initiativeSalesCycles", key, func(ctx context.Context) ([]cycleCase, error) {
+		// The same facts as CycleTimes' sales cycle: kpi_case.won_at − started_at.
 		b := &sqlBuilder{}
-		b.add(`SELECT c.business_unit, s.signed_at, (epoch_us(s.signed_at) - epoch_us(c.started_at)) / 86400e6
-FROM (SELECT case_id, min(occurred_at) AS signed_at FROM stage_events WHERE stage = ? GROUP BY case_id) s
-JOIN kpi_case c ON c.case_id = s.case_id
-WHERE s.signed_at >= CAST(? AS TIMESTAMP) AND s.signed_at < CAST(? AS TIMESTAMP) AND c.started_at <= s.signed_at
-  AND c.business_unit IN (`+placeholders(len(units))+`)`, "contract_signed", ts(from), ts(to))
+		b.add(`SELECT c.business_unit, c.won_at, (epoch_us(c.won_at) - epoch_us(c.started_at)) / 86400e6
+FROM kpi_case c
+WHERE c.won_at >= CAST(? AS TIMESTAMP) AND c.won_at < CAST(? AS TIMESTAMP) AND c.started_at <= c.won_at
+  AND c.business_unit IN (`+placeholders(len(units))+`)`, ts(from), ts(to))
 		for _, u := range units {
 			b.args = append(b.args, u)
 		}

@@ -370,25 +370,29 @@ func each[T any](ctx context.Context, e *Engine, s Scope, q aggQuery, build func
 	return assemble(e, s, []*aggResult{r}, func(cur, prev []cell) T { return build(cur[0], prev[0]) })
 }
 
-// perStage runs a case-level query qs[0] and a query qs[1] keyed by stage position concurrently,
-// and assembles them with build over flat cells: qs[0]'s values, then qs[1]'s values for each
-// stage in model order (zeros for a stage without rows).
-func perStage[T any](ctx context.Context, e *Engine, s Scope, qs [2]aggQuery, build func(cur, prev cell) T) (*Breakdown[T], error) {
-	var top *aggResult
-	var byStage map[int64]*aggResult
+// perStage runs a case-level query top and queries keyed by stage position concurrently, and
+// assembles them with build over flat cells: top's values, then for each stage in model order
+// each keyed query's values in order (zeros for a stage without rows).
+func perStage[T any](ctx context.Context, e *Engine, s Scope, top aggQuery, keyed []aggQuery, build func(cur, prev cell) T) (*Breakdown[T], error) {
+	var topR *aggResult
+	byStage := make([]map[int64]*aggResult, len(keyed))
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() (err error) { top, err = e.run(gctx, s, qs[0]); return err })
-	g.Go(func() (err error) { byStage, err = e.runKeyed(gctx, s, qs[1]); return err })
+	g.Go(func() (err error) { topR, err = e.run(gctx, s, top); return err })
+	for i, q := range keyed {
+		g.Go(func() (err error) { byStage[i], err = e.runKeyed(gctx, s, q); return err })
+	}
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	rs := []*aggResult{top}
-	for i := range e.model.Stages {
-		r := byStage[int64(i)]
-		if r == nil {
-			r = newResult(len(qs[1].aggs))
+	rs := []*aggResult{topR}
+	for p := range e.model.Stages {
+		for i, q := range keyed {
+			r := byStage[i][int64(p)]
+			if r == nil {
+				r = newResult(len(q.aggs))
+			}
+			rs = append(rs, r)
 		}
-		rs = append(rs, r)
 	}
 	flat := func(cs []cell) cell {
 		var out cell

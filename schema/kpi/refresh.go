@@ -2,10 +2,15 @@ package kpi
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/ltc-analytics/ltc/schema"
 )
 
 // maxStages bounds the model: sets of stages are BIGINT bitmasks (bit p = 1 << p) and the prefix
@@ -50,7 +55,45 @@ func (e *Engine) Refresh(ctx context.Context, tx *sql.Tx) (err error) {
 			return fmt.Errorf("%s: %w", s.name, err)
 		}
 	}
+	if full {
+		if _, err := tx.ExecContext(ctx, "UPDATE data_version SET model_hash = ? WHERE id = 1", e.fingerprint); err != nil {
+			return fmt.Errorf("model fingerprint: %w", err)
+		}
+	}
 	return nil
+}
+
+// derivedVersion changes whenever the definitions Refresh writes change, so that warehouses built
+// with older definitions are rebuilt (with the model, it makes up the fingerprint).
+const derivedVersion = 2
+
+// modelFingerprint identifies the model and definitions the derived tables are built with.
+func modelFingerprint(m *schema.Model) string {
+	b, err := json.Marshal(m)
+	if err != nil {
+		panic(fmt.Sprintf("kpi: model fingerprint: %v", err)) // plain data: cannot fail
+	}
+	sum := sha256.Sum256(fmt.Appendf(b, "|%d", derivedVersion))
+	return hex.EncodeToString(sum[:])
+}
+
+// RebuildIfModelChanged asks for a full rebuild of the derived tables at the next refresh
+// (refresh_full and refresh_pending, which the ETL's RefreshIfPending completes) when they were
+// built with another process model or older definitions than the engine's. It reports whether it
+// asked. Call it at start, before the ETL's RefreshIfPending.
+func (e *Engine) RebuildIfModelChanged(ctx context.Context) (bool, error) {
+	var stored sql.NullString
+	var cases int64
+	if err := e.db.Write.QueryRowContext(ctx, "SELECT model_hash, (SELECT count(*) FROM kpi_case) FROM data_version WHERE id = 1").Scan(&stored, &cases); err != nil {
+		return false, fmt.Errorf("kpi.RebuildIfModelChanged: %w", err)
+	}
+	if stored.String == e.fingerprint || (!stored.Valid && cases == 0) {
+		return false, nil
+	}
+	if _, err := e.db.Write.ExecContext(ctx, "UPDATE data_version SET refresh_full = true, refresh_pending = true WHERE id = 1"); err != nil {
+		return false, fmt.Errorf("kpi.RebuildIfModelChanged: %w", err)
+	}
+	return true, nil
 }
 
 // fullRefreshShare: when more than this share of the cases is touched, one full rebuild is cheaper
@@ -114,7 +157,7 @@ FROM stage_events WHERE ` + in("case_id") + ` GROUP BY case_id`)},
 	}
 	contracts := contractJoin + " " + only("contracts", "opportunity_id") + " k ON k.contract_id = "
 	lead := `SELECT l.lead_id, coalesce(l.opportunity_id, l.lead_id) AS case_id, l.created_at,
-       l.opportunity_id IS NOT NULL AS converted, ` + dimsOf("c") + `
+       (l.opportunity_id IS NOT NULL OR l.converted_at IS NOT NULL OR l.status = 'converted') AS converted, ` + dimsOf("c") + `
 FROM ` + only("leads", "coalesce(opportunity_id, lead_id)") + ` l LEFT JOIN ` + cases + ` c ON c.case_id = coalesce(l.opportunity_id, l.lead_id)`
 	invoice := `SELECT i.invoice_id, k.opportunity_id AS case_id, i.issued_at, i.due_at, CAST(i.amount AS DOUBLE) AS amount, ` + dimsOf("c") + `
 FROM invoices i ` + contracts + `i.contract_id
@@ -165,15 +208,15 @@ WHERE d.accepted_at IS NOT NULL`
 }
 
 // dims are the dimension columns of the derived tables, in schema order.
-var dims = []string{"business_unit", "region", "segment", "product_line", "channel", "owner", "team", "branch"}
+var dims = schema.Dimensions
 
 // caseColumns are kpi_case's columns in migration order, each cast to its declared type.
 var caseColumns = []string{"case_id", "business_unit", "region", "segment", "product_line", "channel", "owner", "team", "branch",
 	"started_at", "last_at", "events", "first_staged_at", "last_staged_at", "reached",
 	"CAST(furthest AS SMALLINT) AS furthest",
-	"signed_at", "accepted_at", "invoiced_at", "collected_at", "completed_at", "guarded_at", "violated",
+	"won_at", "delivered_at", "invoiced_at", "collected_at", "guarded_at", "violated",
 	"CAST(expected_n AS SMALLINT) AS expected_n", "CAST(recorded_n AS SMALLINT) AS recorded_n",
-	"tmpl_n", "tmpl_used", "past_design", "CAST(roles_n AS SMALLINT) AS roles_n", "variant", "status", "closed_at"}
+	"tmpl_n", "tmpl_used", "team_due", "CAST(roles_n AS SMALLINT) AS roles_n", "variant", "status", "closed_at"}
 
 // dimsOf selects the dimension columns of alias a.
 func dimsOf(a string) string {
@@ -204,8 +247,8 @@ WINDOW w AS (PARTITION BY case_id ORDER BY occurred_at, seq)`)
 	return b
 }
 
-// firstNeeded returns the stage positions whose first event time kpi_case needs (cycle-time stages,
-// the last stage, guarded stages), and those whose first event order the gates need.
+// firstNeeded returns the stage positions whose first event time kpi_case needs (the cycles'
+// milestones, guarded stages), and those whose first event order the gates need.
 func (e *Engine) firstNeeded() (times, ords []int) {
 	seenT, seenO := map[int]bool{}, map[int]bool{}
 	addT := func(p int) {
@@ -220,10 +263,9 @@ func (e *Engine) firstNeeded() (times, ords []int) {
 			ords = append(ords, p)
 		}
 	}
-	for _, id := range cycleStages {
-		addT(e.model.Position(id))
+	for _, m := range milestoneColumns {
+		addT(e.model.MilestonePosition(m.ms))
 	}
-	addT(e.last)
 	for _, g := range e.gates {
 		addT(g.guardPos)
 		addO(g.guardPos)
@@ -234,10 +276,6 @@ func (e *Engine) firstNeeded() (times, ords []int) {
 	return times, ords
 }
 
-// cycleStages are the stages whose first event kpi_case keeps as signed_at, accepted_at,
-// invoiced_at and collected_at (DESIGN §5.3).
-var cycleStages = []string{"contract_signed", "delivery_accepted", "invoiced", "cash_collected"}
-
 // caseStageSQL selects the rows of kpi_case_stage: per case and stage reached, the first event, the events and
 // the stage time (DESIGN §5.4), and the same restricted to each cycle's span (migration 007): the
 // events ordered at or after the cycle's start event and before its end event, whose dwells sum to
@@ -247,7 +285,7 @@ func (e *Engine) caseStageSQL() string {
 	var sb strings.Builder
 	sb.WriteString(`SELECT case_id, CAST(pos AS SMALLINT) AS stage_pos, min(occurred_at) AS first_at,
        CAST(count(*) AS INTEGER) AS events, CAST(sum(dwell_us) / 1e6 AS DOUBLE) AS time_s`)
-	for _, c := range spanCycles {
+	for _, c := range cycleDefs {
 		cond := e.cycleSpanSQL(c)
 		fmt.Fprintf(&sb, `,
        CAST(count(*) FILTER (WHERE %s) AS INTEGER) AS %s_events,
@@ -258,15 +296,15 @@ func (e *Engine) caseStageSQL() string {
 }
 
 // cycleSpanSQL is the condition on an event of _kpi_ev of lying in cycle c's span; "false" when the
-// model lacks one of the cycle's stages. Bits are generated constants, never input.
+// model does not mark one of the cycle's milestones. Bits are generated constants, never input.
 func (e *Engine) cycleSpanSQL(c cycleDef) string {
-	end := e.model.Position(c.endStage)
+	end := e.model.MilestonePosition(c.end)
 	if end < 0 {
 		return "false"
 	}
 	cond := fmt.Sprintf("seen & %s = 0", bit(end))
-	if c.startStage != "" {
-		start := e.model.Position(c.startStage)
+	if c.start != "" {
+		start := e.model.MilestonePosition(c.start)
 		if start < 0 {
 			return "false"
 		}
@@ -361,10 +399,9 @@ SELECT a.*, sp.started_at, sp.last_at, sp.events, g.first_staged_at, g.last_stag
 		}
 		return fmt.Sprintf("g.first_%d", p)
 	}
-	for i, id := range cycleStages {
-		b.add(fmt.Sprintf(", %s AS %s", first(e.model.Position(id)), []string{"signed_at", "accepted_at", "invoiced_at", "collected_at"}[i]))
+	for _, m := range milestoneColumns {
+		b.add(fmt.Sprintf(", %s AS %s", first(e.model.MilestonePosition(m.ms)), m.col))
 	}
-	b.add(fmt.Sprintf(", %s AS completed_at", first(e.last)))
 	// Gates: entry of the guarded stage and the outcome, when the gate applies to the branch.
 	for _, g := range e.gates {
 		cond, args := expectedSQL(g.branches)
@@ -401,10 +438,11 @@ SELECT c.*,`)
 	// Adoption (DESIGN §5.5): of the expected stages up to the furthest reached, those recorded.
 	b.add(` CASE WHEN furthest IS NOT NULL THEN bit_count(expected_mask & ((CAST(1 AS BIGINT) << (furthest + 1)) - 1)) END AS expected_n,
  CASE WHEN furthest IS NOT NULL THEN bit_count(expected_mask & reached & ((CAST(1 AS BIGINT) << (furthest + 1)) - 1)) END AS recorded_n`)
-	if p, ok := e.stagePos["solution_design"]; ok {
-		b.add(fmt.Sprintf(", furthest > %d AS past_design", p))
+	// Iron triangle (DESIGN §5.5): the team is due once a case is past the model's stage for it.
+	if p, ok := e.stagePos[e.model.IronTriangleAfter]; ok {
+		b.add(fmt.Sprintf(", furthest > %d AS team_due", p))
 	} else {
-		b.add(", NULL::BOOLEAN AS past_design")
+		b.add(", NULL::BOOLEAN AS team_due")
 	}
 	// Compliance overall: first entry of any guarded stage, and a violation at any gate.
 	if len(e.gates) == 0 {

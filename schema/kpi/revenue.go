@@ -5,6 +5,14 @@ import (
 	"fmt"
 )
 
+// wonValueKPIs is the won value.
+var wonValueKPIs = []KPI{
+	{Name: "won_value", Title: "Won value", Unit: UnitMoney, Direction: HigherIsBetter, Section: "5.2",
+		RangeOn: "the opportunity's closed_at", Over: "deals won",
+		Definition: "sum of the amounts of the opportunities won, in the source currency as stored",
+		Fields:     []string{"Query.wonValue", "Diagnosis.wonValue"}},
+}
+
 // wonCases is kpi_case with each case's opportunity amount: a constant table expression for aggQuery.
 const wonCases = "(SELECT k.*, CAST(o.amount AS DOUBLE) AS amount FROM kpi_case k JOIN opportunities o ON o.opportunity_id = k.case_id)"
 

@@ -33,7 +33,7 @@ func TestRowScopeEveryEntryPoint(t *testing.T) {
 		{"WinRate", func(ctx context.Context, s Scope) (any, error) { return bd(eng.WinRate(ctx, s)) }},
 		{"WonValue", func(ctx context.Context, s Scope) (any, error) { return bd(eng.WonValue(ctx, s)) }},
 		{"CycleTimes", func(ctx context.Context, s Scope) (any, error) { return bd(eng.CycleTimes(ctx, s)) }},
-		{"ValueStream", func(ctx context.Context, s Scope) (any, error) { return bd(eng.ValueStream(ctx, s)) }},
+		{"ValueStream", func(ctx context.Context, s Scope) (any, error) { return bd(eng.ValueStreamOf(ctx, s, CycleLeadToCash)) }},
 		{"ValueStreamOf sales", func(ctx context.Context, s Scope) (any, error) { return bd(eng.ValueStreamOf(ctx, s, CycleSales)) }},
 		{"Variants", func(ctx context.Context, s Scope) (any, error) { return bd(eng.Variants(ctx, s, 50)) }},
 		{"Adoption", func(ctx context.Context, s Scope) (any, error) { return bd(eng.Adoption(ctx, s)) }},

@@ -29,12 +29,15 @@ var grainTrunc = map[Grain]string{
 	GrainDay: "day", GrainWeek: "week", GrainMonth: "month", GrainQuarter: "quarter", GrainYear: "year",
 }
 
-// dimColumn is the whitelist of dimensions: name → column of the derived tables (alias c).
-var dimColumn = map[string]string{
-	"business_unit": "c.business_unit", "region": "c.region", "segment": "c.segment",
-	"product_line": "c.product_line", "channel": "c.channel", "owner": "c.owner", "team": "c.team",
-	"branch": "c.branch",
-}
+// dimColumn is the whitelist of dimensions: name → column of the derived tables (alias c), one
+// per schema.Dimensions.
+var dimColumn = func() map[string]string {
+	m := make(map[string]string, len(schema.Dimensions))
+	for _, d := range schema.Dimensions {
+		m[d] = "c." + d
+	}
+	return m
+}()
 
 // maxBuckets bounds the length of a time series.
 const maxBuckets = 5000

@@ -7,6 +7,30 @@ import (
 	"strings"
 )
 
+// valueStreamKPIs are the value stream's KPIs (DESIGN §5.4), per stage of a measured cycle.
+var valueStreamKPIs = []KPI{
+	{Name: "value_stream_cases", Title: "Cases that completed the cycle", Unit: UnitCount, Direction: Neutral, Section: "5.4",
+		RangeOn: "the cycle's end event", Over: "cases that completed the cycle",
+		Definition: "cases whose first event of the cycle's end milestone is in the range", Fields: []string{"ValueStream.cases"}},
+	{Name: "stage_time_share", Title: "Share of the cycle time", Unit: UnitRatio, Direction: Neutral, Section: "5.4",
+		RangeOn: "the cycle's end event", Over: "cases that completed the cycle",
+		Definition: "Σ time in the stage inside the cycle / Σ cycle time; the largest share is the cycle's bottleneck",
+		Fields:     []string{"StageStream.share"}},
+	{Name: "stage_time_median", Title: "Median time in the stage", Unit: UnitDays, Direction: LowerIsBetter, Section: "5.4",
+		RangeOn: "the cycle's end event", Over: "cases with the stage inside the cycle",
+		Definition: "median of a case's time in the stage inside the cycle (the dwells of its events)", Fields: []string{"StageStream.medianDays"}},
+	{Name: "stage_time_p90", Title: "90th percentile of the time in the stage", Unit: UnitDays, Direction: LowerIsBetter, Section: "5.4",
+		RangeOn: "the cycle's end event", Over: "cases with the stage inside the cycle",
+		Definition: "90th percentile of a case's time in the stage inside the cycle", Fields: []string{"StageStream.p90Days"}},
+	{Name: "stage_cases", Title: "Cases with the stage in the cycle", Unit: UnitCount, Direction: Neutral, Section: "5.4",
+		RangeOn: "the cycle's end event", Over: "cases that completed the cycle",
+		Definition: "cases that completed the cycle with an event of the stage inside it", Fields: []string{"StageStream.cases"}},
+	{Name: "rework", Title: "Rework", Unit: UnitRatio, Direction: LowerIsBetter, Section: "5.4",
+		RangeOn: "the case's first entry of the stage", Over: "cases reaching the stage",
+		Definition: "cases with the stage twice or more / cases reaching it; repeatable stages are never rework",
+		Fields:     []string{"StageStream.rework"}},
+}
+
 // StageStream is one stage of the value stream (DESIGN §5.4). Times are in days.
 type StageStream struct {
 	Stage string `json:"stage"`
@@ -15,14 +39,18 @@ type StageStream struct {
 	// MedianDays and P90Days are quantile_cont of time(c, s) over the cohort's cases reaching s.
 	MedianDays Value `json:"medianDays"`
 	P90Days    Value `json:"p90Days"`
-	// Rework is cases with ≥ 2 events of s / cases reaching s.
+	// Rework is cases with ≥ 2 events of s / cases reaching s, over every case in the scope
+	// reaching s (the range applying to its first entry of s), not only the cohort (N: those
+	// cases); 0 for a repeatable stage (DESIGN §5.4).
 	Rework Value `json:"rework"`
 	// Cases counts the cohort's cases reaching s.
 	Cases Value `json:"cases"`
 }
 
-// ValueStream is where the cycle time goes, for the cases that completed the measured cycle.
+// ValueStream is where the time of a cycle goes, for the cases that completed it.
 type ValueStream struct {
+	// Cycle is the measured cycle; a bottleneck is always named with it (DESIGN §5.4).
+	Cycle Cycle `json:"cycle"`
 	Stages []StageStream `json:"stages"`
 	// Bottleneck is the stage with the largest current share ("" when the cohort is empty).
 	Bottleneck string `json:"bottleneck"`
@@ -30,83 +58,43 @@ type ValueStream struct {
 	Cases Value `json:"cases"`
 }
 
-// Cycle names the cycle a value stream measures (DESIGN §5.3, §5.4).
-type Cycle string
-
-// The measured cycles.
-const (
-	// CycleSales: case start → first contract_signed.
-	CycleSales Cycle = "sales"
-	// CycleDelivery: first contract_signed → first delivery_accepted.
-	CycleDelivery Cycle = "delivery"
-	// CycleCash: first invoiced → first cash_collected.
-	CycleCash Cycle = "cash"
-	// CycleLeadToCash: case start → cash collected, measured as ValueStream always has: the cases
-	// that reached the model's last stage, over their whole staged span.
-	CycleLeadToCash Cycle = "lead_to_cash"
-)
-
-// Cycles returns the measured cycles in process order.
-func Cycles() []Cycle { return []Cycle{CycleSales, CycleDelivery, CycleCash, CycleLeadToCash} }
-
-// Valid reports whether c is one of Cycles.
-func (c Cycle) Valid() bool {
-	for _, x := range Cycles() {
-		if x == c {
-			return true
+// DefaultCycle is the cycle a bottleneck is named for when none is asked (DESIGN §5.4): the sales
+// cycle, else the first cycle in process order whose milestones the model marks (ErrNotConfigured
+// when there is none).
+func (e *Engine) DefaultCycle() (Cycle, error) {
+	var first error
+	for _, c := range Cycles() {
+		err := e.CycleConfigured(c)
+		if err == nil {
+			return c, nil
+		}
+		if first == nil {
+			first = err
 		}
 	}
-	return false
+	return "", first
 }
 
-// cycleDef is how a cycle other than lead-to-cash is measured: its span runs from the first event
-// of startStage (the case's first staged event when "") to the first event of endStage; startCol
-// and endCol are the kpi_case columns of those times, col the prefix of kpi_case_stage's columns
-// holding the stage time inside the span (migration 007).
-type cycleDef struct {
-	cycle                Cycle
-	col                  string
-	startStage, endStage string
-	startCol, endCol     string
-}
-
-// spanCycles are the cycles measured from the in-span columns of kpi_case_stage.
-var spanCycles = []cycleDef{
-	{CycleSales, "sales", "", "contract_signed", "c.first_staged_at", "c.signed_at"},
-	{CycleDelivery, "delivery", "contract_signed", "delivery_accepted", "c.signed_at", "c.accepted_at"},
-	{CycleCash, "cash", "invoiced", "cash_collected", "c.invoiced_at", "c.collected_at"},
-}
-
-// ValueStream returns the value stream of the cases that completed the measured cycle (reached the
-// model's last stage) in the scope, the range applying to their first event of that stage.
-// A case's stage events are ordered by (occurred_at, seq) with personal-tier events dropped; each
-// event's dwell is the time to the next (the last has none); time(c, s) sums the dwells of s.
-// Dwell and per-stage times are materialised by Refresh. It is ValueStreamOf(CycleLeadToCash).
-func (e *Engine) ValueStream(ctx context.Context, s Scope) (*Breakdown[ValueStream], error) {
-	return e.ValueStreamOf(ctx, s, CycleLeadToCash)
-}
-
-// ValueStreamOf returns the value stream of cycle c for the cases that completed it, the range
-// applying to the cycle's end event (the first contract_signed for CycleSales, delivery_accepted for
-// CycleDelivery, cash_collected for CycleCash). Only the stage time spent inside the case's span
-// counts: the dwells of the staged events ordered at or after the cycle's start event (for the
-// sales cycle, the case's first staged event) and before its end event, so a case's stage times
-// sum to end − start and Share(s) = Σ_c time(c, s) / Σ_c (end − start). A stage counts as reached
-// (Cases, MedianDays, Rework) when it has an event inside the span. Cases whose end precedes
-// their start are left out, as in CycleTimes. CycleLeadToCash is ValueStream. An unknown cycle is
-// an error wrapping ErrBadScope.
+// ValueStreamOf returns the value stream of cycle c (DESIGN §5.4) for the cases that completed it,
+// the range applying to the cycle's end event (its end milestone's first event). A case's stage
+// events are ordered by (occurred_at, seq) with personal-tier events dropped; each event's dwell
+// is the time to the next. Only the stage time spent inside the case's span counts: the dwells of
+// the staged events ordered at or after the cycle's start event (for the sales and lead-to-cash
+// cycles, the case's first staged event) and before its end event, so a case's stage times sum to
+// end − start and Share(s) = Σ_c time(c, s) / Σ_c (end − start). A stage counts for Cases,
+// MedianDays and P90Days when it has an event inside the span. Rework is measured over every case
+// in the scope reaching the stage (the range applying to its first entry of the stage), not only
+// the cohort; repeatable stages have none. Cases whose end precedes their start are left out, as
+// in CycleTimes. An unknown cycle wraps ErrBadScope; one whose milestones the model does not mark
+// wraps ErrNotConfigured.
 func (e *Engine) ValueStreamOf(ctx context.Context, s Scope, c Cycle) (*Breakdown[ValueStream], error) {
 	if err := e.check(ctx, s); err != nil {
 		return nil, err
 	}
-	if !c.Valid() {
-		return nil, fmt.Errorf("%w: unknown cycle %q", ErrBadScope, c)
+	if err := e.CycleConfigured(c); err != nil {
+		return nil, fmt.Errorf("kpi.ValueStreamOf(%s): %w", c, err)
 	}
-	name := "valueStream"
-	if c != CycleLeadToCash {
-		name += ":" + string(c)
-	}
-	return cached(ctx, e, name, s.key(), func(ctx context.Context) (*Breakdown[ValueStream], error) {
+	return cached(ctx, e, "valueStream:"+string(c), s.key(), func(ctx context.Context) (*Breakdown[ValueStream], error) {
 		bd, err := e.valueStream(ctx, s, c)
 		if err != nil {
 			return nil, fmt.Errorf("kpi.ValueStreamOf(%s): %w", c, err)
@@ -117,44 +105,39 @@ func (e *Engine) ValueStreamOf(ctx context.Context, s Scope, c Cycle) (*Breakdow
 
 func (e *Engine) valueStream(ctx context.Context, s Scope, cyc Cycle) (*Breakdown[ValueStream], error) {
 	// The cohort from kpi_case; per stage, the cohort's kpi_case_stage rows grouped by stage (a
-	// case has a row only for the stages it reached).
+	// case has a row only for the stages it reached), and every case reaching the stage for rework.
+	// Column names and expressions are constants of cycleDefs, never input.
+	d, _ := cycleDefOf(cyc)
+	where := d.startCol + " <= " + d.endCol
 	t := "(c.time_s / 86400)"
-	stageAggs := []string{
-		"sum(" + t + ")", "count(*)", "count(*) FILTER (WHERE c.stage_events >= 2)",
-		"quantile_cont(" + t + ", 0.5)", "quantile_cont(" + t + ", 0.9)"}
-	qs := [2]aggQuery{
-		{table: "kpi_case", ts: "c.completed_at", aggs: []string{
-			"count(*)", "sum((epoch_us(c.last_staged_at) - epoch_us(c.first_staged_at)) / 86400e6)"}},
-		{from: "kpi_case_stage s JOIN kpi_case c ON c.case_id = s.case_id", sel: "c.*, s.stage_pos, s.events AS stage_events, s.time_s",
-			ts: "c.completed_at", key: "s.stage_pos", aggs: stageAggs},
+	qs := [3]aggQuery{
+		{table: "kpi_case", ts: d.endCol, where: where, aggs: []string{
+			"count(*)", fmt.Sprintf("sum((epoch_us(%s) - epoch_us(%s)) / 86400e6)", d.endCol, d.startCol)}},
+		{from: "kpi_case_stage s JOIN kpi_case c ON c.case_id = s.case_id",
+			sel: fmt.Sprintf("c.*, s.stage_pos, s.%s_s AS time_s", d.col),
+			ts:  d.endCol, key: "s.stage_pos", where: fmt.Sprintf("%s AND s.%s_events > 0", where, d.col),
+			aggs: []string{"sum(" + t + ")", "count(*)", "quantile_cont(" + t + ", 0.5)", "quantile_cont(" + t + ", 0.9)"}},
+		{from: "kpi_case_stage s JOIN kpi_case c ON c.case_id = s.case_id", sel: "c.*, s.stage_pos, s.events AS stage_events",
+			ts: "s.first_at", key: "s.stage_pos", aggs: []string{"count(*)", "count(*) FILTER (WHERE c.stage_events >= 2)"}},
 	}
-	for _, d := range spanCycles {
-		if d.cycle != cyc {
-			continue
-		}
-		// Column names and expressions are constants of spanCycles, never input.
-		where := d.startCol + " <= " + d.endCol
-		qs = [2]aggQuery{
-			{table: "kpi_case", ts: d.endCol, where: where, aggs: []string{
-				"count(*)", fmt.Sprintf("sum((epoch_us(%s) - epoch_us(%s)) / 86400e6)", d.endCol, d.startCol)}},
-			{from: "kpi_case_stage s JOIN kpi_case c ON c.case_id = s.case_id",
-				sel: fmt.Sprintf("c.*, s.stage_pos, s.%s_events AS stage_events, s.%s_s AS time_s", d.col, d.col),
-				ts:  d.endCol, key: "s.stage_pos", where: fmt.Sprintf("%s AND s.%s_events > 0", where, d.col), aggs: stageAggs},
-		}
-	}
-	return perStage(ctx, e, s, qs, func(cur, prev cell) ValueStream {
+	return perStage(ctx, e, s, qs[0], qs[1:], func(cur, prev cell) ValueStream {
 		n, pn := int64(cur[0]), int64(prev[0])
-		out := ValueStream{Stages: make([]StageStream, len(e.model.Stages)), Cases: pair(count(cur[0], n), count(prev[0], pn))}
+		out := ValueStream{Cycle: cyc, Stages: make([]StageStream, len(e.model.Stages)), Cases: pair(count(cur[0], n), count(prev[0], pn))}
 		best := -1.0
 		for i, st := range e.model.Stages {
-			c, p := cur[2+5*i:], prev[2+5*i:]
+			c, p := cur[2+6*i:], prev[2+6*i:]
 			rn, prn := int64(c[1]), int64(p[1])
+			wn, pwn := int64(c[4]), int64(p[4])
+			rework, prework := c[5], p[5]
+			if st.Repeatable {
+				rework, prework = 0, 0
+			}
 			out.Stages[i] = StageStream{
 				Stage:      st.ID,
 				Share:      pair(ratio(c[0], cur[1], n), ratio(p[0], prev[1], pn)),
-				MedianDays: pair(stat(c[3], rn), stat(p[3], prn)),
-				P90Days:    pair(stat(c[4], rn), stat(p[4], prn)),
-				Rework:     pair(ratio(c[2], c[1], rn), ratio(p[2], p[1], prn)),
+				MedianDays: pair(stat(c[2], rn), stat(p[2], prn)),
+				P90Days:    pair(stat(c[3], rn), stat(p[3], prn)),
+				Rework:     pair(ratio(rework, c[4], wn), ratio(prework, p[4], pwn)),
 				Cases:      pair(count(c[1], n), count(p[1], pn)),
 			}
 			if n > 0 && out.Stages[i].Share.Value > best {

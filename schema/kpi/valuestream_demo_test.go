@@ -21,7 +21,7 @@ func TestDemoSalesCycleBottleneck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l2c, err := eng.ValueStream(ctx, s)
+	l2c, err := eng.ValueStreamOf(ctx, s, kpi.CycleLeadToCash)
 	if err != nil {
 		t.Fatal(err)
 	}

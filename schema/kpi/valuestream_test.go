@@ -10,7 +10,7 @@ import (
 func TestValueStreamFixture(t *testing.T) {
 	eng, _ := newFixture(t)
 	ctx := context.Background()
-	bd, err := eng.ValueStream(ctx, march())
+	bd, err := eng.ValueStreamOf(ctx, march(), CycleLeadToCash)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,9 +30,10 @@ func TestValueStreamFixture(t *testing.T) {
 	// INV times 10 and 4: median 7, p90 4 + 0.9·6 = 9.4; previous 10.
 	checkValue(t, "INV median", v.Stages[11].MedianDays, 7, 10, 2, 1, f(-3))
 	checkValue(t, "INV p90", v.Stages[11].P90Days, 9.4, 10, 2, 1, f(-0.6))
-	// NA: O1 3, O2 2 → median 2.5; rework: O2 has NA twice = 1/2; previous 0/1.
+	// NA: O1 3, O2 2 → median 2.5. Rework is over every case whose first NA is in March, not only
+	// the cohort: O1, O2 (twice), O3, O5, O8 → 1/5; previous O9 (02-04) 0/1.
 	checkValue(t, "NA median", v.Stages[3].MedianDays, 2.5, 2, 2, 1, f(0.5))
-	checkValue(t, "NA rework", v.Stages[3].Rework, 0.5, 0, 2, 1, f(0.5))
+	checkValue(t, "NA rework", v.Stages[3].Rework, 0.2, 0, 5, 1, f(0.2))
 	// SR: only O2 (fail then pass = two events): rework 1/1, time 2; not reached before: undefined.
 	checkValue(t, "SR rework", v.Stages[5].Rework, 1, 0, 1, 0, nil)
 	checkValue(t, "SR cases", v.Stages[5].Cases, 1, 0, 2, 1, f(1))
@@ -81,8 +82,9 @@ func TestValueStreamSalesCycleFixture(t *testing.T) {
 	// Times 0, 1, 1: median 1; previous O9 1.
 	checkValue(t, "CR cases", v.Stages[7].Cases, 3, 1, 5, 1, f(2))
 	checkValue(t, "CR median", v.Stages[7].MedianDays, 1, 1, 3, 1, f(0))
-	// NA: O1, O2 (twice), O3, O5 → rework 1/4; previous 0/1.
-	checkValue(t, "NA rework", v.Stages[3].Rework, 0.25, 0, 4, 1, f(0.25))
+	// NA rework does not depend on the cycle: every case first reaching NA in March, O1, O2
+	// (twice), O3, O5, O8 → 1/5; previous O9 0/1.
+	checkValue(t, "NA rework", v.Stages[3].Rework, 0.2, 0, 5, 1, f(0.2))
 	// Stages after the signature are outside the sales cycle.
 	for _, i := range []int{8, 9, 10, 11, 12} {
 		if v.Stages[i].Cases.Value != 0 || v.Stages[i].Share.Value != 0 {
@@ -118,17 +120,9 @@ func TestValueStreamSalesCycleFixture(t *testing.T) {
 		t.Errorf("cash bottleneck = %q", bd.Total.Bottleneck)
 	}
 
-	// Lead-to-cash is ValueStream; an unknown cycle is a bad scope.
-	l2c, err := eng.ValueStreamOf(ctx, march(), CycleLeadToCash)
-	if err != nil {
-		t.Fatal(err)
-	}
-	vs, err := eng.ValueStream(ctx, march())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(l2c, vs) {
-		t.Errorf("ValueStreamOf(lead_to_cash) differs from ValueStream")
+	// The default cycle is the sales cycle; an unknown cycle is a bad scope.
+	if c, err := eng.DefaultCycle(); c != CycleSales || err != nil {
+		t.Errorf("DefaultCycle = %q, %v; want sales", c, err)
 	}
 	if _, err := eng.ValueStreamOf(ctx, march(), Cycle("quote")); !errors.Is(err, ErrBadScope) {
 		t.Errorf("unknown cycle: err = %v, want ErrBadScope", err)
@@ -162,7 +156,7 @@ func BenchmarkValueStream(b *testing.B) {
 	s := benchScope()
 	b.Run("engine", func(b *testing.B) {
 		for b.Loop() {
-			if _, err := eng.ValueStream(ctx, s); err != nil {
+			if _, err := eng.ValueStreamOf(ctx, s, CycleLeadToCash); err != nil {
 				b.Fatal(err)
 			}
 		}

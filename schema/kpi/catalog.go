@@ -1,0 +1,108 @@
+package kpi
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/ltc-analytics/ltc/schema"
+)
+
+// Unit is what a KPI's value measures.
+type Unit string
+
+// The units of KPI values.
+const (
+	UnitRatio Unit = "ratio" // a share 0..1
+	UnitDays  Unit = "days"  // a duration in days
+	UnitCount Unit = "count" // a number of things
+	UnitMoney Unit = "money" // an amount in the source currency, summed as stored
+)
+
+// Direction says which way a KPI is better.
+type Direction string
+
+// The directions of KPIs.
+const (
+	HigherIsBetter Direction = "higher"
+	LowerIsBetter  Direction = "lower"
+	// Neutral KPIs (volumes, shares that sum to 1) are not better either way.
+	Neutral Direction = "neutral"
+)
+
+// KPI is the one declaration of a KPI (DESIGN §5): the API's descriptions, the Prometheus help
+// texts, the dashboards' labels, units and colours and the README's KPI table read it, and tests
+// tie each of them to it. Each family file declares its KPIs next to its SQL; Catalog lists them.
+type KPI struct {
+	// Name is the stable id (snake_case); gauges, dashboards and initiatives use it.
+	Name  string `json:"name"`
+	Title string `json:"title"`
+	Unit  Unit   `json:"unit"`
+	// Direction: which way is better; progress, colours and alerts follow it.
+	Direction Direction `json:"direction"`
+	// RangeOn is the timestamp the scope's time range applies to.
+	RangeOn string `json:"rangeOn"`
+	// Over is what n counts.
+	Over       string `json:"over"`
+	Definition string `json:"definition"`
+	// Section is where DESIGN defines it (e.g. "5.2").
+	Section string `json:"section"`
+	// Milestones the model must mark for the KPI to be served (NOT_CONFIGURED otherwise).
+	Milestones []schema.Milestone `json:"milestones"`
+	// Fields are the GraphQL fields ("Type.field") that return the KPI.
+	Fields []string `json:"fields"`
+}
+
+// Catalog returns every KPI, by family in the order of DESIGN §5.
+func Catalog() []KPI {
+	return slices.Concat(funnelKPIs, conversionKPIs, wonValueKPIs, cycleKPIs, valueStreamKPIs,
+		adoptionKPIs, complianceKPIs, cashKPIs)
+}
+
+// LookupKPI returns the KPI with the given name.
+func LookupKPI(name string) (KPI, bool) {
+	for _, k := range Catalog() {
+		if k.Name == name {
+			return k, true
+		}
+	}
+	return KPI{}, false
+}
+
+// Missing returns the milestones k needs that the engine's model does not mark.
+func (e *Engine) Missing(k KPI) []schema.Milestone {
+	var out []schema.Milestone
+	for _, m := range k.Milestones {
+		if e.model.MilestonePosition(m) < 0 {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// DimensionCounts returns, per dimension of schema.Dimensions, the number of distinct non-empty
+// values among the cases the context's row scope may see.
+func (e *Engine) DimensionCounts(ctx context.Context) (map[string]int64, error) {
+	return cached(ctx, e, "dimensionCounts", "", func(ctx context.Context) (map[string]int64, error) {
+		b := &sqlBuilder{}
+		b.add("SELECT 0")
+		for _, d := range schema.Dimensions {
+			b.add(", count(DISTINCT NULLIF(" + dimColumn[d] + ", ''))")
+		}
+		r, rargs := rowSQL(ctx)
+		b.add(" FROM kpi_case c WHERE true"+r, rargs...)
+		vals := make([]int64, len(schema.Dimensions))
+		dest := []any{new(int)}
+		for i := range vals {
+			dest = append(dest, &vals[i])
+		}
+		if err := e.db.Read.QueryRowContext(ctx, b.sb.String(), b.args...).Scan(dest...); err != nil {
+			return nil, fmt.Errorf("kpi.DimensionCounts: %w", err)
+		}
+		out := make(map[string]int64, len(vals))
+		for i, d := range schema.Dimensions {
+			out[d] = vals[i]
+		}
+		return out, nil
+	})
+}
