@@ -88,7 +88,9 @@ var families = []family{
 		        WHERE e >= $2 AND e < $3 AND b <= e)
 		SELECT k, cur, bu, grouping(bu) AS total, count(*), quantile_cont(days, 0.5), quantile_cont(days, 0.9), avg(days)
 		FROM x GROUP BY GROUPING SETS ((k, cur), (k, cur, bu))`},
-	{"valueStream", gq("valueStream", gStream), func(ctx context.Context, e *kpi.Engine) (any, error) { return e.ValueStreamOf(ctx, kpiScope, kpi.CycleLeadToCash) },
+	{"valueStream", gq("valueStream", gStream), func(ctx context.Context, e *kpi.Engine) (any, error) {
+		return e.ValueStreamOf(ctx, kpiScope, kpi.CycleLeadToCash)
+	},
 		`WITH e AS (SELECT case_id, stage, occurred_at,
 		    epoch(lead(occurred_at) OVER (PARTITION BY case_id ORDER BY occurred_at, seq)) - epoch(occurred_at) AS dwell
 		  FROM stage_events WHERE stage IS NOT NULL),

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"strings"
 
-
 	"github.com/ltc-analytics/ltc/graph/model"
 	"github.com/ltc-analytics/ltc/schema"
 	"github.com/ltc-analytics/ltc/schema/kpi"

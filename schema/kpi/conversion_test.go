@@ -214,7 +214,7 @@ func TestLeadConversionByStatusAndConvertedAt(t *testing.T) {
 		id, created, status string
 		convertedAt         any
 	}{
-		{"L20", "03-05", "converted", nil},   // by status
+		{"L20", "03-05", "converted", nil},    // by status
 		{"L21", "03-06", "open", at("03-09")}, // by converted_at
 		{"L22", "03-07", "open", nil},         // not converted
 		{"L23", "03-08", "", nil},             // not converted (no status)

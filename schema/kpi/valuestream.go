@@ -50,7 +50,7 @@ type StageStream struct {
 // ValueStream is where the time of a cycle goes, for the cases that completed it.
 type ValueStream struct {
 	// Cycle is the measured cycle; a bottleneck is always named with it (DESIGN §5.4).
-	Cycle Cycle `json:"cycle"`
+	Cycle  Cycle         `json:"cycle"`
 	Stages []StageStream `json:"stages"`
 	// Bottleneck is the stage with the largest current share ("" when the cohort is empty).
 	Bottleneck string `json:"bottleneck"`
