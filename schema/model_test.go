@@ -22,6 +22,18 @@ func TestStandardModel(t *testing.T) {
 	if got := m.BranchFor(map[string]string{"product_line": "Starter"}); got != "standard" {
 		t.Errorf("BranchFor(Starter) = %q, want standard", got)
 	}
+	for ms, id := range map[Milestone]string{MilestoneLeadCreated: "lead_created", MilestoneOpportunityCreated: "opportunity_created",
+		MilestoneWon: "contract_signed", MilestoneDeliveryStarted: "delivery_started", MilestoneDelivered: "delivery_accepted",
+		MilestoneInvoiced: "invoiced", MilestoneCashCollected: "cash_collected"} {
+		if got, ok := m.MilestoneStage(ms); !ok || got != id {
+			t.Errorf("milestone %s is %q, want %q", ms, got, id)
+		}
+	}
+	for _, id := range []string{"invoiced", "cash_collected"} {
+		if st, _ := m.Stage(id); !st.Repeatable {
+			t.Errorf("%s is not repeatable (milestone billing repeats invoices and payments)", id)
+		}
+	}
 	sd, _ := m.Stage("solution_design")
 	if sd.Expected("standard") || !sd.Expected("complex") {
 		t.Errorf("solution_design expected: standard=%v complex=%v", sd.Expected("standard"), sd.Expected("complex"))
@@ -61,6 +73,15 @@ func TestModelValidationErrors(t *testing.T) {
     - {id: a, tier: gold}
     - {id: b, tier: branch, branches: [nope]}
 `, []string{"m.yaml:5: tier: stage \"a\": tier must be core or branch", "m.yaml:6: branches: stage \"b\": unknown branch \"nope\""}},
+		{"milestones: unknown, twice; unknown iron_triangle_after", `process:
+  name: p
+  iron_triangle_after: nowhere
+  stages:
+    - {id: a, tier: core, milestone: signed}
+    - {id: b, tier: core, milestone: won}
+    - {id: c, tier: core, milestone: won}
+`, []string{`m.yaml:5: milestone: stage "a": unknown milestone "signed" (want one of lead_created, opportunity_created, won, delivery_started, delivered, invoiced, cash_collected)`,
+			`m.yaml:7: milestone: milestone "won" is marked on both "b" and "c"`, `iron_triangle_after: unknown stage "nowhere"`}},
 		{"unknown field", `process:
   name: p
   stages:

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -91,44 +92,72 @@ const (
 	byBusinessUnit
 	byStage
 	byCycleStage
-	byStagePair
 	byGate
 	byMetric
 )
 
-// kpiFamilies lists every family the collector exports: name, label dimension and what it measures
-// (the window and refresh note are appended to the help text).
+// kpiFamilies lists every family the collector exports: name, label dimension and what it
+// measures: a KPI of the catalog (kpi.Catalog, with the statistic for cycle times), whose title,
+// definition, n and range make up the help text, or a help text of its own for bookkeeping
+// families. The window and refresh note are appended.
 var kpiFamilies = []struct {
 	name string
 	dim  int
-	help string
+	kpi  string // catalog name; "" for bookkeeping families
+	stat string // "median" or "90th percentile" for cycle-time families
+	help string // bookkeeping families only
 }{
 	// KPIs over the window.
-	{"ltc_kpi_lead_conversion_ratio", byBusinessUnit, "Leads converted to an opportunity / leads created, over the leads created in the window (DESIGN §5.2); the series without business_unit is the total."},
-	{"ltc_kpi_win_rate_ratio", byBusinessUnit, "Opportunities won / (won + lost), over the opportunities closed in the window (DESIGN §5.2); the series without business_unit is the total."},
-	{"ltc_kpi_stage_conversion_ratio", byStagePair, "Cases reaching to_stage / cases reaching from_stage (the previous stage in process order), for the cases started in the window (DESIGN §5.1); can exceed 1 after a stage only one branch passes through."},
-	{"ltc_kpi_stage_reach_ratio", byStage, "Cases reaching the stage / cases reaching the first stage, for the cases started in the window (DESIGN §5.1)."},
-	{"ltc_kpi_sales_cycle_p50_seconds", byBusinessUnit, "Median sales cycle (first contract_signed - case start) in seconds, over the cases signed in the window (DESIGN §5.3); the series without business_unit is the total."},
-	{"ltc_kpi_sales_cycle_p90_seconds", byBusinessUnit, "90th percentile of the sales cycle (first contract_signed - case start) in seconds, over the cases signed in the window (DESIGN §5.3); the series without business_unit is the total."},
-	{"ltc_kpi_delivery_cycle_p50_seconds", byBusinessUnit, "Median delivery cycle (first delivery_accepted - first contract_signed) in seconds, over the cases accepted in the window (DESIGN §5.3); the series without business_unit is the total."},
-	{"ltc_kpi_delivery_cycle_p90_seconds", byBusinessUnit, "90th percentile of the delivery cycle (first delivery_accepted - first contract_signed) in seconds, over the cases accepted in the window (DESIGN §5.3); the series without business_unit is the total."},
-	{"ltc_kpi_cash_cycle_p50_seconds", byBusinessUnit, "Median cash cycle (first cash_collected - first invoiced) in seconds, over the cases paid in the window (DESIGN §5.3); the series without business_unit is the total."},
-	{"ltc_kpi_cash_cycle_p90_seconds", byBusinessUnit, "90th percentile of the cash cycle (first cash_collected - first invoiced) in seconds, over the cases paid in the window (DESIGN §5.3); the series without business_unit is the total."},
-	{"ltc_kpi_stage_time_share_ratio", byCycleStage, "Share of the cycle's time spent in the stage, over the cases that completed the cycle in the window (value stream, DESIGN §5.4); cycle is the measured cycle (sales unless the model does not mark won)."},
-	{"ltc_kpi_bottleneck_stage", byCycleStage, "1 for the stage with the largest share of the cycle's time (the cycle's bottleneck), 0 for the other stages, over the cases that completed the cycle in the window (DESIGN §5.4)."},
-	{"ltc_kpi_adoption_ratio", byBusinessUnit, "Cases that recorded every expected stage of their branch / cases, for the cases started in the window (DESIGN §5.5); the series without business_unit is the total."},
-	{"ltc_kpi_iron_triangle_coverage_ratio", byBusinessUnit, "Cases past solution design with sales, solution and delivery roles all assigned / cases past solution design, for the cases started in the window (DESIGN §5.5); the series without business_unit is the total."},
-	{"ltc_kpi_compliance_ratio", byBusinessUnit, "Cases with no gate violation / cases that entered a guarded stage, placed by their first entry of a guarded stage in the window (DESIGN §5.6); the series without business_unit is the total."},
-	{"ltc_kpi_gate_compliance_ratio", byGate, "Cases compliant at the gate / cases that entered the stage it guards in the window (DESIGN §5.6)."},
-	{"ltc_kpi_promise_kept_ratio", byBusinessUnit, "Deliveries accepted by the committed date / deliveries accepted in the window (DESIGN §5.6); the series without business_unit is the total."},
-	{"ltc_kpi_dso_seconds", byBusinessUnit, "Days sales outstanding, in seconds: receivables at the window end / billed in the window x window length (DESIGN §5.7); the series without business_unit is the total."},
-	{"ltc_kpi_overdue_share_ratio", byBusinessUnit, "Share of the receivables at the window end on invoices past due (DESIGN §5.7); the series without business_unit is the total."},
+	{name: "ltc_kpi_lead_conversion_ratio", dim: byBusinessUnit, kpi: "lead_conversion"},
+	{name: "ltc_kpi_win_rate_ratio", dim: byBusinessUnit, kpi: "win_rate"},
+	{name: "ltc_kpi_stage_conversion_ratio", dim: byStage, kpi: "stage_conversion"},
+	{name: "ltc_kpi_stage_reach_ratio", dim: byStage, kpi: "stage_reach"},
+	{name: "ltc_kpi_sales_cycle_p50_seconds", dim: byBusinessUnit, kpi: "sales_cycle", stat: "median"},
+	{name: "ltc_kpi_sales_cycle_p90_seconds", dim: byBusinessUnit, kpi: "sales_cycle", stat: "90th percentile"},
+	{name: "ltc_kpi_delivery_cycle_p50_seconds", dim: byBusinessUnit, kpi: "delivery_cycle", stat: "median"},
+	{name: "ltc_kpi_delivery_cycle_p90_seconds", dim: byBusinessUnit, kpi: "delivery_cycle", stat: "90th percentile"},
+	{name: "ltc_kpi_cash_cycle_p50_seconds", dim: byBusinessUnit, kpi: "cash_cycle", stat: "median"},
+	{name: "ltc_kpi_cash_cycle_p90_seconds", dim: byBusinessUnit, kpi: "cash_cycle", stat: "90th percentile"},
+	{name: "ltc_kpi_stage_time_share_ratio", dim: byCycleStage, kpi: "stage_time_share"},
+	{name: "ltc_kpi_bottleneck_stage", dim: byCycleStage, help: "1 for the stage with the largest share of the cycle's time (the cycle's bottleneck), 0 for the other stages, over the cases that completed the cycle in the window (DESIGN §5.4); cycle is the measured cycle (sales unless the model does not mark won)."},
+	{name: "ltc_kpi_adoption_ratio", dim: byBusinessUnit, kpi: "adoption"},
+	{name: "ltc_kpi_iron_triangle_coverage_ratio", dim: byBusinessUnit, kpi: "iron_triangle_coverage"},
+	{name: "ltc_kpi_compliance_ratio", dim: byBusinessUnit, kpi: "compliance"},
+	{name: "ltc_kpi_gate_compliance_ratio", dim: byGate, kpi: "gate_compliance"},
+	{name: "ltc_kpi_promise_kept_ratio", dim: byBusinessUnit, kpi: "promise_kept"},
+	{name: "ltc_kpi_dso_seconds", dim: byBusinessUnit, kpi: "dso"},
+	{name: "ltc_kpi_overdue_share_ratio", dim: byBusinessUnit, kpi: "overdue_share"},
 	// Not windowed: freshness and bookkeeping of the snapshot (see windowed).
-	{"ltc_data_updated_timestamp_seconds", byNone, "Unix time of the last ETL commit that changed the warehouse (data version bump)."},
-	{"ltc_data_newest_event_timestamp_seconds", byNone, "Unix time of the newest stage event in the warehouse (not after the refresh time): how fresh the data is."},
-	{"ltc_kpi_window_seconds", byNone, "Length of the trailing window the ltc_kpi_* gauges cover, in seconds."},
-	{"ltc_kpi_data_version", byNone, "Warehouse data version the ltc_kpi_* gauges were computed at."},
-	{"ltc_kpi_label_values_dropped", byMetric, "Label values (business units, stages, gates) left out of the named gauge family at the last refresh because of the cap kpi.metrics_max_labels; the totals still include them."},
+	{name: "ltc_data_updated_timestamp_seconds", dim: byNone, help: "Unix time of the last ETL commit that changed the warehouse (data version bump)."},
+	{name: "ltc_data_newest_event_timestamp_seconds", dim: byNone, help: "Unix time of the newest stage event in the warehouse (not after the refresh time): how fresh the data is."},
+	{name: "ltc_kpi_window_seconds", dim: byNone, help: "Length of the trailing window the ltc_kpi_* gauges cover, in seconds."},
+	{name: "ltc_kpi_data_version", dim: byNone, help: "Warehouse data version the ltc_kpi_* gauges were computed at."},
+	{name: "ltc_kpi_label_values_dropped", dim: byMetric, help: "Label values (business units, stages, gates) left out of the named gauge family at the last refresh because of the cap kpi.metrics_max_labels; the totals still include them."},
+}
+
+// kpiHelp is a catalog KPI's help text: title, definition, n and the timestamp placing it in the
+// window, in the metric's unit (days are exported in seconds).
+func kpiHelp(name, stat string, dim int) string {
+	k, ok := kpi.LookupKPI(name)
+	if !ok {
+		panic(fmt.Sprintf("server: gauge of unknown KPI %q", name)) // a build defect, caught by tests
+	}
+	title := k.Title
+	if stat != "" {
+		title = strings.ToUpper(stat[:1]) + stat[1:] + " of the " + strings.ToLower(k.Title[:1]) + k.Title[1:]
+	}
+	unit := ""
+	switch k.Unit {
+	case kpi.UnitDays:
+		unit = ", in seconds"
+	case kpi.UnitRatio:
+		unit = ", a ratio 0..1"
+	}
+	help := fmt.Sprintf("%s%s: %s; over the %s whose %s is in the window (DESIGN §%s).", title, unit, k.Definition, k.Over, k.RangeOn, k.Section)
+	if dim == byBusinessUnit {
+		help += " The series without business_unit is the total."
+	}
+	return help
 }
 
 // NewKPIMetrics creates the KPI collector and its refresh metrics and registers them with reg.
@@ -174,9 +203,14 @@ func NewKPIMetrics(reg prometheus.Registerer, opts KPIMetricsOptions) *KPIMetric
 		}),
 	}
 	for _, f := range kpiFamilies {
-		help := f.help + note
-		if !windowed(f.name) {
-			help = f.help + " Refreshed after each ETL commit and every " + durationText(opts.Interval) + "."
+		help := f.help
+		if f.kpi != "" {
+			help = kpiHelp(f.kpi, f.stat, f.dim)
+		}
+		if windowed(f.name) {
+			help += note
+		} else {
+			help += " Refreshed after each ETL commit and every " + durationText(opts.Interval) + "."
 		}
 		fam := &kpiFamily{name: f.name}
 		switch f.dim {
@@ -189,8 +223,6 @@ func NewKPIMetrics(reg prometheus.Registerer, opts KPIMetricsOptions) *KPIMetric
 			fam.series = prometheus.NewDesc(f.name, help, []string{"stage"}, nil)
 		case byCycleStage:
 			fam.series = prometheus.NewDesc(f.name, help, []string{"cycle", "stage"}, nil)
-		case byStagePair:
-			fam.series = prometheus.NewDesc(f.name, help, []string{"from_stage", "to_stage"}, nil)
 		case byGate:
 			fam.series = prometheus.NewDesc(f.name, help, []string{"gate"}, nil)
 		case byMetric:
@@ -402,7 +434,7 @@ func (m *KPIMetrics) compute(ctx context.Context) (*kpiSnapshot, error) {
 			b.series("ltc_kpi_stage_reach_ratio", st.FromTop.Value, st.Stage)
 		}
 		if i > 0 && st.FromPrevious.N > 0 && b.capped("ltc_kpi_stage_conversion_ratio", i-1) {
-			b.series("ltc_kpi_stage_conversion_ratio", st.FromPrevious.Value, funnel.Total.Stages[i-1].Stage, st.Stage)
+			b.series("ltc_kpi_stage_conversion_ratio", st.FromPrevious.Value, st.Stage)
 		}
 	}
 
@@ -455,7 +487,9 @@ func (m *KPIMetrics) compute(ctx context.Context) (*kpiSnapshot, error) {
 		return nil, err
 	}
 	byUnit(b, "ltc_kpi_adoption_ratio", ad, func(a kpi.Adoption) kpi.Value { return a.Rate }, 1)
-	byUnit(b, "ltc_kpi_iron_triangle_coverage_ratio", ad, func(a kpi.Adoption) kpi.Value { return a.IronTriangle }, 1)
+	if e.IronTriangleConfigured() == nil {
+		byUnit(b, "ltc_kpi_iron_triangle_coverage_ratio", ad, func(a kpi.Adoption) kpi.Value { return a.IronTriangle }, 1)
+	}
 
 	co, err := e.Compliance(ctx, units)
 	if err != nil {

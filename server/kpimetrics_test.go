@@ -263,7 +263,7 @@ func TestKPIMetricsMatchEngine(t *testing.T) {
 			mf.GetName() != "ltc_kpi_last_refresh_timestamp_seconds" && !strings.Contains(mf.GetHelp(), "trailing 28-day window") {
 			t.Errorf("%s help does not state the window: %q", mf.GetName(), mf.GetHelp())
 		}
-		if strings.HasSuffix(mf.GetName(), "_ratio") && mf.GetName() != "ltc_kpi_stage_conversion_ratio" {
+		if strings.HasSuffix(mf.GetName(), "_ratio") {
 			for _, mt := range mf.GetMetric() {
 				if v := mt.GetGauge().GetValue(); v < 0 || v > 1 {
 					t.Errorf("%s{%s} = %v, not in 0..1", mf.GetName(), labelKey(mt.GetLabel()), v)

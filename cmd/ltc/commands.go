@@ -14,6 +14,7 @@ import (
 	"github.com/ltc-analytics/ltc/etl"
 	"github.com/ltc-analytics/ltc/etl/synth"
 	"github.com/ltc-analytics/ltc/schema"
+	"github.com/ltc-analytics/ltc/schema/kpi"
 )
 
 func runETL(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -102,6 +103,9 @@ func runCheck(_ context.Context, args []string, stdout, stderr io.Writer) error 
 		if matches, _ := filepath.Glob(cfg.Resolve(s.Glob)); len(matches) == 0 {
 			fmt.Fprintf(stdout, "warning: source %q: glob %q matches no file yet\n", s.Name, s.Glob)
 		}
+	}
+	for _, w := range kpi.New(nil, m, kpiOptions(cfg)).Unserved() {
+		fmt.Fprintf(stdout, "warning: %s\n", w)
 	}
 	fmt.Fprintf(stdout, "%s: ok (%d sources, process %q with %d stages)\n", *cfgPath, len(cfg.Sources), m.Name, len(m.Stages))
 	return nil

@@ -184,3 +184,38 @@ func TestUsageAndVersion(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckWarnsUnservedKPIs: a model without the won milestone passes ltc check (exit 0) with a
+// warning naming the KPIs it cannot serve; the standard model gets none.
+func TestCheckWarnsUnservedKPIs(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "ltc.yaml")
+	os.WriteFile(cfg, []byte("process: model.yaml\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "model.yaml"), []byte(`process:
+  name: loans
+  stages:
+    - {id: submitted, tier: core, milestone: lead_created}
+    - {id: approved,  tier: core}
+    - {id: paid_out,  tier: core, milestone: cash_collected}
+`), 0o644)
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"check", "--config", cfg}, &out, &errOut); code != 0 {
+		t.Fatalf("check: exit %d %s", code, errOut.String())
+	}
+	for _, want := range []string{"warning: Sales cycle (sales_cycle) answers NOT_CONFIGURED: the process model marks no stage as milestone won",
+		"warning: Cash cycle (cash_cycle) answers NOT_CONFIGURED: the process model marks no stage as milestone invoiced",
+		"warning: Iron-triangle coverage"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("check output lacks %q:\n%s", want, out.String())
+		}
+	}
+	if strings.Contains(out.String(), "lead_to_cash_cycle") {
+		t.Errorf("lead-to-cash is served (cash_collected is marked):\n%s", out.String())
+	}
+	std := filepath.Join(dir, "std.yaml")
+	os.WriteFile(std, []byte("process: ltc-standard\n"), 0o644)
+	out.Reset()
+	if code := run(context.Background(), []string{"check", "--config", std}, &out, &errOut); code != 0 || strings.Contains(out.String(), "warning:") {
+		t.Errorf("standard model: exit %d, %s", code, out.String())
+	}
+}

@@ -92,13 +92,13 @@ type CaseFilter struct {
 
 // Billing and collection for a period, measured as of its end (or now, if earlier).
 type Cash struct {
-	// Sum of invoices issued in the period, an amount in the source currency (n: invoices).
+	// Billed: sum of invoices issued in the period, an amount in the source currency (n: invoices).
 	Billed *KpiValue `json:"billed"`
-	// Sum of payments received in the period, an amount in the source currency (n: payments).
+	// Collected: sum of payments received in the period, an amount in the source currency (n: payments).
 	Collected *KpiValue `json:"collected"`
-	// Accounts receivable at the measuring instant: invoiced − paid before it, an amount (n: unpaid invoices issued before it).
+	// Receivables: invoiced − paid before it, an amount (n: unpaid invoices issued before it).
 	Receivables *KpiValue `json:"receivables"`
-	// Part of the receivables on invoices already past due, a ratio 0..1.
+	// Overdue share of receivables: part of the receivables on invoices already past due, a ratio 0..1.
 	OverdueShare *KpiValue `json:"overdueShare"`
 	// Days sales outstanding: receivables / billed × days in the period, in days (n: invoices billed).
 	DsoDays *KpiValue `json:"dsoDays"`
@@ -160,9 +160,9 @@ type Certification struct {
 type Compliance struct {
 	// One entry per gate of the process model, in model order.
 	Gates []*GateCompliance `json:"gates"`
-	// Cases with no violation at any gate / cases that entered any guarded stage, a ratio 0..1; each case placed in time by its first entry of a guarded stage (n: those cases).
+	// Process compliance: cases with no violation at any gate / cases that entered any guarded stage, a ratio 0..1; each case placed in time by its first entry of a guarded stage (n: those cases).
 	Rate *KpiValue `json:"rate"`
-	// Promise kept: deliveries accepted by the contract's committed delivery date / deliveries accepted, a ratio 0..1, by accepted_at (a delivery without a commitment is not kept; n: deliveries accepted).
+	// Delivery promise kept: deliveries accepted by the contract's committed delivery date / deliveries accepted, a ratio 0..1, by accepted_at (a delivery without a commitment is not kept; n: deliveries accepted).
 	PromiseKept *KpiValue `json:"promiseKept"`
 }
 
@@ -408,11 +408,11 @@ type FunnelPoint struct {
 type FunnelStage struct {
 	// Stage id from the process model (e.g. lead_created).
 	Stage string `json:"stage"`
-	// Cases of the cohort with at least one event of this stage, a count (n: cases in the cohort).
+	// Cases reaching the stage: cases of the cohort with at least one event of this stage, a count (n: cases in the cohort).
 	Reached *KpiValue `json:"reached"`
-	// reached / reached of the previous listed stage, a ratio (1 for the first stage). Stages skipped on a branch can make it exceed 1; group by BRANCH to read branch paths.
+	// Conversion from the previous stage: of the cases on a branch this stage is expected on that reached the stage before it on that branch, the share that also reached this one, summed over those branches, a ratio 0..1 that never exceeds 1 (n: those cases; 1 for the first stage of a branch).
 	FromPrevious *KpiValue `json:"fromPrevious"`
-	// reached / reached of the first stage, a ratio 0..1.
+	// Reach from the first stage: reached / reached of the first stage, a ratio 0..1.
 	FromTop *KpiValue `json:"fromTop"`
 }
 
@@ -424,15 +424,15 @@ type GateCompliance struct {
 	Guards string `json:"guards"`
 	// Cases that entered the guarded stage, a count.
 	Entered *KpiValue `json:"entered"`
-	// Of those, cases compliant at this gate, a count.
+	// Compliant cases: of those, cases compliant at this gate, a count.
 	Compliant *KpiValue `json:"compliant"`
-	// compliant / entered, a ratio 0..1 (n: cases entered).
+	// Gate compliance: compliant / entered, a ratio 0..1 (n: cases entered).
 	Rate *KpiValue `json:"rate"`
-	// Cases violating the gate as MISSING, a count.
+	// Violations: gate missing: cases violating the gate as MISSING, a count.
 	Missing *KpiValue `json:"missing"`
-	// Cases violating the gate as FAILED, a count.
+	// Violations: gate failed: cases violating the gate as FAILED, a count.
 	Failed *KpiValue `json:"failed"`
-	// Cases violating the gate as LATE, a count.
+	// Violations: gate passed late: cases violating the gate as LATE, a count.
 	Late *KpiValue `json:"late"`
 }
 
@@ -923,15 +923,15 @@ type StageOpportunity struct {
 type StageStream struct {
 	// Stage id from the process model.
 	Stage string `json:"stage"`
-	// Share of the cohort's total cycle time spent in this stage: Σ stage time in the span / Σ (end − start), a ratio 0..1 (n: cases in the cohort).
+	// Share of the cycle time: share of the cohort's total cycle time spent in this stage: Σ stage time in the span / Σ (end − start), a ratio 0..1 (n: cases in the cohort).
 	Share *KpiValue `json:"share"`
-	// Median time in this stage, in days, over the cohort's cases reaching it (n: those cases).
+	// Median time in the stage: median time in this stage, in days, over the cohort's cases reaching it (n: those cases).
 	MedianDays *KpiValue `json:"medianDays"`
-	// 90th percentile of the time in this stage, in days, over the cases reaching it.
+	// 90th percentile of the time in the stage: 90th percentile of the time in this stage, in days, over the cases reaching it.
 	P90Days *KpiValue `json:"p90Days"`
 	// Rework: cases with this stage at least twice / cases reaching it, a ratio 0..1, over every case in the scope reaching the stage (its range applying to the case's first entry of the stage), not only the cohort; 0 for a repeatable stage (n: cases reaching the stage).
 	Rework *KpiValue `json:"rework"`
-	// Cases of the cohort reaching this stage, a count (n: cases in the cohort).
+	// Cases with the stage in the cycle: cases of the cohort reaching this stage, a count (n: cases in the cohort).
 	Cases *KpiValue `json:"cases"`
 }
 
@@ -1001,7 +1001,7 @@ type ValueStream struct {
 	Stages []*StageStream `json:"stages"`
 	// The bottleneck: the stage with the largest current share; null when the cohort is empty.
 	Bottleneck *string `json:"bottleneck,omitempty"`
-	// Cases in the cohort (completed the measured cycle in the range), a count.
+	// Cases that completed the cycle: cases in the cohort (completed the measured cycle in the range), a count.
 	Cases *KpiValue `json:"cases"`
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/ltc-analytics/ltc/schema"
 )
@@ -105,4 +106,32 @@ func (e *Engine) DimensionCounts(ctx context.Context) (map[string]int64, error) 
 		}
 		return out, nil
 	})
+}
+
+// Unserved lists, one line each, the KPIs the engine's model cannot serve and why (ltc check
+// prints them as warnings): the catalog's KPIs whose milestones the model does not mark,
+// iron-triangle coverage without iron_triangle_after, and compliance without any gate.
+func (e *Engine) Unserved() []string {
+	var out []string
+	for _, k := range Catalog() {
+		if ms := e.Missing(k); len(ms) > 0 {
+			out = append(out, fmt.Sprintf("%s (%s) answers NOT_CONFIGURED: the process model marks no stage as milestone %s",
+				k.Title, k.Name, strings.Join(milestoneStrings(ms), ", ")))
+		}
+	}
+	if e.IronTriangleConfigured() != nil {
+		out = append(out, "Iron-triangle coverage (iron_triangle_coverage) answers NOT_CONFIGURED: the process model has no iron_triangle_after stage")
+	}
+	if len(e.gates) == 0 {
+		out = append(out, "Process and gate compliance (compliance, gate_compliance) have nothing to measure: the process model has no gate")
+	}
+	return out
+}
+
+func milestoneStrings(ms []schema.Milestone) []string {
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = string(m)
+	}
+	return out
 }

@@ -40,10 +40,20 @@ func TestFunnelFixture(t *testing.T) {
 	}
 	// From top: cash_collected 2/9 (prev 1/2); change 2/9 - 1/2.
 	checkValue(t, "cc fromTop", st[12].FromTop, 2.0/9, 0.5, 9, 2, f(2.0/9-0.5))
-	// From previous: quote 5 / solution_review 1 = 5 (standard cases skip the review); previous
-	// 1/0 is undefined, so no change. solution_design 2/5 (prev 0/1 = 0): change 0.4.
-	checkValue(t, "quote fromPrevious", st[6].FromPrevious, 5, 0, 1, 0, nil)
-	checkValue(t, "sd fromPrevious", st[4].FromPrevious, 0.4, 0, 5, 1, f(0.4))
+	// From previous, per branch (O2, O3, O5 complex; the other cases standard): quote follows
+	// needs_analysis on standard (reached by O1, O8; O1 also quoted) and solution_review on complex
+	// (O2, which quoted): (1 + 1) / (2 + 1). Previous: O9 (standard) NA then Q: 1/1.
+	checkValue(t, "quote fromPrevious", st[6].FromPrevious, 2.0/3, 1, 3, 1, f(2.0/3-1))
+	// solution_design is on complex only, after needs_analysis: O2, O3, O5 reached NA, O2 and O3 SD:
+	// 2/3; no complex case before: undefined, no change.
+	checkValue(t, "sd fromPrevious", st[4].FromPrevious, 2.0/3, 0, 3, 0, nil)
+	// lead_created is the first stage of both branches: 9/9.
+	checkValue(t, "lc fromPrevious", st[0].FromPrevious, 1, 1, 9, 2, f(0))
+	for _, s := range st {
+		if s.FromPrevious.Value > 1 || s.FromTop.Value > 1 {
+			t.Errorf("%s: conversion above 1: %+v", s.Stage, s)
+		}
+	}
 	// Relative change of reached LC: (9-2)/2 = 3.5.
 	if r := st[0].Reached.RelChange; r == nil || *r != 3.5 {
 		t.Errorf("LC relChange = %v, want 3.5", r)

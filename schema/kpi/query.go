@@ -17,6 +17,7 @@ import (
 type aggQuery struct {
 	table     string   // derived table, e.g. "kpi_case" (a constant, never input)
 	from      string   // optional FROM clause instead of "table c", e.g. a join (a constant)
+	fromArgs  []any    // bound values of from
 	sel       string   // optional select list of the rows instead of "c.*" (a constant)
 	key       string   // optional expression (an integer) every grouping set is also grouped by
 	ts        string   // the timestamp the range applies to, an expression over c (a constant)
@@ -168,8 +169,8 @@ func (e *Engine) runKeyed(ctx context.Context, s Scope, q aggQuery) (map[int64]*
 	for i, d := range s.GroupBy {
 		b.add(fmt.Sprintf(", %s AS _d%d", dimColumn[d], i))
 	}
-	b.add(" FROM "+from+" WHERE "+q.ts+" >= CAST(? AS TIMESTAMP) AND "+q.ts+" < CAST(? AS TIMESTAMP)",
-		ts(s.previous()), ts(s.To))
+	b.add(" FROM "+from, q.fromArgs...)
+	b.add(" WHERE "+q.ts+" >= CAST(? AS TIMESTAMP) AND "+q.ts+" < CAST(? AS TIMESTAMP)", ts(s.previous()), ts(s.To))
 	f, fargs := filterSQL(ctx, s)
 	b.add(f, fargs...)
 	if q.where != "" {
