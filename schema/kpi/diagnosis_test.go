@@ -25,22 +25,25 @@ func TestDiagnoseFixture(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Value stream as in TestValueStreamFixture: DS 18/58 is the bottleneck.
-	if d.Bottleneck != "delivery_started" {
-		t.Errorf("bottleneck %q", d.Bottleneck)
+	// The diagnosis measures the sales cycle, as TestValueStreamSalesCycleFixture: Σ = 47 + 19/24
+	// days over O1-O5; quote (15 + 19/24 days) is the bottleneck.
+	total := 47 + 19.0/24
+	if d.Bottleneck != "quote" || d.ValueStream.Cycle != CycleSales {
+		t.Errorf("bottleneck %q of the %s cycle", d.Bottleneck, d.ValueStream.Cycle)
 	}
-	near(t, "bottleneck share", d.BottleneckShare, 18.0/58, 1e-9)
-	// Stage scores = share × cases reaching the stage (cohort O1, O2): DS 18/58·2, INV 14/58·2,
-	// then … the cash stage has no dwell and is left out.
+	near(t, "bottleneck share", d.BottleneckShare, (15+19.0/24)/total, 1e-9)
+	// Stage scores = share × cases reaching the stage in the cycle: quote (15 + 19/24)/Σ × 5 (O1-O5),
+	// then opportunity_created: O1 2, O2 1, O3 1, O4 2, O5 1 = 7 days, 7/Σ × 5 (needs_analysis is
+	// also 7 days but over 4 cases).
 	if len(d.StageOpportunities) < 3 {
 		t.Fatalf("stage opportunities: %+v", d.StageOpportunities)
 	}
 	s0, s1 := d.StageOpportunities[0], d.StageOpportunities[1]
-	if s0.Rank != 1 || s0.Stage != "delivery_started" || s0.Cases != 2 || s1.Stage != "invoiced" || s1.Rank != 2 {
+	if s0.Rank != 1 || s0.Stage != "quote" || s0.Cases != 5 || s1.Stage != "opportunity_created" || s1.Rank != 2 {
 		t.Errorf("top stages: %+v, %+v", s0, s1)
 	}
-	near(t, "DS score", s0.Score, 2*18.0/58, 1e-9)
-	near(t, "INV score", s1.Score, 2*14.0/58, 1e-9)
+	near(t, "Q score", s0.Score, 5*(15+19.0/24)/total, 1e-9)
+	near(t, "OC score", s1.Score, 5*7/total, 1e-9)
 	for _, o := range d.StageOpportunities {
 		if o.Stage == "cash_collected" || o.Score <= 0 {
 			t.Errorf("zero-score stage listed: %+v", o)
@@ -75,7 +78,7 @@ func TestDiagnoseFixture(t *testing.T) {
 		t.Errorf("baseline KPIs: %+v %+v", d.LeadConversion, d.WinRate)
 	}
 	txt := d.Text()
-	for _, w := range []string{"bottleneck: delivery_started at 31.0% of the cycle time", "1. delivery_started",
+	for _, w := range []string{"bottleneck: quote at 33.0% of the sales cycle", "1. quote",
 		"1. contract_review", "3 violations of 5 entered", "2530, 281.11 per lead, 506.00 per won deal"} {
 		if !strings.Contains(txt, w) {
 			t.Errorf("report lacks %q:\n%s", w, txt)

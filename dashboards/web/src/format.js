@@ -2,6 +2,8 @@
 // rules (cmd/ltc/ui_test.go), so keep the two in step: fixed decimals (toFixed), "−0.0" shown as
 // "0.0", compact amounts with k/M/B, counts with thousands separators, "—" for an undefined value.
 
+import { stageName } from './catalog.js';
+
 export const DASH = '—';
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -122,6 +124,8 @@ export function ago(t, now = Date.now()) {
 // stage turns a stage id into a label: solution_design → "Solution design".
 export function stage(id) {
   if (!id) return 'Personal activity';
+  const name = stageName(id);
+  if (name) return name;
   const s = String(id).replace(/_/g, ' ');
   return s.charAt(0).toUpperCase() + s.slice(1);
 }

@@ -7,6 +7,7 @@ import { gql, requestCount, onUnauthenticated, signIn, signOut, session } from '
 import { PAGES, DIMS, PRESETS, readRoute, href, range, dayString, describe, scope } from './state.js';
 import { h, csvRegistry, csvText } from './ui.js';
 import { dateTime, ago, setCurrency } from './format.js';
+import { CATALOG_QUERY, setCatalog } from './catalog.js';
 import { disposeAll, settled, resizeAll, firstChartMs } from './charts.js';
 import * as overview from './pages/overview.js';
 import * as funnel from './pages/funnel.js';
@@ -212,10 +213,12 @@ async function loadBoot() {
   const q = `query Boot(${DIMS.map((d) => `$${d.key}: ScopeInput!`).join(', ')}) {
   health { dataVersion }
   dataFreshness { lastSuccessAt updatedAt dataVersion }
+  ${CATALOG_QUERY}
   initiatives { id name start }
   ${fields.join('\n  ')}
 }`;
   const res = await gql(q, vars);
+  setCatalog(res.get('catalog'));
   const dims = {};
   for (const d of DIMS) {
     try {

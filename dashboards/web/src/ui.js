@@ -3,6 +3,7 @@
 
 import { kpi, kpiChange, FORMATS, DASH } from './format.js';
 import { sparkline, COLORS } from './charts.js';
+import { kpiSpec } from './catalog.js';
 
 // h creates an element: h('div.card#id', {attrs}, ...children). Attributes starting with "on" are
 // listeners; data-* and aria-* are set as attributes; null children are skipped.
@@ -122,6 +123,7 @@ export function changeClass(v, better) {
 // tile renders a headline KPI: value, previous value, coloured change and a sparkline.
 // spec: {key, label, unit, better: 'up'|'down'|'neutral', hint}; points: [{label, value}] or null.
 export function tile(spec, v, points, i = 0) {
+  spec = kpiSpec(spec);
   const cls = changeClass(v, spec.better);
   const arrow = !v || v.change == null ? '' : v.change > 0 ? '▲ ' : v.change < 0 ? '▼ ' : '';
   const change = kpiChange(v, spec.unit);
@@ -150,6 +152,7 @@ export function tiles(parent, list) {
 
 // tileError renders a tile whose KPI failed.
 export function tileError(spec, err) {
+  spec = kpiSpec(spec);
   return h('article.tile', { 'data-kpi': spec.key, 'data-state': 'error' },
     h('h3', spec.label), h('div.tile-value', DASH), h('div.tile-n.error', err.message || String(err)));
 }

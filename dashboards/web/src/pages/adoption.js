@@ -2,6 +2,7 @@
 // business unit over time, compliance per gate, and the violation list with a drill-down into a
 // case's event timeline (the `case` param opens it, so a drill-down is a shareable link too).
 
+import { kpiSpec } from '../catalog.js';
 import { h, card, tile, tiles, table, EMPTY, chartBox } from '../ui.js';
 import { KPI, gql } from '../api.js';
 import { scope, grainFor } from '../state.js';
@@ -14,12 +15,12 @@ const MAX_UNITS = 8;
 const PAGE_SIZE = 25;
 
 export const TILES = [
-  { key: 'adoptionRate', label: 'Process adoption', unit: 'ratio', better: 'up', get: (d) => d.adoption.total.rate },
-  { key: 'coverage', label: 'Stage coverage', unit: 'ratio', better: 'up', get: (d) => d.adoption.total.coverage },
-  { key: 'template', label: 'Template use', unit: 'ratio', better: 'up', get: (d) => d.adoption.total.template },
-  { key: 'ironTriangle', label: 'Iron triangle', unit: 'ratio', better: 'up', get: (d) => d.adoption.total.ironTriangle },
-  { key: 'complianceRate', label: 'Gate compliance', unit: 'ratio', better: 'up', get: (d) => d.compliance.total.rate },
-  { key: 'promiseKept', label: 'Delivery promise kept', unit: 'ratio', better: 'up', get: (d) => d.compliance.total.promiseKept },
+  { key: 'adoptionRate', kpi: 'adoption', get: (d) => d.adoption.total.rate },
+  { key: 'coverage', kpi: 'adoption_coverage', get: (d) => d.adoption.total.coverage },
+  { key: 'template', kpi: 'template_adoption', get: (d) => d.adoption.total.template },
+  { key: 'ironTriangle', kpi: 'iron_triangle_coverage', get: (d) => d.adoption.total.ironTriangle },
+  { key: 'complianceRate', kpi: 'compliance', get: (d) => d.compliance.total.rate },
+  { key: 'promiseKept', kpi: 'promise_kept', get: (d) => d.compliance.total.promiseKept },
 ];
 
 const VIOLATION = 'caseId gate kind enteredAt owner businessUnit';
@@ -83,7 +84,7 @@ export async function render(ctx) {
     const a = points(d.adoption.series, grain, (r) => r.rate);
     const c = points(d.compliance.series, grain, (r) => r.rate);
     tiles(body, TILES.map((t, i) => tile(t, t.get(d), t.key === 'adoptionRate' ? a : t.key === 'complianceRate' ? c : null, i)));
-    head.csv(kpiRows(TILES.map((t) => [t.key, t.unit, t.get(d)])));
+    head.csv(kpiRows(TILES.map((t) => [t.key, kpiSpec(t).unit, t.get(d)])));
   });
 
   const trend = (c, prefix, label) => c.fill((body) => {

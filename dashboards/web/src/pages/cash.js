@@ -1,6 +1,7 @@
 // Cash: billed against collected, receivables (current and overdue), DSO over time, and
 // receivables by business unit.
 
+import { kpiSpec } from '../catalog.js';
 import { card, tile, tiles, table, EMPTY, chartBox } from '../ui.js';
 import { KPI } from '../api.js';
 import { scope, grainFor } from '../state.js';
@@ -11,12 +12,12 @@ import { points, kpiRows, seriesRows } from './common.js';
 const axisMoney = (v) => money(v).replace('.0', '');
 
 export const TILES = [
-  { key: 'billed', label: 'Billed', unit: 'money', better: 'up', get: (r) => r.billed },
-  { key: 'collected', label: 'Collected', unit: 'money', better: 'up', get: (r) => r.collected },
-  { key: 'receivables', label: 'Receivables', unit: 'money', better: 'down', get: (r) => r.receivables },
-  { key: 'overdueShare', label: 'Overdue share', unit: 'ratio', better: 'down', get: (r) => r.overdueShare },
-  { key: 'dso', label: 'DSO', unit: 'days', better: 'down', get: (r) => r.dsoDays },
-  { key: 'collectionRate', label: 'Collection rate', unit: 'ratio', better: 'up', get: (r) => r.collectionRate },
+  { key: 'billed', kpi: 'billed', get: (r) => r.billed },
+  { key: 'collected', kpi: 'collected', get: (r) => r.collected },
+  { key: 'receivables', kpi: 'receivables', get: (r) => r.receivables },
+  { key: 'overdueShare', kpi: 'overdue_share', get: (r) => r.overdueShare },
+  { key: 'dso', kpi: 'dso', get: (r) => r.dsoDays },
+  { key: 'collectionRate', kpi: 'collection_rate', get: (r) => r.collectionRate },
 ];
 
 const ALL = `billed { ${KPI} } collected { ${KPI} } receivables { ${KPI} } overdueShare { ${KPI} } dsoDays { ${KPI} } collectionRate { ${KPI} }`;
@@ -47,7 +48,7 @@ export async function render(ctx) {
   head.fill((body) => {
     const d = c();
     tiles(body, TILES.map((t, i) => tile(t, t.get(d.total), t.key === 'dso' || t.key === 'receivables' ? points(d.series, grain, t.get) : null, i)));
-    head.csv(kpiRows(TILES.map((t) => [t.key, t.unit, t.get(d.total)])));
+    head.csv(kpiRows(TILES.map((t) => [t.key, kpiSpec(t).unit, t.get(d.total)])));
   });
 
   const starts = () => c().series.map((p) => p.start);

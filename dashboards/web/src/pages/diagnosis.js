@@ -2,6 +2,7 @@
 // of the period and filters, cost per lead and per won deal, the value stream with its bottleneck,
 // and the improvement opportunities ranked with the numbers behind each rank.
 
+import { kpiSpec } from '../catalog.js';
 import { h, card, tile, tiles, table, callout, EMPTY, chartBox } from '../ui.js';
 import { KPI } from '../api.js';
 import { scope } from '../state.js';
@@ -26,13 +27,13 @@ export const QUERY = `query Diagnosis($s: ScopeInput!) {
 
 // TILES are the baseline KPIs: where each is in the diagnosis and which way is better.
 export const TILES = [
-  { key: 'leadConversion', label: 'Lead conversion', unit: 'ratio', better: 'up', get: (d) => d.leadConversion },
-  { key: 'winRate', label: 'Win rate', unit: 'ratio', better: 'up', get: (d) => d.winRate },
-  { key: 'salesCycle', label: 'Sales cycle (median)', unit: 'days', better: 'down', get: (d) => d.cycles.sales.p50Days },
-  { key: 'leadToCash', label: 'Lead to cash (median)', unit: 'days', better: 'down', get: (d) => d.cycles.leadToCash.p50Days },
-  { key: 'adoption', label: 'Process adoption', unit: 'ratio', better: 'up', get: (d) => d.adoption.rate },
-  { key: 'compliance', label: 'Gate compliance', unit: 'ratio', better: 'up', get: (d) => d.compliance.rate },
-  { key: 'wonValue', label: 'Won value', unit: 'money', better: 'up', get: (d) => d.wonValue },
+  { key: 'leadConversion', kpi: 'lead_conversion', get: (d) => d.leadConversion },
+  { key: 'winRate', kpi: 'win_rate', get: (d) => d.winRate },
+  { key: 'salesCycle', kpi: 'sales_cycle', stat: 'median', get: (d) => d.cycles.sales.p50Days },
+  { key: 'leadToCash', kpi: 'lead_to_cash_cycle', stat: 'median', get: (d) => d.cycles.leadToCash.p50Days },
+  { key: 'adoption', kpi: 'adoption', get: (d) => d.adoption.rate },
+  { key: 'compliance', kpi: 'compliance', get: (d) => d.compliance.rate },
+  { key: 'wonValue', kpi: 'won_value', get: (d) => d.wonValue },
 ];
 
 // opportunitySentence is the finding over the ranked list (the tests compare it with the API).
@@ -64,7 +65,7 @@ export async function render(ctx) {
     // The diagnosis maps the whole lead-to-cash value stream.
     if (x.bottleneck) body.append(callout(bottleneckSentence(x.bottleneck, x.bottleneckShare, 'lead-to-cash'), 'warn'));
     tiles(body, TILES.map((t, i) => tile(t, t.get(x), null, i)));
-    head.csv(kpiRows(TILES.map((t) => [t.key, t.unit, t.get(x)])));
+    head.csv(kpiRows(TILES.map((t) => [t.key, kpiSpec(t).unit, t.get(x)])));
   });
 
   cost.fill((body) => {

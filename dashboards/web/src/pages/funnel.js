@@ -53,8 +53,8 @@ export async function render(ctx) {
     const lc = res.get('leadConversion').total;
     const wr = res.get('winRate').total;
     tiles(body, [
-      tile({ key: 'leadConversion', label: 'Lead conversion', unit: 'ratio', better: 'up' }, lc, null, 0),
-      tile({ key: 'winRate', label: 'Win rate', unit: 'ratio', better: 'up' }, wr, null, 1),
+      tile({ key: 'leadConversion', kpi: 'lead_conversion' }, lc, null, 0),
+      tile({ key: 'winRate', kpi: 'win_rate' }, wr, null, 1),
     ]);
     head.csv(kpiRows([['leadConversion', 'ratio', lc], ['winRate', 'ratio', wr]]));
   });

@@ -1,6 +1,7 @@
 // Overview: the headline KPIs with their previous period, coloured change and a trend sparkline,
 // where the cycle time goes, and the cycle times side by side.
 
+import { kpiSpec } from '../catalog.js';
 import { KPI } from '../api.js';
 import { scope, grainFor } from '../state.js';
 import { card, tile, tiles, callout, EMPTY, chartBox } from '../ui.js';
@@ -9,14 +10,15 @@ import { pct, stage, days } from '../format.js';
 import { points, kpiRows, seriesRows, axisPct } from './common.js';
 import { bottleneckSentence } from './valuestream.js';
 
-// TILES are the headline KPIs: where to find each in the response and which way is better.
+// TILES are the headline KPIs: which catalog KPI each is and where to find it in the response
+// (title, unit and direction come from the catalog).
 export const TILES = [
-  { key: 'leadConversion', label: 'Lead conversion', unit: 'ratio', better: 'up', hint: 'Leads converted to an opportunity / leads created (by lead creation)', field: 'leadConversion', get: (r) => r },
-  { key: 'winRate', label: 'Win rate', unit: 'ratio', better: 'up', hint: 'Won / (won + lost) deals, by close date', field: 'winRate', get: (r) => r },
-  { key: 'salesCycle', label: 'Sales cycle (median)', unit: 'days', better: 'down', hint: 'Case start to first contract signed, median in days (by signature date)', field: 'cycleTimes', get: (r) => r.sales.p50Days },
-  { key: 'adoption', label: 'Process adoption', unit: 'ratio', better: 'up', hint: 'Cases that recorded every expected stage of their branch (by case start)', field: 'adoption', get: (r) => r.rate },
-  { key: 'compliance', label: 'Gate compliance', unit: 'ratio', better: 'up', hint: 'Cases with no gate violation / cases that entered a guarded stage', field: 'compliance', get: (r) => r.rate },
-  { key: 'dso', label: 'DSO', unit: 'days', better: 'down', hint: 'Days sales outstanding: receivables / billed × days in the period', field: 'cash', get: (r) => r.dsoDays },
+  { key: 'leadConversion', kpi: 'lead_conversion', field: 'leadConversion', get: (r) => r },
+  { key: 'winRate', kpi: 'win_rate', field: 'winRate', get: (r) => r },
+  { key: 'salesCycle', kpi: 'sales_cycle', stat: 'median', field: 'cycleTimes', get: (r) => r.sales.p50Days },
+  { key: 'adoption', kpi: 'adoption', field: 'adoption', get: (r) => r.rate },
+  { key: 'compliance', kpi: 'compliance', field: 'compliance', get: (r) => r.rate },
+  { key: 'dso', kpi: 'dso', field: 'cash', get: (r) => r.dsoDays },
 ];
 
 const P = 'value n';
@@ -56,7 +58,7 @@ export async function render(ctx) {
     TILES.forEach((t, i) => {
       const d = res.get(t.field);
       const v = t.get(d.total);
-      rows.push([t.key, t.unit, v]);
+      rows.push([t.key, kpiSpec(t).unit, v]);
       list.push(tile(t, v, points(d.series, grain, t.get), i));
     });
     tiles(body, list);
@@ -91,7 +93,7 @@ export async function render(ctx) {
   });
 
   trend.fill((body) => {
-    const rates = TILES.filter((t) => t.unit === 'ratio');
+    const rates = TILES.map(kpiSpec).filter((t) => t.unit === 'ratio');
     const series = rates.map((t) => ({ name: t.label, data: points(res.get(t.field).series, grain, t.get).map((p) => p.value) }));
     const base = res.get('leadConversion').series;
     if (base.length === 0 || series.every((s) => s.data.every((v) => v == null))) return EMPTY;

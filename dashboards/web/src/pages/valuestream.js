@@ -51,9 +51,9 @@ export async function render(ctx) {
       body.append(callout(bottleneckSentence(v.bottleneck, b.share.value), 'warn'));
     }
     tiles(body, [
-      tile({ key: 'cases', label: 'Contracts signed', unit: 'count', better: 'up' }, v.cases, null, 0),
-      tile({ key: 'leadToCash', label: 'Lead to cash (median)', unit: 'days', better: 'down' }, ct.leadToCash.p50Days, null, 1),
-      tile({ key: 'salesCycle', label: 'Sales cycle (median)', unit: 'days', better: 'down' }, ct.sales.p50Days, null, 2),
+      tile({ key: 'cases', kpi: 'value_stream_cases' }, v.cases, null, 0),
+      tile({ key: 'leadToCash', kpi: 'lead_to_cash_cycle', stat: 'median' }, ct.leadToCash.p50Days, null, 1),
+      tile({ key: 'salesCycle', kpi: 'sales_cycle', stat: 'median' }, ct.sales.p50Days, null, 2),
     ]);
     head.csv([['kpi', 'value', 'previous', 'n'], ['cases', v.cases.value, v.cases.previous, v.cases.n],
       ['leadToCashP50Days', ct.leadToCash.p50Days.value, ct.leadToCash.p50Days.previous, ct.leadToCash.p50Days.n],
