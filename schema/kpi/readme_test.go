@@ -11,9 +11,9 @@ import (
 var updateReadme = flag.Bool("update-readme", false, "rewrite the README's KPI table from the catalog")
 
 const (
-	readmePath  = "../../README.md"
-	tableStart  = "<!-- kpi-catalog:start (generated from schema/kpi Catalog: go test ./schema/kpi -run README -update-readme) -->"
-	tableEnd    = "<!-- kpi-catalog:end -->"
+	readmePath = "../../README.md"
+	tableStart = "<!-- kpi-catalog:start (generated from schema/kpi Catalog: go test ./schema/kpi -run README -update-readme) -->"
+	tableEnd   = "<!-- kpi-catalog:end -->"
 )
 
 // catalogTable renders the catalog as the README's markdown table.
