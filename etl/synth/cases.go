@@ -275,7 +275,7 @@ func (g *gen) opportunity(oppID, leadID string, acc *account, owner *employee, e
 	complex := isComplex(product)
 	lo, hi := amountRange[product][0], amountRange[product][1]
 	amount := int64((lo + (hi-lo)*g.r.Float64()*g.r.Float64()) * 100)
-	adopted := g.quota(&g.adoptQ[bu], 0.45+0.43*eff)
+	adopted := g.quota(&g.adoptQ[bu], 0.45+0.45*eff)
 	pTemplate := 0.3 + 0.6*eff
 	solution := g.staffer(bu, 1, created)
 	delivery := g.staffer(bu, 2, created)
