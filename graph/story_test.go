@@ -15,8 +15,9 @@ import (
 	"github.com/ltc-analytics/ltc/internal/testwarehouse"
 )
 
-// storyJSON is what the story test reads through the API: the initiative, the baseline KPIs of
-// every unit over its baseline window, its pilot report and its rollout.
+// storyJSON is what the story test reads through the API: the initiative, the KPIs of all units
+// over its baseline window, its pilot report, the same report with the control units as the pilot
+// (a placebo), and its rollout.
 type storyJSON struct {
 	Initiative struct {
 		BaselineFrom, BaselineTo, Start string
@@ -114,6 +115,10 @@ func (s storyJSON) String() string {
 		for _, sp := range r.Sprints {
 			fmt.Fprintf(&b, "  sprint %2d %s: %.3f (n %d)\n", sp.Sprint, sp.From[:10], sp.Pilot.Value, sp.Pilot.N)
 		}
+	}
+	for _, r := range s.Placebo {
+		fmt.Fprintf(&b, "control as pilot, %s: baseline %.3f (n %d) → %.3f (n %d), rel %s, p %s\n", r.Kpi,
+			r.Baseline.Value, r.Baseline.N, r.Pilot.Value, r.Pilot.N, p(r.RelChange), p(r.Significance.P))
 	}
 	for _, u := range s.Rollout.Units {
 		fmt.Fprintf(&b, "rollout %-10s %-7s %s %-9s adoption %.3f (n %d) → %.3f (n %d), p %s\n", u.BusinessUnit, u.Role,
