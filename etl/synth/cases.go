@@ -151,13 +151,18 @@ func (g *gen) lead(i int, cs *caseState) error {
 	}
 	var qualified, converted, disq int64
 	fLead := 1 - 0.3*eff // the new process qualifies and converts faster
-	u := g.r.Float64()
+	// pace is how fast this customer moves through the whole sales cycle (every step's duration is
+	// scaled by it): it blurs the simple and complex deals' cycle times (about 1:2) into one continuous
+	// distribution, whose median moves with the process instead of jumping between two modes.
+	pace := math.Exp(0.2*g.r.NormFloat64() - 0.02)
+	convert := g.quota(&g.convQ[bu], pConv)
+	u := pConv + (1-pConv)*g.r.Float64() // the leads that do not convert: 22% of all qualify
 	switch {
-	case u < pConv:
-		qualified = t + g.dur(3*fLead, 0.6)
+	case convert:
+		qualified = t + scale(g.dur(3*fLead, 0.6), pace)
 		converted = qualified
 		if !g.chance(0.15) { // else qualified and converted in one go: same timestamp
-			converted += g.dur(3*fLead, 0.6)
+			converted += scale(g.dur(3*fLead, 0.6), pace)
 		}
 	case u < pConv+0.22:
 		qualified = t + g.dur(4, 0.6)
@@ -235,7 +240,7 @@ func (g *gen) lead(i int, cs *caseState) error {
 		return g.writeEvents(leadID, cs)
 	}
 	ev(qualified, stLeadQualified, owner, "sales")
-	return g.opportunity(oppID, leadID, acc, owner, eff, t, converted, cs)
+	return g.opportunity(oppID, leadID, acc, owner, eff, pace, t, converted, cs)
 }
 
 func (g *gen) personalEvent(cs *caseState, from, to int64, owner, other *employee) {
@@ -252,14 +257,25 @@ func (g *gen) personalEvent(cs *caseState, from, to int64, owner, other *employe
 }
 
 // opportunity generates the opportunity phase of a converted lead.
-func (g *gen) opportunity(oppID, leadID string, acc *account, owner *employee, eff float64, start, created int64, cs *caseState) error {
+//
+// eff is the unit's effect at the lead's creation (adoption, templates, win chance, roles); each
+// step's duration uses the effect at the time the step starts, so a deal in flight when its unit
+// changes process finishes at the new pace. pace scales every step's duration (see lead).
+func (g *gen) opportunity(oppID, leadID string, acc *account, owner *employee, eff, pace float64, start, created int64, cs *caseState) error {
 	now := g.now
 	bu := acc.bu
-	product := g.pick(productW[acc.segment])
+	// The branch (simple or complex) is drawn against a quota per unit, then the product within it.
+	pw := productW[acc.segment]
+	var product int
+	if g.quota(&g.complexQ[bu], pw[0]+pw[1]) {
+		product = g.pick(pw[:2])
+	} else {
+		product = 2 + g.pick(pw[2:])
+	}
 	complex := isComplex(product)
 	lo, hi := amountRange[product][0], amountRange[product][1]
 	amount := int64((lo + (hi-lo)*g.r.Float64()*g.r.Float64()) * 100)
-	adopted := g.chance(0.45 + 0.43*eff)
+	adopted := g.quota(&g.adoptQ[bu], 0.45+0.45*eff)
 	pTemplate := 0.3 + 0.6*eff
 	solution := g.staffer(bu, 1, created)
 	delivery := g.staffer(bu, 2, created)
@@ -277,11 +293,19 @@ func (g *gen) opportunity(oppID, leadID string, acc *account, owner *employee, e
 	gate := func(t int64, stage int, actor *employee, role, outcome string) {
 		ev(t, stage, actor, role).outcome = outcome
 	}
-	// speed-ups under the new process
-	fNeeds, fDesign, fQuote, fCR := 1-0.25*eff, 1-0.38*eff, 1-0.3*eff, 1-0.3*eff
+	// step returns a step's duration starting at c: log-normal around mean days, scaled by the case's
+	// pace and by the new process's speed-up at c (1 − speedup·effect; design also reworks less).
+	step := func(c int64, mean, sigma, speedup float64) int64 {
+		return scale(g.dur(mean*(1-speedup*g.effect(bu, c)), sigma), pace)
+	}
+	const fast, fastDesign = 0.34, 0.38 // the speed-ups at full effect
 
 	pWin := 0.35 + 0.06*eff
-	won := g.chance(pWin)
+	cx := 0
+	if complex {
+		cx = 1
+	}
+	won := g.quota(&g.winQ[bu][cx], pWin)
 	lossPoint := -1 // 0 after needs analysis, 1 after solution review, 2 after quote, 3 after contract review
 	if !won {
 		w := []float64{0.3, 0.25, 0.35, 0.1}
@@ -297,13 +321,9 @@ func (g *gen) opportunity(oppID, leadID string, acc *account, owner *employee, e
 	}
 
 	ev(created, stOppCreated, owner, "sales")
-	c := created + g.dur(2.5, 0.5)
+	c := created + step(created, 2.5, 0.5, fast)
 	tmpl(ev(c, stNeeds, owner, "sales"))
-	if complex {
-		c += g.dur(8*fNeeds, 0.5)
-	} else {
-		c += g.dur(3.5*fNeeds, 0.5)
-	}
+	c += step(c, 5.5, 0.4, fast)
 	closed := int64(0)
 	if lossPoint == 0 {
 		closed = c
@@ -316,15 +336,15 @@ func (g *gen) opportunity(oppID, leadID string, acc *account, owner *employee, e
 			delAssigned = c
 		}
 		tmpl(ev(c, stDesign, solution, "solution"))
-		c += g.dur(21*fDesign, 0.45)
-		if g.chance(0.25 - 0.12*eff) { // review fails: rework the design
+		c += step(c, 25.5, 0.4, fastDesign)
+		if g.chance(0.25 - 0.12*g.effect(bu, c)) { // review fails: rework the design
 			gate(c, stReview, solution, "solution", "fail")
-			c += g.dur(2, 0.5)
+			c += step(c, 2, 0.5, fast)
 			tmpl(ev(c, stDesign, solution, "solution"))
-			c += g.dur(8*fDesign, 0.5)
+			c += step(c, 8, 0.5, fastDesign)
 		}
 		lateReview := false
-		switch g.gateOutcome(eff) {
+		switch g.gateOutcome(g.effect(bu, c)) {
 		case gateOK:
 			gate(c, stReview, solution, "solution", "pass")
 		case gateFailed:
@@ -332,7 +352,7 @@ func (g *gen) opportunity(oppID, leadID string, acc *account, owner *employee, e
 		case gateLate:
 			lateReview = true
 		}
-		c += g.dur(3, 0.5)
+		c += step(c, 3, 0.5, fast)
 		if lateReview {
 			gate(c+g.dur(2, 0.5), stReview, solution, "solution", "pass")
 		}
@@ -347,12 +367,7 @@ func (g *gen) opportunity(oppID, leadID string, acc *account, owner *employee, e
 		if !complex && g.chance(pDelEarly) {
 			delAssigned = c
 		}
-		var d int64
-		if complex {
-			d = g.dur(12*fQuote, 0.5)
-		} else {
-			d = g.dur(4*fQuote, 0.5)
-		}
+		d := step(c, 8, 0.5, fast)
 		if g.chance(0.15) { // revised quote
 			tmpl(ev(c+d/2, stQuote, owner, "sales"))
 		}
@@ -363,31 +378,27 @@ func (g *gen) opportunity(oppID, leadID string, acc *account, owner *employee, e
 	}
 	var signed int64
 	if closed == 0 {
-		crDur := 3.0
-		if complex {
-			crDur = 8
-		}
-		crDur *= fCR
-		switch g.gateOutcome(eff) {
+		const crDur = 4.5
+		switch g.gateOutcome(g.effect(bu, c)) {
 		case gateOK:
 			if g.chance(0.2) { // review fails first, is fixed, passes
 				gate(c, stContractReview, owner, "sales", "fail")
-				c += g.dur(3, 0.5)
+				c += step(c, 3, 0.5, fast)
 			}
 			if g.chance(0.25) { // reviewed at the signing meeting: same timestamp, review first
-				c += g.dur(crDur, 0.5)
+				c += step(c, crDur, 0.5, fast)
 				gate(c, stContractReview, owner, "sales", "pass")
 			} else {
 				gate(c, stContractReview, owner, "sales", "pass")
-				c += g.dur(crDur, 0.5)
+				c += step(c, crDur, 0.5, fast)
 			}
 		case gateMissing:
-			c += g.dur(crDur, 0.5)
+			c += step(c, crDur, 0.5, fast)
 		case gateFailed:
 			gate(c, stContractReview, owner, "sales", "fail")
-			c += g.dur(crDur, 0.5)
+			c += step(c, crDur, 0.5, fast)
 		case gateLate:
-			c += g.dur(crDur, 0.5)
+			c += step(c, crDur, 0.5, fast)
 			gate(c+g.dur(1, 0.5), stContractReview, owner, "sales", "pass")
 		}
 		if lossPoint == 3 {

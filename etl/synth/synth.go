@@ -1,11 +1,20 @@
 // Package synth generates a deterministic synthetic lead-to-cash business as source files (CSV,
 // JSON Lines, Parquet) plus a matching ltc.yaml, so demos and benchmarks exercise the real ETL path.
 //
-// The data tells the story of DESIGN §1: a two-year history of four business units with a baseline
-// (lead conversion ≈15%, solution design the bottleneck at ≈35% of the sales cycle on complex deals,
-// process adoption ≈45%, gates sometimes missing, failed or late), a pilot in business unit "North"
-// starting about ten months before Now in two-week sprints (conversion → ≈25%, sales cycle −25%,
-// adoption → ≈85%, better compliance), and a partial rollout wave in "South" about four months before Now.
+// The data tells the story of DESIGN §1, as the KPI engine measures it: a two-year history of four
+// business units with a baseline year (lead conversion ≈15%, solution design the bottleneck at ≈35%
+// of the sales cycle, process adoption ≈45%, gates sometimes missing, failed or late), a pilot in
+// business unit "North" starting about ten months before Now in two-week sprints (conversion → ≈25%,
+// median sales cycle −25%, adoption → ≈85%, better compliance; significant against the baseline and
+// against the control unit "Central", which stays flat), and a rollout wave in "South" about four
+// months before Now that lifts its adoption (to about 80% of the pilot's effect).
+//
+// The median sales cycle is what makes this delicate: complex deals (with solution design) take about
+// twice as long as simple ones, so the median of a unit's few dozen signatures per window moves with
+// the share of complex deals among them as much as with the process. Rates and that mix are therefore
+// drawn against per-unit quotas (gen.quota), each case has one pace for all its steps (which blends
+// the two branches' cycle times into one distribution), and a step's speed-up is the unit's effect
+// when the step starts, so deals in flight at the pilot start finish at the new pace.
 //
 // Output is a pure function of (Size, Seed, Now): the same inputs give byte-identical files.
 package synth

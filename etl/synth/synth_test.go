@@ -517,7 +517,10 @@ func checkStory(t *testing.T, st story) {
 	in("pilot (North) lead conversion after start", st.northConv.p(), 0.21, 1)
 	in("z North after vs baseline year (p < 0.01)", st.zNorth, 2.576, math.Inf(1))
 	in("|z| Central after vs baseline year (not significant)", math.Abs(st.zCentral), 0, 2.576)
-	in("solution design share, complex, baseline", st.sdShareComplex, 0.28, 0.42)
+	// ≈35% of the sales cycle over all cases, as the value stream measures it (DESIGN §5.4); on the
+	// complex branch alone, the only one with a solution design, about half.
+	in("solution design share, all cases, baseline", st.sdShareAll, 0.29, 0.41)
+	in("solution design share, complex, baseline", st.sdShareComplex, 0.38, 0.58)
 	if st.bottleneck != "solution_design" {
 		t.Errorf("baseline bottleneck = %s, want solution_design", st.bottleneck)
 	}

@@ -91,6 +91,11 @@ type gen struct {
 	// spendLeads[month][channel][bu] counts leads, for marketing spend.
 	spendLeads [][len5][numBU]int
 
+	// Quotas per business unit (see quota): lead conversion, complex deals among opportunities,
+	// wins per branch (0 simple, 1 complex) and process adoption.
+	convQ, complexQ, adoptQ [numBU]float64
+	winQ                    [numBU][2]float64
+
 	out *outputs
 	sum Summary
 }
@@ -145,6 +150,27 @@ func (g *gen) pick(w []float64) int {
 
 func (g *gen) chance(p float64) bool { return g.r.Float64() < p }
 
+// quotaPull is how strongly a quota pulls each draw toward its expected count: the draw's
+// probability moves by quotaPull per unit of surplus.
+const quotaPull = 0.05
+
+// quota draws a yes with probability p, nudged against the quota's running surplus (yeses − Σp):
+// each draw stays random, but over a few dozen draws the count stays within a few of its
+// expectation (a deviation of about √(p(1−p)/quotaPull) instead of the binomial √(n·p(1−p))).
+// A business unit's rates then differ between windows by their process, not by sampling luck:
+// a unit that never changed stays flat, and the mix of simple and complex deals that a median
+// sales cycle is very sensitive to stays the same from window to window.
+func (g *gen) quota(surplus *float64, p float64) bool {
+	q := math.Min(1, math.Max(0, p-quotaPull*(*surplus)))
+	yes := g.chance(q)
+	if yes {
+		*surplus += 1 - p
+	} else {
+		*surplus -= p
+	}
+	return yes
+}
+
 // dur returns a log-normally distributed duration in seconds with the given mean in days.
 func (g *gen) dur(meanDays, sigma float64) int64 {
 	x := meanDays * math.Exp(sigma*g.r.NormFloat64()-sigma*sigma/2)
@@ -161,8 +187,9 @@ func (g *gen) uniform(lo, hi float64) int64 {
 }
 
 // effect is how far business unit bu has moved to the new process at time t: 0 baseline, 1 full pilot.
-// North ramps up over the first four sprints after the pilot start; South reaches half the effect
-// over four sprints after its wave; the others stay at baseline.
+// North ramps up over the first four sprints after the pilot start; South reaches 80% of the effect
+// over four sprints after its wave (enough to lift its adoption clearly, still short of the pilot's);
+// the others stay at baseline.
 func (g *gen) effect(bu int, t int64) float64 {
 	ramp := func(from int64, full float64) float64 {
 		if t < from {
@@ -175,7 +202,7 @@ func (g *gen) effect(bu int, t int64) float64 {
 	case buNorth:
 		return ramp(g.pilot, 1)
 	case buSouth:
-		return ramp(g.wave, 0.55)
+		return ramp(g.wave, 0.8)
 	}
 	return 0
 }
@@ -300,3 +327,6 @@ func id(prefix string, n int) string {
 	}
 	return string(append(b, d[:]...))
 }
+
+// scale multiplies a duration in seconds by f.
+func scale(d int64, f float64) int64 { return int64(float64(d) * f) }

@@ -36,7 +36,14 @@ type Warehouse struct {
 // it into an in-memory warehouse. The engine uses the generated config's KPI settings.
 func Demo(tb testing.TB, size string) *Warehouse {
 	tb.Helper()
-	sum, err := synth.Generate(context.Background(), tb.TempDir(), synth.Options{Size: size, Seed: 7, Now: DemoNow})
+	return DemoWith(tb, synth.Options{Size: size, Seed: 7, Now: DemoNow})
+}
+
+// DemoWith generates the synthetic demo with the given options (size, seed and "today") into a temp
+// dir and loads it into an in-memory warehouse, as Demo does. A zero opts.Now is the current time.
+func DemoWith(tb testing.TB, opts synth.Options) *Warehouse {
+	tb.Helper()
+	sum, err := synth.Generate(context.Background(), tb.TempDir(), opts)
 	if err != nil {
 		tb.Fatal(err)
 	}
