@@ -13,7 +13,7 @@ import (
 
 // Adoption is the resolver for the adoption field.
 func (r *queryResolver) Adoption(ctx context.Context, scope model.ScopeInput) (*model.AdoptionBreakdown, error) {
-	e, s, err := r.prepare(scope)
+	e, s, err := r.prepare(ctx, scope)
 	if err != nil {
 		return nil, err
 	}

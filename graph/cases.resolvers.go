@@ -17,7 +17,7 @@ func (r *queryResolver) Cases(ctx context.Context, scope model.ScopeInput, filte
 	if err != nil {
 		return nil, err
 	}
-	e, s, err := r.prepare(scope)
+	e, s, err := r.prepare(ctx, scope)
 	if err != nil {
 		return nil, err
 	}
@@ -37,6 +37,9 @@ func (r *queryResolver) CaseTimeline(ctx context.Context, caseID string) ([]*mod
 	evs, err := e.Timeline(ctx, caseID)
 	if err != nil {
 		return nil, err
+	}
+	if len(evs) == 0 {
+		warn(ctx, "caseTimeline: no case %q among the cases you may see", caseID)
 	}
 	return timeline(evs), nil
 }

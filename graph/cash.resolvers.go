@@ -13,7 +13,7 @@ import (
 
 // Cash is the resolver for the cash field.
 func (r *queryResolver) Cash(ctx context.Context, scope model.ScopeInput) (*model.CashBreakdown, error) {
-	e, s, err := r.prepare(scope)
+	e, s, err := r.prepare(ctx, scope)
 	if err != nil {
 		return nil, err
 	}

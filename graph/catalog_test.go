@@ -1,6 +1,10 @@
 package graph
 
 import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -73,5 +77,54 @@ func TestDimensionsFromCatalog(t *testing.T) {
 	}
 	if !slices.Equal(names, schema.Dimensions) {
 		t.Errorf("Dimension enum %v, schema.Dimensions %v", names, schema.Dimensions)
+	}
+}
+
+// TestClientErrorsAndWarnings: dates are accepted as YYYY-MM-DD and a bad one is echoed; unknown
+// stages, gates and initiatives list the valid ids; no message names Go code; a filter value no
+// case has and an unknown case id come back as warnings, not as a silently empty answer.
+func TestClientErrorsAndWarnings(t *testing.T) {
+	h := newKPIHandler(t)
+	ask := func(q string) map[string]any {
+		t.Helper()
+		body, _ := json.Marshal(map[string]string{"query": q})
+		req := httptest.NewRequest(http.MethodPost, "/graphql", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		var resp map[string]any
+		if err := json.Unmarshal(rec.Body.Bytes(), &resp); err != nil {
+			t.Fatalf("%s: %v", rec.Body.String(), err)
+		}
+		return resp
+	}
+	text := func(v any) string { b, _ := json.Marshal(v); return string(b) }
+
+	r := ask(`{ winRate(scope: {from: "2025-03-01", to: "2025-04-01"}) { total { n } } }`)
+	if r["errors"] != nil || !strings.Contains(text(r["data"]), `"n":3`) {
+		t.Errorf("plain dates: %s", text(r))
+	}
+	r = ask(`{ winRate(scope: {from: "01/03/2025", to: "2025-04-01"}) { total { n } } }`)
+	if s := text(r["errors"]); !strings.Contains(s, `01/03/2025`) || !strings.Contains(s, "YYYY-MM-DD") || !strings.Contains(s, "BAD_ARGUMENT") {
+		t.Errorf("bad date: %s", s)
+	}
+	for q, want := range map[string]string{
+		`{ initiative(id: "nope") { id } }`:   "",
+		`{ pilotReport(id: "nope") { kpi } }`: `initiative not found: \"nope\" (initiatives: none)`,
+		`{ cases(scope: {from: "2025-03-01", to: "2025-04-01"}, filter: {stageReached: "won"}) { nodes { id } } }`: `unknown stage: \"won\" (stages: lead_created, lead_qualified,`,
+	} {
+		s := text(ask(q))
+		if want != "" && !strings.Contains(s, want) {
+			t.Errorf("%s: %s lacks %s", q, s, want)
+		}
+		if goOps.MatchString(s) || strings.Contains(s, "kpi.") {
+			t.Errorf("%s: a message names Go code: %s", q, s)
+		}
+	}
+	r = ask(`{ winRate(scope: {from: "2025-03-01", to: "2025-04-01", filters: [{dimension: BUSINESS_UNIT, values: ["Nrth"]}]}) { total { n } }
+		caseTimeline(caseId: "Z9") { stage } }`)
+	w := text(r["extensions"])
+	if !strings.Contains(w, `filter business_unit: no case has the value \"Nrth\" (values: North, South)`) || !strings.Contains(w, `no case \"Z9\"`) {
+		t.Errorf("warnings: %s", text(r))
 	}
 }

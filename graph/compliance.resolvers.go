@@ -13,7 +13,7 @@ import (
 
 // Compliance is the resolver for the compliance field.
 func (r *queryResolver) Compliance(ctx context.Context, scope model.ScopeInput) (*model.ComplianceBreakdown, error) {
-	e, s, err := r.prepare(scope)
+	e, s, err := r.prepare(ctx, scope)
 	if err != nil {
 		return nil, err
 	}
@@ -30,7 +30,7 @@ func (r *queryResolver) Violations(ctx context.Context, scope model.ScopeInput, 
 	if err != nil {
 		return nil, err
 	}
-	e, s, err := r.prepare(scope)
+	e, s, err := r.prepare(ctx, scope)
 	if err != nil {
 		return nil, err
 	}

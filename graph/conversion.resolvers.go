@@ -13,7 +13,7 @@ import (
 
 // Funnel is the resolver for the funnel field.
 func (r *queryResolver) Funnel(ctx context.Context, scope model.ScopeInput, windowDays *int) (*model.FunnelBreakdown, error) {
-	e, s, err := r.prepare(scope)
+	e, s, err := r.prepare(ctx, scope)
 	if err != nil {
 		return nil, err
 	}
@@ -26,7 +26,7 @@ func (r *queryResolver) Funnel(ctx context.Context, scope model.ScopeInput, wind
 
 // LeadConversion is the resolver for the leadConversion field.
 func (r *queryResolver) LeadConversion(ctx context.Context, scope model.ScopeInput) (*model.ValueBreakdown, error) {
-	e, s, err := r.prepare(scope)
+	e, s, err := r.prepare(ctx, scope)
 	if err != nil {
 		return nil, err
 	}
@@ -39,7 +39,7 @@ func (r *queryResolver) LeadConversion(ctx context.Context, scope model.ScopeInp
 
 // WinRate is the resolver for the winRate field.
 func (r *queryResolver) WinRate(ctx context.Context, scope model.ScopeInput) (*model.ValueBreakdown, error) {
-	e, s, err := r.prepare(scope)
+	e, s, err := r.prepare(ctx, scope)
 	if err != nil {
 		return nil, err
 	}
@@ -52,7 +52,7 @@ func (r *queryResolver) WinRate(ctx context.Context, scope model.ScopeInput) (*m
 
 // WonValue is the resolver for the wonValue field.
 func (r *queryResolver) WonValue(ctx context.Context, scope model.ScopeInput) (*model.ValueBreakdown, error) {
-	e, s, err := r.prepare(scope)
+	e, s, err := r.prepare(ctx, scope)
 	if err != nil {
 		return nil, err
 	}

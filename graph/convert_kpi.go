@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"context"
 	"errors"
 	"strings"
 
@@ -344,11 +345,21 @@ func timeline(evs []kpi.Event) []*model.Event {
 }
 
 // prepare returns the engine and the converted scope of a KPI field.
-func (r *Resolver) prepare(in model.ScopeInput) (*kpi.Engine, kpi.Scope, error) {
+func (r *Resolver) prepare(ctx context.Context, in model.ScopeInput) (*kpi.Engine, kpi.Scope, error) {
 	e, err := r.engine()
 	if err != nil {
 		return nil, kpi.Scope{}, err
 	}
 	s, err := kpiScope(in)
-	return e, s, err
+	if err != nil {
+		return e, s, err
+	}
+	unknown, err := e.UnknownValues(ctx, s.Filters)
+	if err != nil {
+		return e, s, err
+	}
+	for _, u := range unknown {
+		warn(ctx, "filter %s: no case has the value %q (values: %s)", u.Dimension, u.Value, u.Known)
+	}
+	return e, s, nil
 }

@@ -13,7 +13,7 @@ import (
 
 // CycleTimes is the resolver for the cycleTimes field.
 func (r *queryResolver) CycleTimes(ctx context.Context, scope model.ScopeInput) (*model.CycleTimesBreakdown, error) {
-	e, s, err := r.prepare(scope)
+	e, s, err := r.prepare(ctx, scope)
 	if err != nil {
 		return nil, err
 	}

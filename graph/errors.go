@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"runtime/debug"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -163,6 +164,9 @@ func (c *ErrorCodes) presenter(logger *slog.Logger) graphql.ErrorPresenterFunc {
 			code = CodeTimeout
 		}
 		switch code {
+		default:
+			// A client's error: its message without the Go operations it was wrapped with.
+			gqlErr.Message = goOps.ReplaceAllString(gqlErr.Message, "")
 		case CodeInternal:
 			if _, coded := errors.AsType[*CodedError](err); !coded { // coded INTERNAL errors (panics) are logged already
 				logger.ErrorContext(ctx, "graphql error", "path", gqlErr.Path.String(), "err", err)
@@ -180,6 +184,10 @@ func (c *ErrorCodes) presenter(logger *slog.Logger) graphql.ErrorPresenterFunc {
 		return gqlErr
 	}
 }
+
+// goOps matches the "pkg.Func(args): " prefixes errors are wrapped with (STYLE 7), which name Go
+// code, not the client's mistake.
+var goOps = regexp.MustCompile(`\b[a-z]+\.(?:\(\*?[A-Z]\w*\)\.)?[A-Z]\w*(?:\([^()]*\))?: `)
 
 // argumentError reports whether the error being presented was raised while gqlgen coerced the
 // field's arguments: the field takes arguments but its context has none yet (gqlgen sets Args, to a

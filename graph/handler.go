@@ -92,6 +92,7 @@ func newHandler(es graphql.ExecutableSchema, opts HandlerOptions) http.Handler {
 	if opts.EnforceRoles {
 		srv.AroundFields(authorizeFields)
 	}
+	srv.AroundResponses(collectWarnings)
 	srv.SetErrorPresenter(reportRefusals(opts.ErrorCodes.presenter(opts.Logger), opts.Refused))
 	srv.SetRecoverFunc(recoverFunc(opts.Logger))
 

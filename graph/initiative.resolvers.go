@@ -185,7 +185,7 @@ func (r *queryResolver) Certification(ctx context.Context, asOf *time.Time) (*mo
 
 // Diagnosis is the resolver for the diagnosis field.
 func (r *queryResolver) Diagnosis(ctx context.Context, scope model.ScopeInput) (*model.Diagnosis, error) {
-	e, s, err := r.prepare(scope)
+	e, s, err := r.prepare(ctx, scope)
 	if err != nil {
 		return nil, err
 	}

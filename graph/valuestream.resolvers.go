@@ -14,7 +14,7 @@ import (
 
 // ValueStream is the resolver for the valueStream field.
 func (r *queryResolver) ValueStream(ctx context.Context, scope model.ScopeInput, cycle *model.Cycle) (*model.ValueStreamBreakdown, error) {
-	e, s, err := r.prepare(scope)
+	e, s, err := r.prepare(ctx, scope)
 	if err != nil {
 		return nil, err
 	}
@@ -38,7 +38,7 @@ func (r *queryResolver) Variants(ctx context.Context, scope model.ScopeInput, to
 	if err != nil {
 		return nil, err
 	}
-	e, s, err := r.prepare(scope)
+	e, s, err := r.prepare(ctx, scope)
 	if err != nil {
 		return nil, err
 	}

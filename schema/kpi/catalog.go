@@ -135,3 +135,58 @@ func milestoneStrings(ms []schema.Milestone) []string {
 	}
 	return out
 }
+
+// UnknownValue is a filter value no case in the row scope has.
+type UnknownValue struct {
+	Dimension, Value string
+	// Known lists the dimension's values (at most 20, then "…").
+	Known string
+}
+
+// UnknownValues returns the filter values that no case the context's row scope may see has, in
+// dimension order, so the API can say why a result is empty.
+func (e *Engine) UnknownValues(ctx context.Context, filters map[string][]string) ([]UnknownValue, error) {
+	var out []UnknownValue
+	for _, d := range schema.Dimensions {
+		vs := filters[d]
+		if len(vs) == 0 {
+			continue
+		}
+		known, err := e.dimensionValues(ctx, d)
+		if err != nil {
+			return nil, err
+		}
+		for _, v := range vs {
+			if _, ok := slices.BinarySearch(known, v); !ok {
+				list := known
+				if len(list) > 20 {
+					list = append(slices.Clone(list[:20]), "…")
+				}
+				out = append(out, UnknownValue{Dimension: d, Value: v, Known: strings.Join(list, ", ")})
+			}
+		}
+	}
+	return out, nil
+}
+
+// dimensionValues returns the sorted distinct values of dimension d among the cases of the
+// context's row scope. d must be one of schema.Dimensions.
+func (e *Engine) dimensionValues(ctx context.Context, d string) ([]string, error) {
+	return cached(ctx, e, "dimensionValues", d, func(ctx context.Context) ([]string, error) {
+		r, rargs := rowSQL(ctx)
+		rows, err := e.db.Read.QueryContext(ctx, "SELECT DISTINCT coalesce("+dimColumn[d]+", '') AS v FROM kpi_case c WHERE true"+r+" ORDER BY v", rargs...)
+		if err != nil {
+			return nil, fmt.Errorf("kpi.dimensionValues(%s): %w", d, err)
+		}
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var v string
+			if err := rows.Scan(&v); err != nil {
+				return nil, fmt.Errorf("kpi.dimensionValues(%s): %w", d, err)
+			}
+			out = append(out, v)
+		}
+		return out, rows.Err()
+	})
+}

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -126,7 +127,11 @@ func (e *Engine) Model() *schema.Model { return e.model }
 func (e *Engine) stage(id string) (int, error) {
 	p, ok := e.stagePos[id]
 	if !ok {
-		return 0, fmt.Errorf("%w: %q", ErrUnknownStage, id)
+		ids := make([]string, len(e.model.Stages))
+		for i, s := range e.model.Stages {
+			ids[i] = s.ID
+		}
+		return 0, fmt.Errorf("%w: %q (stages: %s)", ErrUnknownStage, id, strings.Join(ids, ", "))
 	}
 	return p, nil
 }
@@ -138,7 +143,11 @@ func (e *Engine) gateByID(id string) (gate, error) {
 			return g, nil
 		}
 	}
-	return gate{}, fmt.Errorf("%w: %q is not a gate", ErrUnknownStage, id)
+	ids := make([]string, len(e.gates))
+	for i, g := range e.gates {
+		ids[i] = g.id
+	}
+	return gate{}, fmt.Errorf("%w: %q is not a gate (gates: %s)", ErrUnknownStage, id, strings.Join(ids, ", "))
 }
 
 // check honours a cancelled context and validates a scope (including the series length and the

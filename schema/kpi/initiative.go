@@ -407,7 +407,7 @@ func (e *Engine) DeleteInitiative(ctx context.Context, id string) error {
 		return fmt.Errorf("kpi.DeleteInitiative(%q): %w", id, err)
 	}
 	if n == 0 {
-		return fmt.Errorf("kpi.DeleteInitiative: %w: %q", ErrInitiativeNotFound, id)
+		return fmt.Errorf("kpi.DeleteInitiative: %w: %q (initiatives: %s)", ErrInitiativeNotFound, id, e.initiativeIDs(ctx))
 	}
 	if err := deleteInitiative(ctx, tx, id); err != nil {
 		return fmt.Errorf("kpi.DeleteInitiative(%q): %w", id, err)
@@ -427,6 +427,19 @@ func (e *Engine) Initiatives(ctx context.Context) ([]Initiative, error) {
 	return out, nil
 }
 
+// initiativeIDs lists the stored initiatives' ids for an error message ("none" when there are none).
+func (e *Engine) initiativeIDs(ctx context.Context) string {
+	all, err := e.loadInitiatives(ctx, "")
+	if err != nil || len(all) == 0 {
+		return "none"
+	}
+	ids := make([]string, len(all))
+	for i, in := range all {
+		ids[i] = in.ID
+	}
+	return strings.Join(ids, ", ")
+}
+
 // Initiative returns the stored initiative id; ErrInitiativeNotFound when there is none.
 func (e *Engine) Initiative(ctx context.Context, id string) (*Initiative, error) {
 	out, err := e.loadInitiatives(ctx, id)
@@ -434,7 +447,7 @@ func (e *Engine) Initiative(ctx context.Context, id string) (*Initiative, error)
 		return nil, fmt.Errorf("kpi.Initiative(%q): %w", id, err)
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("kpi.Initiative: %w: %q", ErrInitiativeNotFound, id)
+		return nil, fmt.Errorf("kpi.Initiative: %w: %q (initiatives: %s)", ErrInitiativeNotFound, id, e.initiativeIDs(ctx))
 	}
 	return &out[0], nil
 }
