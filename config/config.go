@@ -70,6 +70,9 @@ type Server struct {
 	CORSOrigins []string `yaml:"cors_origins"`
 	// MaxBodyBytes caps a request body (default 1 MiB).
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// BodyTimeout bounds the time to receive a request body after its headers (default 10s); a body
+	// still arriving then has its connection closed.
+	BodyTimeout string `yaml:"body_timeout"`
 	// MaxConcurrentQueries caps the GraphQL requests running at once (they share DuckDB's threads;
 	// default 16); a request waits up to QueueTimeout for a slot, then gets 503 OVERLOADED.
 	MaxConcurrentQueries int `yaml:"max_concurrent_queries"`
@@ -256,7 +259,7 @@ func (c *Config) validate(file string) error {
 		errs = append(errs, fmt.Errorf("auth.tokens: %w", errors.Unwrap(err)))
 	}
 	for name, v := range map[string]string{"kpi.metrics_window": c.KPI.MetricsWindow, "server.request_timeout": c.Server.RequestTimeout,
-		"server.queue_timeout": c.Server.QueueTimeout, "auth.session_ttl": c.Auth.SessionTTL} {
+		"server.queue_timeout": c.Server.QueueTimeout, "server.body_timeout": c.Server.BodyTimeout, "auth.session_ttl": c.Auth.SessionTTL} {
 		if v == "" {
 			continue
 		}
@@ -328,6 +331,7 @@ const (
 	DefaultMaxBodyBytes         = 1 << 20
 	DefaultMaxConcurrentQueries = 16
 	DefaultQueueTimeout         = 10 * time.Second
+	DefaultBodyTimeout          = 10 * time.Second
 	DefaultRatePerSecond        = 20
 	DefaultRateBurst            = 60
 )
@@ -354,6 +358,14 @@ func (s Server) QueueWait() time.Duration {
 		return d
 	}
 	return DefaultQueueTimeout
+}
+
+// BodyWait returns how long a request body may take to arrive (default 10s).
+func (s Server) BodyWait() time.Duration {
+	if d, err := time.ParseDuration(s.BodyTimeout); err == nil && d > 0 {
+		return d
+	}
+	return DefaultBodyTimeout
 }
 
 // Rate returns the per-caller rate limit: requests per second (0: unlimited) and burst.

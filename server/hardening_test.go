@@ -1,9 +1,13 @@
 package server
 
 import (
+	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ltc-analytics/ltc/auth"
 )
@@ -36,4 +40,49 @@ func TestSignInsDoNotEvictOtherIdentities(t *testing.T) {
 	if _, body := do(t, nil, base, req{method: "GET", path: "/auth/session", cookie: first}); !strings.Contains(body, `"signedIn":false`) {
 		t.Errorf("the viewer's oldest session survived past the cap: %s", body)
 	}
+}
+
+// TestSlowBodiesAreCut sends request headers at once and then the body one byte at a time: the
+// server must give up on the connection after Security.BodyTimeout, on every route (one that
+// reads the body and one that does not), instead of holding it for as long as bytes trickle in.
+func TestSlowBodiesAreCut(t *testing.T) {
+	base, tk, _ := securedServer(t, Security{BodyTimeout: 500 * time.Millisecond})
+	addr := strings.TrimPrefix(base, "http://")
+	for _, path := range []string{"/auth/login", "/auth/logout", "/graphql"} {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n",
+			path, addr, tk.viewer)
+		closed := make(chan string, 1)
+		go func() {
+			b, _ := io.ReadAll(conn) // returns when the server closes the connection
+			closed <- string(b)
+		}()
+		start := time.Now()
+		var answer string
+	trickle:
+		for {
+			select {
+			case answer = <-closed:
+				break trickle
+			case <-time.After(200 * time.Millisecond):
+			}
+			if time.Since(start) > 5*time.Second {
+				t.Errorf("%s: connection still open after %v of a trickling body", path, time.Since(start))
+				break
+			}
+			conn.Write([]byte(" "))
+		}
+		conn.Close()
+		if d := time.Since(start); d < 5*time.Second {
+			t.Logf("%s: closed after %v: %q", path, d.Round(time.Millisecond), firstLine(answer))
+		}
+	}
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\r\n")
+	return line
 }
