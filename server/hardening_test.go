@@ -86,3 +86,21 @@ func firstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\r\n")
 	return line
 }
+
+// TestLogoutRefusesOtherOrigins: a page on another origin cannot sign a user out.
+func TestLogoutRefusesOtherOrigins(t *testing.T) {
+	base, tk, _ := securedServer(t, Security{})
+	session := signIn(t, base, tk.viewer)
+	for _, h := range []map[string]string{{"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "cross-site"}} {
+		resp, body := do(t, nil, base, req{method: "POST", path: "/auth/logout", cookie: session, header: h})
+		if resp.StatusCode != http.StatusForbidden || code(body) != CodeCrossOrigin {
+			t.Errorf("logout with %v: %d %s", h, resp.StatusCode, body)
+		}
+	}
+	if _, body := do(t, nil, base, req{method: "GET", path: "/auth/session", cookie: session}); !strings.Contains(body, `"signedIn":true`) {
+		t.Errorf("signed out by a foreign page: %s", body)
+	}
+	if resp, _ := do(t, nil, base, req{method: "POST", path: "/auth/logout", cookie: session, header: map[string]string{"Origin": base}}); resp.StatusCode != http.StatusNoContent {
+		t.Errorf("same-origin logout: %d", resp.StatusCode)
+	}
+}

@@ -484,7 +484,12 @@ func (s *security) secureCookie(r *http.Request) bool {
 }
 
 // logoutHandler answers POST /auth/logout: the session ends on the server and the cookie is cleared.
+// Like sign-in, it refuses another origin (a foreign page must not sign a user out).
 func (s *security) logoutHandler(w http.ResponseWriter, r *http.Request) {
+	if !s.sameOrigin(r) {
+		s.refuse(w, r, http.StatusForbidden, CodeCrossOrigin, "cross-origin sign-out")
+		return
+	}
 	if c, err := r.Cookie(SessionCookie); err == nil && s.Sessions != nil {
 		s.Sessions.Delete(c.Value)
 	}
