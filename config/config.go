@@ -164,7 +164,8 @@ const (
 )
 
 // Load reads, expands and validates a config file. ${VAR} references in the file are replaced from
-// the environment (for secrets); LTC_DB_PATH and LTC_LISTEN override the file. The error lists every problem.
+// the environment (for secrets; see ExpandEnv); LTC_DB_PATH and LTC_LISTEN override the file. The
+// error lists every problem.
 func Load(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -174,11 +175,47 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config.Load: %w", err)
 	}
-	c, err := Parse(path, []byte(os.ExpandEnv(string(data))), filepath.Dir(abs))
+	c, err := Parse(path, []byte(ExpandEnv(string(data), os.Getenv)), filepath.Dir(abs))
 	if err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// ExpandEnv replaces each ${NAME} in s (NAME: a letter or underscore, then letters, digits,
+// underscores) with getenv(NAME), and each $$ with a single $. Every other $ is kept as written, so
+// a value such as "$1 off" or "price in $" survives.
+func ExpandEnv(s string, getenv func(string) string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '$' || i+1 == len(s) {
+			b.WriteByte(s[i])
+			continue
+		}
+		switch s[i+1] {
+		case '$':
+			b.WriteByte('$')
+			i++
+			continue
+		case '{':
+			if end := strings.IndexByte(s[i+2:], '}'); end > 0 && isEnvName(s[i+2:i+2+end]) {
+				b.WriteString(getenv(s[i+2 : i+2+end]))
+				i += 2 + end
+				continue
+			}
+		}
+		b.WriteByte('$')
+	}
+	return b.String()
+}
+
+func isEnvName(name string) bool {
+	for i, r := range name {
+		if !(r == '_' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || i > 0 && r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return name != ""
 }
 
 // Parse decodes config YAML (file names the source in errors), applies defaults and environment
@@ -250,9 +287,14 @@ func (c *Config) validate(file string) error {
 		errs = append(errs, fmt.Errorf("kpi.metrics_max_labels %d: want a positive number (0 means the default, 50)", c.KPI.MetricsMaxLabels))
 	}
 	if c.Database.MemoryLimit != "" {
-		if _, err := schema.ParseMemory(c.Database.MemoryLimit); err != nil {
+		if n, err := schema.ParseMemory(c.Database.MemoryLimit); err != nil {
 			errs = append(errs, fmt.Errorf("database.memory_limit: %w", err))
+		} else if n < MinMemoryLimit {
+			errs = append(errs, fmt.Errorf("database.memory_limit %s: want at least 64MiB (the default is 2GiB)", c.Database.MemoryLimit))
 		}
+	}
+	if c.Database.Threads < 0 {
+		errs = append(errs, fmt.Errorf("database.threads %d: want a positive number (0 means one per CPU)", c.Database.Threads))
 	}
 	errs = append(errs, c.Server.validate()...)
 	if _, err := c.Auth.Keyring(); err != nil {
@@ -325,6 +367,10 @@ func (s Server) validate() []error {
 	}
 	return errs
 }
+
+// MinMemoryLimit is the smallest database.memory_limit accepted: below it DuckDB cannot run a KPI
+// refresh and the Go heap has no room for a response.
+const MinMemoryLimit = 64 << 20
 
 // Defaults of the server limits.
 const (
