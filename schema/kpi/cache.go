@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"golang.org/x/sync/singleflight"
 )
@@ -22,6 +23,12 @@ type flights struct {
 	mu    sync.Mutex
 	m     map[string]*flightState
 	group singleflight.Group
+}
+
+// timeKey is t's instant in cache keys: seconds and nanoseconds since the Unix epoch, exact for
+// every time.Time (UnixNano overflows outside 1678–2262, so two instants 2^64 ns apart collided).
+func timeKey(t time.Time) string {
+	return fmt.Sprintf("%d.%09d", t.Unix(), t.Nanosecond())
 }
 
 // cached returns the result of fn for (name, args) at the current data version and under the row

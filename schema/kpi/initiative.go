@@ -923,7 +923,7 @@ func (e *Engine) salesCycles(ctx context.Context, units []string, from, to time.
 	if _, ok := e.stagePos["contract_signed"]; !ok {
 		return nil, fmt.Errorf("%w: the process model has no contract_signed stage", ErrUnknownStage)
 	}
-	key := fmt.Sprintf("%d|%d|%q", from.UnixNano(), to.UnixNano(), units)
+	key := fmt.Sprintf("%s|%s|%q", timeKey(from), timeKey(to), units)
 	return cached(ctx, e, "initiativeSalesCycles", key, func(ctx context.Context) ([]cycleCase, error) {
 		b := &sqlBuilder{}
 		b.add(`SELECT c.business_unit, s.signed_at, (epoch_us(s.signed_at) - epoch_us(c.started_at)) / 86400e6
