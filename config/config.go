@@ -70,6 +70,11 @@ type Server struct {
 	CORSOrigins []string `yaml:"cors_origins"`
 	// MaxBodyBytes caps a request body (default 1 MiB).
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// MaxResponseBytes caps one GraphQL answer's JSON (default 8 MiB); MaxResultRows caps the KPI
+	// result rows (totals, groups, series points, list nodes) of one request (default 10,000).
+	// Larger answers are refused TOO_LARGE (or TOO_COMPLEX when estimated before running).
+	MaxResponseBytes int `yaml:"max_response_bytes"`
+	MaxResultRows    int `yaml:"max_result_rows"`
 	// BodyTimeout bounds the time to receive a request body after its headers (default 10s); a body
 	// still arriving then has its connection closed.
 	BodyTimeout string `yaml:"body_timeout"`
@@ -358,6 +363,12 @@ func (s Server) validate() []error {
 	}
 	if s.MaxBodyBytes < 0 {
 		errs = append(errs, fmt.Errorf("server.max_body_bytes %d: want a positive number (0 means the default, 1 MiB)", s.MaxBodyBytes))
+	}
+	if s.MaxResponseBytes < 0 {
+		errs = append(errs, fmt.Errorf("server.max_response_bytes %d: want a positive number (0 means the default, 8 MiB)", s.MaxResponseBytes))
+	}
+	if s.MaxResultRows < 0 {
+		errs = append(errs, fmt.Errorf("server.max_result_rows %d: want a positive number (0 means the default, 10000)", s.MaxResultRows))
 	}
 	if s.MaxConcurrentQueries < 0 {
 		errs = append(errs, fmt.Errorf("server.max_concurrent_queries %d: want a positive number (0 means the default, 16)", s.MaxConcurrentQueries))

@@ -148,6 +148,8 @@ func (r *replica) open(ctx context.Context, file string) (*generation, error) {
 		r.sec.graphOptions(graph.HandlerOptions{
 			DisableIntrospection: !r.cfg.Server.IntrospectionEnabled(),
 			Timeout:              r.cfg.Server.Timeout(),
+			MaxResponseBytes:     r.cfg.Server.MaxResponseBytes,
+			MaxResultRows:        r.cfg.Server.MaxResultRows,
 			DataVersion:          db.Version, // a snapshot never changes: its version is read once at open
 			ErrorCodes:           apiErrorCodes(),
 			Logger:               r.logger,

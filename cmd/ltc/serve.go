@@ -58,6 +58,8 @@ func (a *app) serve(ctx context.Context, initialLoad, insecure bool) error {
 		sec.graphOptions(graph.HandlerOptions{
 			DisableIntrospection: !a.cfg.Server.IntrospectionEnabled(),
 			Timeout:              a.cfg.Server.Timeout(),
+			MaxResponseBytes:     a.cfg.Server.MaxResponseBytes,
+			MaxResultRows:        a.cfg.Server.MaxResultRows,
 			DataVersion:          a.db.Version,
 			ErrorCodes:           codes,
 			Logger:               a.logger,

@@ -36,3 +36,30 @@ func TestCacheKeyOutsideUnixNanoRange(t *testing.T) {
 		t.Error("timeKey collides")
 	}
 }
+
+// TestResultCacheBoundedInBytes: the cache evicts by the size of its results, not their number,
+// and never keeps one result that would take over an eighth of it.
+func TestResultCacheBoundedInBytes(t *testing.T) {
+	c := newResultCache(100000, 64<<10)
+	small := make([]float64, 100) // about 200 bytes of JSON
+	for i := range 1000 {
+		c.Add(timeKey(time.Unix(int64(i), 0)), small)
+		if c.Bytes() > 64<<10 {
+			t.Fatalf("after %d results: %d bytes cached, budget %d", i+1, c.Bytes(), 64<<10)
+		}
+	}
+	if n := c.lru.Len(); n == 0 || n == 1000 {
+		t.Errorf("%d results kept: want some, evicted by bytes", n)
+	}
+	if _, ok := c.Get(timeKey(time.Unix(999, 0))); !ok {
+		t.Error("the newest result was evicted")
+	}
+	if _, ok := c.Get(timeKey(time.Unix(0, 0))); ok {
+		t.Error("the oldest result is still cached")
+	}
+	huge := make([]float64, 10000)
+	c.Add("huge", huge)
+	if _, ok := c.Get("huge"); ok {
+		t.Error("a result over an eighth of the budget was cached")
+	}
+}
