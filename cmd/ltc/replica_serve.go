@@ -79,6 +79,9 @@ func serveReplica(ctx context.Context, cfg *config.Config, source string, insecu
 	if err != nil {
 		return err
 	}
+	if _, err := setGoMemoryLimit(cfg, logger); err != nil {
+		return err
+	}
 	reg := server.NewRegistry()
 	sec, err := newSecurity(cfg, insecure, reg, logger)
 	if err != nil {
