@@ -294,28 +294,32 @@ func soakQuery(kind string, i int) string {
 // once took a server from 2.2 to 4.0 GiB (ten aliases of a daily value stream grouped by every
 // dimension: refused before it runs), the largest one the row estimate lets through (25 aliases of
 // a year's daily value stream by owner, each on another year so nothing is cached) and a three-
-// dimension breakdown with a weekly series.
+// dimension breakdown with a weekly series. Every range starts i hours later than the previous
+// request's, so no answer comes from a cache.
 func adversarialQuery(i int) string {
+	shift := time.Duration(i) * time.Hour
 	var b strings.Builder
 	b.WriteString("{")
 	stages := "stages { stage share { value n previous change } medianDays { value n } p90Days { value n } rework { value } cases { value n } }"
 	switch i % 3 {
 	case 0:
 		for a := range 10 {
-			fmt.Fprintf(&b, ` v%d: valueStream(scope: {from: "2025-01-01T00:00:00Z", to: "2026-01-01T00:00:00Z", grain: DAY,
-			  groupBy: [BUSINESS_UNIT, REGION, SEGMENT, PRODUCT_LINE, CHANNEL, OWNER, TEAM, BRANCH]}) { total { %s } groups { key { value } result { %s } } series { start result { %s } } }`, a, stages, stages, stages)
+			from := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).Add(shift)
+			fmt.Fprintf(&b, ` v%d: valueStream(scope: {from: "%s", to: "%s", grain: DAY,
+			  groupBy: [BUSINESS_UNIT, REGION, SEGMENT, PRODUCT_LINE, CHANNEL, OWNER, TEAM, BRANCH]}) { total { %s } groups { key { value } result { %s } } series { start result { %s } } }`,
+				a, from.Format(time.RFC3339), from.AddDate(1, 0, 0).Format(time.RFC3339), stages, stages, stages)
 		}
 	case 1:
 		for a := range 25 {
-			from := time.Date(2001+a, time.Month(1+i%12), 1, 0, 0, 0, 0, time.UTC)
+			from := time.Date(2001+a, 1, 1, 0, 0, 0, 0, time.UTC).Add(shift)
 			if a == 0 {
-				from = time.Date(2025, time.Month(1+i%12), 1, 0, 0, 0, 0, time.UTC) // one on the demo's data
+				from = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).Add(shift) // one on the demo's data
 			}
 			fmt.Fprintf(&b, ` v%d: valueStream(scope: {from: "%s", to: "%s", grain: DAY, groupBy: [OWNER]}) { total { %s } groups { key { value } result { %s } } series { start result { %s } } }`,
 				a, from.Format(time.RFC3339), from.AddDate(1, 0, 0).Format(time.RFC3339), stages, stages, stages)
 		}
 	default:
-		from := time.Date(2025, time.Month(1+i%12), 1, 0, 0, 0, 0, time.UTC)
+		from := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).Add(shift)
 		fmt.Fprintf(&b, ` funnel(scope: {from: "%s", to: "%s", grain: WEEK, groupBy: [OWNER, TEAM, BRANCH]}) { total { stages { stage reached { value n } } }
 		  groups { key { value } result { stages { stage reached { value n } } } } series { start result { stages { stage reached { value n } } } } }`,
 			from.Format(time.RFC3339), from.AddDate(1, 0, 0).Format(time.RFC3339))
