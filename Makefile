@@ -54,9 +54,9 @@ fuzz:
 fuzz-short:
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=10s
 
-## soak: 50 clients for 2 minutes against ltc serve while the ETL runs every 10 s (latency, RSS, row counts)
+## soak: 50 clients and 4 adversarial viewers for 2 minutes against ltc serve while the ETL runs every 10 s (latency, RSS under the budget, row counts)
 soak:
-	$(GO) test -count=1 -timeout 15m -run '^TestSoak$$' -v ./cmd/ltc -soak.clients=50 -soak.duration=2m
+	$(GO) test -count=1 -timeout 15m -run '^TestSoak$$' -v ./cmd/ltc -soak.clients=50 -soak.duration=2m -soak.adversarial=4
 
 ## generate: regenerate gqlgen code from graph/*.graphqls
 generate:

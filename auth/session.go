@@ -12,8 +12,11 @@ import (
 // DefaultSessionTTL is how long a dashboard session lasts after sign-in.
 const DefaultSessionTTL = 12 * time.Hour
 
-// maxSessions bounds the store; past it the session closest to expiry is dropped.
-const maxSessions = 10000
+// MaxSessionsPerIdentity bounds the live sessions of one identity (one configured token); past it,
+// that identity's session closest to expiry is dropped. Eviction never crosses identities, so
+// signing in over and over with one token cannot sign anyone else out, and the store holds at most
+// this many sessions per configured token.
+const MaxSessionsPerIdentity = 1000
 
 // Sessions is the server-side store of dashboard sessions, in memory: a restart signs everyone out.
 // The browser holds only a random session id (256 bits); the store keeps its SHA-256, so a memory
@@ -24,6 +27,8 @@ type Sessions struct {
 
 	mu       sync.Mutex
 	sessions map[[sha256.Size]byte]session
+	// byName holds each identity's session keys (Identity.Name), for the per-identity cap.
+	byName map[string]map[[sha256.Size]byte]bool
 }
 
 type session struct {
@@ -40,7 +45,8 @@ func NewSessions(ttl time.Duration, now func() time.Time) *Sessions {
 	if now == nil {
 		now = time.Now
 	}
-	return &Sessions{ttl: ttl, now: now, sessions: map[[sha256.Size]byte]session{}}
+	return &Sessions{ttl: ttl, now: now, sessions: map[[sha256.Size]byte]session{},
+		byName: map[string]map[[sha256.Size]byte]bool{}}
 }
 
 // TTL returns how long a session lasts.
@@ -57,10 +63,15 @@ func (s *Sessions) Create(id Identity) (string, time.Time, error) {
 	expires := now.Add(s.ttl)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.sessions) >= maxSessions {
-		s.pruneLocked(now)
+	if len(s.byName[id.Name]) >= MaxSessionsPerIdentity {
+		s.pruneLocked(id.Name, now)
 	}
-	s.sessions[sha256.Sum256([]byte(sid))] = session{id: id, expires: expires}
+	key := sha256.Sum256([]byte(sid))
+	s.sessions[key] = session{id: id, expires: expires}
+	if s.byName[id.Name] == nil {
+		s.byName[id.Name] = map[[sha256.Size]byte]bool{}
+	}
+	s.byName[id.Name][key] = true
 	return sid, expires, nil
 }
 
@@ -77,7 +88,7 @@ func (s *Sessions) Lookup(sid string) (Identity, bool) {
 		return Identity{}, false
 	}
 	if !s.now().Before(sess.expires) {
-		delete(s.sessions, key)
+		s.deleteLocked(key)
 		return Identity{}, false
 	}
 	return sess.id, true
@@ -87,7 +98,19 @@ func (s *Sessions) Lookup(sid string) (Identity, bool) {
 func (s *Sessions) Delete(sid string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.sessions, sha256.Sum256([]byte(sid)))
+	s.deleteLocked(sha256.Sum256([]byte(sid)))
+}
+
+func (s *Sessions) deleteLocked(key [sha256.Size]byte) {
+	sess, ok := s.sessions[key]
+	if !ok {
+		return
+	}
+	delete(s.sessions, key)
+	delete(s.byName[sess.id.Name], key)
+	if len(s.byName[sess.id.Name]) == 0 {
+		delete(s.byName, sess.id.Name)
+	}
 }
 
 // Len returns the number of stored sessions, expired ones not yet pruned included.
@@ -97,20 +120,22 @@ func (s *Sessions) Len() int {
 	return len(s.sessions)
 }
 
-// pruneLocked drops expired sessions and, if the store is still full, the one closest to expiry.
-func (s *Sessions) pruneLocked(now time.Time) {
+// pruneLocked drops name's expired sessions and, if it still has MaxSessionsPerIdentity, its one
+// closest to expiry. Other identities' sessions are never touched.
+func (s *Sessions) pruneLocked(name string, now time.Time) {
 	var oldest [sha256.Size]byte
 	var oldestAt time.Time
-	for k, sess := range s.sessions {
+	for k := range s.byName[name] {
+		sess := s.sessions[k]
 		if !now.Before(sess.expires) {
-			delete(s.sessions, k)
+			s.deleteLocked(k)
 			continue
 		}
 		if oldestAt.IsZero() || sess.expires.Before(oldestAt) {
 			oldest, oldestAt = k, sess.expires
 		}
 	}
-	if len(s.sessions) >= maxSessions {
-		delete(s.sessions, oldest)
+	if len(s.byName[name]) >= MaxSessionsPerIdentity {
+		s.deleteLocked(oldest)
 	}
 }

@@ -41,20 +41,35 @@ func TestSessions(t *testing.T) {
 	}
 }
 
+// TestSessionsBounded: one identity signing in past the cap loses its own oldest session, never
+// another identity's (a viewer signing in 10,000 times once signed an admin out).
 func TestSessionsBounded(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	s := NewSessions(time.Hour, func() time.Time { return now })
-	first, _, _ := s.Create(Identity{Name: "first"})
-	for range maxSessions {
-		now = now.Add(time.Millisecond)
-		if _, _, err := s.Create(Identity{Name: "x"}); err != nil {
+	admin, _, _ := s.Create(Identity{Name: "ops", Role: Admin})
+	first, _, _ := s.Create(Identity{Name: "viewer"})
+	var last string
+	for range 10 * MaxSessionsPerIdentity {
+		now = now.Add(time.Microsecond)
+		var err error
+		if last, _, err = s.Create(Identity{Name: "viewer"}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if s.Len() > maxSessions {
-		t.Errorf("%d sessions stored, cap %d", s.Len(), maxSessions)
+	if s.Len() != MaxSessionsPerIdentity+1 {
+		t.Errorf("%d sessions stored, want the viewer's %d and the admin's", s.Len(), MaxSessionsPerIdentity)
+	}
+	if _, ok := s.Lookup(admin); !ok {
+		t.Error("the admin was signed out by the viewer's sign-ins")
 	}
 	if _, ok := s.Lookup(first); ok {
-		t.Error("the session closest to expiry survived a full store")
+		t.Error("the viewer's oldest session survived past the cap")
+	}
+	if _, ok := s.Lookup(last); !ok {
+		t.Error("the viewer's newest session is gone")
+	}
+	s.Delete(last)
+	if s.Len() != MaxSessionsPerIdentity {
+		t.Errorf("%d sessions after a logout", s.Len())
 	}
 }

@@ -70,6 +70,14 @@ type Server struct {
 	CORSOrigins []string `yaml:"cors_origins"`
 	// MaxBodyBytes caps a request body (default 1 MiB).
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// MaxResponseBytes caps one GraphQL answer's JSON (default 8 MiB); MaxResultRows caps the KPI
+	// result rows (totals, groups, series points, list nodes) of one request (default 10,000).
+	// Larger answers are refused TOO_LARGE (or TOO_COMPLEX when estimated before running).
+	MaxResponseBytes int `yaml:"max_response_bytes"`
+	MaxResultRows    int `yaml:"max_result_rows"`
+	// BodyTimeout bounds the time to receive a request body after its headers (default 10s); a body
+	// still arriving then has its connection closed.
+	BodyTimeout string `yaml:"body_timeout"`
 	// MaxConcurrentQueries caps the GraphQL requests running at once (they share DuckDB's threads;
 	// default 16); a request waits up to QueueTimeout for a slot, then gets 503 OVERLOADED.
 	MaxConcurrentQueries int `yaml:"max_concurrent_queries"`
@@ -161,7 +169,8 @@ const (
 )
 
 // Load reads, expands and validates a config file. ${VAR} references in the file are replaced from
-// the environment (for secrets); LTC_DB_PATH and LTC_LISTEN override the file. The error lists every problem.
+// the environment (for secrets; see ExpandEnv); LTC_DB_PATH and LTC_LISTEN override the file. The
+// error lists every problem.
 func Load(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -171,11 +180,47 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config.Load: %w", err)
 	}
-	c, err := Parse(path, []byte(os.ExpandEnv(string(data))), filepath.Dir(abs))
+	c, err := Parse(path, []byte(ExpandEnv(string(data), os.Getenv)), filepath.Dir(abs))
 	if err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// ExpandEnv replaces each ${NAME} in s (NAME: a letter or underscore, then letters, digits,
+// underscores) with getenv(NAME), and each $$ with a single $. Every other $ is kept as written, so
+// a value such as "$1 off" or "price in $" survives.
+func ExpandEnv(s string, getenv func(string) string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '$' || i+1 == len(s) {
+			b.WriteByte(s[i])
+			continue
+		}
+		switch s[i+1] {
+		case '$':
+			b.WriteByte('$')
+			i++
+			continue
+		case '{':
+			if end := strings.IndexByte(s[i+2:], '}'); end > 0 && isEnvName(s[i+2:i+2+end]) {
+				b.WriteString(getenv(s[i+2 : i+2+end]))
+				i += 2 + end
+				continue
+			}
+		}
+		b.WriteByte('$')
+	}
+	return b.String()
+}
+
+func isEnvName(name string) bool {
+	for i, r := range name {
+		if !(r == '_' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || i > 0 && r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return name != ""
 }
 
 // Parse decodes config YAML (file names the source in errors), applies defaults and environment
@@ -247,16 +292,21 @@ func (c *Config) validate(file string) error {
 		errs = append(errs, fmt.Errorf("kpi.metrics_max_labels %d: want a positive number (0 means the default, 50)", c.KPI.MetricsMaxLabels))
 	}
 	if c.Database.MemoryLimit != "" {
-		if _, err := schema.ParseMemory(c.Database.MemoryLimit); err != nil {
+		if n, err := schema.ParseMemory(c.Database.MemoryLimit); err != nil {
 			errs = append(errs, fmt.Errorf("database.memory_limit: %w", err))
+		} else if n < MinMemoryLimit {
+			errs = append(errs, fmt.Errorf("database.memory_limit %s: want at least 64MiB (the default is 2GiB)", c.Database.MemoryLimit))
 		}
+	}
+	if c.Database.Threads < 0 {
+		errs = append(errs, fmt.Errorf("database.threads %d: want a positive number (0 means one per CPU)", c.Database.Threads))
 	}
 	errs = append(errs, c.Server.validate()...)
 	if _, err := c.Auth.Keyring(); err != nil {
 		errs = append(errs, fmt.Errorf("auth.tokens: %w", errors.Unwrap(err)))
 	}
 	for name, v := range map[string]string{"kpi.metrics_window": c.KPI.MetricsWindow, "server.request_timeout": c.Server.RequestTimeout,
-		"server.queue_timeout": c.Server.QueueTimeout, "auth.session_ttl": c.Auth.SessionTTL} {
+		"server.queue_timeout": c.Server.QueueTimeout, "server.body_timeout": c.Server.BodyTimeout, "auth.session_ttl": c.Auth.SessionTTL} {
 		if v == "" {
 			continue
 		}
@@ -314,6 +364,12 @@ func (s Server) validate() []error {
 	if s.MaxBodyBytes < 0 {
 		errs = append(errs, fmt.Errorf("server.max_body_bytes %d: want a positive number (0 means the default, 1 MiB)", s.MaxBodyBytes))
 	}
+	if s.MaxResponseBytes < 0 {
+		errs = append(errs, fmt.Errorf("server.max_response_bytes %d: want a positive number (0 means the default, 8 MiB)", s.MaxResponseBytes))
+	}
+	if s.MaxResultRows < 0 {
+		errs = append(errs, fmt.Errorf("server.max_result_rows %d: want a positive number (0 means the default, 10000)", s.MaxResultRows))
+	}
 	if s.MaxConcurrentQueries < 0 {
 		errs = append(errs, fmt.Errorf("server.max_concurrent_queries %d: want a positive number (0 means the default, 16)", s.MaxConcurrentQueries))
 	}
@@ -323,11 +379,16 @@ func (s Server) validate() []error {
 	return errs
 }
 
+// MinMemoryLimit is the smallest database.memory_limit accepted: below it DuckDB cannot run a KPI
+// refresh and the Go heap has no room for a response.
+const MinMemoryLimit = 64 << 20
+
 // Defaults of the server limits.
 const (
 	DefaultMaxBodyBytes         = 1 << 20
 	DefaultMaxConcurrentQueries = 16
 	DefaultQueueTimeout         = 10 * time.Second
+	DefaultBodyTimeout          = 10 * time.Second
 	DefaultRatePerSecond        = 20
 	DefaultRateBurst            = 60
 )
@@ -354,6 +415,14 @@ func (s Server) QueueWait() time.Duration {
 		return d
 	}
 	return DefaultQueueTimeout
+}
+
+// BodyWait returns how long a request body may take to arrive (default 10s).
+func (s Server) BodyWait() time.Duration {
+	if d, err := time.ParseDuration(s.BodyTimeout); err == nil && d > 0 {
+		return d
+	}
+	return DefaultBodyTimeout
 }
 
 // Rate returns the per-caller rate limit: requests per second (0: unlimited) and burst.

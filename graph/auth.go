@@ -29,16 +29,18 @@ type fieldRule struct {
 // fieldRules are the root fields that need more than the viewer role, keyed "Object.field"; the
 // key "Object.*" covers every field of an object. Every other root field (health, freshness and
 // the aggregate KPIs, initiatives and their reports, introspection) needs viewer. Viewers read
-// aggregates; analysts drill down to cases and violations; admins read the ETL bookkeeping and
+// aggregates; analysts drill down to cases, violations and per-employee ramp; admins read the ETL bookkeeping and
 // the quarantine and change initiatives.
 var fieldRules = map[string]fieldRule{
 	"Query.cases":        {role: auth.Analyst},
 	"Query.caseTimeline": {role: auth.Analyst},
 	"Query.violations":   {role: auth.Analyst},
-	"Query.etlRuns":      {role: auth.Admin, unscoped: true},
-	"Query.quarantine":   {role: auth.Admin, unscoped: true},
-	"Mutation.*":         {role: auth.Admin, unscoped: true},
-	"Subscription.*":     {role: auth.Admin, unscoped: true},
+	"Query.ramp":         {role: auth.Analyst}, // per-employee names and monthly won value
+
+	"Query.etlRuns":    {role: auth.Admin, unscoped: true},
+	"Query.quarantine": {role: auth.Admin, unscoped: true},
+	"Mutation.*":       {role: auth.Admin, unscoped: true},
+	"Subscription.*":   {role: auth.Admin, unscoped: true},
 }
 
 // ruleFor returns the rule of a root field.

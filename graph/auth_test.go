@@ -92,10 +92,11 @@ func TestFieldRoles(t *testing.T) {
 		"etlRuns":     `{ etlRuns { totalCount } }`,
 		"quarantine":  `{ quarantine { totalCount } }`,
 		"mutation":    `mutation { deleteInitiative(id: "nope") }`,
+		"ramp":        `{ ramp(hiredFrom: "2024-01-01T00:00:00Z", hiredTo: "2025-01-01T00:00:00Z") { hires { name monthly } } }`,
 	}
 	// want: the least role that may resolve each field; "unscoped" fields also refuse scoped tokens.
 	need := map[string]auth.Role{"health": auth.Viewer, "funnel": auth.Viewer, "initiatives": auth.Viewer, "schema": auth.Viewer,
-		"cases": auth.Analyst, "timeline": auth.Analyst, "violations": auth.Analyst,
+		"cases": auth.Analyst, "timeline": auth.Analyst, "violations": auth.Analyst, "ramp": auth.Analyst,
 		"etlRuns": auth.Admin, "quarantine": auth.Admin, "mutation": auth.Admin}
 	unscoped := map[string]bool{"etlRuns": true, "quarantine": true, "mutation": true}
 	for _, who := range []string{"viewer", "analyst", "admin", "north-admin", "north-viewer"} {

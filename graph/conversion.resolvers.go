@@ -17,6 +17,9 @@ func (r *queryResolver) Funnel(ctx context.Context, scope model.ScopeInput, wind
 	if err != nil {
 		return nil, err
 	}
+	if windowDays != nil && *windowDays > maxWindowDays {
+		return nil, Errorf(CodeBadScope, "windowDays %d: at most %d", *windowDays, maxWindowDays)
+	}
 	bd, err := e.Funnel(ctx, s, windowDays)
 	if err != nil {
 		return nil, err

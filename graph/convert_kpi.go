@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/ltc-analytics/ltc/graph/model"
 	"github.com/ltc-analytics/ltc/schema"
@@ -54,6 +55,12 @@ var cycleEnum = func() map[kpi.Cycle]model.Cycle {
 // values gqlgen let through are always in the maps; an unmapped one is reported as BAD_SCOPE too.
 func kpiScope(in model.ScopeInput) (kpi.Scope, error) {
 	s := kpi.Scope{From: in.From, To: in.To}
+	// Both are non-null in the schema, so a zero time was sent as 0001-01-01T00:00:00Z: out of range,
+	// not missing (the engine would say "required").
+	if in.From.IsZero() || in.To.IsZero() {
+		return s, Errorf(CodeBadScope, "from %s, to %s: out of range (0001-01-01T00:00:00Z is not a usable time)",
+			in.From.UTC().Format(time.RFC3339), in.To.UTC().Format(time.RFC3339))
+	}
 	if len(in.Filters) > 0 {
 		s.Filters = make(map[string][]string, len(in.Filters))
 		for _, f := range in.Filters {
@@ -83,6 +90,9 @@ func kpiScope(in model.ScopeInput) (kpi.Scope, error) {
 	}
 	return s, nil
 }
+
+// maxWindowDays is the largest funnel window: a century (the engine's timestamps overflow far beyond).
+const maxWindowDays = 36500
 
 // maxPage is the largest page (and variant list) the API serves, as the engine.
 const maxPage = 1000

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"regexp"
 	"runtime/debug"
+	"unicode/utf8"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
@@ -42,6 +43,9 @@ const (
 	CodeTooComplex Code = "TOO_COMPLEX"
 	// CodeTimeout: the request ran past its deadline.
 	CodeTimeout Code = "TIMEOUT"
+	// CodeBadRequest: the request itself is unusable — a body that is not one JSON object (a
+	// batch, malformed JSON), an APQ hash that does not match its query.
+	CodeBadRequest Code = "BAD_REQUEST"
 	// CodeInternal: anything else; the message is generic and the cause is logged.
 	CodeInternal Code = "INTERNAL"
 )
@@ -153,6 +157,14 @@ func (c *ErrorCodes) presenter(logger *slog.Logger) graphql.ErrorPresenterFunc {
 			if gqlErr.Extensions["code"] != nil {
 				return gqlErr
 			}
+			if graphql.GetFieldContext(ctx) == nil {
+				// gqlgen's own request errors carry no code: an undecodable or batched body, an
+				// APQ hash mismatch. The client's mistake; its message may quote the whole body.
+				gqlErr.Message = truncate(gqlErr.Message, maxMessageBytes)
+				logger.InfoContext(ctx, "graphql bad request", "err", gqlErr.Message)
+				errcode.Set(gqlErr, string(CodeBadRequest))
+				return gqlErr
+			}
 		}
 		code := c.Lookup(err)
 		if code == CodeInternal && argumentError(ctx) {
@@ -188,6 +200,22 @@ func (c *ErrorCodes) presenter(logger *slog.Logger) graphql.ErrorPresenterFunc {
 // goOps matches the "pkg.Func(args): " prefixes errors are wrapped with (STYLE 7), which name Go
 // code, not the client's mistake.
 var goOps = regexp.MustCompile(`\b[a-z]+\.(?:\(\*?[A-Z]\w*\)\.)?[A-Z]\w*(?:\([^()]*\))?: `)
+
+// maxMessageBytes bounds a bad request's message (sent and logged): gqlgen quotes the whole body.
+const maxMessageBytes = 1 << 10
+
+// truncate shortens s to at most max bytes (on a rune boundary), marking the cut.
+func truncate(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	const mark = "… (truncated)"
+	cut := max - len(mark)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + mark
+}
 
 // argumentError reports whether the error being presented was raised while gqlgen coerced the
 // field's arguments: the field takes arguments but its context has none yet (gqlgen sets Args, to a

@@ -22,7 +22,8 @@ const (
 	DefaultTimeout         = 30 * time.Second
 	queryCacheSize         = 1000
 	apqCacheSize           = 1000
-	responseCacheSize      = 2000
+	// responseCacheBytes bounds the response cache by the size of the answers it holds.
+	responseCacheBytes = 64 << 20
 )
 
 // HandlerOptions configures the production GraphQL handler. Zero values mean the defaults.
@@ -33,6 +34,12 @@ type HandlerOptions struct {
 	DepthLimit int
 	// DisableIntrospection turns introspection off (it is on by default: config server.introspection).
 	DisableIntrospection bool
+	// MaxResponseBytes caps the JSON data of one answer (default 8 MiB); a larger one is replaced by
+	// a TOO_LARGE error. MaxResultRows caps the KPI result rows of one request (totals, groups,
+	// series points, list nodes; default 10,000): an operation estimated beyond it is refused
+	// TOO_COMPLEX before it runs, and fields past it answer TOO_LARGE.
+	MaxResponseBytes int
+	MaxResultRows    int
 	// Timeout bounds each request (default 30s: config server.request_timeout); past it, fields fail TIMEOUT.
 	Timeout time.Duration
 	// ErrorCodes is the error-code table; nil means NewErrorCodes().
@@ -71,6 +78,12 @@ func newHandler(es graphql.ExecutableSchema, opts HandlerOptions) http.Handler {
 	if opts.ErrorCodes == nil {
 		opts.ErrorCodes = NewErrorCodes()
 	}
+	if opts.MaxResponseBytes <= 0 {
+		opts.MaxResponseBytes = DefaultMaxResponseBytes
+	}
+	if opts.MaxResultRows <= 0 {
+		opts.MaxResultRows = DefaultMaxResultRows
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
@@ -86,13 +99,17 @@ func newHandler(es graphql.ExecutableSchema, opts HandlerOptions) http.Handler {
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](apqCacheSize)})
 	srv.Use(extension.FixedComplexityLimit(opts.ComplexityLimit))
 	srv.Use(DepthLimit{Max: opts.DepthLimit})
+	srv.Use(RowEstimate{Max: opts.MaxResultRows})
 	if opts.DataVersion != nil {
-		srv.Use(NewResponseCache(responseCacheSize, opts.DataVersion))
+		srv.Use(NewResponseCache(responseCacheBytes, opts.DataVersion))
 	}
+	// Inside the cache: an answer over the limit becomes an error, which is not cached.
+	srv.AroundResponses(limitResponse(opts.MaxResponseBytes, opts.Refused))
 	if opts.EnforceRoles {
 		srv.AroundFields(authorizeFields)
 	}
 	srv.AroundResponses(collectWarnings)
+	srv.AroundFields(countRows(opts.MaxResultRows))
 	srv.SetErrorPresenter(reportRefusals(opts.ErrorCodes.presenter(opts.Logger), opts.Refused))
 	srv.SetRecoverFunc(recoverFunc(opts.Logger))
 
@@ -108,7 +125,8 @@ func newHandler(es graphql.ExecutableSchema, opts HandlerOptions) http.Handler {
 }
 
 // refusalCodes are the codes reported to HandlerOptions.Refused.
-var refusalCodes = map[Code]bool{CodeForbidden: true, CodeUnauthenticated: true, CodeTooComplex: true, CodeTimeout: true}
+var refusalCodes = map[Code]bool{CodeForbidden: true, CodeUnauthenticated: true, CodeTooComplex: true, CodeTimeout: true,
+	CodeTooLarge: true}
 
 // reportRefusals wraps an error presenter to tell refused of the refusal codes it presents.
 func reportRefusals(present graphql.ErrorPresenterFunc, refused func(context.Context, Code)) graphql.ErrorPresenterFunc {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"strconv"
+	"sync"
 
 	"github.com/99designs/gqlgen/graphql"
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -19,17 +20,61 @@ import (
 // and variables, asked by a caller with the same role and row scope — at the same data version
 // straight from memory, without running resolvers.
 // Every ETL commit bumps the data version, so a cached answer is never stale. Only queries
-// without errors are cached; mutations and subscriptions always run.
+// without errors are cached; mutations and subscriptions always run. The cache is bounded by the
+// bytes of the answers it holds: the least recently used go first.
 type ResponseCache struct {
-	cache *lru.Cache[string, *graphql.Response]
 	// version returns the warehouse data version; it must be cheap (an in-memory read).
-	version func() int64
+	version  func() int64
+	maxBytes int64
+
+	mu    sync.Mutex // guards bytes and every change to cache (its evictions update bytes)
+	cache *lru.Cache[string, *graphql.Response]
+	bytes int64
 }
 
-// NewResponseCache returns a cache of size responses keyed by request and data version.
-func NewResponseCache(size int, version func() int64) *ResponseCache {
-	c, _ := lru.New[string, *graphql.Response](size) // size > 0 is the caller's contract
-	return &ResponseCache{cache: c, version: version}
+// responseCacheEntries bounds the entries too (tiny answers); the byte bound is the one that matters.
+const responseCacheEntries = 100000
+
+// NewResponseCache returns a cache holding up to maxBytes of answers, keyed by request and data version.
+func NewResponseCache(maxBytes int64, version func() int64) *ResponseCache {
+	c := &ResponseCache{version: version, maxBytes: maxBytes}
+	c.cache, _ = lru.NewWithEvict(responseCacheEntries, func(key string, r *graphql.Response) {
+		c.bytes -= responseSize(key, r) // called inside Add or RemoveOldest, under c.mu
+	})
+	return c
+}
+
+// responseSize approximates the memory an entry holds: its JSON data, key and bookkeeping.
+func responseSize(key string, r *graphql.Response) int64 {
+	return int64(len(r.Data)+len(key)) + 256
+}
+
+// Bytes returns the approximate bytes the cached answers hold.
+func (c *ResponseCache) Bytes() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.bytes
+}
+
+// add caches r under key unless it alone is over an eighth of the budget, then evicts the least
+// recently used answers until the cache is within its bytes.
+func (c *ResponseCache) add(key string, r *graphql.Response) {
+	size := responseSize(key, r)
+	if size > c.maxBytes/8 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cache.Contains(key) {
+		return
+	}
+	c.cache.Add(key, r)
+	c.bytes += size
+	for c.bytes > c.maxBytes {
+		if _, _, ok := c.cache.RemoveOldest(); !ok {
+			break
+		}
+	}
 }
 
 var _ interface {
@@ -58,7 +103,7 @@ func (c *ResponseCache) InterceptResponse(ctx context.Context, next graphql.Resp
 	}
 	resp := next(ctx)
 	if resp != nil && len(resp.Errors) == 0 {
-		c.cache.Add(key, resp)
+		c.add(key, resp)
 	}
 	return resp
 }

@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
+	"os"
 	"runtime"
 	"sync/atomic"
 	"time"
@@ -105,6 +106,13 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if err := db.Write.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("schema.Open(%q): %w", path, err)
+	}
+	if !opts.ReadOnly && path != "" {
+		// The warehouse holds the business data: owner-only, also for a file an older version left 0644.
+		if err := os.Chmod(path, 0o600); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("schema.Open(%q): %w", path, err)
+		}
 	}
 	if !opts.ReadOnly {
 		if _, err := Migrate(ctx, db.Write); err != nil {

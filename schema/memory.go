@@ -43,3 +43,18 @@ func duckDBMemoryLimit(budget string) (string, error) {
 	}
 	return fmt.Sprintf("%dKiB", int64(float64(b)*duckDBShare)>>10), nil
 }
+
+// GoMemoryLimit is the Go heap's soft limit (runtime/debug.SetMemoryLimit) for a process memory
+// budget ("" means 2GiB): the quarter DuckDB's memory_limit leaves, so API answers, caches and
+// the ETL's Go side give memory back (the garbage collector works harder) before the process as a
+// whole outgrows its budget.
+func GoMemoryLimit(budget string) (int64, error) {
+	if budget == "" {
+		budget = "2GiB"
+	}
+	b, err := ParseMemory(budget)
+	if err != nil {
+		return 0, err
+	}
+	return int64(float64(b) * (1 - duckDBShare)), nil
+}

@@ -47,6 +47,10 @@ func Snapshot(ctx context.Context, db *DB, dir string) (string, error) {
 		os.Remove(path)
 		return "", fmt.Errorf("schema.Snapshot: copy: %w", err)
 	}
+	if err := os.Chmod(path, 0o600); err != nil { // a copy of the warehouse: owner-only like it
+		os.Remove(path)
+		return "", fmt.Errorf("schema.Snapshot: %w", err)
+	}
 	if err := publish(dir, name); err != nil {
 		return "", err
 	}

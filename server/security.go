@@ -44,6 +44,9 @@ type Security struct {
 	CORSOrigins []string
 	// MaxBodyBytes caps a request body (default 1 MiB); larger bodies get 413 TOO_LARGE.
 	MaxBodyBytes int64
+	// BodyTimeout bounds the time to receive a request body once its headers are in (default 10s;
+	// headers have their own 10s): a client sending a body byte by byte has its connection closed.
+	BodyTimeout time.Duration
 	// MaxConcurrentQueries caps the GraphQL requests running at once (default 16; negative: no cap).
 	MaxConcurrentQueries int
 	// QueueTimeout is how long a GraphQL request waits for a slot before 503 OVERLOADED (default 10s).
@@ -62,6 +65,7 @@ type Security struct {
 const (
 	DefaultMaxConcurrentQueries = 16
 	DefaultQueueTimeout         = 10 * time.Second
+	DefaultBodyTimeout          = 10 * time.Second
 	// SessionCookie is the name of the dashboard's session cookie.
 	SessionCookie = "ltc_session"
 	// loginBodyBytes caps a sign-in request body.
@@ -77,6 +81,8 @@ const (
 	CodeRateLimited     = "RATE_LIMITED"
 	CodeOverloaded      = "OVERLOADED"
 	CodeTooLarge        = "TOO_LARGE"
+	CodeBadRequest      = "BAD_REQUEST"
+	CodeBodyTimeout     = "BODY_TIMEOUT"
 )
 
 // contentSecurityPolicy allows only this origin: the dashboard and GraphiQL bundles, their
@@ -120,6 +126,7 @@ type security struct {
 	login   *rateLimiter
 	slots   *querySlots
 	maxBody int64
+	bodyTO  time.Duration
 }
 
 func newSecurity(sec Security, refusals *Refusals) *security {
@@ -145,6 +152,10 @@ func newSecurity(sec Security, refusals *Refusals) *security {
 	if s.maxBody <= 0 {
 		s.maxBody = maxRequestBytes
 	}
+	s.bodyTO = sec.BodyTimeout
+	if s.bodyTO <= 0 {
+		s.bodyTO = DefaultBodyTimeout
+	}
 	return s
 }
 
@@ -155,6 +166,7 @@ func (s *security) headers(next http.Handler) http.Handler {
 		sw := &secureWriter{ResponseWriter: w, s: s}
 		s.setHeaders(w.Header())
 		r = r.WithContext(withRefusalSet(r.Context()))
+		s.bodyDeadline(w, r)
 		if origin := r.Header.Get("Origin"); origin != "" && s.cors[origin] {
 			h := w.Header()
 			h.Set("Access-Control-Allow-Origin", origin)
@@ -169,6 +181,37 @@ func (s *security) headers(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(sw, r)
 	})
+}
+
+// bodyDeadline gives a request with a body BodyTimeout to arrive: a read deadline on the connection,
+// lifted once the body has been read to its end (so it never cuts a long-running query short). A
+// body that trickles in fails its read, and a handler that does not read the body leaves the
+// deadline for the server's own drain of it, which then closes the connection.
+func (s *security) bodyDeadline(w http.ResponseWriter, r *http.Request) {
+	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
+		return
+	}
+	rc := http.NewResponseController(w)
+	if err := rc.SetReadDeadline(time.Now().Add(s.bodyTO)); err != nil {
+		return // a connection without deadlines (e.g. a test recorder)
+	}
+	r.Body = &deadlineBody{ReadCloser: r.Body, rc: rc}
+}
+
+// deadlineBody lifts the connection's read deadline when the body has been read to its end.
+type deadlineBody struct {
+	io.ReadCloser
+	rc   *http.ResponseController
+	done bool
+}
+
+func (b *deadlineBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF && !b.done {
+		b.done = true
+		b.rc.SetReadDeadline(time.Time{})
+	}
+	return n, err
 }
 
 func (s *security) setHeaders(h http.Header) {
@@ -291,7 +334,11 @@ func (s *security) limitBody(next http.Handler) http.Handler {
 				return
 			}
 			if err != nil {
-				writeJSON(w, http.StatusBadRequest, errorBody("BAD_REQUEST", "could not read the request body"))
+				if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
+					writeJSON(w, http.StatusRequestTimeout, errorBody(CodeBodyTimeout, "the request body did not arrive in time"))
+					return
+				}
+				writeJSON(w, http.StatusBadRequest, errorBody(CodeBadRequest, "could not read the request body"))
 				return
 			}
 			r.Body = io.NopCloser(bytes.NewReader(body))
@@ -437,7 +484,12 @@ func (s *security) secureCookie(r *http.Request) bool {
 }
 
 // logoutHandler answers POST /auth/logout: the session ends on the server and the cookie is cleared.
+// Like sign-in, it refuses another origin (a foreign page must not sign a user out).
 func (s *security) logoutHandler(w http.ResponseWriter, r *http.Request) {
+	if !s.sameOrigin(r) {
+		s.refuse(w, r, http.StatusForbidden, CodeCrossOrigin, "cross-origin sign-out")
+		return
+	}
 	if c, err := r.Cookie(SessionCookie); err == nil && s.Sessions != nil {
 		s.Sessions.Delete(c.Value)
 	}

@@ -42,6 +42,9 @@ func openApp(ctx context.Context, configPath string, logger *slog.Logger, progre
 	if err != nil {
 		return nil, err
 	}
+	if _, err := setGoMemoryLimit(cfg, logger); err != nil {
+		return nil, err
+	}
 	db, err := schema.Open(ctx, cfg.Resolve(cfg.Database.Path), schema.Options{
 		MemoryLimit:   cfg.Database.MemoryLimit,
 		Threads:       cfg.Database.Threads,

@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"log/slog"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ltc-analytics/ltc/schema"
@@ -42,8 +45,9 @@ func (p *snapshotPublisher) Trigger() {
 	}
 }
 
-// run publishes a snapshot when the folder has none yet, then one after each Trigger, until ctx is
-// done. The returned function waits for it to stop (call it after cancelling ctx, before closing
+// run publishes a snapshot when the folder has none at the warehouse's data version (none yet, or
+// an older one: the warehouse was loaded or restored while no server ran), then one after each
+// Trigger, until ctx is done. The returned function waits for it to stop (call it after cancelling ctx, before closing
 // the warehouse). Safe on nil.
 func (p *snapshotPublisher) run(ctx context.Context) (wait func()) {
 	done := make(chan struct{})
@@ -53,7 +57,7 @@ func (p *snapshotPublisher) run(ctx context.Context) (wait func()) {
 	}
 	go func() {
 		defer close(done)
-		if _, err := schema.CurrentSnapshot(p.dir); err != nil {
+		if v, ok := snapshotVersion(p.dir); !ok || v < p.db.Version() {
 			p.Trigger()
 		}
 		for {
@@ -83,4 +87,21 @@ func (p *snapshotPublisher) publish(ctx context.Context) {
 		p.logger.Warn("pruning old snapshots", "dir", p.dir, "err", err)
 	}
 	p.logger.Info("snapshot published", "path", path, "duration_seconds", time.Since(start).Seconds())
+}
+
+// snapshotVersion returns the data version of the current snapshot in dir, read from its name
+// (ltc-v<version>-<time>.duckdb, as schema.Snapshot writes it); ok is false when there is none or
+// the name does not say.
+func snapshotVersion(dir string) (v int64, ok bool) {
+	cur, err := schema.CurrentSnapshot(dir)
+	if err != nil {
+		return 0, false
+	}
+	rest, found := strings.CutPrefix(filepath.Base(cur), "ltc-v")
+	if !found {
+		return 0, false
+	}
+	num, _, _ := strings.Cut(rest, "-")
+	v, err = strconv.ParseInt(num, 10, 64)
+	return v, err == nil
 }

@@ -79,6 +79,9 @@ func serveReplica(ctx context.Context, cfg *config.Config, source string, insecu
 	if err != nil {
 		return err
 	}
+	if _, err := setGoMemoryLimit(cfg, logger); err != nil {
+		return err
+	}
 	reg := server.NewRegistry()
 	sec, err := newSecurity(cfg, insecure, reg, logger)
 	if err != nil {
@@ -148,6 +151,8 @@ func (r *replica) open(ctx context.Context, file string) (*generation, error) {
 		r.sec.graphOptions(graph.HandlerOptions{
 			DisableIntrospection: !r.cfg.Server.IntrospectionEnabled(),
 			Timeout:              r.cfg.Server.Timeout(),
+			MaxResponseBytes:     r.cfg.Server.MaxResponseBytes,
+			MaxResultRows:        r.cfg.Server.MaxResultRows,
 			DataVersion:          db.Version, // a snapshot never changes: its version is read once at open
 			ErrorCodes:           apiErrorCodes(),
 			Logger:               r.logger,

@@ -47,6 +47,7 @@ func newSecurity(cfg *config.Config, insecure bool, reg prometheus.Registerer, l
 		MetricsListen:        cfg.Server.MetricsListen,
 		CORSOrigins:          cfg.Server.CORSOrigins,
 		MaxBodyBytes:         cfg.Server.BodyLimit(),
+		BodyTimeout:          cfg.Server.BodyWait(),
 		MaxConcurrentQueries: cfg.Server.ConcurrentQueries(),
 		QueueTimeout:         cfg.Server.QueueWait(),
 		RatePerSecond:        perSecond,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"sync/atomic"
 
 	"github.com/ltc-analytics/ltc/etl"
@@ -23,7 +24,32 @@ func (a *app) serve(ctx context.Context, initialLoad, insecure bool) error {
 	if err != nil {
 		return err
 	}
+	sched, err := etl.NewScheduler(a.runner)
+	if err != nil {
+		return err
+	}
+	// Listen before anything slow: an address in use fails the command at once (and the caller
+	// then closes the warehouse, releasing its lock) instead of after the initial load.
+	ln, err := net.Listen("tcp", a.cfg.Server.Listen)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	if a.cfg.Server.MetricsListen != "" {
+		mln, err := net.Listen("tcp", a.cfg.Server.MetricsListen)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("serve: metrics: %w", err)
+		}
+		sec.server.MetricsListener = mln
+	}
+	// A server that stops on its own (an accept error) cancels the load, the schedule and the gauges.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	if err := a.metrics.Seed(ctx, a.db); err != nil {
+		ln.Close()
+		if sec.server.MetricsListener != nil {
+			sec.server.MetricsListener.Close()
+		}
 		return err
 	}
 	codes := apiErrorCodes()
@@ -31,6 +57,8 @@ func (a *app) serve(ctx context.Context, initialLoad, insecure bool) error {
 		sec.graphOptions(graph.HandlerOptions{
 			DisableIntrospection: !a.cfg.Server.IntrospectionEnabled(),
 			Timeout:              a.cfg.Server.Timeout(),
+			MaxResponseBytes:     a.cfg.Server.MaxResponseBytes,
+			MaxResultRows:        a.cfg.Server.MaxResultRows,
 			DataVersion:          a.db.Version,
 			ErrorCodes:           codes,
 			Logger:               a.logger,
@@ -38,7 +66,7 @@ func (a *app) serve(ctx context.Context, initialLoad, insecure bool) error {
 	var loading atomic.Bool
 	loading.Store(initialLoad)
 	srv := server.New(server.Options{
-		Listen:   a.cfg.Server.Listen,
+		Listener: ln,
 		DB:       a.db,
 		GraphQL:  gql,
 		UI:       newUI(a.logger),
@@ -52,13 +80,15 @@ func (a *app) serve(ctx context.Context, initialLoad, insecure bool) error {
 			return nil
 		},
 	})
-	sched, err := etl.NewScheduler(a.runner)
-	if err != nil {
-		return err
-	}
 	waitKPIMetrics := a.runKPIMetrics(ctx)
 	served := make(chan error, 1)
-	go func() { served <- srv.Run(ctx) }()
+	go func() {
+		err := srv.Run(ctx)
+		if err != nil {
+			cancel()
+		}
+		served <- err
+	}()
 	a.logger.Info("serving", "url", sec.scheme()+"://"+a.cfg.Server.Listen, "db", a.db.Path)
 	if initialLoad {
 		if err := a.loadAll(ctx); err != nil {

@@ -25,6 +25,7 @@ import (
 var (
 	soakClients  = flag.Int("soak.clients", 10, "concurrent clients in TestSoak")
 	soakDuration = flag.Duration("soak.duration", 15*time.Second, "how long TestSoak runs")
+	soakHostile  = flag.Int("soak.adversarial", 2, "clients in TestSoak sending the largest requests the limits allow, and larger")
 )
 
 // soakConfig adds to the demo's config: an event source the test appends to, loaded every 10 s,
@@ -36,7 +37,9 @@ const soakSource = `  - {name: soak, format: csv, glob: "soak/*.csv", target: st
 // drill-downs and GraphiQL introspection and a producer rewrites a source file every few seconds
 // for the ETL that runs every 10 s. It requires zero 5xx and zero GraphQL errors, the loaded rows
 // to equal the file's rows exactly (none lost or duplicated) and RSS to stay bounded; it logs
-// latency percentiles per kind and the RSS series.
+// latency percentiles per kind and the RSS series. Adversarial clients meanwhile send the largest
+// KPI requests the per-request bounds allow, and larger ones (refused TOO_COMPLEX or TOO_LARGE):
+// the server's RSS must stay under its memory budget (database.memory_limit, 2 GiB by default).
 func TestSoak(t *testing.T) {
 	if testing.Short() {
 		t.Skip("soak skipped in -short mode")
@@ -119,6 +122,43 @@ func TestSoak(t *testing.T) {
 	lat := map[string][]time.Duration{}
 	var status5xx, gqlErrors, transport atomic.Int64
 	var firstErr atomic.Value
+	// Adversarial viewers: every answer is a refusal (TOO_COMPLEX, TOO_LARGE) or a success; a
+	// 5xx or any other error fails the soak like a dashboard's would.
+	var hostileOK, hostileRefused atomic.Int64
+	for c := 0; c < *soakHostile; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := c; ctx.Err() == nil; i++ {
+				t0 := time.Now()
+				resp, err := client.Post(base+"/graphql", "application/json", strings.NewReader(adversarialQuery(i)))
+				if err != nil {
+					if ctx.Err() == nil {
+						transport.Add(1)
+						firstErr.CompareAndSwap(nil, err.Error())
+					}
+					continue
+				}
+				out, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				switch {
+				case resp.StatusCode >= 500:
+					status5xx.Add(1)
+					firstErr.CompareAndSwap(nil, fmt.Sprintf("adversarial: %d %.500s", resp.StatusCode, out))
+				case bytes.Contains(out, []byte(`"TOO_COMPLEX"`)) || bytes.Contains(out, []byte(`"TOO_LARGE"`)):
+					hostileRefused.Add(1)
+				case resp.StatusCode != 200 || bytes.Contains(out, []byte(`"errors"`)):
+					gqlErrors.Add(1)
+					firstErr.CompareAndSwap(nil, fmt.Sprintf("adversarial: %d %.500s", resp.StatusCode, out))
+				default:
+					hostileOK.Add(1)
+				}
+				mu.Lock()
+				lat["adversarial"] = append(lat["adversarial"], time.Since(t0))
+				mu.Unlock()
+			}
+		}()
+	}
 	for c := 0; c < *soakClients; c++ {
 		wg.Add(1)
 		go func() {
@@ -152,8 +192,11 @@ func TestSoak(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	heap := goHeapInuse(client, base) // the Go side of the last RSS sample; the rest is mostly DuckDB
 	srv.stop(t)
 
+	t.Logf("%-13s %6d requests  p50 %-8v p99 %v  (%d answered, %d refused TOO_COMPLEX/TOO_LARGE)", "adversarial",
+		len(lat["adversarial"]), latencyPct(lat["adversarial"], 50), latencyPct(lat["adversarial"], 99), hostileOK.Load(), hostileRefused.Load())
 	var all []time.Duration
 	for _, k := range kinds {
 		all = append(all, lat[k]...)
@@ -166,6 +209,18 @@ func TestSoak(t *testing.T) {
 		series = append(series, fmt.Sprintf("%v=%dMB", s.at, s.rss/1024))
 	}
 	t.Logf("RSS: %s", strings.Join(series, " "))
+	if len(rss) > 0 {
+		kbs := make([]int64, len(rss))
+		for i, s := range rss {
+			kbs[i] = s.rss
+		}
+		slices.Sort(kbs)
+		median, peak := kbs[len(kbs)/2], kbs[len(kbs)-1]
+		t.Logf("RSS median %d MB, peak %d MB (budget: database.memory_limit 2 GiB); Go heap in use at the end %d MB", median/1024, peak/1024, heap>>20)
+		if peak > 2<<20 {
+			t.Errorf("peak RSS %d MB over the 2 GiB memory budget", peak/1024)
+		}
+	}
 	if n := status5xx.Load() + gqlErrors.Load() + transport.Load(); n > 0 {
 		t.Errorf("%d 5xx, %d GraphQL errors or non-200, %d transport errors; first: %v", status5xx.Load(), gqlErrors.Load(), transport.Load(), firstErr.Load())
 	}
@@ -236,6 +291,44 @@ func soakQuery(kind string, i int) string {
 	return `{"query":` + jsonString(q) + `}`
 }
 
+// adversarialQuery returns the i-th request of an adversarial viewer, in turn: the request that
+// once took a server from 2.2 to 4.0 GiB (ten aliases of a daily value stream grouped by every
+// dimension: refused before it runs), the largest one the row estimate lets through (25 aliases of
+// a year's daily value stream by owner, each on another year so nothing is cached) and a three-
+// dimension breakdown with a weekly series. Every range starts i hours later than the previous
+// request's, so no answer comes from a cache.
+func adversarialQuery(i int) string {
+	shift := time.Duration(i) * time.Hour
+	var b strings.Builder
+	b.WriteString("{")
+	stages := "stages { stage share { value n previous change } medianDays { value n } p90Days { value n } rework { value } cases { value n } }"
+	switch i % 3 {
+	case 0:
+		for a := range 10 {
+			from := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).Add(shift)
+			fmt.Fprintf(&b, ` v%d: valueStream(scope: {from: "%s", to: "%s", grain: DAY,
+			  groupBy: [BUSINESS_UNIT, REGION, SEGMENT, PRODUCT_LINE, CHANNEL, OWNER, TEAM, BRANCH]}) { total { %s } groups { key { value } result { %s } } series { start result { %s } } }`,
+				a, from.Format(time.RFC3339), from.AddDate(1, 0, 0).Format(time.RFC3339), stages, stages, stages)
+		}
+	case 1:
+		for a := range 25 {
+			from := time.Date(2001+a, 1, 1, 0, 0, 0, 0, time.UTC).Add(shift)
+			if a == 0 {
+				from = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).Add(shift) // one on the demo's data
+			}
+			fmt.Fprintf(&b, ` v%d: valueStream(scope: {from: "%s", to: "%s", grain: DAY, groupBy: [OWNER]}) { total { %s } groups { key { value } result { %s } } series { start result { %s } } }`,
+				a, from.Format(time.RFC3339), from.AddDate(1, 0, 0).Format(time.RFC3339), stages, stages, stages)
+		}
+	default:
+		from := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).Add(shift)
+		fmt.Fprintf(&b, ` funnel(scope: {from: "%s", to: "%s", grain: WEEK, groupBy: [OWNER, TEAM, BRANCH]}) { total { stages { stage reached { value n } } }
+		  groups { key { value } result { stages { stage reached { value n } } } } series { start result { stages { stage reached { value n } } } } }`,
+			from.Format(time.RFC3339), from.AddDate(1, 0, 0).Format(time.RFC3339))
+	}
+	b.WriteString("}")
+	return `{"query":` + jsonString(b.String()) + `}`
+}
+
 // introspectionQuery is the core of what GraphiQL sends on load.
 const introspectionQuery = `query IntrospectionQuery { __schema { queryType { name } mutationType { name }
 	types { kind name description fields(includeDeprecated: true) { name description args { name type { kind name ofType { kind name } } }
@@ -250,6 +343,23 @@ func latencyPct(ds []time.Duration, p int) time.Duration {
 	s := slices.Clone(ds)
 	slices.Sort(s)
 	return s[min(len(s)-1, len(s)*p/100)].Round(100 * time.Microsecond)
+}
+
+// goHeapInuse scrapes go_memstats_heap_inuse_bytes from the server's /metrics (0 when unavailable).
+func goHeapInuse(client *http.Client, base string) int64 {
+	resp, err := client.Get(base + "/metrics")
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "go_memstats_heap_inuse_bytes "); ok {
+			f, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return int64(f)
+		}
+	}
+	return 0
 }
 
 // rssKB reads a process's resident set size from /proc (0 when unavailable).

@@ -59,7 +59,7 @@ func (e *Engine) Cash(ctx context.Context, s Scope) (*Breakdown[Cash], error) {
 	if now := e.opts.Now().UTC(); now.Before(asOf) {
 		asOf = now.Truncate(time.Second)
 	}
-	return cached(ctx, e, "cash", fmt.Sprintf("%s|%d", s.key(), asOf.UnixNano()), func(ctx context.Context) (*Breakdown[Cash], error) {
+	return cached(ctx, e, "cash", s.key()+"|"+timeKey(asOf), func(ctx context.Context) (*Breakdown[Cash], error) {
 		bd, err := e.cash(ctx, s, asOf)
 		if err != nil {
 			return nil, fmt.Errorf("kpi.Cash: %w", err)

@@ -13,8 +13,6 @@ import (
 	"strings"
 	"time"
 
-	lru "github.com/hashicorp/golang-lru/v2"
-
 	"github.com/ltc-analytics/ltc/schema"
 )
 
@@ -26,6 +24,8 @@ type Options struct {
 	SprintDays int
 	// CacheSize is the number of results kept in the cache; 0 means 512, negative disables caching.
 	CacheSize int
+	// CacheBytes bounds the cache by the approximate size of its results; 0 means 64 MiB.
+	CacheBytes int64
 	// Now returns the current time (receivables are measured at min(period end, Now())); nil means time.Now.
 	Now func() time.Time
 	// AdoptionFrom is a stage id: when set, Adoption counts only the cases that reached that stage
@@ -48,7 +48,7 @@ type Engine struct {
 	// fingerprint identifies the model and definitions (modelFingerprint).
 	fingerprint string
 
-	cache *lru.Cache[string, any]
+	cache *resultCache
 	fl    flights
 }
 
@@ -87,12 +87,11 @@ func New(db *schema.DB, model *schema.Model, opts Options) *Engine {
 	if p, ok := e.stagePos[opts.AdoptionFrom]; ok {
 		e.adoptBit = int64(1) << p
 	}
+	if opts.CacheBytes <= 0 {
+		opts.CacheBytes = defaultCacheBytes
+	}
 	if opts.CacheSize > 0 {
-		c, err := lru.New[string, any](opts.CacheSize)
-		if err != nil {
-			panic(fmt.Sprintf("kpi.New: %v", err)) // only for a non-positive size, excluded above
-		}
-		e.cache = c
+		e.cache = newResultCache(opts.CacheSize, opts.CacheBytes)
 	}
 	return e
 }

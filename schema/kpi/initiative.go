@@ -936,7 +936,7 @@ func (e *Engine) salesCycles(ctx context.Context, units []string, from, to time.
 	if err := e.CycleConfigured(CycleSales); err != nil {
 		return nil, err
 	}
-	key := fmt.Sprintf("%d|%d|%q", from.UnixNano(), to.UnixNano(), units)
+	key := fmt.Sprintf("%s|%s|%q", timeKey(from), timeKey(to), units)
 	return cached(ctx, e, "initiativeSalesCycles", key, func(ctx context.Context) ([]cycleCase, error) {
 		// The same facts as CycleTimes' sales cycle: kpi_case.won_at − started_at.
 		b := &sqlBuilder{}
@@ -1057,7 +1057,8 @@ type Rollout struct {
 }
 
 // Rollout measures adoption and compliance per business unit before and after its date (pilot
-// units: the start; wave units: the planned date) and flags the units behind plan: a pilot or wave
+// units: the start; wave units: the planned date) — under a row scope, of the units it can see —
+// and flags the units behind plan: a pilot or wave
 // unit whose date passed at least one sprint ago (a sprint of grace to ramp up) and whose adoption
 // rate since the date is below the bar (the adoption target if set, else the pilot units'
 // adoption over the pilot window).
@@ -1089,11 +1090,17 @@ func (e *Engine) rollout(ctx context.Context, in Initiative) (*Rollout, error) {
 	}
 	var units []unit
 	seen := map[string]bool{}
+	// Under a row scope only the units it can see are listed: its business units, and the units of
+	// the rows inside it (known). Others would read as BEHIND, measured over nothing.
+	rs := rowScopeOf(ctx)
+	visible := func(n string) bool {
+		return rs.Unrestricted() || slices.Contains(rs.BusinessUnits, n) || slices.Contains(known, n)
+	}
 	addAll := func(names []string, role string, date time.Time) {
 		sorted := slices.Clone(names)
 		sort.Strings(sorted)
 		for _, n := range sorted {
-			if !seen[n] {
+			if !seen[n] && visible(n) {
 				seen[n] = true
 				units = append(units, unit{n, role, date})
 			}

@@ -92,7 +92,7 @@ func (s Scope) previous() time.Time { return s.From.Add(-s.To.Sub(s.From)) }
 // key is the canonical form of the scope for cache keys.
 func (s Scope) key() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d|%d|%s|%s|", s.From.UnixNano(), s.To.UnixNano(), s.Grain, strings.Join(s.GroupBy, ","))
+	fmt.Fprintf(&b, "%s|%s|%s|%s|", timeKey(s.From), timeKey(s.To), s.Grain, strings.Join(s.GroupBy, ","))
 	dims := make([]string, 0, len(s.Filters))
 	for d := range s.Filters {
 		dims = append(dims, d)

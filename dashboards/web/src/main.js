@@ -40,6 +40,7 @@ window.__ltc = {
   get rendered() { return app.rendered; },
   scope: () => scope(readRoute().params),
   csv: (id) => (csvRegistry.has(id) ? csvText(csvRegistry.get(id)) : null),
+  csvText: (rows) => csvText(rows),
   poll: () => poll(),
   // forgetDataVersion makes the next poll see new data (tests of the refresh path).
   forgetDataVersion: () => { if (app.boot) app.boot.dataVersion = -1; },

@@ -36,10 +36,13 @@ function append(el, children) {
   }
 }
 
-// csvText renders rows (arrays) as RFC 4180 CSV.
+// csvText renders rows (arrays) as RFC 4180 CSV. A text cell a spreadsheet would run as a formula
+// (starting with = + - @, a tab or a carriage return: source values such as =HYPERLINK(…) reach the
+// charts unchanged) is prefixed with an apostrophe; numbers, also negative ones, stay numbers.
 export function csvText(rows) {
   const cell = (v) => {
-    const s = v == null ? '' : String(v);
+    let s = v == null ? '' : String(v);
+    if (typeof v !== 'number' && /^[=+\-@\t\r]/.test(s) && !/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?%?$/i.test(s)) s = `'${s}`;
     return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
   };
   return rows.map((r) => r.map(cell).join(',')).join('\r\n') + '\r\n';
