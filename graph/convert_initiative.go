@@ -114,7 +114,7 @@ func optSignificance(s *kpi.Significance) *model.SignificanceTest {
 
 func pilotReport(r *kpi.PilotReport) *model.PilotReport {
 	out := &model.PilotReport{InitiativeID: r.InitiativeID, Kpi: initiativeKPIEnum[r.KPI], Unit: model.KpiUnitRatio,
-		HigherIsBetter: r.KPI.IsRate(), AsOf: r.AsOf, Baseline: sample(r.Baseline), Pilot: sample(r.Pilot),
+		HigherIsBetter: r.KPI.Direction() == kpi.HigherIsBetter, AsOf: r.AsOf, Baseline: sample(r.Baseline), Pilot: sample(r.Pilot),
 		Change: r.Change, RelChange: r.RelChange, Significance: significance(r.Significance), Control: optSample(r.Control),
 		ControlChange: r.ControlChange, VsControl: optSignificance(r.VsControl), Sprints: make([]*model.SprintPoint, len(r.Sprints))}
 	if !r.KPI.IsRate() {
@@ -125,7 +125,8 @@ func pilotReport(r *kpi.PilotReport) *model.PilotReport {
 			Baseline: s.Baseline, Change: s.Change, Significance: significance(s.Significance), Control: optSample(s.Control)}
 	}
 	if t := r.Target; t != nil {
-		out.Target = &model.TargetProgress{Target: t.Target, Progress: t.Progress, LatestProgress: t.LatestProgress, Reached: t.Reached}
+		out.Target = &model.TargetProgress{Target: t.Target, Progress: t.Progress, LatestProgress: t.LatestProgress, Reached: t.Reached,
+			WrongSide: t.WrongSide, Problem: nonEmpty(t.Problem)}
 	}
 	return out
 }

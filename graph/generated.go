@@ -572,9 +572,11 @@ type ComplexityRoot struct {
 
 	TargetProgress struct {
 		LatestProgress func(childComplexity int) int
+		Problem        func(childComplexity int) int
 		Progress       func(childComplexity int) int
 		Reached        func(childComplexity int) int
 		Target         func(childComplexity int) int
+		WrongSide      func(childComplexity int) int
 	}
 
 	UnitCertification struct {
@@ -2947,6 +2949,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.TargetProgress.LatestProgress(childComplexity), true
+	case "TargetProgress.problem":
+		if e.ComplexityRoot.TargetProgress.Problem == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TargetProgress.Problem(childComplexity), true
 	case "TargetProgress.progress":
 		if e.ComplexityRoot.TargetProgress.Progress == nil {
 			break
@@ -2965,6 +2973,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.TargetProgress.Target(childComplexity), true
+	case "TargetProgress.wrongSide":
+		if e.ComplexityRoot.TargetProgress.WrongSide == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TargetProgress.WrongSide(childComplexity), true
 
 	case "UnitCertification.businessUnit":
 		if e.ComplexityRoot.UnitCertification.BusinessUnit == nil {
@@ -4322,6 +4336,10 @@ func (ec *executionContext) childFields_TargetProgress(ctx context.Context, fiel
 		return ec.fieldContext_TargetProgress_latestProgress(ctx, field)
 	case "reached":
 		return ec.fieldContext_TargetProgress_reached(ctx, field)
+	case "wrongSide":
+		return ec.fieldContext_TargetProgress_wrongSide(ctx, field)
+	case "problem":
+		return ec.fieldContext_TargetProgress_problem(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type TargetProgress", field.Name)
 }
@@ -14674,6 +14692,52 @@ func (ec *executionContext) fieldContext_TargetProgress_reached(_ context.Contex
 	return graphql.NewScalarFieldContext("TargetProgress", field, false, false, "Boolean")
 }
 
+func (ec *executionContext) _TargetProgress_wrongSide(ctx context.Context, field graphql.CollectedField, obj *model.TargetProgress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TargetProgress_wrongSide(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WrongSide, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TargetProgress_wrongSide(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TargetProgress", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _TargetProgress_problem(ctx context.Context, field graphql.CollectedField, obj *model.TargetProgress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TargetProgress_problem(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Problem, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TargetProgress_problem(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TargetProgress", field, false, false, "String")
+}
+
 func (ec *executionContext) _UnitCertification_businessUnit(ctx context.Context, field graphql.CollectedField, obj *model.UnitCertification) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -20692,6 +20756,16 @@ func (ec *executionContext) _TargetProgress(ctx context.Context, sel ast.Selecti
 		case "reached":
 			out.Values[i] = ec._TargetProgress_reached(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "wrongSide":
+			out.Values[i] = ec._TargetProgress_wrongSide(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "problem":
+			out.Values[i] = ec._TargetProgress_problem(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:

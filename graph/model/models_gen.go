@@ -951,8 +951,12 @@ type TargetProgress struct {
 	Progress *float64 `json:"progress,omitempty"`
 	// Progress in the last complete sprint with data, a ratio; null when there is none yet.
 	LatestProgress *float64 `json:"latestProgress,omitempty"`
-	// True when the last complete sprint with data is at or beyond the target.
+	// True when the last complete sprint with data meets the target in the KPI's better direction (at or above it when higher is better, at or below when lower is better); the rollout's behind-plan status uses the same rule.
 	Reached bool `json:"reached"`
+	// True when the target is on the wrong side of the baseline for the KPI's direction (e.g. a sales-cycle target above the baseline): progress is then null and problem says why.
+	WrongSide bool `json:"wrongSide"`
+	// Why the target cannot be tracked, when wrongSide.
+	Problem *string `json:"problem,omitempty"`
 }
 
 // Certification of one business unit.

@@ -649,8 +649,30 @@ type TargetProgress struct {
 	// sprint. Nil when undefined (no data, or target equal to the baseline).
 	Progress       *float64 `json:"progress"`
 	LatestProgress *float64 `json:"latestProgress"`
-	// Reached reports whether the last complete sprint is at or beyond the target.
+	// Reached reports whether the last complete sprint meets the target in the KPI's good
+	// direction (Meets).
 	Reached bool `json:"reached"`
+	// WrongSide says the target lies on the wrong side of the baseline for the KPI's direction
+	// (e.g. a sales-cycle target above the baseline): progress is then undefined, and Problem says
+	// why.
+	WrongSide bool   `json:"wrongSide"`
+	Problem   string `json:"problem,omitempty"`
+}
+
+// Meets reports whether value meets target for a KPI whose better direction is d: at or above
+// it when higher is better, at or below it when lower is better. The one rule behind "reached"
+// and "behind plan".
+func Meets(d Direction, value, target float64) bool {
+	if d == LowerIsBetter {
+		return value <= target
+	}
+	return value >= target
+}
+
+// Direction returns the catalog direction of an initiative KPI.
+func (k InitiativeKPI) Direction() Direction {
+	c, _ := LookupKPI(string(k))
+	return c.Direction
 }
 
 // PilotReport compares an initiative's pilot with its baseline (and controls) on one KPI.
@@ -789,11 +811,21 @@ func (e *Engine) pilotVsBaseline(ctx context.Context, in Initiative, k Initiativ
 		r.Sprints = append(r.Sprints, pt)
 	}
 	if t, ok := in.Target(k); ok {
-		tp := &TargetProgress{Target: t, Progress: progress(r.Baseline, r.Pilot, t)}
+		d := k.Direction()
+		tp := &TargetProgress{Target: t}
+		if r.Baseline.Defined && t != r.Baseline.Value && Meets(d, r.Baseline.Value, t) {
+			// A target the baseline already beats: moving the wrong way would read as progress.
+			tp.WrongSide = true
+			tp.Problem = fmt.Sprintf("the target %.4g is on the wrong side of the baseline %.4g: %s is better when %s", t, r.Baseline.Value, k, d)
+		} else {
+			tp.Progress = progress(r.Baseline, r.Pilot, t)
+		}
 		for i := len(r.Sprints) - 1; i >= 0; i-- {
 			if s := r.Sprints[i]; s.Complete && s.Pilot.Defined {
-				tp.LatestProgress = progress(r.Baseline, s.Pilot, t)
-				tp.Reached = tp.LatestProgress != nil && *tp.LatestProgress >= 1
+				if !tp.WrongSide {
+					tp.LatestProgress = progress(r.Baseline, s.Pilot, t)
+				}
+				tp.Reached = !tp.WrongSide && Meets(d, s.Pilot.Value, t)
 				break
 			}
 		}
@@ -1164,7 +1196,7 @@ func (e *Engine) rollout(ctx context.Context, in Initiative) (*Rollout, error) {
 				ru.Status = StatusPlanned
 			case asOf.Sub(u.date) < in.sprint():
 				ru.Status = StatusRampUp
-			case out.BarSource != "" && (!ru.AdoptionAfter.Defined || ru.AdoptionAfter.Value < out.Bar):
+			case out.BarSource != "" && (!ru.AdoptionAfter.Defined || !Meets(KPIAdoption.Direction(), ru.AdoptionAfter.Value, out.Bar)):
 				ru.Status, ru.Behind = StatusBehind, true
 			default:
 				ru.Status = StatusOnTrack

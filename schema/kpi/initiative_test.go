@@ -444,3 +444,34 @@ func BenchmarkPilotVsBaseline(b *testing.B) {
 		}
 	}
 }
+
+// TestTargetDirection: a target is read in the KPI's direction. A sales-cycle target of 10 days
+// (baseline median 20, pilot 5) is reached by going down; one of 30 days is already beaten by the
+// baseline, so it is on the wrong side: no progress (a worse pilot would read as progress), not
+// reached, and the problem said.
+func TestTargetDirection(t *testing.T) {
+	eng, _ := newInitiativeFixture(t)
+	in := fxInitiative()
+	in.Targets = []Target{{KPISalesCycle, 10}}
+	r, err := eng.PilotVsBaseline(context.Background(), in, KPISalesCycle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Progress (5 − 20) / (10 − 20) = 1.5; the last complete sprint (2: median 6) meets 10 days.
+	if tp := r.Target; tp == nil || tp.WrongSide || !tp.Reached || tp.Progress == nil {
+		t.Fatalf("target 10 days: %+v", r.Target)
+	}
+	near(t, "progress", *r.Target.Progress, 1.5, 1e-12)
+	in.Targets = []Target{{KPISalesCycle, 30}}
+	r, err = eng.PilotVsBaseline(context.Background(), in, KPISalesCycle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tp := r.Target; tp == nil || !tp.WrongSide || tp.Reached || tp.Progress != nil || tp.LatestProgress != nil ||
+		!strings.Contains(tp.Problem, "wrong side of the baseline 20") {
+		t.Errorf("target 30 days: %+v", r.Target)
+	}
+	if !Meets(LowerIsBetter, 6, 10) || Meets(LowerIsBetter, 11, 10) || !Meets(HigherIsBetter, 0.85, 0.85) || Meets(HigherIsBetter, 0.846, 0.85) {
+		t.Error("Meets")
+	}
+}

@@ -32,7 +32,7 @@ export const QUERY = `query Initiative($id: ID!) {
     kpi unit higherIsBetter asOf baseline { ${S} } pilot { ${S} } change relChange significance { ${T} }
     control { ${S} } controlChange vsControl { ${T} }
     sprints { sprint from to complete pilot { value n } baseline change significance { p significant } control { value n } }
-    target { target progress latestProgress reached }
+    target { target progress latestProgress reached wrongSide problem }
   }
   rollout(id: $id) {
     asOf bar barSource behind
@@ -84,9 +84,12 @@ function changeCell(v, unit, higherIsBetter) {
   return h('span.tile-change.' + cls, change(v, unit));
 }
 
-// sig renders a test in words; data-p carries the exact p-value.
-function sig(t) {
-  return h('span.sig.' + (t && t.significant ? 'yes' : 'no'), { 'data-p': t && t.p != null ? String(t.p) : '' }, significance(t));
+// sig renders a test in words; data-p carries the exact p-value. A significant change for the
+// worse (by the KPI's direction) is drawn as bad, never as good news.
+function sig(t, v, higherIsBetter) {
+  const worse = v != null && Math.abs(v) > 1e-12 && (v > 0) !== higherIsBetter;
+  const cls = !(t && t.significant) ? 'no' : worse ? 'worse' : 'yes';
+  return h('span.sig.' + cls, { 'data-p': t && t.p != null ? String(t.p) : '' }, significance(t) + (cls === 'worse' ? ' (worse)' : ''));
 }
 
 // headline is the sentence over the page: the first KPI's baseline → pilot, change and significance.
@@ -176,7 +179,7 @@ export async function render(ctx) {
       rs.map((r) => {
         const k = KPIS.find((x) => x.key === r.kpi);
         return [h('span', { title: `n = ${k.n}` }, k.label), value(r.baseline, r.unit), count(r.baseline.n), value(r.pilot, r.unit), count(r.pilot.n),
-          changeCell(r.change, r.unit, r.higherIsBetter), r.relChange == null ? DASH : `${r.relChange > 0 ? '+' : ''}${pct(r.relChange)}`, sig(r.significance)];
+          changeCell(r.change, r.unit, r.higherIsBetter), r.relChange == null ? DASH : `${r.relChange > 0 ? '+' : ''}${pct(r.relChange)}`, sig(r.significance, r.change, r.higherIsBetter)];
       }),
       (i) => ({ 'data-kpi': rs[i].kpi })));
     body.append(h('p.sub', 'Rates: two-proportion z-test; sales cycle: Mann–Whitney U test. "Significant" means p < 0.05: a difference this large would rarely arise by chance.'));
@@ -202,7 +205,7 @@ export async function render(ctx) {
         [{ label: 'KPI' }, { label: 'Control', num: true }, { label: 'n', num: true }, { label: 'Pilot', num: true }, { label: 'n', num: true },
           { label: 'Difference', num: true }, { label: 'Is it real?' }],
         rs.map((r) => [KPIS.find((x) => x.key === r.kpi).label, value(r.control, r.unit), count(r.control.n), value(r.pilot, r.unit), count(r.pilot.n),
-          changeCell(r.controlChange, r.unit, r.higherIsBetter), sig(r.vsControl)]),
+          changeCell(r.controlChange, r.unit, r.higherIsBetter), sig(r.vsControl, r.controlChange, r.higherIsBetter)]),
         (i) => ({ 'data-kpi': rs[i].kpi })));
       control.csv([['kpi', 'unit', 'control', 'control_n', 'pilot', 'pilot_n', 'difference', 'p_value', 'significant'],
         ...rs.map((r) => [r.kpi, r.unit, r.control.value, r.control.n, r.pilot.value, r.pilot.n, r.controlChange ?? '', r.vsControl.p ?? '', r.vsControl.significant])]);
@@ -213,7 +216,8 @@ export async function render(ctx) {
     const rs = reports().filter((r) => r.target);
     if (!rs.length) return EMPTY;
     const prog = (p) => (p == null ? DASH : pct(p));
-    const state = (r) => (r.target.reached ? h('span.badge.good', 'reached')
+    const state = (r) => (r.target.wrongSide ? h('span.badge.bad', { title: r.target.problem }, 'target on the wrong side of the baseline')
+      : r.target.reached ? h('span.badge.good', 'reached')
       : r.target.latestProgress != null && r.target.latestProgress < 0 ? h('span.badge.bad', 'moving away') : h('span.badge', 'on the way'));
     body.append(table(
       [{ label: 'KPI' }, { label: 'Baseline', num: true }, { label: 'Target', num: true }, { label: 'Pilot', num: true },
