@@ -158,7 +158,8 @@ func valueExpr(ctx context.Context, conn *sql.Conn, p *params, spec *source.Spec
 		var b strings.Builder
 		b.WriteString("CASE " + expr)
 		for _, k := range keys {
-			b.WriteString(" WHEN " + p.bind(k) + " THEN " + p.bind(col.Map[k]) + "::VARCHAR")
+			// A value mapped to "" (or null in YAML) is NULL, like an empty source value.
+			b.WriteString(" WHEN " + p.bind(k) + " THEN nullif(" + p.bind(col.Map[k]) + "::VARCHAR, '')")
 		}
 		b.WriteString(" ELSE " + expr + " END")
 		expr = b.String()

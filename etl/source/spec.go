@@ -59,7 +59,8 @@ type Column struct {
 	Const *string `yaml:"const"`
 	// Lookup takes the value from another file by key.
 	Lookup *Lookup `yaml:"lookup"`
-	// Map translates source values (e.g. Won → won); values not in the map pass unchanged.
+	// Map translates source values (e.g. Won → won); values not in the map pass unchanged. A value
+	// mapped to "" or null is NULL (then Default applies), like an empty source value.
 	Map map[string]string `yaml:"map"`
 	// Default replaces an empty or missing value.
 	Default *string `yaml:"default"`
