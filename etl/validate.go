@@ -235,6 +235,11 @@ func reasonExprs(p *params, fl schema.Field) []string {
 		out = append(out, "CASE WHEN "+v+" IS NOT NULL AND "+typed+" IS NULL THEN "+
 			p.bind(fl.Name+": cannot parse '")+" || "+v+" || "+p.bind("' as "+typeWord(fl.Type))+" END")
 	}
+	if fl.Type == schema.Timestamp || fl.Type == schema.Date {
+		// DuckDB reads years up to 294247; RFC 3339 (the API, exports) and Go's time end at 9999.
+		out = append(out, "CASE WHEN NOT year("+typed+") BETWEEN 1 AND 9999 THEN "+
+			p.bind(fl.Name+": '")+" || "+v+" || "+p.bind("' is out of range (years 1 to 9999)")+" END")
+	}
 	if len(fl.Enum) > 0 {
 		out = append(out, "CASE WHEN "+typed+" IS NOT NULL AND NOT list_contains("+p.bind(fl.Enum)+", "+typed+") THEN "+
 			p.bind(fl.Name+": '")+" || "+typed+" || "+p.bind("' is not one of "+strings.Join(fl.Enum, ", "))+" END")

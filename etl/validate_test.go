@@ -25,3 +25,21 @@ func TestValueMapToEmptyStoresNull(t *testing.T) {
 		t.Errorf("leads with empty opportunity_id: %d, want 0", n)
 	}
 }
+
+// TestTimestampsOutOfRangeAreQuarantined: a year DuckDB reads but RFC 3339 cannot write (294000)
+// is quarantined with a reason, not loaded (issue 12, item 12).
+func TestTimestampsOutOfRangeAreQuarantined(t *testing.T) {
+	f := newFixture(t)
+	f.write("leads/a.csv", "lead_id,created_at,qualified_at\nl1,2026-01-01,\nl2,294000-01-01,\nl3,2026-01-01,9999-12-31\nl4,2026-01-01,10000-01-01\n")
+	spec := source.Spec{Name: "leads", Format: "csv", Glob: "leads/*.csv", Target: "leads"}
+	res := mustRun(t, f.runner(nil, spec), "leads")
+	if res.RowsLoaded != 2 || res.RowsQuarantined != 2 {
+		t.Fatalf("run: %+v, want 2 loaded (l1, l3), 2 quarantined", res)
+	}
+	if got := f.str("SELECT reason FROM quarantine WHERE line = 3"); got != "created_at: '294000-01-01' is out of range (years 1 to 9999)" {
+		t.Errorf("reason on line 3: %q", got)
+	}
+	if got := f.str("SELECT reason FROM quarantine WHERE line = 5"); got != "qualified_at: '10000-01-01' is out of range (years 1 to 9999)" {
+		t.Errorf("reason on line 5: %q", got)
+	}
+}
