@@ -33,7 +33,8 @@ type rejectedRow struct {
 var errEmptyFile = errors.New("empty file")
 
 // stageFile reads path into the temp table stg on conn with DuckDB's own readers.
-func stageFile(ctx context.Context, conn *sql.Conn, spec *source.Spec, path string) (*staged, error) {
+func stageFile(ctx context.Context, conn *sql.Conn, spec *source.Spec, f fileInfo) (*staged, error) {
+	path := f.path
 	for _, q := range []string{"DROP VIEW IF EXISTS stg", "DROP TABLE IF EXISTS stg_data", "DROP TABLE IF EXISTS stg_lined", "DROP TABLE IF EXISTS stg_numbered"} {
 		if _, err := conn.ExecContext(ctx, q); err != nil {
 			return nil, err

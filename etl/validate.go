@@ -45,7 +45,7 @@ func (lk *lookups) prepare(ctx context.Context, conn *sql.Conn, path string, l *
 func classify(ctx context.Context, conn *sql.Conn, spec *source.Spec, target schema.Target, st *staged,
 	resolve func(string) string, lk *lookups) error {
 	p := &params{}
-	var values, typed, reasons, names []string
+	var values, typed, reasons, names, sel []string
 	for _, fl := range target.Fields {
 		expr, err := valueExpr(ctx, conn, p, spec, fl, st, resolve, lk)
 		if err != nil {
@@ -55,6 +55,12 @@ func classify(ctx context.Context, conn *sql.Conn, spec *source.Spec, target sch
 		typed = append(typed, typedExpr(p, spec, fl)+" AS "+ident(fl.Name))
 		reasons = append(reasons, reasonExprs(p, fl)...)
 		names = append(names, ident(fl.Name))
+		if target.Table == "stage_events" && fl.Name == "event_id" {
+			// An event's identity: the source's id when mapped, else its content.
+			sel = append(sel, `coalesce("event_id", `+eventIdentity+`) AS "event_id"`)
+		} else {
+			sel = append(sel, ident(fl.Name))
+		}
 	}
 	if target.Table == "stage_events" {
 		// The model's check: a quality gate's event must say whether the case passed.
@@ -77,7 +83,7 @@ func classify(ctx context.Context, conn *sql.Conn, spec *source.Spec, target sch
 	q := `CREATE OR REPLACE TEMP TABLE cls AS
 		WITH mapped AS (SELECT _line, ` + strings.Join(values, ", ") + ` FROM stg s),
 		typed AS (SELECT *, ` + strings.Join(typed, ", ") + ` FROM mapped),
-		checked AS (SELECT _line, ` + fields + `, nullif(concat_ws('; ', ` + strings.Join(reasons, ", ") + `), '') AS _reason,
+		checked AS (SELECT _line, ` + strings.Join(sel, ", ") + `, nullif(concat_ws('; ', ` + strings.Join(reasons, ", ") + `), '') AS _reason,
 			hash(` + fields + `) AS _h FROM typed)
 		SELECT *, CASE WHEN _reason IS NULL THEN 'load' ELSE 'quarantine' END AS _class FROM checked`
 	if _, err := conn.ExecContext(ctx, q, p.args...); err != nil {

@@ -196,6 +196,10 @@ func printRun(w io.Writer, res etl.RunResult) {
 			res.Job, res.Duration().Seconds())
 		return
 	}
-	fmt.Fprintf(w, "%s: %s — %d files, %d read, %d loaded, %d quarantined, %d duplicate in %.2fs\n",
-		res.Job, res.Status, res.Files, res.RowsRead, res.RowsLoaded, res.RowsQuarantined, res.RowsDuplicate, res.Duration().Seconds())
+	conflicts := ""
+	if res.RowsConflict > 0 {
+		conflicts = fmt.Sprintf(" (%d replaced another file's row of the same key)", res.RowsConflict)
+	}
+	fmt.Fprintf(w, "%s: %s — %d files, %d read, %d loaded%s, %d quarantined, %d duplicate in %.2fs\n",
+		res.Job, res.Status, res.Files, res.RowsRead, res.RowsLoaded, conflicts, res.RowsQuarantined, res.RowsDuplicate, res.Duration().Seconds())
 }

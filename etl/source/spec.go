@@ -32,6 +32,10 @@ type Spec struct {
 	Timezone string `yaml:"timezone"`
 	// TimestampFormat is the strptime format of timestamps (default: ISO 8601); a column may override it.
 	TimestampFormat string `yaml:"timestamp_format"`
+	// OnMissing says what happens to the rows of a loaded file that is deleted, truncated to 0
+	// bytes or left with no record (a header only): keep (default) leaves them and the manifest
+	// records the file as gone or empty; retract removes them. The same for every format.
+	OnMissing string `yaml:"on_missing"`
 	// Columns maps canonical field → how to get it. Fields not listed are read from a source
 	// column of the same name when the file has one.
 	Columns map[string]Column `yaml:"columns"`
@@ -78,6 +82,12 @@ type Lookup struct {
 	From  string `yaml:"from"`
 }
 
+// OnMissing values.
+const (
+	Keep    = "keep"
+	Retract = "retract"
+)
+
 // Formats are the file formats a file source reads.
 var Formats = []string{"csv", "jsonl", "parquet"}
 
@@ -100,6 +110,9 @@ func (s *Spec) Validate(targets map[string][]string) []error {
 		bad("glob is required")
 	} else if _, err := filepath.Match(s.Glob, ""); err != nil {
 		bad("glob %q: %v", s.Glob, err)
+	}
+	if s.OnMissing != "" && s.OnMissing != Keep && s.OnMissing != Retract {
+		bad("on_missing %q: want keep or retract", s.OnMissing)
 	}
 	fields, ok := targets[s.Target]
 	if !ok {
