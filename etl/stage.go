@@ -49,7 +49,7 @@ func stageFile(ctx context.Context, conn *sql.Conn, spec *source.Spec, f fileInf
 	}
 	switch spec.Format {
 	case "csv":
-		return stageCSV(ctx, conn, spec, path)
+		return stageCSV(ctx, conn, spec, f)
 	case "jsonl":
 		return stageJSONL(ctx, conn, path)
 	case "parquet":
@@ -58,8 +58,9 @@ func stageFile(ctx context.Context, conn *sql.Conn, spec *source.Spec, f fileInf
 	return nil, fmt.Errorf("unknown format %q", spec.Format)
 }
 
-func stageCSV(ctx context.Context, conn *sql.Conn, spec *source.Spec, path string) (*staged, error) {
-	for _, t := range []string{"csv_rejects", "csv_reject_scans"} {
+func stageCSV(ctx context.Context, conn *sql.Conn, spec *source.Spec, f fileInfo) (*staged, error) {
+	path := f.path
+	for _, t := range []string{"csv_rejects", "csv_reject_scans", "stg_shifted"} {
 		if _, err := conn.ExecContext(ctx, "DROP TABLE IF EXISTS "+t); err != nil {
 			return nil, err
 		}
@@ -86,6 +87,16 @@ func stageCSV(ctx context.Context, conn *sql.Conn, spec *source.Spec, path strin
 		quote = `"`
 	}
 	q += ", delim = " + p.bind(delim) + ", quote = " + p.bind(quote) + ", escape = " + p.bind(quote)
+	// The columns come from the first record, not DuckDB's sniffer: the sniffer fails the whole
+	// file on one record over max_line_size, which the reader itself rejects like any bad record.
+	cols, err := csvColumns(path, delim[0], quote[0], !spec.CSV.NoHeader)
+	if err != nil {
+		return nil, err
+	}
+	if len(cols) == 0 {
+		return nil, errEmptyFile
+	}
+	q += ", auto_detect = false, columns = " + columnsLiteral(cols)
 	if _, err := conn.ExecContext(ctx, q+")", p.args...); err != nil {
 		return nil, fmt.Errorf("read csv: %w", err)
 	}
@@ -142,6 +153,13 @@ func stageCSV(ctx context.Context, conn *sql.Conn, spec *source.Spec, path strin
 				return nil, fmt.Errorf("number csv lines: %w", err)
 			}
 		}
+	}
+	var records int64
+	if err := conn.QueryRowContext(ctx, "SELECT $1 + (SELECT count(*) FROM stg) + (SELECT count(DISTINCT line) FROM csv_rejects)", first-1).Scan(&records); err != nil {
+		return nil, fmt.Errorf("number csv lines: %w", err)
+	}
+	if err := shiftLines(ctx, conn, f, quote[0], records, s); err != nil {
+		return nil, err
 	}
 	return s.finish(ctx, conn)
 }
