@@ -84,7 +84,7 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	return nil
 }
 
-func runCheck(_ context.Context, args []string, stdout, stderr io.Writer) error {
+func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flags("check", stderr)
 	cfgPath := fs.String("config", "ltc.yaml", "config file")
 	if err := fs.Parse(args); err != nil {
@@ -102,6 +102,16 @@ func runCheck(_ context.Context, args []string, stdout, stderr io.Writer) error 
 		if matches, _ := filepath.Glob(cfg.Resolve(s.Glob)); len(matches) == 0 {
 			fmt.Fprintf(stdout, "warning: source %q: glob %q matches no file yet\n", s.Name, s.Glob)
 		}
+	}
+	// The files the globs match now must have the columns the mapping reads (an in-memory
+	// DuckDB reads Parquet schemas).
+	db, err := schema.Open(ctx, "", schema.Options{Threads: 1})
+	if err != nil {
+		return fmt.Errorf("check sources: %w", err)
+	}
+	defer db.Close()
+	if errs := etl.CheckSources(ctx, db.Read, cfg.Sources, cfg.Resolve); len(errs) > 0 {
+		return fmt.Errorf("%d problems in the source files:\n%w", len(errs), errors.Join(errs...))
 	}
 	fmt.Fprintf(stdout, "%s: ok (%d sources, process %q with %d stages)\n", *cfgPath, len(cfg.Sources), m.Name, len(m.Stages))
 	return nil
