@@ -88,7 +88,7 @@ func fileColumns(ctx context.Context, db *sql.DB, spec *source.Spec, path string
 		if quote == "" {
 			quote = `"`
 		}
-		cols, err := csvColumns(path, delim[0], quote[0], !spec.CSV.NoHeader)
+		cols, err := csvColumns(path, delim, quote[0], !spec.CSV.NoHeader)
 		if err != nil {
 			return nil, err
 		}
@@ -160,7 +160,7 @@ func checkLookups(spec *source.Spec, resolve func(string) string) []error {
 			continue
 		}
 		path := resolve(l.File)
-		cols, err := csvColumns(path, ',', '"', true)
+		cols, err := csvColumns(path, ",", '"', true)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("source %q: columns.%s.lookup: %w", spec.Name, f, err))
 			continue

@@ -49,3 +49,47 @@ func TestLineNumbersAfterMultiLineField(t *testing.T) {
 		t.Errorf("event seq %s, want the lines 2,4", got)
 	}
 }
+
+// TestCSVHeaderAsDuckDBReadsIt: the columns read from a CSV header (DuckDB's sniffer no longer
+// reads it) are named as the sniffer named them: byte order mark dropped, names trimmed, an empty
+// name columnN, a repeated one name_1; a multi-byte delimiter splits the header too.
+func TestCSVHeaderAsDuckDBReadsIt(t *testing.T) {
+	f := newFixture(t)
+	p := f.write("a.csv", "\xef\xbb\xbfid , stage,,id,\"q\"\"x\"\r\no1,Won,a,b,c\r\n")
+	cols, err := csvColumns(p, ",", '"', true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(cols, "|"); got != `id|stage|column2|id_1|q"x` {
+		t.Errorf("columns %s", got)
+	}
+	f.write("opps/a.csv", "\xef\xbb\xbfid||stage\no1||Won\n")
+	spec := oppSpec
+	spec.CSV.Delimiter = "||"
+	if res := mustRun(t, f.runner(nil, spec), "opps"); res.RowsLoaded != 1 {
+		t.Fatalf("run: %+v", res)
+	}
+	if got := f.str("SELECT opportunity_id || ' ' || status FROM opportunities"); got != "o1 won" {
+		t.Errorf("row %q", got)
+	}
+}
+
+// TestLineNumbersAfterBlankLine: blank lines are not records, but they are lines (DuckDB
+// skips them when it numbers good records and counts them for rejected ones).
+func TestLineNumbersAfterBlankLine(t *testing.T) {
+	f := newFixture(t)
+	f.write("opps/a.csv", "id,stage\no1,Won\n\no2,Bad\n\no3,Won,x\no4,Bad\n")
+	res := mustRun(t, f.runner(nil, oppSpec), "opps")
+	if res.RowsLoaded != 1 || res.RowsQuarantined != 3 {
+		t.Fatalf("run: %+v", res)
+	}
+	if got := f.str("SELECT string_agg(line::VARCHAR, ',' ORDER BY line) FROM quarantine"); got != "4,6,7" {
+		t.Errorf("quarantined lines %s, want 4,6,7", got)
+	}
+	// Both at once: blank lines, a quoted field over two lines, a ragged record.
+	f.write("opps/a.csv", "id,stage,currency\n\no1,Won,\"a\nb\"\n\no2,Bad,EUR\no3,Won,x,y\no4,Bad,EUR\n")
+	mustRun(t, f.runner(nil, oppSpec), "opps")
+	if got := f.str("SELECT string_agg(line::VARCHAR, ',' ORDER BY line) FROM quarantine WHERE run_id = 2"); got != "6,7,8" {
+		t.Errorf("quarantined lines %s, want 6,7,8", got)
+	}
+}
