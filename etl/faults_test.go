@@ -16,7 +16,7 @@ import (
 func loadAfterListing(t *testing.T, f *fixture, r *Runner, mutate func()) error {
 	t.Helper()
 	ctx := context.Background()
-	files, err := listFiles(filepath.Join(f.dir, "opps/*.csv"))
+	files, err := listFiles(filepath.Join(f.dir, "opps/*.csv"), f.dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,7 +26,7 @@ func loadAfterListing(t *testing.T, f *fixture, r *Runner, mutate func()) error 
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	_, err = r.load(ctx, conn, r.specs["opps"], 0, files, false)
+	_, err = r.load(ctx, conn, r.specs["opps"], 0, files, nil, nil, false)
 	return err
 }
 

@@ -27,6 +27,9 @@ type RunResult struct {
 	RowsLoaded      int64
 	RowsQuarantined int64
 	RowsDuplicate   int64
+	// RowsConflict counts loaded rows (a part of RowsLoaded) that replaced another file's row of
+	// the same key with other values: the later file wins, and the run says so.
+	RowsConflict int64
 	// DataVersion is the warehouse data version after the run (bumped when the run committed changes).
 	DataVersion int64
 	Err         error

@@ -25,6 +25,10 @@ type Options struct {
 	Sources []source.Spec
 	// Resolve makes a config-relative path absolute.
 	Resolve func(string) string
+	// Root is the config folder: source files are known by their path relative to it (and by
+	// content), so moving the folder reloads nothing, and a glob match that is a symbolic link
+	// to a file outside it is refused. "" names files by their absolute path.
+	Root string
 	// DeriveEvents derives stage events from entity timestamps after each merge.
 	DeriveEvents bool
 	// Refresh runs inside each committing transaction, after the merge.
@@ -46,9 +50,10 @@ type Runner struct {
 	targets map[string]schema.Target
 }
 
-// counts are a file's or run's row accounting.
+// counts are a file's or run's row accounting. conflict counts loaded rows that replaced
+// another file's row of the same key with other values.
 type counts struct {
-	read, loaded, quarantined, duplicate int64
+	read, loaded, quarantined, duplicate, conflict int64
 }
 
 func (c *counts) add(o counts) {
@@ -56,6 +61,7 @@ func (c *counts) add(o counts) {
 	c.loaded += o.loaded
 	c.quarantined += o.quarantined
 	c.duplicate += o.duplicate
+	c.conflict += o.conflict
 }
 
 // NewRunner returns a Runner for the configured sources.
@@ -230,39 +236,38 @@ func (r *Runner) run(ctx context.Context, job string, batch bool) (RunResult, er
 
 // runOn does the work of run on the pinned writer connection and fills res.
 func (r *Runner) runOn(ctx context.Context, conn *sql.Conn, spec *source.Spec, res *RunResult, batch bool) error {
-	files, err := listFiles(r.opts.Resolve(spec.Glob))
+	files, err := listFiles(r.opts.Resolve(spec.Glob), r.opts.Root)
 	if err != nil {
 		return err
 	}
-	var changed []fileInfo
-	for _, f := range files {
-		same, err := unchanged(ctx, conn, spec.Name, &f)
-		if err != nil {
-			return err
-		}
-		if !same {
-			changed = append(changed, f)
-		}
+	manifest, err := readManifest(ctx, conn, spec.Name)
+	if err != nil {
+		return err
 	}
+	changed, renamed, gone := plan(files, manifest)
 	res.Files = len(changed)
-	if len(changed) > 0 {
-		total, err := r.load(ctx, conn, spec, res.RunID, changed, batch)
-		res.RowsRead, res.RowsLoaded, res.RowsQuarantined, res.RowsDuplicate = total.read, total.loaded, total.quarantined, total.duplicate
-		if err != nil {
-			return err
-		}
+	if len(changed)+len(renamed)+len(gone) == 0 {
+		res.Status = StatusNoop
+		res.DataVersion, err = schema.DataVersion(ctx, conn)
+		return err
+	}
+	total, err := r.load(ctx, conn, spec, res.RunID, changed, renamed, gone, batch)
+	res.RowsRead, res.RowsLoaded, res.RowsQuarantined, res.RowsDuplicate = total.read, total.loaded, total.quarantined, total.duplicate
+	res.RowsConflict = total.conflict
+	if err != nil {
+		return err
 	}
 	res.Status = StatusSuccess
-	if len(changed) == 0 {
-		res.Status = StatusNoop
-	}
 	res.DataVersion, err = schema.DataVersion(ctx, conn)
 	return err
 }
 
-// load stages, validates and merges the changed files in one transaction, which also refreshes
-// the derived tables and bumps the data version — or, in a batch, marks the refresh pending.
-func (r *Runner) load(ctx context.Context, conn *sql.Conn, spec *source.Spec, runID int64, files []fileInfo, batch bool) (counts, error) {
+// load stages, validates and merges the changed files, moves renamed files' rows to their new
+// names and applies the on_missing rule to gone files, all in one transaction, which also
+// refreshes the derived tables and bumps the data version — or, in a batch, marks the refresh
+// pending.
+func (r *Runner) load(ctx context.Context, conn *sql.Conn, spec *source.Spec, runID int64,
+	files []fileInfo, renamed []rename, gone []manifestEntry, batch bool) (counts, error) {
 	var total counts
 	target := r.targets[spec.Target]
 	if err := r.prepareActivityMap(ctx, conn); err != nil {
@@ -275,35 +280,73 @@ func (r *Runner) load(ctx context.Context, conn *sql.Conn, spec *source.Spec, ru
 	// transaction, so a failed run still changes nothing. (Later files are staged inside it:
 	// the staging tables hold one file at a time.)
 	start := time.Now()
-	first, err := r.prepareFile(ctx, conn, spec, target, files[0], lk)
-	if err != nil {
-		return total, fmt.Errorf("%s: %w", files[0].path, err)
+	var first *staged
+	if len(files) > 0 {
+		var err error
+		if first, err = r.prepareFile(ctx, conn, spec, target, files[0], lk); err != nil {
+			return total, fmt.Errorf("%s: %w", files[0].name, err)
+		}
 	}
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return total, fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
+	if target.Table == "stage_events" {
+		if err := identifyEvents(ctx, tx); err != nil {
+			return total, err
+		}
+	}
+	for _, rn := range renamed {
+		if err := renameFile(ctx, tx, spec.Name, runID, target, rn); err != nil {
+			return total, err
+		}
+		r.opts.Logger.Info("source file known by content under a new name; nothing reloads", "job", spec.Name, "from", rn.from.name, "to", rn.to.name)
+		if r.opts.Progress != nil {
+			fmt.Fprintf(r.opts.Progress, "%s: %s: same content as %s, renamed, nothing reloaded\n", spec.Name, rn.to.name, rn.from.name)
+		}
+	}
+	for _, e := range gone {
+		state, err := fileGone(ctx, tx, spec, target, runID, e)
+		if err != nil {
+			return total, err
+		}
+		r.opts.Logger.Info("source file gone", "job", spec.Name, "file", e.name, "state", state)
+		if r.opts.Progress != nil {
+			fmt.Fprintf(r.opts.Progress, "%s: %s: gone, %s\n", spec.Name, e.name, stateWords(state))
+		}
+	}
 	for i, f := range files {
 		p := first
 		if i > 0 {
 			start = time.Now()
 			if p, err = r.prepareFile(ctx, conn, spec, target, f, lk); err != nil {
-				return total, fmt.Errorf("%s: %w", f.path, err)
+				return total, fmt.Errorf("%s: %w", f.name, err)
 			}
 		}
-		c, err := r.mergeFile(ctx, tx, spec, target, runID, f, p)
+		c, state, err := r.mergeFile(ctx, tx, spec, target, runID, f, p)
 		if err != nil {
-			return total, fmt.Errorf("%s: %w", f.path, err)
+			return total, fmt.Errorf("%s: %w", f.name, err)
 		}
 		if c.read != c.loaded+c.quarantined+c.duplicate {
 			return total, fmt.Errorf("%s: row accounting broken: read %d ≠ loaded %d + quarantined %d + duplicate %d",
-				f.path, c.read, c.loaded, c.quarantined, c.duplicate)
+				f.name, c.read, c.loaded, c.quarantined, c.duplicate)
 		}
 		total.add(c)
+		if c.conflict > 0 {
+			r.opts.Logger.Warn("rows replaced another file's rows of the same key with other values; the later file wins",
+				"job", spec.Name, "file", f.name, "rows", c.conflict)
+		}
 		if r.opts.Progress != nil {
-			fmt.Fprintf(r.opts.Progress, "%s: %s: %d read, %d loaded, %d quarantined, %d duplicate (%.2fs)\n",
-				spec.Name, f.path, c.read, c.loaded, c.quarantined, c.duplicate, time.Since(start).Seconds())
+			note := ""
+			if c.conflict > 0 {
+				note = fmt.Sprintf(" (%d replaced other files' rows of the same key)", c.conflict)
+			}
+			if state != statePresent {
+				note = ", " + stateWords(state)
+			}
+			fmt.Fprintf(r.opts.Progress, "%s: %s: %d read, %d loaded, %d quarantined, %d duplicate%s (%.2fs)\n",
+				spec.Name, f.name, c.read, c.loaded, c.quarantined, c.duplicate, note, time.Since(start).Seconds())
 		}
 	}
 	if batch {
@@ -316,9 +359,9 @@ func (r *Runner) load(ctx context.Context, conn *sql.Conn, spec *source.Spec, ru
 	// The run's outcome commits with its data: a process killed between this commit and record
 	// leaves a run that says what it loaded, not one RecoverInterrupted would call uncommitted.
 	if _, err := tx.ExecContext(ctx, `UPDATE etl_runs SET status = 'success', finished_at = now()::TIMESTAMP,
-		files = $2, rows_read = $3, rows_loaded = $4, rows_quarantined = $5, rows_duplicate = $6,
+		files = $2, rows_read = $3, rows_loaded = $4, rows_quarantined = $5, rows_duplicate = $6, rows_conflict = $7,
 		duration_ms = date_diff('millisecond', started_at, now()::TIMESTAMP) WHERE run_id = $1`,
-		runID, len(files), total.read, total.loaded, total.quarantined, total.duplicate); err != nil {
+		runID, len(files), total.read, total.loaded, total.quarantined, total.duplicate, total.conflict); err != nil {
 		return total, fmt.Errorf("record outcome: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -327,15 +370,19 @@ func (r *Runner) load(ctx context.Context, conn *sql.Conn, spec *source.Spec, ru
 	return total, nil
 }
 
-// prepareFile stages one file into stg and classifies its rows into cls; nil means an empty file.
+// prepareFile stages one file into stg and classifies its rows into cls; nil means an empty
+// file: 0 bytes, or no record (a header only, blank lines, a Parquet file of no rows).
 func (r *Runner) prepareFile(ctx context.Context, conn *sql.Conn, spec *source.Spec, target schema.Target,
 	f fileInfo, lk *lookups) (*staged, error) {
-	st, err := stageFile(ctx, conn, spec, f.path)
+	st, err := stageFile(ctx, conn, spec, f)
 	if errors.Is(err, errEmptyFile) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
+	}
+	if st.rows == 0 && len(st.rejected) == 0 {
+		return nil, f.check()
 	}
 	// The manifest records the version fingerprinted at listing, so the rows must come from it:
 	// a file rewritten, truncated or appended to since then fails the run (the next run retries).
@@ -348,23 +395,45 @@ func (r *Runner) prepareFile(ctx context.Context, conn *sql.Conn, spec *source.S
 	return st, nil
 }
 
-// mergeFile merges the prepared file (stg, cls) inside tx.
+// mergeFile merges the prepared file (stg, cls) inside tx and returns its counts and manifest
+// state. An empty file (st nil) is treated like a deleted one (fileGone): by default the rows it
+// loaded before stay and the manifest says it is empty; on_missing: retract removes them.
 func (r *Runner) mergeFile(ctx context.Context, tx *sql.Tx, spec *source.Spec, target schema.Target,
-	runID int64, f fileInfo, st *staged) (counts, error) {
+	runID int64, f fileInfo, st *staged) (counts, string, error) {
 	var c counts
 	if st == nil {
-		return c, recordFile(ctx, tx, spec.Name, runID, f, 0)
+		state, rows := stateEmpty, f.prevRows
+		if f.loaded && spec.OnMissing == source.Retract {
+			if err := retract(ctx, tx, target, f.name); err != nil {
+				return c, "", err
+			}
+			state, rows = stateRetracted, 0
+		}
+		return c, state, recordFile(ctx, tx, spec.Name, runID, f, rows, state)
 	}
 	c, err := merge(ctx, tx, spec.Name, runID, target, f, spec.Format)
 	if err != nil {
-		return c, err
+		return c, "", err
 	}
-	if err := quarantineRejected(ctx, tx, spec.Name, runID, f.path, st.rejected); err != nil {
-		return c, err
+	if err := quarantineRejected(ctx, tx, spec.Name, runID, f.name, st.rejected); err != nil {
+		return c, "", err
 	}
 	c.quarantined += int64(len(st.rejected))
 	c.read = st.rows + int64(len(st.rejected))
-	return c, recordFile(ctx, tx, spec.Name, runID, f, c.read)
+	return c, statePresent, recordFile(ctx, tx, spec.Name, runID, f, c.read, statePresent)
+}
+
+// stateWords says what a manifest state means for the file's rows.
+func stateWords(state string) string {
+	switch state {
+	case stateEmpty:
+		return "empty: the rows it loaded before stay (on_missing: keep)"
+	case stateGone:
+		return "the rows it loaded stay (on_missing: keep)"
+	case stateRetracted:
+		return "its rows were removed (on_missing: retract)"
+	}
+	return state
 }
 
 // prepareActivityMap writes the model's activity → stage map (and which stages are gates) into a
@@ -400,9 +469,9 @@ func (r *Runner) record(res RunResult, runErr error) error {
 	}
 
 	_, err := r.opts.DB.Write.ExecContext(ctx, `UPDATE etl_runs SET finished_at = $1, status = $2, files = $3, rows_read = $4,
-		rows_loaded = $5, rows_quarantined = $6, rows_duplicate = $7, duration_ms = $8, error = $9 WHERE run_id = $10`,
+		rows_loaded = $5, rows_quarantined = $6, rows_duplicate = $7, duration_ms = $8, error = $9, rows_conflict = $11 WHERE run_id = $10`,
 		res.FinishedAt, status, res.Files, res.RowsRead, res.RowsLoaded, res.RowsQuarantined, res.RowsDuplicate,
-		res.FinishedAt.Sub(res.StartedAt).Milliseconds(), msg, res.RunID)
+		res.FinishedAt.Sub(res.StartedAt).Milliseconds(), msg, res.RunID, res.RowsConflict)
 	if err != nil {
 		return fmt.Errorf("etl.Run(%s): record outcome: %w", res.Job, err)
 	}
@@ -421,7 +490,7 @@ func (r *Runner) finish(res RunResult, err error) (RunResult, error) {
 	} else {
 		r.opts.Logger.Info("etl run", "job", res.Job, "run_id", res.RunID, "status", res.Status, "files", res.Files,
 			"read", res.RowsRead, "loaded", res.RowsLoaded, "quarantined", res.RowsQuarantined,
-			"duplicate", res.RowsDuplicate, "duration_seconds", res.Duration().Seconds())
+			"duplicate", res.RowsDuplicate, "conflict", res.RowsConflict, "duration_seconds", res.Duration().Seconds())
 	}
 	if r.opts.OnRun != nil {
 		r.opts.OnRun(res)

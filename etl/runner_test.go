@@ -42,7 +42,7 @@ func (f *fixture) write(name, content string) string {
 }
 
 func (f *fixture) runner(refresh Refresher, specs ...source.Spec) *Runner {
-	return NewRunner(Options{DB: f.db, Model: schema.StandardModel(), Sources: specs, Refresh: refresh,
+	return NewRunner(Options{DB: f.db, Model: schema.StandardModel(), Sources: specs, Refresh: refresh, Root: f.dir,
 		Resolve: func(p string) string {
 			if filepath.IsAbs(p) {
 				return p

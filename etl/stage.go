@@ -33,7 +33,8 @@ type rejectedRow struct {
 var errEmptyFile = errors.New("empty file")
 
 // stageFile reads path into the temp table stg on conn with DuckDB's own readers.
-func stageFile(ctx context.Context, conn *sql.Conn, spec *source.Spec, path string) (*staged, error) {
+func stageFile(ctx context.Context, conn *sql.Conn, spec *source.Spec, f fileInfo) (*staged, error) {
+	path := f.path
 	for _, q := range []string{"DROP VIEW IF EXISTS stg", "DROP TABLE IF EXISTS stg_data", "DROP TABLE IF EXISTS stg_lined", "DROP TABLE IF EXISTS stg_numbered"} {
 		if _, err := conn.ExecContext(ctx, q); err != nil {
 			return nil, err
@@ -48,7 +49,7 @@ func stageFile(ctx context.Context, conn *sql.Conn, spec *source.Spec, path stri
 	}
 	switch spec.Format {
 	case "csv":
-		return stageCSV(ctx, conn, spec, path)
+		return stageCSV(ctx, conn, spec, f)
 	case "jsonl":
 		return stageJSONL(ctx, conn, path)
 	case "parquet":
@@ -57,8 +58,9 @@ func stageFile(ctx context.Context, conn *sql.Conn, spec *source.Spec, path stri
 	return nil, fmt.Errorf("unknown format %q", spec.Format)
 }
 
-func stageCSV(ctx context.Context, conn *sql.Conn, spec *source.Spec, path string) (*staged, error) {
-	for _, t := range []string{"csv_rejects", "csv_reject_scans"} {
+func stageCSV(ctx context.Context, conn *sql.Conn, spec *source.Spec, f fileInfo) (*staged, error) {
+	path := f.path
+	for _, t := range []string{"csv_rejects", "csv_reject_scans", "stg_shifted", "csv_rejected", "csv_shift"} {
 		if _, err := conn.ExecContext(ctx, "DROP TABLE IF EXISTS "+t); err != nil {
 			return nil, err
 		}
@@ -85,6 +87,16 @@ func stageCSV(ctx context.Context, conn *sql.Conn, spec *source.Spec, path strin
 		quote = `"`
 	}
 	q += ", delim = " + p.bind(delim) + ", quote = " + p.bind(quote) + ", escape = " + p.bind(quote)
+	// The columns come from the first record, not DuckDB's sniffer: the sniffer fails the whole
+	// file on one record over max_line_size, which the reader itself rejects like any bad record.
+	cols, err := csvColumns(path, delim, quote[0], !spec.CSV.NoHeader)
+	if err != nil {
+		return nil, err
+	}
+	if len(cols) == 0 {
+		return nil, errEmptyFile
+	}
+	q += ", auto_detect = false, columns = " + columnsLiteral(cols)
 	if _, err := conn.ExecContext(ctx, q+")", p.args...); err != nil {
 		return nil, fmt.Errorf("read csv: %w", err)
 	}
@@ -104,6 +116,19 @@ func stageCSV(ctx context.Context, conn *sql.Conn, spec *source.Spec, path strin
 	if _, err := conn.ExecContext(ctx, view); err != nil {
 		return nil, fmt.Errorf("read csv: %w", err)
 	}
+	// DuckDB numbers the good records (header = 1, blank lines skipped) and the rejected ones
+	// (by line, quoted newlines not counted) differently from the file's lines: when the file has
+	// more newlines than records, one pass over it maps both to true lines.
+	var records int64
+	if err := conn.QueryRowContext(ctx, "SELECT $1 + (SELECT count(*) FROM stg) + (SELECT count(DISTINCT line) FROM csv_rejects)", first-1).Scan(&records); err != nil {
+		return nil, fmt.Errorf("number csv lines: %w", err)
+	}
+	var lines *csvLines
+	if f.lines > records {
+		if lines, err = scanCSVLines(path, quote[0]); err != nil {
+			return nil, err
+		}
+	}
 	s := &staged{}
 	rows, err := conn.QueryContext(ctx, `SELECT line, string_agg(error_type || coalesce(' in column ' || column_name, '') || ': ' || error_message, '; '), any_value(csv_line)
 		FROM csv_rejects GROUP BY line ORDER BY line`)
@@ -111,6 +136,7 @@ func stageCSV(ctx context.Context, conn *sql.Conn, spec *source.Spec, path strin
 		return nil, fmt.Errorf("read csv rejects: %w", err)
 	}
 	defer rows.Close()
+	var rejectedRecords []int64
 	for rows.Next() {
 		var r rejectedRow
 		var raw sql.NullString
@@ -119,19 +145,28 @@ func stageCSV(ctx context.Context, conn *sql.Conn, spec *source.Spec, path strin
 		}
 		r.reason = "unreadable record: " + r.reason
 		r.raw = raw.String
+		rejectedRecords = append(rejectedRecords, lines.record(r.line))
+		r.line = lines.trueLineOfRejected(r.line)
 		s.rejected = append(s.rejected, r)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	if len(s.rejected) > 0 {
-		// Good record k is on the k-th line after the header that the reader did not reject
-		// (exact unless a quoted field spans lines).
+		// Good record k is the k-th record after the header that the reader did not reject.
+		if _, err := conn.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE csv_rejected (record BIGINT)"); err != nil {
+			return nil, fmt.Errorf("number csv lines: %w", err)
+		}
+		for _, rec := range rejectedRecords {
+			if _, err := conn.ExecContext(ctx, "INSERT INTO csv_rejected VALUES ($1)", rec); err != nil {
+				return nil, fmt.Errorf("number csv lines: %w", err)
+			}
+		}
 		if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE stg_lined AS
 			WITH lines AS (
 				SELECT row_number() OVER (ORDER BY l) + $1 - 1 AS _old, l AS _new
-				FROM range($1, $1 + (SELECT count(*) FROM stg) + (SELECT count(DISTINCT line) FROM csv_rejects)) t(l)
-				WHERE l NOT IN (SELECT line FROM csv_rejects))
+				FROM range($1, $1 + (SELECT count(*) FROM stg) + (SELECT count(*) FROM csv_rejected)) t(l)
+				WHERE l NOT IN (SELECT record FROM csv_rejected))
 			SELECT lines._new AS _line, s.* EXCLUDE (_line) FROM stg s JOIN lines ON lines._old = s._line ORDER BY 1`, first); err != nil {
 			return nil, fmt.Errorf("number csv lines: %w", err)
 		}
@@ -141,6 +176,9 @@ func stageCSV(ctx context.Context, conn *sql.Conn, spec *source.Spec, path strin
 				return nil, fmt.Errorf("number csv lines: %w", err)
 			}
 		}
+	}
+	if err := lines.renumber(ctx, conn); err != nil {
+		return nil, err
 	}
 	return s.finish(ctx, conn)
 }

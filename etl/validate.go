@@ -45,7 +45,7 @@ func (lk *lookups) prepare(ctx context.Context, conn *sql.Conn, path string, l *
 func classify(ctx context.Context, conn *sql.Conn, spec *source.Spec, target schema.Target, st *staged,
 	resolve func(string) string, lk *lookups) error {
 	p := &params{}
-	var values, typed, reasons, names []string
+	var values, typed, reasons, names, sel []string
 	for _, fl := range target.Fields {
 		expr, err := valueExpr(ctx, conn, p, spec, fl, st, resolve, lk)
 		if err != nil {
@@ -55,6 +55,12 @@ func classify(ctx context.Context, conn *sql.Conn, spec *source.Spec, target sch
 		typed = append(typed, typedExpr(p, spec, fl)+" AS "+ident(fl.Name))
 		reasons = append(reasons, reasonExprs(p, fl)...)
 		names = append(names, ident(fl.Name))
+		if target.Table == "stage_events" && fl.Name == "event_id" {
+			// An event's identity: the source's id when mapped, else its content.
+			sel = append(sel, `coalesce("event_id", `+eventIdentity+`) AS "event_id"`)
+		} else {
+			sel = append(sel, ident(fl.Name))
+		}
 	}
 	if target.Table == "stage_events" {
 		// The model's check: a quality gate's event must say whether the case passed.
@@ -77,7 +83,7 @@ func classify(ctx context.Context, conn *sql.Conn, spec *source.Spec, target sch
 	q := `CREATE OR REPLACE TEMP TABLE cls AS
 		WITH mapped AS (SELECT _line, ` + strings.Join(values, ", ") + ` FROM stg s),
 		typed AS (SELECT *, ` + strings.Join(typed, ", ") + ` FROM mapped),
-		checked AS (SELECT _line, ` + fields + `, nullif(concat_ws('; ', ` + strings.Join(reasons, ", ") + `), '') AS _reason,
+		checked AS (SELECT _line, ` + strings.Join(sel, ", ") + `, nullif(concat_ws('; ', ` + strings.Join(reasons, ", ") + `), '') AS _reason,
 			hash(` + fields + `) AS _h FROM typed)
 		SELECT *, CASE WHEN _reason IS NULL THEN 'load' ELSE 'quarantine' END AS _class FROM checked`
 	if _, err := conn.ExecContext(ctx, q, p.args...); err != nil {
@@ -158,7 +164,8 @@ func valueExpr(ctx context.Context, conn *sql.Conn, p *params, spec *source.Spec
 		var b strings.Builder
 		b.WriteString("CASE " + expr)
 		for _, k := range keys {
-			b.WriteString(" WHEN " + p.bind(k) + " THEN " + p.bind(col.Map[k]) + "::VARCHAR")
+			// A value mapped to "" (or null in YAML) is NULL, like an empty source value.
+			b.WriteString(" WHEN " + p.bind(k) + " THEN nullif(" + p.bind(col.Map[k]) + "::VARCHAR, '')")
 		}
 		b.WriteString(" ELSE " + expr + " END")
 		expr = b.String()
@@ -233,6 +240,11 @@ func reasonExprs(p *params, fl schema.Field) []string {
 	if fl.Type != schema.String {
 		out = append(out, "CASE WHEN "+v+" IS NOT NULL AND "+typed+" IS NULL THEN "+
 			p.bind(fl.Name+": cannot parse '")+" || "+v+" || "+p.bind("' as "+typeWord(fl.Type))+" END")
+	}
+	if fl.Type == schema.Timestamp || fl.Type == schema.Date {
+		// DuckDB reads years up to 294247; RFC 3339 (the API, exports) and Go's time end at 9999.
+		out = append(out, "CASE WHEN NOT year("+typed+") BETWEEN 1 AND 9999 THEN "+
+			p.bind(fl.Name+": '")+" || "+v+" || "+p.bind("' is out of range (years 1 to 9999)")+" END")
 	}
 	if len(fl.Enum) > 0 {
 		out = append(out, "CASE WHEN "+typed+" IS NOT NULL AND NOT list_contains("+p.bind(fl.Enum)+", "+typed+") THEN "+

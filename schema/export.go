@@ -2,9 +2,11 @@ package schema
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // exportPartition is the timestamp each canonical table is partitioned by in a Parquet export
@@ -54,23 +56,59 @@ func ExportParquet(ctx context.Context, db *DB, dir string) (map[string]int64, e
 			return nil, fmt.Errorf("schema.ExportParquet(%s): %w", table, err)
 		}
 		rows[table] = n
+		sel, err := exportColumns(ctx, tx, table)
+		if err != nil {
+			return nil, fmt.Errorf("schema.ExportParquet(%s): %w", table, err)
+		}
 		// COPY … TO takes no bound parameters: the path is dir (from our caller) + a table name
 		// from the whitelist above, quoted as a literal.
 		var q string
 		if ts, ok := exportPartition[table]; ok {
-			q = "COPY (SELECT *, coalesce(strftime(" + ts + ", '%Y-%m'), 'unknown') AS month FROM " + table +
+			q = "COPY (SELECT " + sel + ", coalesce(strftime(" + ts + ", '%Y-%m'), 'unknown') AS month FROM " + table +
 				") TO '" + sqlString(out) + "' (FORMAT parquet, PARTITION_BY (month), OVERWRITE_OR_IGNORE)"
 		} else {
 			if err := os.MkdirAll(out, 0o755); err != nil {
 				return nil, fmt.Errorf("schema.ExportParquet: %w", err)
 			}
-			q = "COPY " + table + " TO '" + sqlString(filepath.Join(out, "data.parquet")) + "' (FORMAT parquet)"
+			q = "COPY (SELECT " + sel + " FROM " + table + ") TO '" + sqlString(filepath.Join(out, "data.parquet")) + "' (FORMAT parquet)"
 		}
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return nil, fmt.Errorf("schema.ExportParquet(%s): %w", table, err)
 		}
 	}
 	return rows, tx.Commit()
+}
+
+// exportColumns is the select list of table in an export: timestamps (stored in UTC) as
+// TIMESTAMP WITH TIME ZONE, which Parquet marks isAdjustedToUTC (Spark reads TIMESTAMP, not
+// TIMESTAMP_NTZ), and _file as the source's name relative to the config, never a host path
+// (rows loaded before names were relative keep only the file name).
+func exportColumns(ctx context.Context, tx *sql.Tx, table string) (string, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT column_name, data_type FROM information_schema.columns
+		WHERE table_schema = 'main' AND table_name = $1 ORDER BY ordinal_position`, table)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	var cols []string
+	for rows.Next() {
+		var name, typ string
+		if err := rows.Scan(&name, &typ); err != nil {
+			return "", err
+		}
+		col := `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
+		switch {
+		case typ == "TIMESTAMP":
+			col += "::TIMESTAMPTZ AS " + col
+		case name == "_file":
+			col = `CASE WHEN regexp_matches(_file, '^([A-Za-z]:)?[/\\]') THEN regexp_extract(_file, '[^/\\]+$') ELSE _file END AS _file`
+		}
+		cols = append(cols, col)
+	}
+	if err := rows.Err(); err != nil {
+		return "", err
+	}
+	return strings.Join(cols, ", "), nil
 }
 
 // ImportParquet loads an export written by ExportParquet into the (empty) canonical tables of db,

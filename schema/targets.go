@@ -3,7 +3,8 @@ package schema
 // Target describes a canonical table an ETL source can load: its fields, natural key and rules.
 type Target struct {
 	Table string
-	// Key is the natural key; empty for stage_events (replaced per file).
+	// Key is the natural key. For stage_events it is event_id, the source's event id when mapped,
+	// else the ETL's content hash of the event's canonical fields.
 	Key []string
 	// Fields in table order (without the _file bookkeeping column).
 	Fields []Field
@@ -69,11 +70,11 @@ func CanonicalTargets() map[string]Target {
 			f("branch", String), f("created_at", Timestamp), f("closed_at", Timestamp),
 			{Name: "status", Type: String, Required: true, Enum: []string{"open", "won", "lost"}},
 			money("amount", false), f("currency", String)}},
-		{Table: "stage_events", Cases: "SELECT r.case_id FROM {rows} r", Fields: []Field{
+		{Table: "stage_events", Key: []string{"event_id"}, Cases: "SELECT r.case_id FROM {rows} r", Fields: []Field{
 			req("case_id", String), req("activity", String), req("occurred_at", Timestamp),
 			f("actor_id", String), f("actor_role", String),
 			{Name: "outcome", Type: String, Enum: []string{"pass", "fail"}},
-			f("template_used", Bool)}},
+			f("template_used", Bool), f("event_id", String)}},
 		{Table: "contracts", Key: []string{"contract_id"}, Cases: "SELECT r.opportunity_id FROM {rows} r", Fields: []Field{
 			req("contract_id", String), req("opportunity_id", String), req("signed_at", Timestamp),
 			money("value", false), f("committed_delivery_at", Timestamp)}},

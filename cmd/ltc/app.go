@@ -63,7 +63,7 @@ func openApp(ctx context.Context, configPath string, logger *slog.Logger, progre
 	a.kpiMetrics = a.newKPIMetrics()
 	a.snapshots = newSnapshotPublisher(db, cfg.Resolve(cfg.Database.SnapshotDir), logger)
 	a.runner = etl.NewRunner(etl.Options{
-		DB: db, Model: model, Sources: cfg.Sources, Resolve: cfg.Resolve,
+		DB: db, Model: model, Sources: cfg.Sources, Resolve: cfg.Resolve, Root: cfg.Dir,
 		DeriveEvents: cfg.ETL.DeriveEvents,
 		Refresh:      a.kpi.Refresh,
 		OnRun:        a.metrics.Observe,

@@ -85,7 +85,7 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	return nil
 }
 
-func runCheck(_ context.Context, args []string, stdout, stderr io.Writer) error {
+func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flags("check", stderr)
 	cfgPath := fs.String("config", "ltc.yaml", "config file")
 	if err := fs.Parse(args); err != nil {
@@ -103,6 +103,16 @@ func runCheck(_ context.Context, args []string, stdout, stderr io.Writer) error 
 		if matches, _ := filepath.Glob(cfg.Resolve(s.Glob)); len(matches) == 0 {
 			fmt.Fprintf(stdout, "warning: source %q: glob %q matches no file yet\n", s.Name, s.Glob)
 		}
+	}
+	// The files the globs match now must have the columns the mapping reads (an in-memory
+	// DuckDB reads Parquet schemas).
+	db, err := schema.Open(ctx, "", schema.Options{Threads: 1})
+	if err != nil {
+		return fmt.Errorf("check sources: %w", err)
+	}
+	defer db.Close()
+	if errs := etl.CheckSources(ctx, db.Read, cfg.Sources, cfg.Resolve); len(errs) > 0 {
+		return fmt.Errorf("%d problems in the source files:\n%w", len(errs), errors.Join(errs...))
 	}
 	for _, w := range kpi.New(nil, m, kpiOptions(cfg)).Unserved() {
 		fmt.Fprintf(stdout, "warning: %s\n", w)
@@ -200,6 +210,10 @@ func printRun(w io.Writer, res etl.RunResult) {
 			res.Job, res.Duration().Seconds())
 		return
 	}
-	fmt.Fprintf(w, "%s: %s — %d files, %d read, %d loaded, %d quarantined, %d duplicate in %.2fs\n",
-		res.Job, res.Status, res.Files, res.RowsRead, res.RowsLoaded, res.RowsQuarantined, res.RowsDuplicate, res.Duration().Seconds())
+	conflicts := ""
+	if res.RowsConflict > 0 {
+		conflicts = fmt.Sprintf(" (%d replaced another file's row of the same key)", res.RowsConflict)
+	}
+	fmt.Fprintf(w, "%s: %s — %d files, %d read, %d loaded%s, %d quarantined, %d duplicate in %.2fs\n",
+		res.Job, res.Status, res.Files, res.RowsRead, res.RowsLoaded, conflicts, res.RowsQuarantined, res.RowsDuplicate, res.Duration().Seconds())
 }

@@ -268,9 +268,11 @@ func assertLoadedAt(t *testing.T, w *warehouse, dbPath, path string, lines int64
 		FROM etl_runs ORDER BY run_id DESC LIMIT 1`).Scan(&status, &read, &loaded, &quarantined, &duplicate); err != nil {
 		t.Fatal(err)
 	}
-	abs, _ := filepath.Abs(path)
-	db.Read.QueryRowContext(ctx, "SELECT count(*) FROM stage_events WHERE _file = $1", abs).Scan(&inTable)
-	db.Read.QueryRowContext(ctx, "SELECT count(*) FROM quarantine WHERE file = $1", abs).Scan(&inQuarantine)
+	// Source files are known by their path relative to the config file.
+	rel, _ := filepath.Rel(filepath.Dir(w.cfg), path)
+	rel = filepath.ToSlash(rel)
+	db.Read.QueryRowContext(ctx, "SELECT count(*) FROM stage_events WHERE _file = $1", rel).Scan(&inTable)
+	db.Read.QueryRowContext(ctx, "SELECT count(*) FROM quarantine WHERE file = $1", rel).Scan(&inQuarantine)
 	db.Read.QueryRowContext(ctx, `SELECT count(*) FROM etl_runs WHERE status = 'failed' AND error LIKE 'interrupted%'`).Scan(&failed)
 	if status != "success" || read != lines || read != loaded+quarantined+duplicate || inTable != loaded || inQuarantine != quarantined {
 		t.Errorf("rerun: status %s, read %d (file has %d), loaded %d (table %d), quarantined %d (table %d), duplicate %d",

@@ -39,6 +39,12 @@ func TestParquetExportReimportKeepsKPIs(t *testing.T) {
 	if rows["stage_events"] == 0 || rows["leads"] == 0 {
 		t.Fatalf("export wrote %v", rows)
 	}
+	// Hand-off files name their sources relative to the config, never by a host path.
+	var hostPaths int64
+	if err := a.db.Read.QueryRowContext(ctx, "SELECT count(*) FROM read_parquet($1) WHERE _file LIKE '/%' OR _file LIKE $2",
+		filepath.Join(export, "stage_events", "*", "*.parquet"), dir+"%").Scan(&hostPaths); err != nil || hostPaths != 0 {
+		t.Errorf("exported events with a host path in _file: %d (%v)", hostPaths, err)
+	}
 	fresh, err := schema.Open(ctx, "", schema.Options{})
 	if err != nil {
 		t.Fatal(err)

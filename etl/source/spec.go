@@ -32,6 +32,10 @@ type Spec struct {
 	Timezone string `yaml:"timezone"`
 	// TimestampFormat is the strptime format of timestamps (default: ISO 8601); a column may override it.
 	TimestampFormat string `yaml:"timestamp_format"`
+	// OnMissing says what happens to the rows of a loaded file that is deleted, truncated to 0
+	// bytes or left with no record (a header only): keep (default) leaves them and the manifest
+	// records the file as gone or empty; retract removes them. The same for every format.
+	OnMissing string `yaml:"on_missing"`
 	// Columns maps canonical field → how to get it. Fields not listed are read from a source
 	// column of the same name when the file has one.
 	Columns map[string]Column `yaml:"columns"`
@@ -59,7 +63,8 @@ type Column struct {
 	Const *string `yaml:"const"`
 	// Lookup takes the value from another file by key.
 	Lookup *Lookup `yaml:"lookup"`
-	// Map translates source values (e.g. Won → won); values not in the map pass unchanged.
+	// Map translates source values (e.g. Won → won); values not in the map pass unchanged. A value
+	// mapped to "" or null is NULL (then Default applies), like an empty source value.
 	Map map[string]string `yaml:"map"`
 	// Default replaces an empty or missing value.
 	Default *string `yaml:"default"`
@@ -76,6 +81,12 @@ type Lookup struct {
 	Value string `yaml:"value"`
 	From  string `yaml:"from"`
 }
+
+// OnMissing values.
+const (
+	Keep    = "keep"
+	Retract = "retract"
+)
 
 // Formats are the file formats a file source reads.
 var Formats = []string{"csv", "jsonl", "parquet"}
@@ -99,6 +110,9 @@ func (s *Spec) Validate(targets map[string][]string) []error {
 		bad("glob is required")
 	} else if _, err := filepath.Match(s.Glob, ""); err != nil {
 		bad("glob %q: %v", s.Glob, err)
+	}
+	if s.OnMissing != "" && s.OnMissing != Keep && s.OnMissing != Retract {
+		bad("on_missing %q: want keep or retract", s.OnMissing)
 	}
 	fields, ok := targets[s.Target]
 	if !ok {

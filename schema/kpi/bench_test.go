@@ -74,15 +74,15 @@ func buildBench(n int) (*Engine, *schema.DB, error) {
 		 FROM bcase WHERE i % 5 <> 0`,
 		// Stage events: stage k at start + k·(1..3 days), branch stages only on complex cases,
 		// rework of needs_analysis on every 7th case, a personal activity on every other case.
-		`INSERT INTO stage_events
+		`INSERT INTO stage_events (case_id, stage, activity, occurred_at, actor_id, actor_role, outcome, template_used, source, seq, _file)
 		 SELECT c.case_id, s.id, s.act, c.start + to_seconds(CAST(s.pos * 86400 * (1 + hash(c.i + s.pos) % 3) + hash(c.i) % 3600 AS BIGINT)),
 		        NULL, NULL, CASE WHEN s.id IN ('solution_review', 'contract_review') THEN CASE WHEN hash(c.i, s.pos) % 10 = 0 THEN 'fail' ELSE 'pass' END END,
 		        CASE WHEN s.pos IN (3, 4, 6) THEN hash(c.i) % 2 = 0 END, 'bench', c.i * 100 + s.pos, 'bench'
 		 FROM bcase c JOIN bstages s ON s.pos <= c.furthest AND (s.branch = '' OR c.product = 'Enterprise Platform')
 		 WHERE NOT (c.i % 5 = 0 AND s.pos > 1)`,
-		`INSERT INTO stage_events SELECT case_id, 'needs_analysis', 'Needs Analysis', start + INTERVAL 5 DAY, NULL, NULL, NULL, false, 'bench', i * 100 + 50, 'bench'
+		`INSERT INTO stage_events (case_id, stage, activity, occurred_at, actor_id, actor_role, outcome, template_used, source, seq, _file) SELECT case_id, 'needs_analysis', 'Needs Analysis', start + INTERVAL 5 DAY, NULL, NULL, NULL, false, 'bench', i * 100 + 50, 'bench'
 		 FROM bcase WHERE i % 7 = 0 AND furthest >= 4 AND i % 5 <> 0`,
-		`INSERT INTO stage_events SELECT case_id, NULL, 'Coffee', start + INTERVAL 1 HOUR, NULL, NULL, NULL, NULL, 'bench', i * 100 + 60, 'bench'
+		`INSERT INTO stage_events (case_id, stage, activity, occurred_at, actor_id, actor_role, outcome, template_used, source, seq, _file) SELECT case_id, NULL, 'Coffee', start + INTERVAL 1 HOUR, NULL, NULL, NULL, NULL, 'bench', i * 100 + 60, 'bench'
 		 FROM bcase WHERE i % 2 = 0`,
 		`INSERT INTO assignments SELECT case_id, 'E' || (i % 50), r.role, NULL, 'bench'
 		 FROM bcase, (VALUES ('sales'), ('solution'), ('delivery')) r(role) WHERE i % 5 <> 0 AND (r.role = 'sales' OR i % 3 <> 1)`,

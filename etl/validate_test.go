@@ -1,0 +1,45 @@
+package etl
+
+import (
+	"testing"
+
+	"github.com/ltc-analytics/ltc/etl/source"
+)
+
+// TestValueMapToEmptyStoresNull: a value map to "" (or YAML null, which decodes to "") stores
+// NULL, as an empty source value does (issue 11, item 4).
+func TestValueMapToEmptyStoresNull(t *testing.T) {
+	f := newFixture(t)
+	f.write("leads/a.csv", "id,created,conv\nl1,2026-01-01,0\nl2,2026-01-02,1\n")
+	spec := source.Spec{Name: "leads", Format: "csv", Glob: "leads/*.csv", Target: "leads",
+		Columns: map[string]source.Column{
+			"lead_id":        {From: "id"},
+			"created_at":     {From: "created"},
+			"opportunity_id": {From: "conv", Map: map[string]string{"0": "", "1": "yes"}},
+		}}
+	mustRun(t, f.runner(nil, spec), "leads")
+	if n := f.count("SELECT count(*) FROM leads WHERE opportunity_id IS NULL"); n != 1 {
+		t.Errorf("leads with NULL opportunity_id: %d, want 1 (l1's \"0\" maps to \"\")", n)
+	}
+	if n := f.count("SELECT count(*) FROM leads WHERE opportunity_id = ''"); n != 0 {
+		t.Errorf("leads with empty opportunity_id: %d, want 0", n)
+	}
+}
+
+// TestTimestampsOutOfRangeAreQuarantined: a year DuckDB reads but RFC 3339 cannot write (294000)
+// is quarantined with a reason, not loaded (issue 12, item 12).
+func TestTimestampsOutOfRangeAreQuarantined(t *testing.T) {
+	f := newFixture(t)
+	f.write("leads/a.csv", "lead_id,created_at,qualified_at\nl1,2026-01-01,\nl2,294000-01-01,\nl3,2026-01-01,9999-12-31\nl4,2026-01-01,10000-01-01\n")
+	spec := source.Spec{Name: "leads", Format: "csv", Glob: "leads/*.csv", Target: "leads"}
+	res := mustRun(t, f.runner(nil, spec), "leads")
+	if res.RowsLoaded != 2 || res.RowsQuarantined != 2 {
+		t.Fatalf("run: %+v, want 2 loaded (l1, l3), 2 quarantined", res)
+	}
+	if got := f.str("SELECT reason FROM quarantine WHERE line = 3"); got != "created_at: '294000-01-01' is out of range (years 1 to 9999)" {
+		t.Errorf("reason on line 3: %q", got)
+	}
+	if got := f.str("SELECT reason FROM quarantine WHERE line = 5"); got != "qualified_at: '10000-01-01' is out of range (years 1 to 9999)" {
+		t.Errorf("reason on line 5: %q", got)
+	}
+}
