@@ -65,6 +65,7 @@ func runConnection(p schema.RunPage) *model.EtlRunConnection {
 			RowsLoaded:      int(r.RowsLoaded),
 			RowsQuarantined: int(r.RowsQuarantined),
 			RowsDuplicate:   int(r.RowsDuplicate),
+			RowsConflict:    int(r.RowsConflict),
 			Error:           nonEmpty(r.Error),
 		}
 		if r.DurationMS != nil {

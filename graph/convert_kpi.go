@@ -160,9 +160,9 @@ func valueBreakdown(s kpi.Scope, bd *kpi.Breakdown[kpi.Value]) *model.ValueBreak
 			return &model.ValueGroup{Key: k, Result: r}
 		},
 		func(p *kpi.Point[kpi.Value], r *model.KpiValue) *model.ValuePoint {
-			return &model.ValuePoint{Start: p.Start, Result: r}
+			return &model.ValuePoint{Start: p.Start, End: p.End, Complete: p.Complete, Result: r}
 		})
-	return &model.ValueBreakdown{Total: t, Groups: g, Series: p}
+	return &model.ValueBreakdown{Complete: bd.Complete, Total: t, Groups: g, Series: p}
 }
 
 func funnel(f *kpi.Funnel) *model.Funnel {
@@ -180,9 +180,9 @@ func funnelBreakdown(s kpi.Scope, bd *kpi.Breakdown[kpi.Funnel]) *model.FunnelBr
 			return &model.FunnelGroup{Key: k, Result: r}
 		},
 		func(p *kpi.Point[kpi.Funnel], r *model.Funnel) *model.FunnelPoint {
-			return &model.FunnelPoint{Start: p.Start, Result: r}
+			return &model.FunnelPoint{Start: p.Start, End: p.End, Complete: p.Complete, Result: r}
 		})
-	return &model.FunnelBreakdown{Total: t, Groups: g, Series: p}
+	return &model.FunnelBreakdown{Complete: bd.Complete, Total: t, Groups: g, Series: p}
 }
 
 func duration(d kpi.Duration) *model.DurationStats {
@@ -219,9 +219,9 @@ func cycleTimesBreakdown(e *kpi.Engine, s kpi.Scope, bd *kpi.Breakdown[kpi.Cycle
 			return &model.CycleTimesGroup{Key: k, Result: r}
 		},
 		func(p *kpi.Point[kpi.CycleTimes], r *model.CycleTimes) *model.CycleTimesPoint {
-			return &model.CycleTimesPoint{Start: p.Start, Result: r}
+			return &model.CycleTimesPoint{Start: p.Start, End: p.End, Complete: p.Complete, Result: r}
 		})
-	return &model.CycleTimesBreakdown{Total: t, Groups: g, Series: p}
+	return &model.CycleTimesBreakdown{Complete: bd.Complete, Total: t, Groups: g, Series: p}
 }
 
 func valueStream(v *kpi.ValueStream) *model.ValueStream {
@@ -240,9 +240,9 @@ func valueStreamBreakdown(s kpi.Scope, bd *kpi.Breakdown[kpi.ValueStream]) *mode
 			return &model.ValueStreamGroup{Key: k, Result: r}
 		},
 		func(p *kpi.Point[kpi.ValueStream], r *model.ValueStream) *model.ValueStreamPoint {
-			return &model.ValueStreamPoint{Start: p.Start, Result: r}
+			return &model.ValueStreamPoint{Start: p.Start, End: p.End, Complete: p.Complete, Result: r}
 		})
-	return &model.ValueStreamBreakdown{Total: t, Groups: g, Series: p}
+	return &model.ValueStreamBreakdown{Complete: bd.Complete, Total: t, Groups: g, Series: p}
 }
 
 func variants(v *kpi.Variants) *model.Variants {
@@ -272,9 +272,9 @@ func adoptionBreakdown(e *kpi.Engine, s kpi.Scope, bd *kpi.Breakdown[kpi.Adoptio
 			return &model.AdoptionGroup{Key: k, Result: r}
 		},
 		func(p *kpi.Point[kpi.Adoption], r *model.Adoption) *model.AdoptionPoint {
-			return &model.AdoptionPoint{Start: p.Start, Result: r}
+			return &model.AdoptionPoint{Start: p.Start, End: p.End, Complete: p.Complete, Result: r}
 		})
-	return &model.AdoptionBreakdown{Total: t, Groups: g, Series: p}
+	return &model.AdoptionBreakdown{Complete: bd.Complete, Total: t, Groups: g, Series: p}
 }
 
 func compliance(c *kpi.Compliance) *model.Compliance {
@@ -294,9 +294,9 @@ func complianceBreakdown(s kpi.Scope, bd *kpi.Breakdown[kpi.Compliance]) *model.
 			return &model.ComplianceGroup{Key: k, Result: r}
 		},
 		func(p *kpi.Point[kpi.Compliance], r *model.Compliance) *model.CompliancePoint {
-			return &model.CompliancePoint{Start: p.Start, Result: r}
+			return &model.CompliancePoint{Start: p.Start, End: p.End, Complete: p.Complete, Result: r}
 		})
-	return &model.ComplianceBreakdown{Total: t, Groups: g, Series: p}
+	return &model.ComplianceBreakdown{Complete: bd.Complete, Total: t, Groups: g, Series: p}
 }
 
 func violationConnection(p *kpi.Page[kpi.ViolationRow]) *model.ViolationConnection {
@@ -319,9 +319,9 @@ func cashBreakdown(s kpi.Scope, bd *kpi.Breakdown[kpi.Cash]) *model.CashBreakdow
 			return &model.CashGroup{Key: k, Result: r}
 		},
 		func(p *kpi.Point[kpi.Cash], r *model.Cash) *model.CashPoint {
-			return &model.CashPoint{Start: p.Start, Result: r}
+			return &model.CashPoint{Start: p.Start, End: p.End, Complete: p.Complete, Result: r}
 		})
-	return &model.CashBreakdown{Total: t, Groups: g, Series: p}
+	return &model.CashBreakdown{Complete: bd.Complete, Total: t, Groups: g, Series: p}
 }
 
 // caseFilter converts the API's case filter.

@@ -46,9 +46,10 @@ type ComplexityRoot struct {
 	}
 
 	AdoptionBreakdown struct {
-		Groups func(childComplexity int) int
-		Series func(childComplexity int) int
-		Total  func(childComplexity int) int
+		Complete func(childComplexity int) int
+		Groups   func(childComplexity int) int
+		Series   func(childComplexity int) int
+		Total    func(childComplexity int) int
 	}
 
 	AdoptionGroup struct {
@@ -57,8 +58,10 @@ type ComplexityRoot struct {
 	}
 
 	AdoptionPoint struct {
-		Result func(childComplexity int) int
-		Start  func(childComplexity int) int
+		Complete func(childComplexity int) int
+		End      func(childComplexity int) int
+		Result   func(childComplexity int) int
+		Start    func(childComplexity int) int
 	}
 
 	Case struct {
@@ -95,9 +98,10 @@ type ComplexityRoot struct {
 	}
 
 	CashBreakdown struct {
-		Groups func(childComplexity int) int
-		Series func(childComplexity int) int
-		Total  func(childComplexity int) int
+		Complete func(childComplexity int) int
+		Groups   func(childComplexity int) int
+		Series   func(childComplexity int) int
+		Total    func(childComplexity int) int
 	}
 
 	CashGroup struct {
@@ -106,8 +110,10 @@ type ComplexityRoot struct {
 	}
 
 	CashPoint struct {
-		Result func(childComplexity int) int
-		Start  func(childComplexity int) int
+		Complete func(childComplexity int) int
+		End      func(childComplexity int) int
+		Result   func(childComplexity int) int
+		Start    func(childComplexity int) int
 	}
 
 	Catalog struct {
@@ -131,9 +137,10 @@ type ComplexityRoot struct {
 	}
 
 	ComplianceBreakdown struct {
-		Groups func(childComplexity int) int
-		Series func(childComplexity int) int
-		Total  func(childComplexity int) int
+		Complete func(childComplexity int) int
+		Groups   func(childComplexity int) int
+		Series   func(childComplexity int) int
+		Total    func(childComplexity int) int
 	}
 
 	ComplianceGroup struct {
@@ -142,8 +149,10 @@ type ComplexityRoot struct {
 	}
 
 	CompliancePoint struct {
-		Result func(childComplexity int) int
-		Start  func(childComplexity int) int
+		Complete func(childComplexity int) int
+		End      func(childComplexity int) int
+		Result   func(childComplexity int) int
+		Start    func(childComplexity int) int
 	}
 
 	CycleTimes struct {
@@ -154,9 +163,10 @@ type ComplexityRoot struct {
 	}
 
 	CycleTimesBreakdown struct {
-		Groups func(childComplexity int) int
-		Series func(childComplexity int) int
-		Total  func(childComplexity int) int
+		Complete func(childComplexity int) int
+		Groups   func(childComplexity int) int
+		Series   func(childComplexity int) int
+		Total    func(childComplexity int) int
 	}
 
 	CycleTimesGroup struct {
@@ -165,8 +175,10 @@ type ComplexityRoot struct {
 	}
 
 	CycleTimesPoint struct {
-		Result func(childComplexity int) int
-		Start  func(childComplexity int) int
+		Complete func(childComplexity int) int
+		End      func(childComplexity int) int
+		Result   func(childComplexity int) int
+		Start    func(childComplexity int) int
 	}
 
 	DataFreshness struct {
@@ -219,6 +231,7 @@ type ComplexityRoot struct {
 		Files           func(childComplexity int) int
 		FinishedAt      func(childComplexity int) int
 		Job             func(childComplexity int) int
+		RowsConflict    func(childComplexity int) int
 		RowsDuplicate   func(childComplexity int) int
 		RowsLoaded      func(childComplexity int) int
 		RowsQuarantined func(childComplexity int) int
@@ -256,9 +269,10 @@ type ComplexityRoot struct {
 	}
 
 	FunnelBreakdown struct {
-		Groups func(childComplexity int) int
-		Series func(childComplexity int) int
-		Total  func(childComplexity int) int
+		Complete func(childComplexity int) int
+		Groups   func(childComplexity int) int
+		Series   func(childComplexity int) int
+		Total    func(childComplexity int) int
 	}
 
 	FunnelGroup struct {
@@ -267,8 +281,10 @@ type ComplexityRoot struct {
 	}
 
 	FunnelPoint struct {
-		Result func(childComplexity int) int
-		Start  func(childComplexity int) int
+		Complete func(childComplexity int) int
+		End      func(childComplexity int) int
+		Result   func(childComplexity int) int
+		Start    func(childComplexity int) int
 	}
 
 	FunnelStage struct {
@@ -587,9 +603,10 @@ type ComplexityRoot struct {
 	}
 
 	ValueBreakdown struct {
-		Groups func(childComplexity int) int
-		Series func(childComplexity int) int
-		Total  func(childComplexity int) int
+		Complete func(childComplexity int) int
+		Groups   func(childComplexity int) int
+		Series   func(childComplexity int) int
+		Total    func(childComplexity int) int
 	}
 
 	ValueGroup struct {
@@ -598,8 +615,10 @@ type ComplexityRoot struct {
 	}
 
 	ValuePoint struct {
-		Result func(childComplexity int) int
-		Start  func(childComplexity int) int
+		Complete func(childComplexity int) int
+		End      func(childComplexity int) int
+		Result   func(childComplexity int) int
+		Start    func(childComplexity int) int
 	}
 
 	ValueStream struct {
@@ -610,9 +629,10 @@ type ComplexityRoot struct {
 	}
 
 	ValueStreamBreakdown struct {
-		Groups func(childComplexity int) int
-		Series func(childComplexity int) int
-		Total  func(childComplexity int) int
+		Complete func(childComplexity int) int
+		Groups   func(childComplexity int) int
+		Series   func(childComplexity int) int
+		Total    func(childComplexity int) int
 	}
 
 	ValueStreamGroup struct {
@@ -621,8 +641,10 @@ type ComplexityRoot struct {
 	}
 
 	ValueStreamPoint struct {
-		Result func(childComplexity int) int
-		Start  func(childComplexity int) int
+		Complete func(childComplexity int) int
+		End      func(childComplexity int) int
+		Result   func(childComplexity int) int
+		Start    func(childComplexity int) int
 	}
 
 	Variant struct {
@@ -731,6 +753,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Adoption.Template(childComplexity), true
 
+	case "AdoptionBreakdown.complete":
+		if e.ComplexityRoot.AdoptionBreakdown.Complete == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AdoptionBreakdown.Complete(childComplexity), true
 	case "AdoptionBreakdown.groups":
 		if e.ComplexityRoot.AdoptionBreakdown.Groups == nil {
 			break
@@ -763,6 +791,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AdoptionGroup.Result(childComplexity), true
 
+	case "AdoptionPoint.complete":
+		if e.ComplexityRoot.AdoptionPoint.Complete == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AdoptionPoint.Complete(childComplexity), true
+	case "AdoptionPoint.end":
+		if e.ComplexityRoot.AdoptionPoint.End == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AdoptionPoint.End(childComplexity), true
 	case "AdoptionPoint.result":
 		if e.ComplexityRoot.AdoptionPoint.Result == nil {
 			break
@@ -923,6 +963,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Cash.Receivables(childComplexity), true
 
+	case "CashBreakdown.complete":
+		if e.ComplexityRoot.CashBreakdown.Complete == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CashBreakdown.Complete(childComplexity), true
 	case "CashBreakdown.groups":
 		if e.ComplexityRoot.CashBreakdown.Groups == nil {
 			break
@@ -955,6 +1001,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CashGroup.Result(childComplexity), true
 
+	case "CashPoint.complete":
+		if e.ComplexityRoot.CashPoint.Complete == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CashPoint.Complete(childComplexity), true
+	case "CashPoint.end":
+		if e.ComplexityRoot.CashPoint.End == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CashPoint.End(childComplexity), true
 	case "CashPoint.result":
 		if e.ComplexityRoot.CashPoint.Result == nil {
 			break
@@ -1037,6 +1095,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Compliance.Rate(childComplexity), true
 
+	case "ComplianceBreakdown.complete":
+		if e.ComplexityRoot.ComplianceBreakdown.Complete == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComplianceBreakdown.Complete(childComplexity), true
 	case "ComplianceBreakdown.groups":
 		if e.ComplexityRoot.ComplianceBreakdown.Groups == nil {
 			break
@@ -1069,6 +1133,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ComplianceGroup.Result(childComplexity), true
 
+	case "CompliancePoint.complete":
+		if e.ComplexityRoot.CompliancePoint.Complete == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CompliancePoint.Complete(childComplexity), true
+	case "CompliancePoint.end":
+		if e.ComplexityRoot.CompliancePoint.End == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CompliancePoint.End(childComplexity), true
 	case "CompliancePoint.result":
 		if e.ComplexityRoot.CompliancePoint.Result == nil {
 			break
@@ -1107,6 +1183,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CycleTimes.Sales(childComplexity), true
 
+	case "CycleTimesBreakdown.complete":
+		if e.ComplexityRoot.CycleTimesBreakdown.Complete == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CycleTimesBreakdown.Complete(childComplexity), true
 	case "CycleTimesBreakdown.groups":
 		if e.ComplexityRoot.CycleTimesBreakdown.Groups == nil {
 			break
@@ -1139,6 +1221,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CycleTimesGroup.Result(childComplexity), true
 
+	case "CycleTimesPoint.complete":
+		if e.ComplexityRoot.CycleTimesPoint.Complete == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CycleTimesPoint.Complete(childComplexity), true
+	case "CycleTimesPoint.end":
+		if e.ComplexityRoot.CycleTimesPoint.End == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CycleTimesPoint.End(childComplexity), true
 	case "CycleTimesPoint.result":
 		if e.ComplexityRoot.CycleTimesPoint.Result == nil {
 			break
@@ -1361,6 +1455,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.EtlRun.Job(childComplexity), true
+	case "EtlRun.rowsConflict":
+		if e.ComplexityRoot.EtlRun.RowsConflict == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EtlRun.RowsConflict(childComplexity), true
 	case "EtlRun.rowsDuplicate":
 		if e.ComplexityRoot.EtlRun.RowsDuplicate == nil {
 			break
@@ -1498,6 +1598,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Funnel.Stages(childComplexity), true
 
+	case "FunnelBreakdown.complete":
+		if e.ComplexityRoot.FunnelBreakdown.Complete == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FunnelBreakdown.Complete(childComplexity), true
 	case "FunnelBreakdown.groups":
 		if e.ComplexityRoot.FunnelBreakdown.Groups == nil {
 			break
@@ -1530,6 +1636,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.FunnelGroup.Result(childComplexity), true
 
+	case "FunnelPoint.complete":
+		if e.ComplexityRoot.FunnelPoint.Complete == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FunnelPoint.Complete(childComplexity), true
+	case "FunnelPoint.end":
+		if e.ComplexityRoot.FunnelPoint.End == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FunnelPoint.End(childComplexity), true
 	case "FunnelPoint.result":
 		if e.ComplexityRoot.FunnelPoint.Result == nil {
 			break
@@ -3005,6 +3123,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.UnitCertification.Share(childComplexity), true
 
+	case "ValueBreakdown.complete":
+		if e.ComplexityRoot.ValueBreakdown.Complete == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ValueBreakdown.Complete(childComplexity), true
 	case "ValueBreakdown.groups":
 		if e.ComplexityRoot.ValueBreakdown.Groups == nil {
 			break
@@ -3037,6 +3161,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ValueGroup.Result(childComplexity), true
 
+	case "ValuePoint.complete":
+		if e.ComplexityRoot.ValuePoint.Complete == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ValuePoint.Complete(childComplexity), true
+	case "ValuePoint.end":
+		if e.ComplexityRoot.ValuePoint.End == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ValuePoint.End(childComplexity), true
 	case "ValuePoint.result":
 		if e.ComplexityRoot.ValuePoint.Result == nil {
 			break
@@ -3075,6 +3211,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ValueStream.Stages(childComplexity), true
 
+	case "ValueStreamBreakdown.complete":
+		if e.ComplexityRoot.ValueStreamBreakdown.Complete == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ValueStreamBreakdown.Complete(childComplexity), true
 	case "ValueStreamBreakdown.groups":
 		if e.ComplexityRoot.ValueStreamBreakdown.Groups == nil {
 			break
@@ -3107,6 +3249,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ValueStreamGroup.Result(childComplexity), true
 
+	case "ValueStreamPoint.complete":
+		if e.ComplexityRoot.ValueStreamPoint.Complete == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ValueStreamPoint.Complete(childComplexity), true
+	case "ValueStreamPoint.end":
+		if e.ComplexityRoot.ValueStreamPoint.End == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ValueStreamPoint.End(childComplexity), true
 	case "ValueStreamPoint.result":
 		if e.ComplexityRoot.ValueStreamPoint.Result == nil {
 			break
@@ -3344,6 +3498,8 @@ func (ec *executionContext) childFields_Adoption(ctx context.Context, field grap
 
 func (ec *executionContext) childFields_AdoptionBreakdown(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "complete":
+		return ec.fieldContext_AdoptionBreakdown_complete(ctx, field)
 	case "total":
 		return ec.fieldContext_AdoptionBreakdown_total(ctx, field)
 	case "groups":
@@ -3366,6 +3522,10 @@ func (ec *executionContext) childFields_AdoptionGroup(ctx context.Context, field
 
 func (ec *executionContext) childFields_AdoptionPoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "end":
+		return ec.fieldContext_AdoptionPoint_end(ctx, field)
+	case "complete":
+		return ec.fieldContext_AdoptionPoint_complete(ctx, field)
 	case "start":
 		return ec.fieldContext_AdoptionPoint_start(ctx, field)
 	case "result":
@@ -3442,6 +3602,8 @@ func (ec *executionContext) childFields_Cash(ctx context.Context, field graphql.
 
 func (ec *executionContext) childFields_CashBreakdown(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "complete":
+		return ec.fieldContext_CashBreakdown_complete(ctx, field)
 	case "total":
 		return ec.fieldContext_CashBreakdown_total(ctx, field)
 	case "groups":
@@ -3464,6 +3626,10 @@ func (ec *executionContext) childFields_CashGroup(ctx context.Context, field gra
 
 func (ec *executionContext) childFields_CashPoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "end":
+		return ec.fieldContext_CashPoint_end(ctx, field)
+	case "complete":
+		return ec.fieldContext_CashPoint_complete(ctx, field)
 	case "start":
 		return ec.fieldContext_CashPoint_start(ctx, field)
 	case "result":
@@ -3514,6 +3680,8 @@ func (ec *executionContext) childFields_Compliance(ctx context.Context, field gr
 
 func (ec *executionContext) childFields_ComplianceBreakdown(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "complete":
+		return ec.fieldContext_ComplianceBreakdown_complete(ctx, field)
 	case "total":
 		return ec.fieldContext_ComplianceBreakdown_total(ctx, field)
 	case "groups":
@@ -3536,6 +3704,10 @@ func (ec *executionContext) childFields_ComplianceGroup(ctx context.Context, fie
 
 func (ec *executionContext) childFields_CompliancePoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "end":
+		return ec.fieldContext_CompliancePoint_end(ctx, field)
+	case "complete":
+		return ec.fieldContext_CompliancePoint_complete(ctx, field)
 	case "start":
 		return ec.fieldContext_CompliancePoint_start(ctx, field)
 	case "result":
@@ -3560,6 +3732,8 @@ func (ec *executionContext) childFields_CycleTimes(ctx context.Context, field gr
 
 func (ec *executionContext) childFields_CycleTimesBreakdown(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "complete":
+		return ec.fieldContext_CycleTimesBreakdown_complete(ctx, field)
 	case "total":
 		return ec.fieldContext_CycleTimesBreakdown_total(ctx, field)
 	case "groups":
@@ -3582,6 +3756,10 @@ func (ec *executionContext) childFields_CycleTimesGroup(ctx context.Context, fie
 
 func (ec *executionContext) childFields_CycleTimesPoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "end":
+		return ec.fieldContext_CycleTimesPoint_end(ctx, field)
+	case "complete":
+		return ec.fieldContext_CycleTimesPoint_complete(ctx, field)
 	case "start":
 		return ec.fieldContext_CycleTimesPoint_start(ctx, field)
 	case "result":
@@ -3702,6 +3880,8 @@ func (ec *executionContext) childFields_EtlRun(ctx context.Context, field graphq
 		return ec.fieldContext_EtlRun_rowsQuarantined(ctx, field)
 	case "rowsDuplicate":
 		return ec.fieldContext_EtlRun_rowsDuplicate(ctx, field)
+	case "rowsConflict":
+		return ec.fieldContext_EtlRun_rowsConflict(ctx, field)
 	case "error":
 		return ec.fieldContext_EtlRun_error(ctx, field)
 	}
@@ -3764,6 +3944,8 @@ func (ec *executionContext) childFields_Funnel(ctx context.Context, field graphq
 
 func (ec *executionContext) childFields_FunnelBreakdown(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "complete":
+		return ec.fieldContext_FunnelBreakdown_complete(ctx, field)
 	case "total":
 		return ec.fieldContext_FunnelBreakdown_total(ctx, field)
 	case "groups":
@@ -3786,6 +3968,10 @@ func (ec *executionContext) childFields_FunnelGroup(ctx context.Context, field g
 
 func (ec *executionContext) childFields_FunnelPoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "end":
+		return ec.fieldContext_FunnelPoint_end(ctx, field)
+	case "complete":
+		return ec.fieldContext_FunnelPoint_complete(ctx, field)
 	case "start":
 		return ec.fieldContext_FunnelPoint_start(ctx, field)
 	case "result":
@@ -4360,6 +4546,8 @@ func (ec *executionContext) childFields_UnitCertification(ctx context.Context, f
 
 func (ec *executionContext) childFields_ValueBreakdown(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "complete":
+		return ec.fieldContext_ValueBreakdown_complete(ctx, field)
 	case "total":
 		return ec.fieldContext_ValueBreakdown_total(ctx, field)
 	case "groups":
@@ -4382,6 +4570,10 @@ func (ec *executionContext) childFields_ValueGroup(ctx context.Context, field gr
 
 func (ec *executionContext) childFields_ValuePoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "end":
+		return ec.fieldContext_ValuePoint_end(ctx, field)
+	case "complete":
+		return ec.fieldContext_ValuePoint_complete(ctx, field)
 	case "start":
 		return ec.fieldContext_ValuePoint_start(ctx, field)
 	case "result":
@@ -4406,6 +4598,8 @@ func (ec *executionContext) childFields_ValueStream(ctx context.Context, field g
 
 func (ec *executionContext) childFields_ValueStreamBreakdown(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "complete":
+		return ec.fieldContext_ValueStreamBreakdown_complete(ctx, field)
 	case "total":
 		return ec.fieldContext_ValueStreamBreakdown_total(ctx, field)
 	case "groups":
@@ -4428,6 +4622,10 @@ func (ec *executionContext) childFields_ValueStreamGroup(ctx context.Context, fi
 
 func (ec *executionContext) childFields_ValueStreamPoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "end":
+		return ec.fieldContext_ValueStreamPoint_end(ctx, field)
+	case "complete":
+		return ec.fieldContext_ValueStreamPoint_complete(ctx, field)
 	case "start":
 		return ec.fieldContext_ValueStreamPoint_start(ctx, field)
 	case "result":
@@ -5254,6 +5452,29 @@ func (ec *executionContext) fieldContext_Adoption_ironTriangle(_ context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _AdoptionBreakdown_complete(ctx context.Context, field graphql.CollectedField, obj *model.AdoptionBreakdown) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AdoptionBreakdown_complete(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Complete, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AdoptionBreakdown_complete(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AdoptionBreakdown", field, false, false, "Boolean")
+}
+
 func (ec *executionContext) _AdoptionBreakdown_total(ctx context.Context, field graphql.CollectedField, obj *model.AdoptionBreakdown) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5412,6 +5633,52 @@ func (ec *executionContext) fieldContext_AdoptionGroup_result(_ context.Context,
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _AdoptionPoint_end(ctx context.Context, field graphql.CollectedField, obj *model.AdoptionPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AdoptionPoint_end(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.End, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AdoptionPoint_end(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AdoptionPoint", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AdoptionPoint_complete(ctx context.Context, field graphql.CollectedField, obj *model.AdoptionPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AdoptionPoint_complete(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Complete, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AdoptionPoint_complete(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AdoptionPoint", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _AdoptionPoint_start(ctx context.Context, field graphql.CollectedField, obj *model.AdoptionPoint) (ret graphql.Marshaler) {
@@ -6093,6 +6360,29 @@ func (ec *executionContext) fieldContext_Cash_collectionRate(_ context.Context, 
 	return fc, nil
 }
 
+func (ec *executionContext) _CashBreakdown_complete(ctx context.Context, field graphql.CollectedField, obj *model.CashBreakdown) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CashBreakdown_complete(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Complete, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CashBreakdown_complete(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CashBreakdown", field, false, false, "Boolean")
+}
+
 func (ec *executionContext) _CashBreakdown_total(ctx context.Context, field graphql.CollectedField, obj *model.CashBreakdown) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6251,6 +6541,52 @@ func (ec *executionContext) fieldContext_CashGroup_result(_ context.Context, fie
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _CashPoint_end(ctx context.Context, field graphql.CollectedField, obj *model.CashPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CashPoint_end(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.End, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CashPoint_end(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CashPoint", field, false, false, "Time")
+}
+
+func (ec *executionContext) _CashPoint_complete(ctx context.Context, field graphql.CollectedField, obj *model.CashPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CashPoint_complete(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Complete, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CashPoint_complete(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CashPoint", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _CashPoint_start(ctx context.Context, field graphql.CollectedField, obj *model.CashPoint) (ret graphql.Marshaler) {
@@ -6651,6 +6987,29 @@ func (ec *executionContext) fieldContext_Compliance_promiseKept(_ context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _ComplianceBreakdown_complete(ctx context.Context, field graphql.CollectedField, obj *model.ComplianceBreakdown) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComplianceBreakdown_complete(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Complete, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComplianceBreakdown_complete(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComplianceBreakdown", field, false, false, "Boolean")
+}
+
 func (ec *executionContext) _ComplianceBreakdown_total(ctx context.Context, field graphql.CollectedField, obj *model.ComplianceBreakdown) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6809,6 +7168,52 @@ func (ec *executionContext) fieldContext_ComplianceGroup_result(_ context.Contex
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _CompliancePoint_end(ctx context.Context, field graphql.CollectedField, obj *model.CompliancePoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CompliancePoint_end(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.End, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CompliancePoint_end(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CompliancePoint", field, false, false, "Time")
+}
+
+func (ec *executionContext) _CompliancePoint_complete(ctx context.Context, field graphql.CollectedField, obj *model.CompliancePoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CompliancePoint_complete(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Complete, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CompliancePoint_complete(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CompliancePoint", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _CompliancePoint_start(ctx context.Context, field graphql.CollectedField, obj *model.CompliancePoint) (ret graphql.Marshaler) {
@@ -6994,6 +7399,29 @@ func (ec *executionContext) fieldContext_CycleTimes_leadToCash(_ context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _CycleTimesBreakdown_complete(ctx context.Context, field graphql.CollectedField, obj *model.CycleTimesBreakdown) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CycleTimesBreakdown_complete(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Complete, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CycleTimesBreakdown_complete(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CycleTimesBreakdown", field, false, false, "Boolean")
+}
+
 func (ec *executionContext) _CycleTimesBreakdown_total(ctx context.Context, field graphql.CollectedField, obj *model.CycleTimesBreakdown) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7152,6 +7580,52 @@ func (ec *executionContext) fieldContext_CycleTimesGroup_result(_ context.Contex
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _CycleTimesPoint_end(ctx context.Context, field graphql.CollectedField, obj *model.CycleTimesPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CycleTimesPoint_end(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.End, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CycleTimesPoint_end(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CycleTimesPoint", field, false, false, "Time")
+}
+
+func (ec *executionContext) _CycleTimesPoint_complete(ctx context.Context, field graphql.CollectedField, obj *model.CycleTimesPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CycleTimesPoint_complete(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Complete, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CycleTimesPoint_complete(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CycleTimesPoint", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _CycleTimesPoint_start(ctx context.Context, field graphql.CollectedField, obj *model.CycleTimesPoint) (ret graphql.Marshaler) {
@@ -8255,6 +8729,29 @@ func (ec *executionContext) fieldContext_EtlRun_rowsDuplicate(_ context.Context,
 	return graphql.NewScalarFieldContext("EtlRun", field, false, false, "Int")
 }
 
+func (ec *executionContext) _EtlRun_rowsConflict(ctx context.Context, field graphql.CollectedField, obj *model.EtlRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EtlRun_rowsConflict(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RowsConflict, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EtlRun_rowsConflict(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EtlRun", field, false, false, "Int")
+}
+
 func (ec *executionContext) _EtlRun_error(ctx context.Context, field graphql.CollectedField, obj *model.EtlRun) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8659,6 +9156,29 @@ func (ec *executionContext) fieldContext_Funnel_stages(_ context.Context, field 
 	return fc, nil
 }
 
+func (ec *executionContext) _FunnelBreakdown_complete(ctx context.Context, field graphql.CollectedField, obj *model.FunnelBreakdown) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FunnelBreakdown_complete(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Complete, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FunnelBreakdown_complete(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FunnelBreakdown", field, false, false, "Boolean")
+}
+
 func (ec *executionContext) _FunnelBreakdown_total(ctx context.Context, field graphql.CollectedField, obj *model.FunnelBreakdown) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8817,6 +9337,52 @@ func (ec *executionContext) fieldContext_FunnelGroup_result(_ context.Context, f
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _FunnelPoint_end(ctx context.Context, field graphql.CollectedField, obj *model.FunnelPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FunnelPoint_end(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.End, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FunnelPoint_end(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FunnelPoint", field, false, false, "Time")
+}
+
+func (ec *executionContext) _FunnelPoint_complete(ctx context.Context, field graphql.CollectedField, obj *model.FunnelPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FunnelPoint_complete(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Complete, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FunnelPoint_complete(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FunnelPoint", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _FunnelPoint_start(ctx context.Context, field graphql.CollectedField, obj *model.FunnelPoint) (ret graphql.Marshaler) {
@@ -14830,6 +15396,29 @@ func (ec *executionContext) fieldContext_UnitCertification_share(_ context.Conte
 	return graphql.NewScalarFieldContext("UnitCertification", field, false, false, "Float")
 }
 
+func (ec *executionContext) _ValueBreakdown_complete(ctx context.Context, field graphql.CollectedField, obj *model.ValueBreakdown) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ValueBreakdown_complete(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Complete, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ValueBreakdown_complete(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ValueBreakdown", field, false, false, "Boolean")
+}
+
 func (ec *executionContext) _ValueBreakdown_total(ctx context.Context, field graphql.CollectedField, obj *model.ValueBreakdown) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14988,6 +15577,52 @@ func (ec *executionContext) fieldContext_ValueGroup_result(_ context.Context, fi
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _ValuePoint_end(ctx context.Context, field graphql.CollectedField, obj *model.ValuePoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ValuePoint_end(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.End, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ValuePoint_end(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ValuePoint", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ValuePoint_complete(ctx context.Context, field graphql.CollectedField, obj *model.ValuePoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ValuePoint_complete(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Complete, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ValuePoint_complete(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ValuePoint", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _ValuePoint_start(ctx context.Context, field graphql.CollectedField, obj *model.ValuePoint) (ret graphql.Marshaler) {
@@ -15155,6 +15790,29 @@ func (ec *executionContext) fieldContext_ValueStream_cases(_ context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _ValueStreamBreakdown_complete(ctx context.Context, field graphql.CollectedField, obj *model.ValueStreamBreakdown) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ValueStreamBreakdown_complete(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Complete, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ValueStreamBreakdown_complete(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ValueStreamBreakdown", field, false, false, "Boolean")
+}
+
 func (ec *executionContext) _ValueStreamBreakdown_total(ctx context.Context, field graphql.CollectedField, obj *model.ValueStreamBreakdown) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -15313,6 +15971,52 @@ func (ec *executionContext) fieldContext_ValueStreamGroup_result(_ context.Conte
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _ValueStreamPoint_end(ctx context.Context, field graphql.CollectedField, obj *model.ValueStreamPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ValueStreamPoint_end(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.End, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ValueStreamPoint_end(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ValueStreamPoint", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ValueStreamPoint_complete(ctx context.Context, field graphql.CollectedField, obj *model.ValueStreamPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ValueStreamPoint_complete(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Complete, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ValueStreamPoint_complete(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ValueStreamPoint", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _ValueStreamPoint_start(ctx context.Context, field graphql.CollectedField, obj *model.ValueStreamPoint) (ret graphql.Marshaler) {
@@ -17248,6 +17952,11 @@ func (ec *executionContext) _AdoptionBreakdown(ctx context.Context, sel ast.Sele
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("AdoptionBreakdown")
+		case "complete":
+			out.Values[i] = ec._AdoptionBreakdown_complete(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "total":
 			out.Values[i] = ec._AdoptionBreakdown_total(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -17329,6 +18038,16 @@ func (ec *executionContext) _AdoptionPoint(ctx context.Context, sel ast.Selectio
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("AdoptionPoint")
+		case "end":
+			out.Values[i] = ec._AdoptionPoint_end(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "complete":
+			out.Values[i] = ec._AdoptionPoint_complete(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "start":
 			out.Values[i] = ec._AdoptionPoint_start(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -17571,6 +18290,11 @@ func (ec *executionContext) _CashBreakdown(ctx context.Context, sel ast.Selectio
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("CashBreakdown")
+		case "complete":
+			out.Values[i] = ec._CashBreakdown_complete(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "total":
 			out.Values[i] = ec._CashBreakdown_total(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -17652,6 +18376,16 @@ func (ec *executionContext) _CashPoint(ctx context.Context, sel ast.SelectionSet
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("CashPoint")
+		case "end":
+			out.Values[i] = ec._CashPoint_end(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "complete":
+			out.Values[i] = ec._CashPoint_complete(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "start":
 			out.Values[i] = ec._CashPoint_start(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -17829,6 +18563,11 @@ func (ec *executionContext) _ComplianceBreakdown(ctx context.Context, sel ast.Se
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("ComplianceBreakdown")
+		case "complete":
+			out.Values[i] = ec._ComplianceBreakdown_complete(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "total":
 			out.Values[i] = ec._ComplianceBreakdown_total(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -17910,6 +18649,16 @@ func (ec *executionContext) _CompliancePoint(ctx context.Context, sel ast.Select
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("CompliancePoint")
+		case "end":
+			out.Values[i] = ec._CompliancePoint_end(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "complete":
+			out.Values[i] = ec._CompliancePoint_complete(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "start":
 			out.Values[i] = ec._CompliancePoint_start(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -17996,6 +18745,11 @@ func (ec *executionContext) _CycleTimesBreakdown(ctx context.Context, sel ast.Se
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("CycleTimesBreakdown")
+		case "complete":
+			out.Values[i] = ec._CycleTimesBreakdown_complete(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "total":
 			out.Values[i] = ec._CycleTimesBreakdown_total(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -18077,6 +18831,16 @@ func (ec *executionContext) _CycleTimesPoint(ctx context.Context, sel ast.Select
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("CycleTimesPoint")
+		case "end":
+			out.Values[i] = ec._CycleTimesPoint_end(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "complete":
+			out.Values[i] = ec._CycleTimesPoint_complete(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "start":
 			out.Values[i] = ec._CycleTimesPoint_start(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -18455,6 +19219,11 @@ func (ec *executionContext) _EtlRun(ctx context.Context, sel ast.SelectionSet, o
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "rowsConflict":
+			out.Values[i] = ec._EtlRun_rowsConflict(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "error":
 			out.Values[i] = ec._EtlRun_error(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
@@ -18675,6 +19444,11 @@ func (ec *executionContext) _FunnelBreakdown(ctx context.Context, sel ast.Select
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("FunnelBreakdown")
+		case "complete":
+			out.Values[i] = ec._FunnelBreakdown_complete(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "total":
 			out.Values[i] = ec._FunnelBreakdown_total(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -18756,6 +19530,16 @@ func (ec *executionContext) _FunnelPoint(ctx context.Context, sel ast.SelectionS
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("FunnelPoint")
+		case "end":
+			out.Values[i] = ec._FunnelPoint_end(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "complete":
+			out.Values[i] = ec._FunnelPoint_complete(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "start":
 			out.Values[i] = ec._FunnelPoint_start(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -20844,6 +21628,11 @@ func (ec *executionContext) _ValueBreakdown(ctx context.Context, sel ast.Selecti
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("ValueBreakdown")
+		case "complete":
+			out.Values[i] = ec._ValueBreakdown_complete(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "total":
 			out.Values[i] = ec._ValueBreakdown_total(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -20925,6 +21714,16 @@ func (ec *executionContext) _ValuePoint(ctx context.Context, sel ast.SelectionSe
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("ValuePoint")
+		case "end":
+			out.Values[i] = ec._ValuePoint_end(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "complete":
+			out.Values[i] = ec._ValuePoint_complete(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "start":
 			out.Values[i] = ec._ValuePoint_start(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -21011,6 +21810,11 @@ func (ec *executionContext) _ValueStreamBreakdown(ctx context.Context, sel ast.S
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("ValueStreamBreakdown")
+		case "complete":
+			out.Values[i] = ec._ValueStreamBreakdown_complete(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "total":
 			out.Values[i] = ec._ValueStreamBreakdown_total(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -21092,6 +21896,16 @@ func (ec *executionContext) _ValueStreamPoint(ctx context.Context, sel ast.Selec
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("ValueStreamPoint")
+		case "end":
+			out.Values[i] = ec._ValueStreamPoint_end(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "complete":
+			out.Values[i] = ec._ValueStreamPoint_complete(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "start":
 			out.Values[i] = ec._ValueStreamPoint_start(ctx, field, obj)
 			if out.Values[i] == graphql.Null {

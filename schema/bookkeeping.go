@@ -37,6 +37,9 @@ type Run struct {
 	FinishedAt                                           *time.Time // nil while running
 	Files                                                int
 	RowsRead, RowsLoaded, RowsQuarantined, RowsDuplicate int64
+	// RowsConflict counts the loaded rows that replaced another file's row of the same key with
+	// other values (a part of RowsLoaded).
+	RowsConflict int64
 	DurationMS                                           *int64 // nil while running
 	Error                                                string // "" when the run did not fail
 }
@@ -122,7 +125,7 @@ func ListRuns(ctx context.Context, q Querier, first int, after string) (page Run
 		return RunPage{}, err
 	}
 	rows, err := q.QueryContext(ctx, `SELECT run_id, job, status, started_at, finished_at, files, rows_read,
-		rows_loaded, rows_quarantined, rows_duplicate, duration_ms, coalesce(error, '')
+		rows_loaded, rows_quarantined, rows_duplicate, coalesce(rows_conflict, 0), duration_ms, coalesce(error, '')
 		FROM etl_runs `+where+` ORDER BY run_id DESC LIMIT ?`, append(args, first+1)...)
 	if err != nil {
 		return RunPage{}, err
@@ -133,7 +136,7 @@ func ListRuns(ctx context.Context, q Querier, first int, after string) (page Run
 		var finished sql.NullTime
 		var dur sql.NullInt64
 		if err := rows.Scan(&r.RunID, &r.Job, &r.Status, &r.StartedAt, &finished, &r.Files, &r.RowsRead,
-			&r.RowsLoaded, &r.RowsQuarantined, &r.RowsDuplicate, &dur, &r.Error); err != nil {
+			&r.RowsLoaded, &r.RowsQuarantined, &r.RowsDuplicate, &r.RowsConflict, &dur, &r.Error); err != nil {
 			return RunPage{}, err
 		}
 		if finished.Valid {

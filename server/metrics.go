@@ -30,6 +30,7 @@ type ETLMetrics struct {
 	rowsLoaded      *prometheus.CounterVec
 	rowsQuarantined *prometheus.CounterVec
 	rowsDuplicate   *prometheus.CounterVec
+	rowsConflict    *prometheus.CounterVec
 	duration        *prometheus.HistogramVec
 	dataVersion     prometheus.Gauge
 }
@@ -64,6 +65,10 @@ func NewETLMetrics(reg prometheus.Registerer) *ETLMetrics {
 			Name: "ltc_etl_rows_duplicate_total",
 			Help: "Source rows skipped as duplicates of rows already loaded, by job.",
 		}, []string{"etl_job"}),
+		rowsConflict: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ltc_etl_rows_conflict_total",
+			Help: "Source rows loaded over another file's row of the same key with other values (the later file wins), by job.",
+		}, []string{"etl_job"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "ltc_etl_run_duration_seconds",
 			Help:    "Wall time of ETL runs in seconds, by job.",
@@ -74,7 +79,7 @@ func NewETLMetrics(reg prometheus.Registerer) *ETLMetrics {
 			Help: "Warehouse data version: a counter bumped by every ETL commit.",
 		}),
 	}
-	reg.MustRegister(m.lastSuccess, m.lastRun, m.runs, m.rowsLoaded, m.rowsQuarantined, m.rowsDuplicate,
+	reg.MustRegister(m.lastSuccess, m.lastRun, m.runs, m.rowsLoaded, m.rowsQuarantined, m.rowsDuplicate, m.rowsConflict,
 		m.duration, m.dataVersion)
 	return m
 }
@@ -90,6 +95,7 @@ func (m *ETLMetrics) Observe(r etl.RunResult) {
 	m.rowsLoaded.WithLabelValues(r.Job).Add(float64(r.RowsLoaded))
 	m.rowsQuarantined.WithLabelValues(r.Job).Add(float64(r.RowsQuarantined))
 	m.rowsDuplicate.WithLabelValues(r.Job).Add(float64(r.RowsDuplicate))
+	m.rowsConflict.WithLabelValues(r.Job).Add(float64(r.RowsConflict))
 	if d := r.Duration(); d >= 0 && !r.FinishedAt.IsZero() {
 		m.duration.WithLabelValues(r.Job).Observe(d.Seconds())
 	}
@@ -124,6 +130,7 @@ func (m *ETLMetrics) initJob(job string) {
 	m.rowsLoaded.WithLabelValues(job)
 	m.rowsQuarantined.WithLabelValues(job)
 	m.rowsDuplicate.WithLabelValues(job)
+	m.rowsConflict.WithLabelValues(job)
 }
 
 func unixSeconds(nanos int64) float64 { return float64(nanos) / 1e9 }

@@ -12,6 +12,8 @@ import (
 
 // Adoption over the scope, per group and per time bucket.
 type AdoptionBreakdown struct {
+	// False while the scope's period has not ended (`to` is after now): the values are partial.
+	Complete bool `json:"complete"`
 	// Adoption over the whole scope.
 	Total *Adoption `json:"total"`
 	// One entry per combination of the scope's groupBy values, sorted by key; empty without groupBy.
@@ -30,6 +32,10 @@ type AdoptionGroup struct {
 
 // Adoption for one time bucket.
 type AdoptionPoint struct {
+	// End of the bucket, exclusive (UTC), capped at the scope's `to`.
+	End time.Time `json:"end"`
+	// False while the bucket has not ended: its value is partial (draw it as such), not a drop.
+	Complete bool `json:"complete"`
 	// Start of the bucket (UTC). The previous values are those of the bucket before.
 	Start time.Time `json:"start"`
 	// Adoption for the bucket.
@@ -108,6 +114,8 @@ type Cash struct {
 
 // Cash over the scope, per group and per time bucket.
 type CashBreakdown struct {
+	// False while the scope's period has not ended (`to` is after now): the values are partial.
+	Complete bool `json:"complete"`
 	// Cash over the whole scope.
 	Total *Cash `json:"total"`
 	// One entry per combination of the scope's groupBy values, sorted by key; empty without groupBy.
@@ -126,6 +134,10 @@ type CashGroup struct {
 
 // Cash for one time bucket.
 type CashPoint struct {
+	// End of the bucket, exclusive (UTC), capped at the scope's `to`.
+	End time.Time `json:"end"`
+	// False while the bucket has not ended: its value is partial (draw it as such), not a drop.
+	Complete bool `json:"complete"`
 	// Start of the bucket (UTC); receivables are measured at its end. The previous values are those of the bucket before.
 	Start time.Time `json:"start"`
 	// Cash for the bucket.
@@ -168,6 +180,8 @@ type Compliance struct {
 
 // Compliance over the scope, per group and per time bucket.
 type ComplianceBreakdown struct {
+	// False while the scope's period has not ended (`to` is after now): the values are partial.
+	Complete bool `json:"complete"`
 	// Compliance over the whole scope.
 	Total *Compliance `json:"total"`
 	// One entry per combination of the scope's groupBy values, sorted by key; empty without groupBy.
@@ -186,6 +200,10 @@ type ComplianceGroup struct {
 
 // Compliance for one time bucket.
 type CompliancePoint struct {
+	// End of the bucket, exclusive (UTC), capped at the scope's `to`.
+	End time.Time `json:"end"`
+	// False while the bucket has not ended: its value is partial (draw it as such), not a drop.
+	Complete bool `json:"complete"`
 	// Start of the bucket (UTC). The previous values are those of the bucket before.
 	Start time.Time `json:"start"`
 	// Compliance for the bucket.
@@ -194,6 +212,8 @@ type CompliancePoint struct {
 
 // Cycle times over the scope, per group and per time bucket.
 type CycleTimesBreakdown struct {
+	// False while the scope's period has not ended (`to` is after now): the values are partial.
+	Complete bool `json:"complete"`
 	// Cycle times over the whole scope.
 	Total *CycleTimes `json:"total"`
 	// One entry per combination of the scope's groupBy values, sorted by key; empty without groupBy.
@@ -212,6 +232,10 @@ type CycleTimesGroup struct {
 
 // Cycle times for one time bucket.
 type CycleTimesPoint struct {
+	// End of the bucket, exclusive (UTC), capped at the scope's `to`.
+	End time.Time `json:"end"`
+	// False while the bucket has not ended: its value is partial (draw it as such), not a drop.
+	Complete bool `json:"complete"`
 	// Start of the bucket (UTC). The previous values are those of the bucket before.
 	Start time.Time `json:"start"`
 	// Cycle times for the bucket.
@@ -320,6 +344,8 @@ type EtlRun struct {
 	RowsQuarantined int `json:"rowsQuarantined"`
 	// Rows skipped as duplicates of rows already loaded (count).
 	RowsDuplicate int `json:"rowsDuplicate"`
+	// Of the rows loaded, those that replaced another file's row of the same key with other values (the later file wins; count).
+	RowsConflict int `json:"rowsConflict"`
 	// Error message of a failed run; null otherwise.
 	Error *string `json:"error,omitempty"`
 }
@@ -380,6 +406,8 @@ type Funnel struct {
 
 // The funnel over the scope, per group and per time bucket.
 type FunnelBreakdown struct {
+	// False while the scope's period has not ended (`to` is after now): the values are partial.
+	Complete bool `json:"complete"`
 	// The funnel over the whole scope.
 	Total *Funnel `json:"total"`
 	// One entry per combination of the scope's groupBy values, sorted by key; empty without groupBy.
@@ -398,6 +426,10 @@ type FunnelGroup struct {
 
 // The funnel for one time bucket.
 type FunnelPoint struct {
+	// End of the bucket, exclusive (UTC), capped at the scope's `to`.
+	End time.Time `json:"end"`
+	// False while the bucket has not ended: its value is partial (draw it as such), not a drop.
+	Complete bool `json:"complete"`
 	// Start of the bucket (UTC). The previous values are those of the bucket before.
 	Start time.Time `json:"start"`
 	// The funnel for the bucket.
@@ -973,6 +1005,8 @@ type UnitCertification struct {
 
 // A single-number KPI over the scope, per group and per time bucket.
 type ValueBreakdown struct {
+	// False while the scope's period has not ended (`to` is after now): the values are partial.
+	Complete bool `json:"complete"`
 	// The KPI over the whole scope.
 	Total *KpiValue `json:"total"`
 	// One entry per combination of the scope's groupBy values, sorted by key; empty without groupBy.
@@ -991,6 +1025,10 @@ type ValueGroup struct {
 
 // A single-number KPI for one time bucket.
 type ValuePoint struct {
+	// End of the bucket, exclusive (UTC), capped at the scope's `to`.
+	End time.Time `json:"end"`
+	// False while the bucket has not ended: its value is partial (draw it as such), not a drop.
+	Complete bool `json:"complete"`
 	// Start of the bucket (UTC); it ends where the next bucket starts. The previous values are those of the bucket before.
 	Start time.Time `json:"start"`
 	// The KPI for the bucket.
@@ -1011,6 +1049,8 @@ type ValueStream struct {
 
 // The value stream over the scope, per group and per time bucket.
 type ValueStreamBreakdown struct {
+	// False while the scope's period has not ended (`to` is after now): the values are partial.
+	Complete bool `json:"complete"`
 	// The value stream over the whole scope.
 	Total *ValueStream `json:"total"`
 	// One entry per combination of the scope's groupBy values, sorted by key; empty without groupBy.
@@ -1029,6 +1069,10 @@ type ValueStreamGroup struct {
 
 // The value stream for one time bucket.
 type ValueStreamPoint struct {
+	// End of the bucket, exclusive (UTC), capped at the scope's `to`.
+	End time.Time `json:"end"`
+	// False while the bucket has not ended: its value is partial (draw it as such), not a drop.
+	Complete bool `json:"complete"`
 	// Start of the bucket (UTC). The previous values are those of the bucket before.
 	Start time.Time `json:"start"`
 	// The value stream for the bucket.

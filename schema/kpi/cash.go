@@ -199,7 +199,7 @@ FROM r JOIN w ON r.at < w.t GROUP BY `)
 		return Cash{Billed: pair(b1, b0), Collected: pair(c1, c0), Receivables: pair(a1, a0),
 			OverdueShare: pair(o1, o0), DSO: pair(d1, d0), CollectionRate: pair(r1, r0)}
 	}
-	out := &Breakdown[Cash]{Total: build(totals[0], totals[1], wins[0], wins[1])}
+	out := &Breakdown[Cash]{Total: build(totals[0], totals[1], wins[0], wins[1]), Complete: e.ended(s.To)}
 	ids := make([]string, 0, len(groups))
 	for id := range groups {
 		ids = append(ids, id)
@@ -214,7 +214,7 @@ FROM r JOIN w ON r.at < w.t GROUP BY `)
 	}
 	for i, t := range buckets {
 		k := 3 + i
-		out.Series = append(out.Series, Point[Cash]{Start: t, Result: build(totals[k], totals[k-1], wins[k], wins[k-1])})
+		out.Series = append(out.Series, point(e, s, t, build(totals[k], totals[k-1], wins[k], wins[k-1])))
 	}
 	return out, nil
 }

@@ -254,3 +254,34 @@ func TestLeadConversionByStatusAndConvertedAt(t *testing.T) {
 		t.Error("no West group")
 	}
 }
+
+// TestPartialPeriods: a period or bucket that has not ended by the engine's now (2025-06-01 in
+// the fixture) is flagged incomplete, so it is drawn as partial, not as a drop.
+func TestPartialPeriods(t *testing.T) {
+	eng, _ := newFixture(t)
+	ctx := context.Background()
+	bd, err := eng.WinRate(ctx, march())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bd.Complete {
+		t.Error("March is complete on June 1")
+	}
+	s := Scope{From: at("05-01"), To: at("07-01"), Grain: GrainMonth}
+	bd, err = eng.WinRate(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bd.Complete || len(bd.Series) != 2 || !bd.Series[0].Complete || bd.Series[1].Complete ||
+		!bd.Series[0].End.Equal(at("06-01")) || !bd.Series[1].End.Equal(at("07-01")) {
+		t.Errorf("May–June on June 1: complete %v, series %+v", bd.Complete, bd.Series)
+	}
+	cash, err := eng.Cash(ctx, Scope{From: at("05-15"), To: at("06-15"), Grain: GrainMonth})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Buckets May (from 05-01, capped at nothing: ends 06-01, complete) and June (ends at To 06-15).
+	if cash.Complete || !cash.Series[0].Complete || cash.Series[1].Complete || !cash.Series[1].End.Equal(at("06-15")) {
+		t.Errorf("cash series %+v", cash.Series)
+	}
+}

@@ -291,7 +291,7 @@ func assemble[T any](e *Engine, s Scope, rs []*aggResult, build func(cur, prev [
 	for i, r := range rs {
 		cur[i], prev[i] = r.cur, r.prev
 	}
-	out := &Breakdown[T]{Total: build(cur, prev)}
+	out := &Breakdown[T]{Total: build(cur, prev), Complete: e.ended(s.To)}
 	type gk struct {
 		key       []string
 		cur, prev []cell
@@ -339,10 +339,22 @@ func assemble[T any](e *Engine, s Scope, rs []*aggResult, build func(cur, prev [
 			return cs
 		}
 		for _, t := range bs {
-			out.Series = append(out.Series, Point[T]{Start: t, Result: build(at(t), at(e.prevBucket(s.Grain, t)))})
+			out.Series = append(out.Series, point(e, s, t, build(at(t), at(e.prevBucket(s.Grain, t)))))
 		}
 	}
 	return out, nil
+}
+
+// ended reports whether a period ending at end has ended by the engine's now.
+func (e *Engine) ended(end time.Time) bool { return !end.After(e.opts.Now()) }
+
+// point is the series point of the bucket of s starting at t, with its end and completeness.
+func point[T any](e *Engine, s Scope, t time.Time, r T) Point[T] {
+	end := e.nextBucket(s.Grain, t)
+	if end.After(s.To) {
+		end = s.To
+	}
+	return Point[T]{Start: t, End: end, Complete: e.ended(end), Result: r}
 }
 
 // multi runs several queries over one scope concurrently and assembles their results.

@@ -69,14 +69,21 @@ type Group[T any] struct {
 // Point is a result for one time bucket starting at Start (UTC); its Previous values are those of the
 // bucket before.
 type Point[T any] struct {
-	Start  time.Time `json:"start"`
-	Result T         `json:"result"`
+	Start time.Time `json:"start"`
+	// End is the bucket's end (exclusive), capped at the scope's To.
+	End time.Time `json:"end"`
+	// Complete is false while the bucket has not ended (End after the engine's now): its value is
+	// partial, not a drop (DESIGN §5, reading a number honestly).
+	Complete bool `json:"complete"`
+	Result   T    `json:"result"`
 }
 
 // Breakdown is a KPI result over the whole scope, per group (when Scope.GroupBy is set) and per
 // time bucket (when Scope.Grain is set). Groups are sorted by key, points by time.
 type Breakdown[T any] struct {
-	Total  T          `json:"total"`
+	// Complete is false while the scope's period has not ended (To after the engine's now).
+	Complete bool       `json:"complete"`
+	Total    T          `json:"total"`
 	Groups []Group[T] `json:"groups,omitempty"`
 	Series []Point[T] `json:"series,omitempty"`
 }

@@ -137,10 +137,12 @@ export function tile(spec, v, points, i = 0) {
       h('span.tile-change.' + cls, change ? arrow + change : 'no comparison'),
       h('span.tile-prev', `prev. ${kpi(v, spec.unit, 'previous')}`)),
     h('div.tile-n', v && v.n > 0 ? `n = ${v.n.toLocaleString('en-US')}` : 'no data in this period'));
-  if (points && points.length > 1) {
-    const box = h('div.spark');
+  // The sparkline ends at the last finished bucket: a running one is partial, not a trend.
+  const done = points ? points.filter((p) => !p.partial) : [];
+  if (done.length > 1) {
+    const box = h('div.spark', { title: points.length > done.length ? 'The running period is left out (partial).' : '' });
     el.append(box);
-    el.mountChart = () => sparkline(box, points.map((p) => p.label), points.map((p) => p.value), COLORS[i % COLORS.length], FORMATS[spec.unit].value);
+    el.mountChart = () => sparkline(box, done.map((p) => p.label), done.map((p) => p.value), COLORS[i % COLORS.length], FORMATS[spec.unit].value);
   }
   return el;
 }

@@ -37,15 +37,15 @@ export function query(n) {
   const vars = [];
   for (let i = 0; i < n; i++) {
     vars.push(`$b${i}: ScopeInput!`);
-    perUnit.push(`a${i}: adoption(scope: $b${i}) { series { start result { rate { value n } } } }`);
-    perUnit.push(`c${i}: compliance(scope: $b${i}) { series { start result { rate { value n } } } }`);
+    perUnit.push(`a${i}: adoption(scope: $b${i}) { series { start complete result { rate { value n } } } }`);
+    perUnit.push(`c${i}: compliance(scope: $b${i}) { series { start complete result { rate { value n } } } }`);
   }
   return `query Adoption($s: ScopeInput!, $g: ScopeInput!, $v: ScopeInput!${vars.map((v) => ', ' + v).join('')}) {
-  adoption(scope: $s) { total { rate { ${KPI} } coverage { ${KPI} } template { ${KPI} } ironTriangle { ${KPI} } } series { start result { rate { value n } } } }
+  adoption(scope: $s) { total { rate { ${KPI} } coverage { ${KPI} } template { ${KPI} } ironTriangle { ${KPI} } } series { start complete result { rate { value n } } } }
   adoptionByUnit: adoption(scope: $g) { groups { key { value } result { rate { ${KPI} } } } }
   compliance(scope: $s) {
     total { rate { ${KPI} } promiseKept { ${KPI} } gates { gate guards entered { value n } compliant { value } rate { ${KPI} } missing { value } failed { value } late { value } } }
-    series { start result { rate { value n } } }
+    series { start complete result { rate { value n } } }
   }
   complianceByUnit: compliance(scope: $g) { groups { key { value } result { rate { ${KPI} } } } }
   violations(scope: $v, first: ${PAGE_SIZE}) { nodes { ${VIOLATION} } pageInfo { hasNextPage endCursor } }

@@ -24,7 +24,7 @@ const ALL = `billed { ${KPI} } collected { ${KPI} } receivables { ${KPI} } overd
 const PT = 'billed { value n } collected { value n } receivables { value n } overdueShare { value n } dsoDays { value n } collectionRate { value n }';
 
 export const QUERY = `query Cash($s: ScopeInput!, $g: ScopeInput!) {
-  cash(scope: $s) { total { ${ALL} } series { start result { ${PT} } } }
+  cash(scope: $s) { total { ${ALL} } series { start complete result { ${PT} } } }
   byUnit: cash(scope: $g) { groups { key { value } result { receivables { ${KPI} } overdueShare { value n } dsoDays { value n } billed { value n } } } }
 }`;
 

@@ -4,10 +4,13 @@ import { bucket, FORMATS } from '../format.js';
 
 // points turns a series into [{label, value}] with pick(result) → KpiValue; buckets computed over
 // nothing (n = 0) are gaps (null).
+// A bucket that has not ended (complete: false) is labelled "(partial)" so a chart never shows a
+// running week as a collapse.
 export function points(series, grain, pick) {
   return series.map((p) => {
     const v = pick(p.result);
-    return { label: bucket(p.start, grain), start: p.start, value: v && v.n > 0 ? v.value : null };
+    const partial = p.complete === false;
+    return { label: bucket(p.start, grain) + (partial ? ' (partial)' : ''), start: p.start, partial, value: v && v.n > 0 ? v.value : null };
   });
 }
 

@@ -25,15 +25,15 @@ const P = 'value n';
 const DUR = `p50Days { ${KPI} } p90Days { ${KPI} }`;
 
 export const QUERY = `query Overview($s: ScopeInput!) {
-  leadConversion(scope: $s) { total { ${KPI} } series { start result { ${P} } } }
-  winRate(scope: $s) { total { ${KPI} } series { start result { ${P} } } }
+  leadConversion(scope: $s) { total { ${KPI} } series { start complete result { ${P} } } }
+  winRate(scope: $s) { total { ${KPI} } series { start complete result { ${P} } } }
   cycleTimes(scope: $s) {
     total { sales { ${DUR} } delivery { ${DUR} } cash { ${DUR} } leadToCash { ${DUR} } }
-    series { start result { sales { p50Days { ${P} } } } }
+    series { start complete result { sales { p50Days { ${P} } } } }
   }
-  adoption(scope: $s) { total { rate { ${KPI} } } series { start result { rate { ${P} } } } }
-  compliance(scope: $s) { total { rate { ${KPI} } } series { start result { rate { ${P} } } } }
-  cash(scope: $s) { total { dsoDays { ${KPI} } } series { start result { dsoDays { ${P} } } } }
+  adoption(scope: $s) { total { rate { ${KPI} } } series { start complete result { rate { ${P} } } } }
+  compliance(scope: $s) { total { rate { ${KPI} } } series { start complete result { rate { ${P} } } } }
+  cash(scope: $s) { total { dsoDays { ${KPI} } } series { start complete result { dsoDays { ${P} } } } }
   valueStream(scope: $s) { total { bottleneck cases { value n } stages { stage share { value n } } } }
 }`;
 
