@@ -40,8 +40,8 @@ type Run struct {
 	// RowsConflict counts the loaded rows that replaced another file's row of the same key with
 	// other values (a part of RowsLoaded).
 	RowsConflict int64
-	DurationMS                                           *int64 // nil while running
-	Error                                                string // "" when the run did not fail
+	DurationMS   *int64 // nil while running
+	Error        string // "" when the run did not fail
 }
 
 // RunEdge is a run with the cursor that resumes a listing after it.

@@ -84,6 +84,6 @@ type Breakdown[T any] struct {
 	// Complete is false while the scope's period has not ended (To after the engine's now).
 	Complete bool       `json:"complete"`
 	Total    T          `json:"total"`
-	Groups []Group[T] `json:"groups,omitempty"`
-	Series []Point[T] `json:"series,omitempty"`
+	Groups   []Group[T] `json:"groups,omitempty"`
+	Series   []Point[T] `json:"series,omitempty"`
 }
