@@ -216,6 +216,7 @@ func (r *Runner) run(ctx context.Context, job string, batch bool) (RunResult, er
 		conn.Close()
 		return r.finish(res, fmt.Errorf("etl.Run(%s): record run: %w", job, err))
 	}
+	r.opts.Logger.Debug("etl run started", "job", job, "run_id", res.RunID)
 	err = r.runOn(ctx, conn, spec, &res, batch)
 	// Release the pinned connection before recording: when ctx was cancelled mid-transaction,
 	// database/sql rolled back and discarded it, and the outcome must still be written.

@@ -131,7 +131,7 @@ type etlChild struct {
 
 func startETL(t *testing.T, w *warehouse, marker string) *etlChild {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "etl", "run", "--config", w.cfg, "--log-level", "info")
+	cmd := exec.Command(os.Args[0], "etl", "run", "--config", w.cfg, "--log-level", "debug")
 	cmd.Env = append(os.Environ(), "LTC_TEST_AS_BINARY=1")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -302,7 +302,11 @@ func TestSIGTERMRollsBackWithinABound(t *testing.T) {
 	for _, phase := range []string{"reading", "after the merge"} {
 		c := startETL(t, w, "big.csv")
 		if phase == "reading" {
-			time.Sleep(500 * time.Millisecond)
+			// Once the run is recorded (a loaded machine can take seconds to get there), let it read.
+			for deadline := time.Now().Add(time.Minute); !strings.Contains(c.output(), "etl run started") && time.Now().Before(deadline); {
+				time.Sleep(20 * time.Millisecond)
+			}
+			time.Sleep(300 * time.Millisecond)
 		} else {
 			select {
 			case <-c.progress:
