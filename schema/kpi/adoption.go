@@ -87,7 +87,7 @@ func (e *Engine) Adoption(ctx context.Context, s Scope) (*Breakdown[Adoption], e
 		}
 		bd, err := each(ctx, e, s, q, func(cur, prev cell) Adoption {
 			r := func(num, den int) Value {
-				return pair(ratio(cur[num], cur[den], int64(cur[den])), ratio(prev[num], prev[den], int64(prev[den])))
+				return pair(proportion(cur[num], cur[den]), proportion(prev[num], prev[den]))
 			}
 			return Adoption{
 				Rate:         r(adAdopted, adCases),
