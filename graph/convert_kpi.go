@@ -126,7 +126,7 @@ func (r *Resolver) engine() (*kpi.Engine, error) {
 
 func kpiValue(v kpi.Value) *model.KpiValue {
 	return &model.KpiValue{Value: v.Value, Previous: v.Previous, Change: v.Change, RelChange: v.RelChange,
-		N: int(v.N), PreviousN: int(v.PreviousN)}
+		N: int(v.N), PreviousN: int(v.PreviousN), Low: v.Low, High: v.High, LowSample: v.LowSample}
 }
 
 // groupKey lists a group's key in groupBy order.

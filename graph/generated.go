@@ -385,6 +385,9 @@ type ComplexityRoot struct {
 
 	KpiValue struct {
 		Change    func(childComplexity int) int
+		High      func(childComplexity int) int
+		Low       func(childComplexity int) int
+		LowSample func(childComplexity int) int
 		N         func(childComplexity int) int
 		Previous  func(childComplexity int) int
 		PreviousN func(childComplexity int) int
@@ -2073,6 +2076,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.KpiValue.Change(childComplexity), true
+	case "KpiValue.high":
+		if e.ComplexityRoot.KpiValue.High == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KpiValue.High(childComplexity), true
+	case "KpiValue.low":
+		if e.ComplexityRoot.KpiValue.Low == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KpiValue.Low(childComplexity), true
+	case "KpiValue.lowSample":
+		if e.ComplexityRoot.KpiValue.LowSample == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KpiValue.LowSample(childComplexity), true
 	case "KpiValue.n":
 		if e.ComplexityRoot.KpiValue.N == nil {
 			break
@@ -4186,6 +4207,12 @@ func (ec *executionContext) childFields_KpiValue(ctx context.Context, field grap
 		return ec.fieldContext_KpiValue_n(ctx, field)
 	case "previousN":
 		return ec.fieldContext_KpiValue_previousN(ctx, field)
+	case "low":
+		return ec.fieldContext_KpiValue_low(ctx, field)
+	case "high":
+		return ec.fieldContext_KpiValue_high(ctx, field)
+	case "lowSample":
+		return ec.fieldContext_KpiValue_lowSample(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type KpiValue", field.Name)
 }
@@ -11193,6 +11220,75 @@ func (ec *executionContext) _KpiValue_previousN(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_KpiValue_previousN(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("KpiValue", field, false, false, "Int")
+}
+
+func (ec *executionContext) _KpiValue_low(ctx context.Context, field graphql.CollectedField, obj *model.KpiValue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KpiValue_low(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Low, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_KpiValue_low(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("KpiValue", field, false, false, "Float")
+}
+
+func (ec *executionContext) _KpiValue_high(ctx context.Context, field graphql.CollectedField, obj *model.KpiValue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KpiValue_high(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.High, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_KpiValue_high(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("KpiValue", field, false, false, "Float")
+}
+
+func (ec *executionContext) _KpiValue_lowSample(ctx context.Context, field graphql.CollectedField, obj *model.KpiValue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KpiValue_lowSample(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LowSample, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_KpiValue_lowSample(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("KpiValue", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _MarketingCost_spend(ctx context.Context, field graphql.CollectedField, obj *model.MarketingCost) (ret graphql.Marshaler) {
@@ -20215,6 +20311,21 @@ func (ec *executionContext) _KpiValue(ctx context.Context, sel ast.SelectionSet,
 			}
 		case "previousN":
 			out.Values[i] = ec._KpiValue_previousN(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "low":
+			out.Values[i] = ec._KpiValue_low(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "high":
+			out.Values[i] = ec._KpiValue_high(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "lowSample":
+			out.Values[i] = ec._KpiValue_lowSample(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

@@ -650,6 +650,12 @@ type KpiValue struct {
 	N int `json:"n"`
 	// How many things the previous value is computed over.
 	PreviousN int `json:"previousN"`
+	// For a rate of cases, leads, deals or events: the lower bound of its 95% Wilson interval; null otherwise or when undefined.
+	Low *float64 `json:"low,omitempty"`
+	// For a rate: the upper bound of its 95% Wilson interval; null otherwise or when undefined.
+	High *float64 `json:"high,omitempty"`
+	// True when n is below 30: too few to read a change into (dashboards draw it faint; alerts ignore it).
+	LowSample bool `json:"lowSample"`
 }
 
 // Marketing spend in the scope against the leads and won deals it bought.

@@ -40,6 +40,27 @@ type Adoption struct {
 	IronTriangle Value `json:"ironTriangle"`
 }
 
+// The adoption aggregates over kpi_case, in the order of adoptionAggs.
+const (
+	adCases        = iota // cases with at least one expected stage
+	adAdopted             // of those, cases that recorded every expected stage
+	adCoverage            // mean share of the expected stages recorded
+	adTmplEvents          // events on stages where a template applies
+	adTmplUsed            // of those, events with a template used
+	adTeamDue             // cases past the iron_triangle_after stage
+	adTeamComplete        // of those, cases with sales, solution and delivery assigned
+)
+
+var adoptionAggs = [...]string{
+	adCases:        "count(*) FILTER (WHERE c.expected_n > 0)",
+	adAdopted:      "count(*) FILTER (WHERE c.expected_n > 0 AND c.recorded_n = c.expected_n)",
+	adCoverage:     "avg(c.recorded_n / c.expected_n) FILTER (WHERE c.expected_n > 0)",
+	adTmplEvents:   "sum(c.tmpl_n)",
+	adTmplUsed:     "sum(c.tmpl_used)",
+	adTeamDue:      "count(*) FILTER (WHERE c.team_due)",
+	adTeamComplete: "count(*) FILTER (WHERE c.team_due AND c.roles_n >= 3)",
+}
+
 // IronTriangleConfigured returns nil when the model names the stage after which the iron-triangle
 // team is due (iron_triangle_after), else an error wrapping ErrNotConfigured.
 func (e *Engine) IronTriangleConfigured() error {
@@ -59,24 +80,20 @@ func (e *Engine) Adoption(ctx context.Context, s Scope) (*Breakdown[Adoption], e
 		return nil, fmt.Errorf("kpi.Adoption: %w", err)
 	}
 	return cached(ctx, e, "adoption", s.key(), func(ctx context.Context) (*Breakdown[Adoption], error) {
-		q := aggQuery{table: "kpi_case", ts: "c.started_at", aggs: []string{
-			"count(*) FILTER (WHERE c.expected_n > 0)",
-			"count(*) FILTER (WHERE c.expected_n > 0 AND c.recorded_n = c.expected_n)",
-			"avg(c.recorded_n / c.expected_n) FILTER (WHERE c.expected_n > 0)",
-			"sum(c.tmpl_n)",
-			"sum(c.tmpl_used)",
-			"count(*) FILTER (WHERE c.team_due)",
-			"count(*) FILTER (WHERE c.team_due AND c.roles_n >= 3)",
-		}}
+		// The aggregates, read back by name (their position in adoptionAggs).
+		q := aggQuery{table: "kpi_case", ts: "c.started_at", aggs: adoptionAggs[:]}
 		if e.adoptBit != 0 {
 			q.where, q.whereArgs = "c.reached & ? <> 0", []any{e.adoptBit}
 		}
 		bd, err := each(ctx, e, s, q, func(cur, prev cell) Adoption {
+			r := func(num, den int) Value {
+				return pair(proportion(cur[num], cur[den]), proportion(prev[num], prev[den]))
+			}
 			return Adoption{
-				Rate:         pair(ratio(cur[1], cur[0], int64(cur[0])), ratio(prev[1], prev[0], int64(prev[0]))),
-				Coverage:     pair(stat(cur[2], int64(cur[0])), stat(prev[2], int64(prev[0]))),
-				Template:     pair(ratio(cur[4], cur[3], int64(cur[3])), ratio(prev[4], prev[3], int64(prev[3]))),
-				IronTriangle: pair(ratio(cur[6], cur[5], int64(cur[5])), ratio(prev[6], prev[5], int64(prev[5]))),
+				Rate:         r(adAdopted, adCases),
+				Coverage:     pair(stat(cur[adCoverage], int64(cur[adCases])), stat(prev[adCoverage], int64(prev[adCases]))),
+				Template:     r(adTmplUsed, adTmplEvents),
+				IronTriangle: r(adTeamComplete, adTeamDue),
 			}
 		})
 		if err != nil {

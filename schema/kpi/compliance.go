@@ -114,7 +114,7 @@ func (e *Engine) compliance(ctx context.Context, s Scope) (*Breakdown[Compliance
 				Gate: g.id, Guards: g.guards,
 				Entered:   pair(count(c[0], n), count(p[0], pn)),
 				Compliant: pair(count(c[1], n), count(p[1], pn)),
-				Rate:      pair(ratio(c[1], c[0], n), ratio(p[1], p[0], pn)),
+				Rate:      pair(proportion(c[1], c[0]), proportion(p[1], p[0])),
 				Missing:   pair(count(c[2], n), count(p[2], pn)),
 				Failed:    pair(count(c[3], n), count(p[3], pn)),
 				Late:      pair(count(c[4], n), count(p[4], pn)),

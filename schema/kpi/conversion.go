@@ -149,8 +149,8 @@ func (e *Engine) funnel(ctx context.Context, s Scope, window int) (*Breakdown[Fu
 			f.Stages[i] = FunnelStage{
 				Stage:        st.ID,
 				Reached:      pair(count(r, int64(cur[0])), count(pr, int64(prev[0]))),
-				FromPrevious: pair(ratio(num, den, int64(den)), ratio(pnum, pden, int64(pden))),
-				FromTop:      pair(ratio(cur[3+2*i], cur[1], int64(cur[1])), ratio(prev[3+2*i], prev[1], int64(prev[1]))),
+				FromPrevious: pair(proportion(num, den), proportion(pnum, pden)),
+				FromTop:      pair(proportion(cur[3+2*i], cur[1]), proportion(prev[3+2*i], prev[1])),
 			}
 		}
 		return f
@@ -191,5 +191,5 @@ func (e *Engine) WinRate(ctx context.Context, s Scope) (*Breakdown[Value], error
 
 // rate builds a Value from cells holding (denominator, numerator).
 func rate(cur, prev cell) Value {
-	return pair(ratio(cur[1], cur[0], int64(cur[0])), ratio(prev[1], prev[0], int64(prev[0])))
+	return pair(proportion(cur[1], cur[0]), proportion(prev[1], prev[0]))
 }

@@ -198,3 +198,25 @@ func BenchmarkMannWhitneyU(b *testing.B) {
 		MannWhitneyU(a, c)
 	}
 }
+
+// TestWilsonInterval: the 95% Wilson score interval against values worked out by hand
+// (z = 1.95996): 7 of 9 → [0.4528, 0.9368]; 0 of 10 → [0, 0.2775]; rates carry it, counts do not,
+// and n below MinSample is flagged.
+func TestWilsonInterval(t *testing.T) {
+	lo, hi := wilson(7.0/9, 9)
+	if math.Abs(lo-0.45258) > 5e-5 || math.Abs(hi-0.93676) > 5e-5 {
+		t.Errorf("7/9: [%v, %v]", lo, hi)
+	}
+	lo, hi = wilson(0, 10)
+	if lo != 0 || math.Abs(hi-0.27753) > 5e-5 {
+		t.Errorf("0/10: [%v, %v]", lo, hi)
+	}
+	v := pair(proportion(7, 9), proportion(1, 2))
+	if v.Low == nil || v.High == nil || !v.LowSample {
+		t.Errorf("rate 7/9: %+v", v)
+	}
+	c := pair(count(40, 40), count(1, 1))
+	if c.Low != nil || c.LowSample {
+		t.Errorf("count over 40: %+v", c)
+	}
+}

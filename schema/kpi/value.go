@@ -17,13 +17,34 @@ type Value struct {
 	// N and PreviousN count what the value is computed over (cases, leads, invoices…), per side.
 	N         int64 `json:"n"`
 	PreviousN int64 `json:"previousN"`
+	// Low and High bound the 95% Wilson score interval of a proportion (rates of cases, leads,
+	// deals, events); nil for other values and for an undefined rate.
+	Low  *float64 `json:"low"`
+	High *float64 `json:"high"`
+	// LowSample is N < MinSample: too few to read a change into (drawn faint, never alerted on).
+	LowSample bool `json:"lowSample"`
 }
 
-// side is one period's value: ok is false when it is undefined (e.g. a rate over nothing).
+// MinSample is the n below which a value is flagged LowSample (DESIGN §5, reading a number honestly).
+const MinSample = 30
+
+// wilson returns the 95% Wilson score interval of the proportion p over n trials.
+func wilson(p float64, n int64) (lo, hi float64) {
+	const z = 1.959963984540054
+	nf := float64(n)
+	d := 1 + z*z/nf
+	c := (p + z*z/(2*nf)) / d
+	h := z * math.Sqrt(p*(1-p)/nf+z*z/(4*nf*nf)) / d
+	return math.Max(0, c-h), math.Min(1, c+h)
+}
+
+// side is one period's value: ok is false when it is undefined (e.g. a rate over nothing); prop
+// marks a proportion of n trials (it gets a Wilson interval).
 type side struct {
-	v  float64
-	n  int64
-	ok bool
+	v    float64
+	n    int64
+	ok   bool
+	prop bool
 }
 
 // count is a side whose value is always defined (a count or a sum).
@@ -37,11 +58,23 @@ func ratio(num, den float64, n int64) side {
 	return side{v: finite(num / den), n: n, ok: true}
 }
 
+// proportion is num/den for num of den things having a property (a binomial proportion, n = den):
+// a ratio with a Wilson interval.
+func proportion(num, den float64) side {
+	s := ratio(num, den, int64(den))
+	s.prop = true
+	return s
+}
+
 // stat is a statistic over n things, undefined when n is 0.
 func stat(v float64, n int64) side { return side{v: finite(v), n: n, ok: n > 0} }
 
 func pair(cur, prev side) Value {
-	out := Value{Value: cur.v, Previous: prev.v, N: cur.n, PreviousN: prev.n}
+	out := Value{Value: cur.v, Previous: prev.v, N: cur.n, PreviousN: prev.n, LowSample: cur.n < MinSample}
+	if cur.prop && cur.ok && cur.n > 0 {
+		lo, hi := wilson(cur.v, cur.n)
+		out.Low, out.High = &lo, &hi
+	}
 	if cur.ok && prev.ok {
 		c := finite(cur.v - prev.v)
 		out.Change = &c

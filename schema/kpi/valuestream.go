@@ -127,7 +127,6 @@ func (e *Engine) valueStream(ctx context.Context, s Scope, cyc Cycle) (*Breakdow
 		for i, st := range e.model.Stages {
 			c, p := cur[2+6*i:], prev[2+6*i:]
 			rn, prn := int64(c[1]), int64(p[1])
-			wn, pwn := int64(c[4]), int64(p[4])
 			rework, prework := c[5], p[5]
 			if st.Repeatable {
 				rework, prework = 0, 0
@@ -137,7 +136,7 @@ func (e *Engine) valueStream(ctx context.Context, s Scope, cyc Cycle) (*Breakdow
 				Share:      pair(ratio(c[0], cur[1], n), ratio(p[0], prev[1], pn)),
 				MedianDays: pair(stat(c[2], rn), stat(p[2], prn)),
 				P90Days:    pair(stat(c[3], rn), stat(p[3], prn)),
-				Rework:     pair(ratio(rework, c[4], wn), ratio(prework, p[4], pwn)),
+				Rework:     pair(proportion(rework, c[4]), proportion(prework, p[4])),
 				Cases:      pair(count(c[1], n), count(p[1], pn)),
 			}
 			if n > 0 && out.Stages[i].Share.Value > best {

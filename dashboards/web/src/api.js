@@ -15,7 +15,7 @@ export function requestCount() {
 }
 
 // KPI is the selection of a KpiValue used everywhere.
-export const KPI = 'value previous change relChange n previousN';
+export const KPI = 'value previous change relChange n previousN low high lowSample';
 
 // Result holds a response that may be partial: get(alias) returns a field's data or throws the
 // error GraphQL reported for it, so one failing KPI only breaks its own card.

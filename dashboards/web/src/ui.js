@@ -1,7 +1,7 @@
 // DOM helpers and the building blocks every page uses: cards with loading, empty and error states
 // and a CSV download, KPI tiles with a coloured change and a sparkline, and tables.
 
-import { kpi, kpiChange, FORMATS, DASH } from './format.js';
+import { kpi, kpiChange, FORMATS, DASH, pct } from './format.js';
 import { sparkline, COLORS } from './charts.js';
 import { kpiSpec } from './catalog.js';
 
@@ -130,13 +130,15 @@ export function tile(spec, v, points, i = 0) {
   const cls = changeClass(v, spec.better);
   const arrow = !v || v.change == null ? '' : v.change > 0 ? '▲ ' : v.change < 0 ? '▼ ' : '';
   const change = kpiChange(v, spec.unit);
-  const el = h('article.tile', { 'data-kpi': spec.key, 'data-state': 'ready', title: spec.hint || '' },
+  const low = !!(v && v.lowSample && v.n > 0);
+  const ci = v && v.low != null && v.high != null ? ` · 95% CI ${pct(v.low)}–${pct(v.high)}` : '';
+  const el = h('article.tile' + (low ? '.low-sample' : ''), { 'data-kpi': spec.key, 'data-state': 'ready', title: (spec.hint || '') + (low ? ' Few cases: read the change with care.' : '') },
     h('h3', spec.label),
     h('div.tile-value', kpi(v, spec.unit)),
     h('div.tile-meta',
       h('span.tile-change.' + cls, change ? arrow + change : 'no comparison'),
       h('span.tile-prev', `prev. ${kpi(v, spec.unit, 'previous')}`)),
-    h('div.tile-n', v && v.n > 0 ? `n = ${v.n.toLocaleString('en-US')}` : 'no data in this period'));
+    h('div.tile-n', v && v.n > 0 ? `n = ${v.n.toLocaleString('en-US')}${ci}${low ? ' · small sample' : ''}` : 'no data in this period'));
   // The sparkline ends at the last finished bucket: a running one is partial, not a trend.
   const done = points ? points.filter((p) => !p.partial) : [];
   if (done.length > 1) {
