@@ -31,7 +31,7 @@ var initiativeFamilies = []struct {
 	{"ltc_initiative_lead_conversion_ratio", []string{"initiative"}, "Lead conversion of the initiative's pilot units in its latest complete sprint: leads converted / leads created in the sprint (DESIGN §5.2, §5.8); absent when the sprint has no lead."},
 	{"ltc_initiative_sales_cycle_p50_seconds", []string{"initiative"}, "Median sales cycle (first contract_signed - case start) in seconds of the initiative's pilot units, over the contracts signed in its latest complete sprint (DESIGN §5.3, §5.8); absent when none was signed."},
 	{"ltc_initiative_adoption_ratio", []string{"initiative"}, "Process adoption rate of the initiative's pilot units over the cases started in its latest complete sprint (DESIGN §5.5, §5.8); absent when no case started."},
-	{"ltc_initiative_target_progress", []string{"initiative", "kpi"}, "Progress of the initiative's pilot units toward the target on a KPI in the latest complete sprint: (sprint value - baseline) / (target - baseline); 1 = target reached, negative = moving away (DESIGN §5.8). Only KPIs with a target; absent when undefined."},
+	{"ltc_initiative_target_progress", []string{"initiative", "kpi"}, "Progress of the initiative's pilot units toward the target on a KPI in the latest complete sprint: (sprint value - baseline) / (target - baseline); 1 = target reached, negative = moving away (DESIGN §5.8). Only KPIs with a target; absent when undefined, also for a target on the wrong side of the baseline."},
 }
 
 // initiativeGaugeKPIs are the KPIs exported per sprint, with their family and the engine's unit → gauge scale.
@@ -164,8 +164,9 @@ func (m *KPIMetrics) initiativeValues(ctx context.Context, in kpi.Initiative, la
 		if i, ok := family[k]; ok {
 			out = append(out, initiativeValue{family: initiativeGaugeKPIs[i].family, value: s.Value * initiativeGaugeKPIs[i].scale, labels: []string{in.ID}})
 		}
-		if t, ok := in.Target(k); ok && r.Baseline.Defined && t != r.Baseline.Value {
-			out = append(out, initiativeValue{family: "ltc_initiative_target_progress", value: (s.Value - r.Baseline.Value) / (t - r.Baseline.Value),
+		// The engine's own progress (undefined for a target on the wrong side of the baseline).
+		if tp := r.Target; tp != nil && tp.LatestProgress != nil {
+			out = append(out, initiativeValue{family: "ltc_initiative_target_progress", value: *tp.LatestProgress,
 				labels: []string{in.ID, string(k)}})
 		}
 	}

@@ -72,7 +72,7 @@ func TestInitiativeGaugesMatchEngine(t *testing.T) {
 			t.Fatalf("%s sprint %d: %+v", c.k, latest, sp)
 		}
 		checkGauges(t, reg, c.family, map[string]float64{label: sp.Pilot.Value * c.scale})
-		if target, ok := in.Target(c.k); ok {
+		if target, ok := in.Target(c.k); ok && !r.Target.WrongSide {
 			progress[`initiative="north-pilot",kpi="`+string(c.k)+`"`] = (sp.Pilot.Value - r.Baseline.Value) / (target - r.Baseline.Value)
 			// The engine's own progress in the last complete sprint is the same number.
 			if r.Target == nil || r.Target.LatestProgress == nil || math.Abs(*r.Target.LatestProgress-progress[`initiative="north-pilot",kpi="`+string(c.k)+`"`]) > 1e-12 {
@@ -80,8 +80,10 @@ func TestInitiativeGaugesMatchEngine(t *testing.T) {
 			}
 		}
 	}
-	if len(progress) != 3 {
-		t.Fatalf("the demo pilot has targets on %d of lead conversion, sales cycle and adoption; want 3", len(progress))
+	// At this early demo date North's baseline year reaches the data's first months, where adoption
+	// reads high, so the adoption target can be on the wrong side of it: no progress gauge then.
+	if len(progress) < 2 {
+		t.Fatalf("the demo pilot has trackable targets on %d of lead conversion, sales cycle and adoption; want at least 2", len(progress))
 	}
 	got := gauges(t, reg, "ltc_initiative_target_progress")
 	for k, w := range progress {
