@@ -182,7 +182,8 @@ func pageSize(first int) error {
 }
 
 // Violations lists the gate violations whose guarded stage was first entered in the scope (the
-// previous period, GroupBy and Grain are ignored), ordered by entry time, case and gate order.
+// previous period, GroupBy and Grain are ignored), newest first: by entry time, case and gate
+// order, descending.
 func (e *Engine) Violations(ctx context.Context, s Scope, first int, after string) (*Page[ViolationRow], error) {
 	if err := e.check(ctx, s); err != nil {
 		return nil, err
@@ -216,9 +217,9 @@ WHERE c.kind <> 'compliant' AND c.entered_at >= CAST(? AS TIMESTAMP) AND c.enter
 	f, fargs := filterSQL(ctx, s)
 	b.add(f, fargs...)
 	if after != nil {
-		b.add(" AND (c.entered_at, c.case_id, c.gate_pos) > (CAST(? AS TIMESTAMP), ?, ?)", ts(after.At), after.Case, after.Gate-1)
+		b.add(" AND (c.entered_at, c.case_id, c.gate_pos) < (CAST(? AS TIMESTAMP), ?, ?)", ts(after.At), after.Case, after.Gate-1)
 	}
-	b.add(" ORDER BY c.entered_at, c.case_id, c.gate_pos LIMIT ?", first+1)
+	b.add(" ORDER BY c.entered_at DESC, c.case_id DESC, c.gate_pos DESC LIMIT ?", first+1)
 	rows, err := e.db.Read.QueryContext(ctx, b.sb.String(), b.args...)
 	if err != nil {
 		return nil, err
