@@ -134,6 +134,7 @@ type ViolationRow struct {
 	// EnteredAt is the first entry of the guarded stage (UTC).
 	EnteredAt    time.Time `json:"enteredAt"`
 	Owner        string    `json:"owner"`
+	OwnerName    string    `json:"ownerName"` // the owner's name from employees ("" when unknown)
 	BusinessUnit string    `json:"businessUnit"`
 }
 
@@ -210,7 +211,8 @@ func (e *Engine) violations(ctx context.Context, s Scope, first int, after *curs
 		return out, nil
 	}
 	b := &sqlBuilder{}
-	b.add(`SELECT c.case_id, c.gate_pos, c.kind, c.entered_at, coalesce(c.owner, ''), coalesce(c.business_unit, '')
+	b.add(`SELECT c.case_id, c.gate_pos, c.kind, c.entered_at, coalesce(c.owner, ''),
+       coalesce((SELECT any_value(name) FROM employees WHERE employee_id = c.owner), ''), coalesce(c.business_unit, '')
 FROM kpi_case_gate c
 WHERE c.kind <> 'compliant' AND c.entered_at >= CAST(? AS TIMESTAMP) AND c.entered_at < CAST(? AS TIMESTAMP)`,
 		ts(s.From), ts(s.To))
@@ -230,7 +232,7 @@ WHERE c.kind <> 'compliant' AND c.entered_at >= CAST(? AS TIMESTAMP) AND c.enter
 		var r ViolationRow
 		var gp int
 		var at sql.NullTime
-		if err := rows.Scan(&r.CaseID, &gp, &r.Kind, &at, &r.Owner, &r.BusinessUnit); err != nil {
+		if err := rows.Scan(&r.CaseID, &gp, &r.Kind, &at, &r.Owner, &r.OwnerName, &r.BusinessUnit); err != nil {
 			return nil, err
 		}
 		if len(out.Rows) == first {

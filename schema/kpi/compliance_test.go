@@ -81,7 +81,7 @@ func TestViolationsPaging(t *testing.T) {
 			t.Errorf("row %d = %+v, want %+v", i, g, w)
 		}
 	}
-	if got[4].BusinessUnit != "South" || got[4].Owner != "E3" {
+	if got[4].BusinessUnit != "South" || got[4].Owner != "E3" || got[4].OwnerName != "Cleo Three" {
 		t.Errorf("O3 attributes = %+v", got[4])
 	}
 	if _, err := eng.Violations(ctx, march(), 2, "not-a-cursor"); err == nil {
