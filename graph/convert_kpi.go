@@ -303,7 +303,7 @@ func violationConnection(p *kpi.Page[kpi.ViolationRow]) *model.ViolationConnecti
 	out := &model.ViolationConnection{Nodes: make([]*model.Violation, len(p.Rows)), PageInfo: pageInfo(p.HasNextPage, p.EndCursor)}
 	for i, r := range p.Rows {
 		out.Nodes[i] = &model.Violation{CaseID: r.CaseID, Gate: r.Gate, Kind: model.ViolationKind(strings.ToUpper(r.Kind)),
-			EnteredAt: r.EnteredAt, Owner: nonEmpty(r.Owner), BusinessUnit: nonEmpty(r.BusinessUnit)}
+			EnteredAt: r.EnteredAt, Owner: nonEmpty(r.Owner), OwnerName: nonEmpty(r.OwnerName), BusinessUnit: nonEmpty(r.BusinessUnit)}
 	}
 	return out
 }
@@ -337,7 +337,7 @@ func caseConnection(p *kpi.Page[kpi.CaseRow]) *model.CaseConnection {
 	for i, r := range p.Rows {
 		out.Nodes[i] = &model.Case{ID: r.CaseID, BusinessUnit: nonEmpty(r.BusinessUnit), Region: nonEmpty(r.Region),
 			Segment: nonEmpty(r.Segment), ProductLine: nonEmpty(r.ProductLine), Channel: nonEmpty(r.Channel),
-			Owner: nonEmpty(r.Owner), Team: nonEmpty(r.Team), Branch: nonEmpty(r.Branch), StartedAt: r.StartedAt,
+			Owner: nonEmpty(r.Owner), OwnerName: nonEmpty(r.OwnerName), Team: nonEmpty(r.Team), Branch: nonEmpty(r.Branch), StartedAt: r.StartedAt,
 			LastAt: r.LastAt, Events: int(r.Events), FurthestStage: nonEmpty(r.Furthest), Adopted: r.Adopted,
 			Status: nonEmpty(r.Status), ClosedAt: r.ClosedAt}
 	}

@@ -75,6 +75,7 @@ type ComplexityRoot struct {
 		ID            func(childComplexity int) int
 		LastAt        func(childComplexity int) int
 		Owner         func(childComplexity int) int
+		OwnerName     func(childComplexity int) int
 		ProductLine   func(childComplexity int) int
 		Region        func(childComplexity int) int
 		Segment       func(childComplexity int) int
@@ -669,6 +670,7 @@ type ComplexityRoot struct {
 		Gate         func(childComplexity int) int
 		Kind         func(childComplexity int) int
 		Owner        func(childComplexity int) int
+		OwnerName    func(childComplexity int) int
 	}
 
 	ViolationConnection struct {
@@ -879,6 +881,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Case.Owner(childComplexity), true
+	case "Case.ownerName":
+		if e.ComplexityRoot.Case.OwnerName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.OwnerName(childComplexity), true
 	case "Case.productLine":
 		if e.ComplexityRoot.Case.ProductLine == nil {
 			break
@@ -3369,6 +3377,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Violation.Owner(childComplexity), true
+	case "Violation.ownerName":
+		if e.ComplexityRoot.Violation.OwnerName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Violation.OwnerName(childComplexity), true
 
 	case "ViolationConnection.nodes":
 		if e.ComplexityRoot.ViolationConnection.Nodes == nil {
@@ -3571,6 +3585,8 @@ func (ec *executionContext) childFields_Case(ctx context.Context, field graphql.
 		return ec.fieldContext_Case_channel(ctx, field)
 	case "owner":
 		return ec.fieldContext_Case_owner(ctx, field)
+	case "ownerName":
+		return ec.fieldContext_Case_ownerName(ctx, field)
 	case "team":
 		return ec.fieldContext_Case_team(ctx, field)
 	case "branch":
@@ -4697,6 +4713,8 @@ func (ec *executionContext) childFields_Violation(ctx context.Context, field gra
 		return ec.fieldContext_Violation_enteredAt(ctx, field)
 	case "owner":
 		return ec.fieldContext_Violation_owner(ctx, field)
+	case "ownerName":
+		return ec.fieldContext_Violation_ownerName(ctx, field)
 	case "businessUnit":
 		return ec.fieldContext_Violation_businessUnit(ctx, field)
 	}
@@ -5921,6 +5939,29 @@ func (ec *executionContext) _Case_owner(ctx context.Context, field graphql.Colle
 	)
 }
 func (ec *executionContext) fieldContext_Case_owner(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Case", field, false, false, "String")
+}
+
+func (ec *executionContext) _Case_ownerName(ctx context.Context, field graphql.CollectedField, obj *model.Case) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_ownerName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OwnerName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Case_ownerName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Case", field, false, false, "String")
 }
 
@@ -16432,6 +16473,29 @@ func (ec *executionContext) fieldContext_Violation_owner(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("Violation", field, false, false, "String")
 }
 
+func (ec *executionContext) _Violation_ownerName(ctx context.Context, field graphql.CollectedField, obj *model.Violation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Violation_ownerName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OwnerName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Violation_ownerName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Violation", field, false, false, "String")
+}
+
 func (ec *executionContext) _Violation_businessUnit(ctx context.Context, field graphql.CollectedField, obj *model.Violation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -18214,6 +18278,11 @@ func (ec *executionContext) _Case(ctx context.Context, sel ast.SelectionSet, obj
 			}
 		case "owner":
 			out.Values[i] = ec._Case_owner(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "ownerName":
+			out.Values[i] = ec._Case_ownerName(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
@@ -22163,6 +22232,11 @@ func (ec *executionContext) _Violation(ctx context.Context, sel ast.SelectionSet
 			}
 		case "owner":
 			out.Values[i] = ec._Violation_owner(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "ownerName":
+			out.Values[i] = ec._Violation_ownerName(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}

@@ -58,6 +58,8 @@ type Case struct {
 	Channel *string `json:"channel,omitempty"`
 	// Owner (employee id); null when unknown.
 	Owner *string `json:"owner,omitempty"`
+	// The owner's name (from the employees table); null when unknown.
+	OwnerName *string `json:"ownerName,omitempty"`
 	// Owner's team; null when unknown.
 	Team *string `json:"team,omitempty"`
 	// Process branch; null when none applies.
@@ -1117,6 +1119,8 @@ type Violation struct {
 	EnteredAt time.Time `json:"enteredAt"`
 	// Owner of the case (employee id); null when unknown.
 	Owner *string `json:"owner,omitempty"`
+	// The owner's name (from the employees table); null when unknown.
+	OwnerName *string `json:"ownerName,omitempty"`
 	// Business unit of the case; null when unknown.
 	BusinessUnit *string `json:"businessUnit,omitempty"`
 }

@@ -134,6 +134,7 @@ type ViolationRow struct {
 	// EnteredAt is the first entry of the guarded stage (UTC).
 	EnteredAt    time.Time `json:"enteredAt"`
 	Owner        string    `json:"owner"`
+	OwnerName    string    `json:"ownerName"` // the owner's name from employees ("" when unknown)
 	BusinessUnit string    `json:"businessUnit"`
 }
 
@@ -182,7 +183,8 @@ func pageSize(first int) error {
 }
 
 // Violations lists the gate violations whose guarded stage was first entered in the scope (the
-// previous period, GroupBy and Grain are ignored), ordered by entry time, case and gate order.
+// previous period, GroupBy and Grain are ignored), newest first: by entry time, case and gate
+// order, descending.
 func (e *Engine) Violations(ctx context.Context, s Scope, first int, after string) (*Page[ViolationRow], error) {
 	if err := e.check(ctx, s); err != nil {
 		return nil, err
@@ -209,16 +211,17 @@ func (e *Engine) violations(ctx context.Context, s Scope, first int, after *curs
 		return out, nil
 	}
 	b := &sqlBuilder{}
-	b.add(`SELECT c.case_id, c.gate_pos, c.kind, c.entered_at, coalesce(c.owner, ''), coalesce(c.business_unit, '')
+	b.add(`SELECT c.case_id, c.gate_pos, c.kind, c.entered_at, coalesce(c.owner, ''),
+       coalesce((SELECT any_value(name) FROM employees WHERE employee_id = c.owner), ''), coalesce(c.business_unit, '')
 FROM kpi_case_gate c
 WHERE c.kind <> 'compliant' AND c.entered_at >= CAST(? AS TIMESTAMP) AND c.entered_at < CAST(? AS TIMESTAMP)`,
 		ts(s.From), ts(s.To))
 	f, fargs := filterSQL(ctx, s)
 	b.add(f, fargs...)
 	if after != nil {
-		b.add(" AND (c.entered_at, c.case_id, c.gate_pos) > (CAST(? AS TIMESTAMP), ?, ?)", ts(after.At), after.Case, after.Gate-1)
+		b.add(" AND (c.entered_at, c.case_id, c.gate_pos) < (CAST(? AS TIMESTAMP), ?, ?)", ts(after.At), after.Case, after.Gate-1)
 	}
-	b.add(" ORDER BY c.entered_at, c.case_id, c.gate_pos LIMIT ?", first+1)
+	b.add(" ORDER BY c.entered_at DESC, c.case_id DESC, c.gate_pos DESC LIMIT ?", first+1)
 	rows, err := e.db.Read.QueryContext(ctx, b.sb.String(), b.args...)
 	if err != nil {
 		return nil, err
@@ -229,7 +232,7 @@ WHERE c.kind <> 'compliant' AND c.entered_at >= CAST(? AS TIMESTAMP) AND c.enter
 		var r ViolationRow
 		var gp int
 		var at sql.NullTime
-		if err := rows.Scan(&r.CaseID, &gp, &r.Kind, &at, &r.Owner, &r.BusinessUnit); err != nil {
+		if err := rows.Scan(&r.CaseID, &gp, &r.Kind, &at, &r.Owner, &r.OwnerName, &r.BusinessUnit); err != nil {
 			return nil, err
 		}
 		if len(out.Rows) == first {

@@ -51,9 +51,10 @@ func TestViolationsPaging(t *testing.T) {
 		c, g, kind string
 		at         time.Time
 	}{
-		{"O3", "solution_review", "missing", at("03-09")}, {"O2", "contract_review", "late", at("03-14")},
-		{"O5", "solution_review", "missing", at("03-14")}, {"O4", "contract_review", "late", at("03-15 09:00:00")},
-		{"O5", "contract_review", "failed", at("03-17")},
+		// Newest first (entry time, then case and gate descending).
+		{"O5", "contract_review", "failed", at("03-17")}, {"O4", "contract_review", "late", at("03-15 09:00:00")},
+		{"O5", "solution_review", "missing", at("03-14")}, {"O2", "contract_review", "late", at("03-14")},
+		{"O3", "solution_review", "missing", at("03-09")},
 	}
 	var got []ViolationRow
 	after := ""
@@ -80,8 +81,8 @@ func TestViolationsPaging(t *testing.T) {
 			t.Errorf("row %d = %+v, want %+v", i, g, w)
 		}
 	}
-	if got[0].BusinessUnit != "South" || got[0].Owner != "E3" {
-		t.Errorf("O3 attributes = %+v", got[0])
+	if got[4].BusinessUnit != "South" || got[4].Owner != "E3" || got[4].OwnerName != "Cleo Three" {
+		t.Errorf("O3 attributes = %+v", got[4])
 	}
 	if _, err := eng.Violations(ctx, march(), 2, "not-a-cursor"); err == nil {
 		t.Error("bad cursor accepted")

@@ -26,6 +26,7 @@ type CaseRow struct {
 	ProductLine  string     `json:"productLine"`
 	Channel      string     `json:"channel"`
 	Owner        string     `json:"owner"`
+	OwnerName    string     `json:"ownerName"` // the owner's name from employees ("" when unknown)
 	Team         string     `json:"team"`
 	Branch       string     `json:"branch"`
 	StartedAt    time.Time  `json:"startedAt"`
@@ -52,7 +53,8 @@ func (e *Engine) Cases(ctx context.Context, s Scope, f CaseFilter, first int, af
 	}
 	b := &sqlBuilder{}
 	b.add(`SELECT c.case_id, coalesce(c.business_unit, ''), coalesce(c.region, ''), coalesce(c.segment, ''),
-       coalesce(c.product_line, ''), coalesce(c.channel, ''), coalesce(c.owner, ''), coalesce(c.team, ''),
+       coalesce(c.product_line, ''), coalesce(c.channel, ''), coalesce(c.owner, ''),
+       coalesce((SELECT any_value(name) FROM employees WHERE employee_id = c.owner), ''), coalesce(c.team, ''),
        coalesce(c.branch, ''), c.started_at, c.last_at, coalesce(c.events, 0), c.furthest,
        coalesce(c.expected_n > 0 AND c.recorded_n = c.expected_n, false), coalesce(c.status, ''), c.closed_at
 FROM kpi_case c WHERE c.started_at >= CAST(? AS TIMESTAMP) AND c.started_at < CAST(? AS TIMESTAMP)`, ts(s.From), ts(s.To))
@@ -107,7 +109,7 @@ func (e *Engine) cases(ctx context.Context, b *sqlBuilder, first int) (*Page[Cas
 		var r CaseRow
 		var last, closed sql.NullTime
 		var furthest sql.NullInt64
-		if err := rows.Scan(&r.CaseID, &r.BusinessUnit, &r.Region, &r.Segment, &r.ProductLine, &r.Channel, &r.Owner,
+		if err := rows.Scan(&r.CaseID, &r.BusinessUnit, &r.Region, &r.Segment, &r.ProductLine, &r.Channel, &r.Owner, &r.OwnerName,
 			&r.Team, &r.Branch, &r.StartedAt, &last, &r.Events, &furthest, &r.Adopted, &r.Status, &closed); err != nil {
 			return nil, err
 		}

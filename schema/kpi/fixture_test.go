@@ -141,8 +141,8 @@ func newFixtureModel(t testing.TB, model *schema.Model) (*Engine, *schema.DB) {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	for _, emp := range [][]string{{"E1", "Alpha"}, {"E2", "Beta"}, {"E3", "Alpha"}} {
-		exec("INSERT INTO employees (employee_id, team, _file) VALUES (?, ?, 'fixture')", emp[0], emp[1])
+	for _, emp := range [][]string{{"E1", "Alpha", "Ann One"}, {"E2", "Beta", "Ben Two"}, {"E3", "Alpha", "Cleo Three"}} {
+		exec("INSERT INTO employees (employee_id, team, name, _file) VALUES (?, ?, ?, 'fixture')", emp[0], emp[1], emp[2])
 	}
 	type lead struct{ id, created, bu, region, channel, owner, opp string }
 	for _, l := range []lead{

@@ -17,15 +17,24 @@ async function fetcher(params) {
   return res.json();
 }
 
-const defaultQuery = `# ltc GraphQL API. Press Ctrl-Enter to run.
+const defaultQuery = `# ltc GraphQL API. Press Ctrl-Enter to run; Ctrl-Space completes, the Docs
+# pane describes every field. Every KPI comes with the previous period of equal length, the n it is
+# computed over, a 95% interval for rates (low, high), lowSample below 30, and whether the period is
+# complete. Dates are YYYY-MM-DD or RFC 3339 (UTC). The catalog query lists every KPI's definition.
 query Overview {
-  health { status version dataVersion database }
-  dataFreshness { dataVersion updatedAt lastSuccessAt jobs { job lastSuccessAt } }
-  etlRuns(first: 5) {
-    totalCount
-    edges { node { runId job status startedAt rowsLoaded rowsQuarantined } }
-    pageInfo { hasNextPage endCursor }
+  # Lead conversion this quarter, by business unit, with a monthly series.
+  leadConversion(scope: {from: "2026-07-01", to: "2026-10-01", groupBy: [BUSINESS_UNIT], grain: MONTH}) {
+    complete
+    total { value previous change n low high lowSample }
+    groups { key { value } result { value n lowSample } }
+    series { start complete result { value n } }
   }
+  # Where the sales cycle goes: the bottleneck, named with its cycle.
+  valueStream(scope: {from: "2026-07-01", to: "2026-10-01"}, cycle: SALES) {
+    total { cycle bottleneck cases { value } stages { stage share { value } rework { value n } } }
+  }
+  # What each KPI means (unit, better direction, the timestamp its range applies to).
+  catalog { kpis { name title unit direction rangeOn definition } }
 }
 `;
 

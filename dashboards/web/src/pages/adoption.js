@@ -23,7 +23,7 @@ export const TILES = [
   { key: 'promiseKept', kpi: 'promise_kept', get: (d) => d.compliance.total.promiseKept },
 ];
 
-const VIOLATION = 'caseId gate kind enteredAt owner businessUnit';
+const VIOLATION = 'caseId gate kind enteredAt owner ownerName businessUnit';
 
 // units returns the business units to draw over time.
 export function units(ctx) {
@@ -149,9 +149,9 @@ export async function render(ctx) {
       onclick: () => ctx.setParams({ case: v.caseId }),
       onkeydown: (e) => { if (e.key === 'Enter') ctx.setParams({ case: v.caseId }); },
     }, h('td', h('a', { href: '#', onclick: (e) => e.preventDefault() }, v.caseId)), h('td', stage(v.gate)), h('td', h('span.badge.' + v.kind.toLowerCase(), v.kind.toLowerCase())),
-    h('td', dateTime(v.enteredAt)), h('td', v.owner || '—'), h('td', v.businessUnit || '—'))));
+    h('td', dateTime(v.enteredAt)), h('td', { title: v.owner || '' }, v.ownerName || v.owner || '—'), h('td', v.businessUnit || '—'))));
     addRows(rows);
-    const setCsv = () => viol.csv([['case_id', 'gate', 'kind', 'entered_at', 'owner', 'business_unit'], ...rows.map((v) => [v.caseId, v.gate, v.kind, v.enteredAt, v.owner || '', v.businessUnit || ''])]);
+    const setCsv = () => viol.csv([['case_id', 'gate', 'kind', 'entered_at', 'owner', 'owner_name', 'business_unit'], ...rows.map((v) => [v.caseId, v.gate, v.kind, v.enteredAt, v.owner || '', v.ownerName || '', v.businessUnit || ''])]);
     let cursor = conn.pageInfo.endCursor;
     const more = h('button', { type: 'button', hidden: !conn.pageInfo.hasNextPage }, 'Show more');
     more.addEventListener('click', async () => {
