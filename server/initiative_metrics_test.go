@@ -20,7 +20,7 @@ func TestInitiativeGaugesMatchEngine(t *testing.T) {
 	d := loadDemo(t, "small")
 	ctx := context.Background()
 	// The engine's clock at the end of the demo data, as the gauges' (the shared engine reads the wall clock).
-	eng := kpi.New(d.db, d.model, kpi.Options{Now: func() time.Time { return demoNow }})
+	eng := kpi.New(d.db, d.model, kpi.Options{Now: func() time.Time { return demoNow }, AdoptionFrom: d.cfg.KPI.AdoptionFrom})
 	declared, err := d.cfg.InitiativeList()
 	if err != nil || len(declared) != 1 || declared[0].ID != "north-pilot" {
 		t.Fatalf("demo initiatives: %v %v", declared, err)
@@ -80,10 +80,8 @@ func TestInitiativeGaugesMatchEngine(t *testing.T) {
 			}
 		}
 	}
-	// At this early demo date North's baseline year reaches the data's first months, where adoption
-	// reads high, so the adoption target can be on the wrong side of it: no progress gauge then.
-	if len(progress) < 2 {
-		t.Fatalf("the demo pilot has trackable targets on %d of lead conversion, sales cycle and adoption; want at least 2", len(progress))
+	if len(progress) != 3 {
+		t.Fatalf("the demo pilot has trackable targets on %d of lead conversion, sales cycle and adoption; want 3", len(progress))
 	}
 	got := gauges(t, reg, "ltc_initiative_target_progress")
 	for k, w := range progress {
