@@ -314,7 +314,7 @@ func TestDiagnosisByHand(t *testing.T) {
 	if g := d.GateOpportunities; len(g) != 1 || g[0].Rank != 1 || g[0].Gate != "contract_review" || g[0].Violations != 1 || g[0].Late != 1 {
 		t.Errorf("gate opportunities: %+v", g)
 	}
-	if !strings.Contains(d.Report, "bottleneck: contract_review at 42.9% of the sales cycle") || !strings.Contains(d.Report, "775.00 per lead") {
+	if !strings.Contains(d.Report, "bottleneck: Contract review at 42.9% of the sales cycle") || !strings.Contains(d.Report, "775.00 per lead") {
 		t.Errorf("report:\n%s", d.Report)
 	}
 }

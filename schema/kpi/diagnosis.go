@@ -3,7 +3,9 @@ package kpi
 import (
 	"context"
 	"fmt"
+	"math"
 	"sort"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sync/errgroup"
@@ -32,6 +34,31 @@ type Diagnosis struct {
 	// violations. Entries with a zero score are left out.
 	StageOpportunities []StageOpportunity `json:"stageOpportunities"`
 	GateOpportunities  []GateOpportunity  `json:"gateOpportunities"`
+
+	// names are the model's stage names by id, and l2cConfigured whether the model marks
+	// cash_collected, for Text.
+	names         map[string]string
+	l2cConfigured bool
+}
+
+// name is a stage's display name in the report.
+func (d *Diagnosis) name(id string) string {
+	if n, ok := d.names[id]; ok {
+		return n
+	}
+	return id
+}
+
+// amount formats an amount with thousands separators and no decimals: 14707095 → "14,707,095".
+func amount(v float64) string {
+	s := strconv.FormatFloat(math.Round(math.Abs(v)), 'f', 0, 64)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	if v < 0 && s != "0" {
+		s = "-" + s
+	}
+	return s
 }
 
 // Cost is marketing spend against what it bought, in the scope.
@@ -97,7 +124,10 @@ func (e *Engine) Diagnose(ctx context.Context, s Scope) (*Diagnosis, error) {
 }
 
 func (e *Engine) diagnose(ctx context.Context, s Scope) (*Diagnosis, error) {
-	out := &Diagnosis{Scope: s}
+	out := &Diagnosis{Scope: s, names: map[string]string{}, l2cConfigured: e.CycleConfigured(CycleLeadToCash) == nil}
+	for _, st := range e.model.Stages {
+		out.names[st.ID] = st.Title()
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(4)
 	cycle, err := e.DefaultCycle()
@@ -287,12 +317,16 @@ func (d *Diagnosis) Text() string {
 	fmt.Fprintf(&b, "  win rate          %s of %d closed [%s]\n", pct(d.WinRate.Value), d.WinRate.N, prevPct(d.WinRate))
 	fmt.Fprintf(&b, "  sales cycle       p50 %.1f d, p90 %.1f d, mean %.1f d over %d cases [p50 %.1f d]\n",
 		d.Cycles.Sales.P50.Value, d.Cycles.Sales.P90.Value, d.Cycles.Sales.Mean.Value, d.Cycles.Sales.P50.N, d.Cycles.Sales.P50.Previous)
-	fmt.Fprintf(&b, "  lead-to-cash      p50 %.1f d over %d cases\n", d.Cycles.LeadToCash.P50.Value, d.Cycles.LeadToCash.P50.N)
+	if d.l2cConfigured {
+		fmt.Fprintf(&b, "  lead-to-cash      p50 %.1f d over %d cases\n", d.Cycles.LeadToCash.P50.Value, d.Cycles.LeadToCash.P50.N)
+	} else {
+		b.WriteString("  lead-to-cash      not configured (the process model marks no cash_collected milestone)\n")
+	}
 	fmt.Fprintf(&b, "  adoption          %s of %d cases [%s], coverage %s\n", pct(d.Adoption.Rate.Value), d.Adoption.Rate.N, prevPct(d.Adoption.Rate), pct(d.Adoption.Coverage.Value))
 	fmt.Fprintf(&b, "  compliance        %s of %d cases [%s]\n", pct(d.Compliance.Rate.Value), d.Compliance.Rate.N, prevPct(d.Compliance.Rate))
-	fmt.Fprintf(&b, "  won value         %.0f in %d deals\n", d.WonValue.Value, d.WonValue.N)
+	fmt.Fprintf(&b, "  won value         %s in %d deals\n", amount(d.WonValue.Value), d.WonValue.N)
 	c := d.Cost
-	fmt.Fprintf(&b, "  marketing spend   %.0f", c.Spend)
+	fmt.Fprintf(&b, "  marketing spend   %s", amount(c.Spend))
 	if c.PerLead != nil {
 		fmt.Fprintf(&b, ", %.2f per lead", *c.PerLead)
 	}
@@ -304,16 +338,16 @@ func (d *Diagnosis) Text() string {
 	}
 	cyc := cycleTitle(d.ValueStream.Cycle)
 	fmt.Fprintf(&b, "\n\nValue stream of the %s (%d cases completed it); bottleneck: %s at %s of the %s\n",
-		cyc, int64(d.ValueStream.Cases.Value), d.Bottleneck, pct(d.BottleneckShare), cyc)
+		cyc, int64(d.ValueStream.Cases.Value), d.name(d.Bottleneck), pct(d.BottleneckShare), cyc)
 	fmt.Fprintf(&b, "\nImprovement opportunities: stages (score = share of the %s × cases reaching the stage)\n", cyc)
 	for _, o := range d.StageOpportunities {
 		fmt.Fprintf(&b, "  %d. %-20s score %7.1f = %s × %d cases; median %.1f d, p90 %.1f d, rework %s\n",
-			o.Rank, o.Stage, o.Score, pct(o.Share), o.Cases, o.MedianDays, o.P90Days, pct(o.Rework))
+			o.Rank, d.name(o.Stage), o.Score, pct(o.Share), o.Cases, o.MedianDays, o.P90Days, pct(o.Rework))
 	}
 	b.WriteString("\nImprovement opportunities: gates (by violations)\n")
 	for _, o := range d.GateOpportunities {
 		fmt.Fprintf(&b, "  %d. %-16s (guards %s) %d violations of %d entered: %d missing, %d failed, %d late; compliance %s\n",
-			o.Rank, o.Gate, o.Guards, o.Violations, o.Entered, o.Missing, o.Failed, o.Late, pct(o.Rate))
+			o.Rank, d.name(o.Gate), d.name(o.Guards), o.Violations, o.Entered, o.Missing, o.Failed, o.Late, pct(o.Rate))
 	}
 	return b.String()
 }

@@ -78,8 +78,8 @@ func TestDiagnoseFixture(t *testing.T) {
 		t.Errorf("baseline KPIs: %+v %+v", d.LeadConversion, d.WinRate)
 	}
 	txt := d.Text()
-	for _, w := range []string{"bottleneck: quote at 33.0% of the sales cycle", "1. quote",
-		"1. contract_review", "3 violations of 5 entered", "2530, 281.11 per lead, 506.00 per won deal"} {
+	for _, w := range []string{"bottleneck: Quote at 33.0% of the sales cycle", "1. Quote",
+		"1. Contract review", "(guards Contract signed) 3 violations of 5 entered", "2,530, 281.11 per lead, 506.00 per won deal"} {
 		if !strings.Contains(txt, w) {
 			t.Errorf("report lacks %q:\n%s", w, txt)
 		}
