@@ -3,6 +3,7 @@ package kpi
 import (
 	"context"
 	"fmt"
+	"slices"
 )
 
 // funnelKPIs are the funnel's KPIs (DESIGN §5.1), per stage of the model.
@@ -103,58 +104,104 @@ func (e *Engine) funnelSteps() [][]funnelStep {
 }
 
 func (e *Engine) funnel(ctx context.Context, s Scope, window int) (*Breakdown[Funnel], error) {
-	// One scan of the cohort over a bitmask of the stages each case reached: kpi_case.reached, or
-	// within the window the stages whose first event lies within it (from kpi_case_stage).
-	mask := "c.reached"
-	q := aggQuery{table: "kpi_case", ts: "c.started_at"}
+	// One scan of the cohort counting cases per bitmask of the stages they reached (kpi_case.reached,
+	// or within the window the stages whose first event lies within it, from kpi_case_stage) and per
+	// branch; a cohort has few distinct masks, and every funnel number is a sum over them.
+	q := aggQuery{table: "kpi_case", ts: "c.started_at", key: "coalesce(c.reached, 0)", aggs: []string{"count(*)"}}
 	if window >= 0 {
-		mask = "c.wmask"
+		q.key = "coalesce(w.wmask, 0)"
 		q.from = `kpi_case c LEFT JOIN (SELECT s.case_id, bit_or(CAST(1 AS BIGINT) << s.stage_pos) AS wmask
     FROM kpi_case_stage s JOIN kpi_case k ON k.case_id = s.case_id
     WHERE s.first_at <= k.started_at + to_days(CAST(? AS INTEGER)) GROUP BY s.case_id) w ON w.case_id = c.case_id`
-		q.sel = "c.*, w.wmask"
 		q.fromArgs = []any{window}
 	}
-	has := func(p int) string { return fmt.Sprintf("%s & %s <> 0", mask, bit(p)) }
-	q.aggs = []string{"count(*)", "count(*) FILTER (WHERE " + has(0) + ")"}
-	for i := range e.model.Stages {
-		q.aggs = append(q.aggs, "count(*) FILTER (WHERE "+has(i)+")", "count(*) FILTER (WHERE "+has(0)+" AND "+has(i)+")")
-	}
-	// Per step, the cases on its branch that reached its previous stage, and of those the ones that
-	// reached the stage too (for a branch's first stage: the cases on the branch reaching it, twice).
 	steps := e.funnelSteps()
-	for _, ss := range steps {
-		for _, st := range ss {
-			cond := has(st.stage)
-			if st.prev >= 0 {
-				cond = has(st.prev)
-			}
-			if st.branch != "" {
-				cond = "c.branch = ? AND " + cond
-				q.aggArgs = append(q.aggArgs, st.branch, st.branch)
-			}
-			q.aggs = append(q.aggs, "count(*) FILTER (WHERE "+cond+")", "count(*) FILTER (WHERE "+cond+" AND "+has(st.stage)+")")
-		}
+	branches := e.funnelBranches()
+	for _, b := range branches {
+		q.aggs = append(q.aggs, "count(*) FILTER (WHERE c.branch = ?)")
+		q.aggArgs = append(q.aggArgs, b)
 	}
-	return each(ctx, e, s, q, func(cur, prev cell) Funnel {
-		f := Funnel{Stages: make([]FunnelStage, len(e.model.Stages))}
-		k := 2 + 2*len(e.model.Stages) // the first step cell
-		for i, st := range e.model.Stages {
-			r, pr := cur[2+2*i], prev[2+2*i]
-			var den, num, pden, pnum float64
-			for range steps[i] {
-				den, num, pden, pnum = den+cur[k], num+cur[k+1], pden+prev[k], pnum+prev[k+1]
-				k += 2
+	byMask, err := e.runKeyed(ctx, s, q)
+	if err != nil {
+		return nil, err
+	}
+	masks := make([]int64, 0, len(byMask))
+	for m := range byMask {
+		masks = append(masks, m)
+	}
+	slices.Sort(masks)
+	rs := make([]*aggResult, len(masks))
+	for i, m := range masks {
+		rs[i] = byMask[m]
+	}
+	branchIdx := map[string]int{}
+	for i, b := range branches {
+		branchIdx[b] = 1 + i // the cell holding the branch's count
+	}
+	// side sums a period's cells (one per mask: all cases, then per branch).
+	side := func(cs []cell) (cohort float64, reached, top, num, den []float64) {
+		n := len(e.model.Stages)
+		reached, top, num, den = make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
+		for j, c := range cs {
+			m := masks[j]
+			has := func(p int) bool { return m&(int64(1)<<p) != 0 }
+			cohort += c[0]
+			for i := range e.model.Stages {
+				if has(i) {
+					reached[i] += c[0]
+					if has(0) {
+						top[i] += c[0]
+					}
+				}
+				// Per step: the cases on its branch that reached its previous stage (for a branch's
+				// first stage, the stage itself), and of those the ones that reached the stage.
+				for _, st := range steps[i] {
+					cnt := c[0]
+					if st.branch != "" {
+						cnt = c[branchIdx[st.branch]]
+					}
+					from := st.prev
+					if from < 0 {
+						from = st.stage
+					}
+					if has(from) {
+						den[i] += cnt
+						if has(st.stage) {
+							num[i] += cnt
+						}
+					}
+				}
 			}
+		}
+		return cohort, reached, top, num, den
+	}
+	bd, err := assemble(e, s, rs, func(cur, prev []cell) Funnel {
+		cn, cr, ct, cnum, cden := side(cur)
+		pn, pr, pt, pnum, pden := side(prev)
+		f := Funnel{Stages: make([]FunnelStage, len(e.model.Stages))}
+		for i, st := range e.model.Stages {
 			f.Stages[i] = FunnelStage{
 				Stage:        st.ID,
-				Reached:      pair(count(r, int64(cur[0])), count(pr, int64(prev[0]))),
-				FromPrevious: pair(proportion(num, den), proportion(pnum, pden)),
-				FromTop:      pair(proportion(cur[3+2*i], cur[1]), proportion(prev[3+2*i], prev[1])),
+				Reached:      pair(count(cr[i], int64(cn)), count(pr[i], int64(pn))),
+				FromPrevious: pair(proportion(cnum[i], cden[i]), proportion(pnum[i], pden[i])),
+				FromTop:      pair(proportion(ct[i], cr[0]), proportion(pt[i], pr[0])),
 			}
 		}
 		return f
 	})
+	if err != nil {
+		return nil, err
+	}
+	return bd, nil
+}
+
+// funnelBranches lists the branches the funnel's steps name ("" steps need no branch count).
+func (e *Engine) funnelBranches() []string {
+	var out []string
+	for _, b := range e.model.Branches {
+		out = append(out, b.ID)
+	}
+	return out
 }
 
 // LeadConversion returns leads converted to an opportunity / leads created, for the leads created
