@@ -21,8 +21,8 @@ func catalog(ctx context.Context, e *kpi.Engine) (*model.Catalog, error) {
 		out.Kpis = append(out.Kpis, &model.KpiDefinition{
 			Name: k.Name, Title: k.Title, Unit: model.KpiUnit(strings.ToUpper(string(k.Unit))),
 			Direction: model.KpiDirection(strings.ToUpper(string(k.Direction))), RangeOn: k.RangeOn, Over: k.Over,
-			Definition: k.Definition, Section: k.Section, Milestones: milestoneNames(k.Milestones),
-			MissingMilestones: milestoneNames(e.Missing(k)), Fields: k.Fields,
+			Definition: k.Definition, Section: k.Section, Milestones: schema.MilestoneStrings(k.Milestones),
+			MissingMilestones: schema.MilestoneStrings(e.Missing(k)), Fields: k.Fields,
 		})
 	}
 	for _, d := range schema.BuiltinDimensions {
@@ -52,12 +52,4 @@ func catalog(ctx context.Context, e *kpi.Engine) (*model.Catalog, error) {
 		out.Milestones = append(out.Milestones, mi)
 	}
 	return out, nil
-}
-
-func milestoneNames(ms []schema.Milestone) []string {
-	out := make([]string, len(ms))
-	for i, m := range ms {
-		out[i] = string(m)
-	}
-	return out
 }

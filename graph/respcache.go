@@ -6,13 +6,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"strconv"
-	"sync"
 
 	"github.com/99designs/gqlgen/graphql"
-	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/ltc-analytics/ltc/auth"
+	"github.com/ltc-analytics/ltc/internal/bytecache"
 	"github.com/ltc-analytics/ltc/schema/kpi"
 )
 
@@ -24,12 +23,9 @@ import (
 // bytes of the answers it holds: the least recently used go first.
 type ResponseCache struct {
 	// version returns the warehouse data version; it must be cheap (an in-memory read).
-	version  func() int64
-	maxBytes int64
+	version func() int64
 
-	mu    sync.Mutex // guards bytes and every change to cache (its evictions update bytes)
-	cache *lru.Cache[string, *graphql.Response]
-	bytes int64
+	cache *bytecache.Cache[*graphql.Response]
 }
 
 // responseCacheEntries bounds the entries too (tiny answers); the byte bound is the one that matters.
@@ -37,11 +33,7 @@ const responseCacheEntries = 100000
 
 // NewResponseCache returns a cache holding up to maxBytes of answers, keyed by request and data version.
 func NewResponseCache(maxBytes int64, version func() int64) *ResponseCache {
-	c := &ResponseCache{version: version, maxBytes: maxBytes}
-	c.cache, _ = lru.NewWithEvict(responseCacheEntries, func(key string, r *graphql.Response) {
-		c.bytes -= responseSize(key, r) // called inside Add or RemoveOldest, under c.mu
-	})
-	return c
+	return &ResponseCache{version: version, cache: bytecache.New[*graphql.Response](responseCacheEntries, maxBytes)}
 }
 
 // responseSize approximates the memory an entry holds: its JSON data, key and bookkeeping.
@@ -50,31 +42,11 @@ func responseSize(key string, r *graphql.Response) int64 {
 }
 
 // Bytes returns the approximate bytes the cached answers hold.
-func (c *ResponseCache) Bytes() int64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.bytes
-}
+func (c *ResponseCache) Bytes() int64 { return c.cache.Bytes() }
 
-// add caches r under key unless it alone is over an eighth of the budget, then evicts the least
-// recently used answers until the cache is within its bytes.
+// add caches r under key, sized by its data and key.
 func (c *ResponseCache) add(key string, r *graphql.Response) {
-	size := responseSize(key, r)
-	if size > c.maxBytes/8 {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.cache.Contains(key) {
-		return
-	}
-	c.cache.Add(key, r)
-	c.bytes += size
-	for c.bytes > c.maxBytes {
-		if _, _, ok := c.cache.RemoveOldest(); !ok {
-			break
-		}
-	}
+	c.cache.Add(key, r, responseSize(key, r))
 }
 
 var _ interface {

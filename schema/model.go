@@ -59,12 +59,13 @@ const (
 var Milestones = []Milestone{MilestoneLeadCreated, MilestoneOpportunityCreated, MilestoneWon,
 	MilestoneDeliveryStarted, MilestoneDelivered, MilestoneInvoiced, MilestoneCashCollected}
 
-func milestoneNames() string {
-	names := make([]string, len(Milestones))
-	for i, m := range Milestones {
-		names[i] = string(m)
+// MilestoneStrings returns the names of ms, in order.
+func MilestoneStrings(ms []Milestone) []string {
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = string(m)
 	}
-	return strings.Join(names, ", ")
+	return out
 }
 
 // Branch is a guided path; a case takes the first branch whose When matches its attributes.
@@ -236,7 +237,7 @@ func (m *Model) validate() error {
 		if s.Milestone != "" {
 			switch other, dup := m.milestones[s.Milestone]; {
 			case !slices.Contains(Milestones, s.Milestone):
-				bad(s.pos, "milestone", "stage %q: unknown milestone %q (want one of %s)", s.ID, s.Milestone, milestoneNames())
+				bad(s.pos, "milestone", "stage %q: unknown milestone %q (want one of %s)", s.ID, s.Milestone, strings.Join(MilestoneStrings(Milestones), ", "))
 			case dup:
 				bad(s.pos, "milestone", "milestone %q is marked on both %q and %q", s.Milestone, other, s.ID)
 			default:

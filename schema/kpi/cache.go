@@ -8,8 +8,9 @@ import (
 	"sync"
 	"time"
 
-	lru "github.com/hashicorp/golang-lru/v2"
 	"golang.org/x/sync/singleflight"
+
+	"github.com/ltc-analytics/ltc/internal/bytecache"
 )
 
 // flightState counts the callers waiting for one in-flight computation, so that the shared
@@ -35,58 +36,20 @@ const defaultCacheBytes = 64 << 20
 // so it tracks their memory within a small factor). A result over an eighth of the budget is not
 // kept at all. Safe for concurrent use.
 type resultCache struct {
-	maxBytes int64
-
-	mu    sync.Mutex // guards bytes and every change to lru (its evictions update bytes)
-	lru   *lru.Cache[string, sizedResult]
-	bytes int64
-}
-
-type sizedResult struct {
-	v    any
-	size int64
+	*bytecache.Cache[any]
 }
 
 func newResultCache(entries int, maxBytes int64) *resultCache {
-	c := &resultCache{maxBytes: maxBytes}
-	c.lru, _ = lru.NewWithEvict(entries, func(_ string, r sizedResult) { c.bytes -= r.size }) // entries > 0
-	return c
+	return &resultCache{bytecache.New[any](entries, maxBytes)}
 }
 
-// Get returns the cached result for key.
-func (c *resultCache) Get(key string) (any, bool) {
-	r, ok := c.lru.Get(key)
-	return r.v, ok
-}
-
-// Add caches v under key and evicts the least recently used results until within the budget.
+// Add caches v under key, sized by its JSON encoding.
 func (c *resultCache) Add(key string, v any) {
 	size := int64(64 << 10) // a result JSON cannot encode (a NaN): a generous guess
 	if b, err := json.Marshal(v); err == nil {
 		size = int64(len(b)+len(key)) + 256
 	}
-	if size > c.maxBytes/8 {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.lru.Contains(key) {
-		return
-	}
-	c.lru.Add(key, sizedResult{v: v, size: size})
-	c.bytes += size
-	for c.bytes > c.maxBytes {
-		if _, _, ok := c.lru.RemoveOldest(); !ok {
-			break
-		}
-	}
-}
-
-// Bytes returns the approximate bytes the cached results hold.
-func (c *resultCache) Bytes() int64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.bytes
+	c.Cache.Add(key, v, size)
 }
 
 // timeKey is t's instant in cache keys: seconds and nanoseconds since the Unix epoch, exact for

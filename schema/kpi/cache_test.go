@@ -48,7 +48,7 @@ func TestResultCacheBoundedInBytes(t *testing.T) {
 			t.Fatalf("after %d results: %d bytes cached, budget %d", i+1, c.Bytes(), 64<<10)
 		}
 	}
-	if n := c.lru.Len(); n == 0 || n == 1000 {
+	if n := c.Len(); n == 0 || n == 1000 {
 		t.Errorf("%d results kept: want some, evicted by bytes", n)
 	}
 	if _, ok := c.Get(timeKey(time.Unix(999, 0))); !ok {

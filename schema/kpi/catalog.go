@@ -116,7 +116,7 @@ func (e *Engine) Unserved() []string {
 	for _, k := range Catalog() {
 		if ms := e.Missing(k); len(ms) > 0 {
 			out = append(out, fmt.Sprintf("%s (%s) answers NOT_CONFIGURED: the process model marks no stage as milestone %s",
-				k.Title, k.Name, strings.Join(milestoneStrings(ms), ", ")))
+				k.Title, k.Name, strings.Join(schema.MilestoneStrings(ms), ", ")))
 		}
 	}
 	if e.IronTriangleConfigured() != nil {
@@ -124,14 +124,6 @@ func (e *Engine) Unserved() []string {
 	}
 	if len(e.gates) == 0 {
 		out = append(out, "Process and gate compliance (compliance, gate_compliance) have nothing to measure: the process model has no gate")
-	}
-	return out
-}
-
-func milestoneStrings(ms []schema.Milestone) []string {
-	out := make([]string, len(ms))
-	for i, m := range ms {
-		out[i] = string(m)
 	}
 	return out
 }

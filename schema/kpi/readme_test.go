@@ -6,6 +6,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/ltc-analytics/ltc/schema"
 )
 
 var updateReadme = flag.Bool("update-readme", false, "rewrite the README's KPI table from the catalog")
@@ -24,7 +26,7 @@ func catalogTable() string {
 	for _, k := range Catalog() {
 		def := k.Definition + " (n: " + k.Over + ")"
 		if len(k.Milestones) > 0 {
-			def += "; needs milestones " + strings.Join(milestoneStrings(k.Milestones), ", ")
+			def += "; needs milestones " + strings.Join(schema.MilestoneStrings(k.Milestones), ", ")
 		}
 		fmt.Fprintf(&b, "| %s | `%s` | %s | %s | %s | %s | §%s |\n", k.Title, k.Name, k.Unit, better[k.Direction], k.RangeOn, def, k.Section)
 	}
