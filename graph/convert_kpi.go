@@ -310,7 +310,10 @@ func violationConnection(p *kpi.Page[kpi.ViolationRow]) *model.ViolationConnecti
 
 func cash(c *kpi.Cash) *model.Cash {
 	return &model.Cash{Billed: kpiValue(c.Billed), Collected: kpiValue(c.Collected), Receivables: kpiValue(c.Receivables),
-		OverdueShare: kpiValue(c.OverdueShare), DsoDays: kpiValue(c.DSO), CollectionRate: kpiValue(c.CollectionRate)}
+		OverdueShare: kpiValue(c.OverdueShare), DsoDays: kpiValue(c.DSO), CollectionRate: kpiValue(c.CollectionRate),
+		Ageing: &model.ReceivablesAgeing{NotDue: kpiValue(c.Ageing.NotDue), PastDue0To30: kpiValue(c.Ageing.PastDue0To30),
+			PastDue31To60: kpiValue(c.Ageing.PastDue31To60), PastDue61To90: kpiValue(c.Ageing.PastDue61To90),
+			PastDueOver90: kpiValue(c.Ageing.PastDueOver90)}}
 }
 
 func cashBreakdown(s kpi.Scope, bd *kpi.Breakdown[kpi.Cash]) *model.CashBreakdown {

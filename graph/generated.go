@@ -90,6 +90,7 @@ type ComplexityRoot struct {
 	}
 
 	Cash struct {
+		Ageing         func(childComplexity int) int
 		Billed         func(childComplexity int) int
 		Collected      func(childComplexity int) int
 		CollectionRate func(childComplexity int) int
@@ -507,6 +508,14 @@ type ComplexityRoot struct {
 		Monthly      func(childComplexity int) int
 		MonthsToRamp func(childComplexity int) int
 		Name         func(childComplexity int) int
+	}
+
+	ReceivablesAgeing struct {
+		NotDue        func(childComplexity int) int
+		PastDue0To30  func(childComplexity int) int
+		PastDue31To60 func(childComplexity int) int
+		PastDue61To90 func(childComplexity int) int
+		PastDueOver90 func(childComplexity int) int
 	}
 
 	Rollout struct {
@@ -937,6 +946,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CaseConnection.PageInfo(childComplexity), true
 
+	case "Cash.ageing":
+		if e.ComplexityRoot.Cash.Ageing == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Cash.Ageing(childComplexity), true
 	case "Cash.billed":
 		if e.ComplexityRoot.Cash.Billed == nil {
 			break
@@ -2740,6 +2755,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.RampHire.Name(childComplexity), true
 
+	case "ReceivablesAgeing.notDue":
+		if e.ComplexityRoot.ReceivablesAgeing.NotDue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReceivablesAgeing.NotDue(childComplexity), true
+	case "ReceivablesAgeing.pastDue0To30":
+		if e.ComplexityRoot.ReceivablesAgeing.PastDue0To30 == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReceivablesAgeing.PastDue0To30(childComplexity), true
+	case "ReceivablesAgeing.pastDue31To60":
+		if e.ComplexityRoot.ReceivablesAgeing.PastDue31To60 == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReceivablesAgeing.PastDue31To60(childComplexity), true
+	case "ReceivablesAgeing.pastDue61To90":
+		if e.ComplexityRoot.ReceivablesAgeing.PastDue61To90 == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReceivablesAgeing.PastDue61To90(childComplexity), true
+	case "ReceivablesAgeing.pastDueOver90":
+		if e.ComplexityRoot.ReceivablesAgeing.PastDueOver90 == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReceivablesAgeing.PastDueOver90(childComplexity), true
+
 	case "Rollout.asOf":
 		if e.ComplexityRoot.Rollout.AsOf == nil {
 			break
@@ -3633,6 +3679,8 @@ func (ec *executionContext) childFields_Cash(ctx context.Context, field graphql.
 		return ec.fieldContext_Cash_dsoDays(ctx, field)
 	case "collectionRate":
 		return ec.fieldContext_Cash_collectionRate(ctx, field)
+	case "ageing":
+		return ec.fieldContext_Cash_ageing(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Cash", field.Name)
 }
@@ -4391,6 +4439,22 @@ func (ec *executionContext) childFields_RampHire(ctx context.Context, field grap
 		return ec.fieldContext_RampHire_monthsToRamp(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RampHire", field.Name)
+}
+
+func (ec *executionContext) childFields_ReceivablesAgeing(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "notDue":
+		return ec.fieldContext_ReceivablesAgeing_notDue(ctx, field)
+	case "pastDue0To30":
+		return ec.fieldContext_ReceivablesAgeing_pastDue0To30(ctx, field)
+	case "pastDue31To60":
+		return ec.fieldContext_ReceivablesAgeing_pastDue31To60(ctx, field)
+	case "pastDue61To90":
+		return ec.fieldContext_ReceivablesAgeing_pastDue61To90(ctx, field)
+	case "pastDueOver90":
+		return ec.fieldContext_ReceivablesAgeing_pastDueOver90(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReceivablesAgeing", field.Name)
 }
 
 func (ec *executionContext) childFields_Rollout(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6423,6 +6487,38 @@ func (ec *executionContext) fieldContext_Cash_collectionRate(_ context.Context, 
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_KpiValue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Cash_ageing(ctx context.Context, field graphql.CollectedField, obj *model.Cash) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Cash_ageing(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Ageing, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ReceivablesAgeing) graphql.Marshaler {
+			return ec.marshalNReceivablesAgeing2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐReceivablesAgeing(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Cash_ageing(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Cash",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReceivablesAgeing(ctx, field)
 		},
 	}
 	return fc, nil
@@ -13866,6 +13962,166 @@ func (ec *executionContext) fieldContext_RampHire_monthsToRamp(_ context.Context
 	return graphql.NewScalarFieldContext("RampHire", field, false, false, "Int")
 }
 
+func (ec *executionContext) _ReceivablesAgeing_notDue(ctx context.Context, field graphql.CollectedField, obj *model.ReceivablesAgeing) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReceivablesAgeing_notDue(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NotDue, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.KpiValue) graphql.Marshaler {
+			return ec.marshalNKpiValue2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiValue(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReceivablesAgeing_notDue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReceivablesAgeing",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KpiValue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReceivablesAgeing_pastDue0To30(ctx context.Context, field graphql.CollectedField, obj *model.ReceivablesAgeing) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReceivablesAgeing_pastDue0To30(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PastDue0To30, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.KpiValue) graphql.Marshaler {
+			return ec.marshalNKpiValue2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiValue(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReceivablesAgeing_pastDue0To30(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReceivablesAgeing",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KpiValue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReceivablesAgeing_pastDue31To60(ctx context.Context, field graphql.CollectedField, obj *model.ReceivablesAgeing) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReceivablesAgeing_pastDue31To60(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PastDue31To60, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.KpiValue) graphql.Marshaler {
+			return ec.marshalNKpiValue2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiValue(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReceivablesAgeing_pastDue31To60(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReceivablesAgeing",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KpiValue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReceivablesAgeing_pastDue61To90(ctx context.Context, field graphql.CollectedField, obj *model.ReceivablesAgeing) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReceivablesAgeing_pastDue61To90(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PastDue61To90, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.KpiValue) graphql.Marshaler {
+			return ec.marshalNKpiValue2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiValue(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReceivablesAgeing_pastDue61To90(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReceivablesAgeing",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KpiValue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReceivablesAgeing_pastDueOver90(ctx context.Context, field graphql.CollectedField, obj *model.ReceivablesAgeing) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReceivablesAgeing_pastDueOver90(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PastDueOver90, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.KpiValue) graphql.Marshaler {
+			return ec.marshalNKpiValue2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiValue(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReceivablesAgeing_pastDueOver90(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReceivablesAgeing",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KpiValue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Rollout_initiativeId(ctx context.Context, field graphql.CollectedField, obj *model.Rollout) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -18427,6 +18683,11 @@ func (ec *executionContext) _Cash(ctx context.Context, sel ast.SelectionSet, obj
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "ageing":
+			out.Values[i] = ec._Cash_ageing(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -21182,6 +21443,59 @@ func (ec *executionContext) _RampHire(ctx context.Context, sel ast.SelectionSet,
 	return out
 }
 
+var receivablesAgeingImplementors = []string{"ReceivablesAgeing"}
+
+func (ec *executionContext) _ReceivablesAgeing(ctx context.Context, sel ast.SelectionSet, obj *model.ReceivablesAgeing) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, receivablesAgeingImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ReceivablesAgeing")
+		case "notDue":
+			out.Values[i] = ec._ReceivablesAgeing_notDue(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pastDue0To30":
+			out.Values[i] = ec._ReceivablesAgeing_pastDue0To30(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pastDue31To60":
+			out.Values[i] = ec._ReceivablesAgeing_pastDue31To60(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pastDue61To90":
+			out.Values[i] = ec._ReceivablesAgeing_pastDue61To90(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pastDueOver90":
+			out.Values[i] = ec._ReceivablesAgeing_pastDueOver90(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var rolloutImplementors = []string{"Rollout"}
 
 func (ec *executionContext) _Rollout(ctx context.Context, sel ast.SelectionSet, obj *model.Rollout) graphql.Marshaler {
@@ -23693,6 +24007,14 @@ func (ec *executionContext) marshalNRampHire2ᚖgithubᚗcomᚋltcᚑanalytics�
 		return graphql.Null
 	}
 	return ec._RampHire(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNReceivablesAgeing2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐReceivablesAgeing(ctx context.Context, sel ast.SelectionSet, v *model.ReceivablesAgeing) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ReceivablesAgeing!")
+		return graphql.Null
+	}
+	return ec._ReceivablesAgeing(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNRollout2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐRollout(ctx context.Context, sel ast.SelectionSet, v *model.Rollout) graphql.Marshaler {

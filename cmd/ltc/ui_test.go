@@ -127,6 +127,10 @@ func testOverview(t *testing.T, browser context.Context, base, art string) {
 	if csv := tb.eval(`window.__ltc.csv('headline')`); csv == nil || !strings.HasPrefix(csv.(string), "kpi,unit,value,previous") || strings.Count(csv.(string), "\n") != 7 {
 		t.Errorf("headline CSV: %v", csv)
 	}
+	// The period ends today: the running bucket is drawn dashed on the trend, not as a cliff.
+	if p := tb.eval(`document.querySelector('[data-card=trend] [data-partial]')?.dataset.partial`); p != "1" {
+		t.Errorf("the overview trend marks %v partial buckets, want the running one (1)", p)
+	}
 	tb.screenshot(art, "overview")
 
 	// The business-unit filter lists the API's business units; choosing one (through the select, as a
@@ -441,7 +445,8 @@ func checkAdoption(t *testing.T, tb *tab, base string, scope map[string]any) ([]
 // --- cash -----------------------------------------------------------------------------------------
 
 const cashQuery = `query($s: ScopeInput!) {
-  cash(scope: $s) { total { billed { ...V } collected { ...V } receivables { ...V } overdueShare { ...V } dsoDays { ...V } collectionRate { ...V } } }
+  cash(scope: $s) { total { billed { ...V } collected { ...V } receivables { ...V } overdueShare { ...V } dsoDays { ...V } collectionRate { ...V }
+    ageing { notDue { ...V } pastDue0To30 { ...V } pastDue31To60 { ...V } pastDue61To90 { ...V } pastDueOver90 { ...V } } } }
 }
 fragment V on KpiValue { value previous n previousN }`
 
@@ -458,6 +463,13 @@ func testCash(t *testing.T, browser context.Context, base, art string) {
 	tb.noCardErrors()
 	if n := tb.eval(`document.querySelectorAll('#page .card canvas').length`); n.(float64) < 5 {
 		t.Errorf("cash page draws %v canvases", n)
+	}
+	// The period ends today: the running week is drawn dashed on the DSO trend, not as a cliff.
+	if p := tb.eval(`document.querySelector('[data-card=dso-trend] [data-partial]')?.dataset.partial`); p != "1" {
+		t.Errorf("DSO trend marks %v partial buckets, want the running week (1)", p)
+	}
+	if d := tb.text(`[data-card=headline] .kpi-defs`); !strings.Contains(d, "Collection rate") || !strings.Contains(d, "paid so far") {
+		t.Errorf("the cash page does not define collection rate: %q", d)
 	}
 	tb.screenshot(art, "cash")
 	unit := dimensionValues(t, base, scope, "BUSINESS_UNIT")[0]
@@ -480,6 +492,18 @@ func checkCash(t *testing.T, tb *tab, base string, scope map[string]any) []strin
 			t.Errorf("%s tile shows %q, API gives %q", tl.key, text, w)
 		}
 		got = append(got, text)
+	}
+	// The ageing table shows the API's buckets, which add up to the receivables.
+	sum := 0.0
+	for _, b := range []string{"notDue", "pastDue0To30", "pastDue31To60", "pastDue61To90", "pastDueOver90"} {
+		v := at(want, "cash", "total", "ageing", b)
+		sum += at(v, "value").(float64)
+		if text, w := tb.text(fmt.Sprintf(`[data-card=headline] [data-ageing=%s] td:nth-child(2)`, b)), money(at(v, "value").(float64)); text != w {
+			t.Errorf("ageing %s shows %q, API gives %q", b, text, w)
+		}
+	}
+	if ar := at(want, "cash", "total", "receivables", "value").(float64); math.Abs(sum-ar) > 1e-6*math.Max(1, math.Abs(ar)) {
+		t.Errorf("ageing buckets sum to %v, receivables are %v", sum, ar)
 	}
 	return got
 }

@@ -108,10 +108,13 @@ type Cash struct {
 	Receivables *KpiValue `json:"receivables"`
 	// Overdue share of receivables: part of the receivables on invoices already past due, a ratio 0..1.
 	OverdueShare *KpiValue `json:"overdueShare"`
-	// Days sales outstanding: receivables / billed × days in the period, in days (n: invoices billed).
+	// Days sales outstanding: receivables / billed × days of the period elapsed when measured (a running
+	// period counts its days so far), in days (n: invoices billed).
 	DsoDays *KpiValue `json:"dsoDays"`
 	// Collection rate: amount paid (by the measuring instant) on invoices issued in the period / billed, a ratio 0..1.
 	CollectionRate *KpiValue `json:"collectionRate"`
+	// Receivables ageing: the receivables split by days past due; the five buckets sum to receivables.
+	Ageing *ReceivablesAgeing `json:"ageing"`
 }
 
 // Cash over the scope, per group and per time bucket.
@@ -810,6 +813,22 @@ type RampHire struct {
 	Monthly []float64 `json:"monthly"`
 	// First tenure month whose trailing 3-month mean reaches the threshold; null when not (yet) reached.
 	MonthsToRamp *int `json:"monthsToRamp,omitempty"`
+}
+
+// Receivables ageing: receivables as of the measuring instant by whole days past their due date, each
+// an amount in the source currency (n: invoices issued before it). An invoice without a due date is
+// not yet due.
+type ReceivablesAgeing struct {
+	// Receivables ageing, not yet due: the amount of receivables whose due date has not passed.
+	NotDue *KpiValue `json:"notDue"`
+	// Receivables ageing, 0–30 days past due: an amount.
+	PastDue0To30 *KpiValue `json:"pastDue0To30"`
+	// Receivables ageing, 31–60 days past due: an amount.
+	PastDue31To60 *KpiValue `json:"pastDue31To60"`
+	// Receivables ageing, 61–90 days past due: an amount.
+	PastDue61To90 *KpiValue `json:"pastDue61To90"`
+	// Receivables ageing, more than 90 days past due: an amount.
+	PastDueOver90 *KpiValue `json:"pastDueOver90"`
 }
 
 // The rollout of an initiative across business units.

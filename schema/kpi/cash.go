@@ -25,11 +25,31 @@ var cashKPIs = []KPI{
 		Definition: "receivables on invoices past due / receivables", Fields: []string{"Cash.overdueShare"}},
 	{Name: "dso", Title: "Days sales outstanding", Unit: UnitDays, Direction: LowerIsBetter, Section: "5.7",
 		RangeOn: "the invoice's issued_at", Over: "invoices issued",
-		Definition: "receivables at the period end / billed in the period × days in the period", Fields: []string{"Cash.dsoDays"}},
+		Definition: "receivables at the period end (or now) / billed in the period × days of the period elapsed by then",
+		Fields:     []string{"Cash.dsoDays"}},
 	{Name: "collection_rate", Title: "Collection rate", Unit: UnitRatio, Direction: HigherIsBetter, Section: "5.7",
 		RangeOn: "the invoice's issued_at", Over: "invoices issued",
 		Definition: "amount paid so far on the invoices issued in the period / amount billed in the period",
 		Fields:     []string{"Cash.collectionRate"}},
+	{Name: "receivables_ageing", Title: "Receivables ageing", Unit: UnitMoney, Direction: LowerIsBetter, Section: "5.7",
+		RangeOn: "as of the period end (now for the current period)", Over: "invoices issued before then",
+		Definition: "receivables split by whole days past their due date: not yet due, 0–30, 31–60, 61–90 and over 90 days past due",
+		Fields: []string{"ReceivablesAgeing.notDue", "ReceivablesAgeing.pastDue0To30", "ReceivablesAgeing.pastDue31To60",
+			"ReceivablesAgeing.pastDue61To90", "ReceivablesAgeing.pastDueOver90"}},
+}
+
+// AgeingBuckets are the receivables ageing buckets in days past due: bucket i holds receivables
+// whose due date lies between AgeingBuckets[i-1] (exclusive) and AgeingBuckets[i] (inclusive) days
+// before the measuring instant; bucket 0 is not yet due, the last is over 90 days past due.
+var AgeingBuckets = []int{0, 30, 60, 90}
+
+// Ageing is AR(a) split by days past due (DESIGN §5.7); the buckets sum to Receivables.
+type Ageing struct {
+	NotDue        Value `json:"notDue"`
+	PastDue0To30  Value `json:"pastDue0To30"`
+	PastDue31To60 Value `json:"pastDue31To60"`
+	PastDue61To90 Value `json:"pastDue61To90"`
+	PastDueOver90 Value `json:"pastDueOver90"`
 }
 
 // Cash is billing and collection (DESIGN §5.7) for a period [f, t), measured as of
@@ -47,6 +67,8 @@ type Cash struct {
 	DSO Value `json:"dso"`
 	// CollectionRate is the amount paid before a on invoices issued in the period / Billed.
 	CollectionRate Value `json:"collectionRate"`
+	// Ageing splits Receivables by days past due at a.
+	Ageing Ageing `json:"ageing"`
 }
 
 // Cash returns billing, collection and receivables in the scope. Amounts are summed as stored
@@ -71,6 +93,36 @@ func (e *Engine) Cash(ctx context.Context, s Scope) (*Breakdown[Cash], error) {
 // cashWindow is one period the cash query measures.
 type cashWindow struct{ from, to, asOf time.Time }
 
+// days is the length of the window elapsed at its measuring instant, in days: DSO's "days in the
+// period", so that a running period or bucket is not read as a whole one.
+func (w cashWindow) days() float64 {
+	end := w.to
+	if w.asOf.Before(end) {
+		end = w.asOf
+	}
+	return end.Sub(w.from).Hours() / 24
+}
+
+// ageingSQL are the aggregates of AR(a) per ageing bucket (AgeingBuckets), in bucket order: a
+// receivable is its invoices' amounts minus their payments received before a, keyed by the due
+// date; an invoice without a due date is not yet due.
+func ageingSQL() []string {
+	conds := []string{"coalesce(r.due_at >= w.a, true)"}
+	for i, d := range AgeingBuckets {
+		c := fmt.Sprintf("r.due_at < w.a - INTERVAL %d DAY", d)
+		if i+1 < len(AgeingBuckets) {
+			c += fmt.Sprintf(" AND r.due_at >= w.a - INTERVAL %d DAY", AgeingBuckets[i+1])
+		}
+		conds = append(conds, c)
+	}
+	out := make([]string, len(conds))
+	for i, c := range conds {
+		out[i] = fmt.Sprintf("coalesce(sum(r.inv) FILTER (WHERE r.received_at IS NULL AND r.issued_at < w.a AND %s), 0)\n"+
+			"    - coalesce(sum(r.pay) FILTER (WHERE r.received_at < w.a AND %s), 0)", c, c)
+	}
+	return out
+}
+
 func (e *Engine) cash(ctx context.Context, s Scope, asOf time.Time) (*Breakdown[Cash], error) {
 	wins := []cashWindow{{s.From, s.To, asOf}, {s.previous(), s.From, s.From}}
 	var buckets []time.Time
@@ -84,6 +136,9 @@ func (e *Engine) cash(ctx context.Context, s Scope, asOf time.Time) (*Breakdown[
 		for _, b := range append([]time.Time{first}, bs...) {
 			end := e.nextBucket(s.Grain, b)
 			a := end
+			if end.After(s.To) {
+				end = s.To
+			}
 			if a.After(asOf) {
 				a = asOf
 			}
@@ -131,7 +186,11 @@ func (e *Engine) cash(ctx context.Context, s Scope, asOf time.Time) (*Breakdown[
     - coalesce(sum(r.pay) FILTER (WHERE r.received_at < w.a), 0),
   coalesce(sum(r.inv) FILTER (WHERE r.received_at IS NULL AND r.issued_at < w.a AND r.due_at < w.a), 0)
     - coalesce(sum(r.pay) FILTER (WHERE r.received_at < w.a AND r.due_at < w.a), 0),
-  coalesce(sum(r.pay) FILTER (WHERE r.issued_at >= w.f AND r.issued_at < w.t AND r.received_at < w.a), 0)
+  coalesce(sum(r.pay) FILTER (WHERE r.issued_at >= w.f AND r.issued_at < w.t AND r.received_at < w.a), 0)`)
+	for _, a := range ageingSQL() {
+		b.add(",\n  " + a)
+	}
+	b.add(`
 FROM r JOIN w ON r.at < w.t GROUP BY `)
 	if nd == 0 {
 		b.add("w.k")
@@ -150,6 +209,7 @@ FROM r JOIN w ON r.at < w.t GROUP BY `)
 	type meas struct {
 		nInv, nPay, nAR                      int64
 		billed, collected, ar, overdue, coll float64
+		ageing                               [5]float64
 	}
 	totals := make([]meas, len(wins))
 	groups := map[string]*[2]meas{}
@@ -164,6 +224,9 @@ FROM r JOIN w ON r.at < w.t GROUP BY `)
 			dest = append(dest, &ds[i])
 		}
 		dest = append(dest, &gd, &m.nInv, &m.billed, &m.nPay, &m.collected, &m.nAR, &m.ar, &m.overdue, &m.coll)
+		for i := range m.ageing {
+			dest = append(dest, &m.ageing[i])
+		}
 		if err := rows.Scan(dest...); err != nil {
 			return nil, err
 		}
@@ -189,15 +252,16 @@ FROM r JOIN w ON r.at < w.t GROUP BY `)
 		return nil, err
 	}
 	side := func(m meas, w cashWindow) (billed, collected, ar, overdue, dso, coll side) {
-		days := w.to.Sub(w.from).Hours() / 24
 		return count(m.billed, m.nInv), count(m.collected, m.nPay), count(m.ar, m.nAR),
-			ratio(m.overdue, m.ar, m.nAR), ratio(m.ar*days, m.billed, m.nInv), ratio(m.coll, m.billed, m.nInv)
+			ratio(m.overdue, m.ar, m.nAR), ratio(m.ar*w.days(), m.billed, m.nInv), ratio(m.coll, m.billed, m.nInv)
 	}
 	build := func(cur, prev meas, wc, wp cashWindow) Cash {
 		b1, c1, a1, o1, d1, r1 := side(cur, wc)
 		b0, c0, a0, o0, d0, r0 := side(prev, wp)
+		age := func(i int) Value { return pair(count(cur.ageing[i], cur.nAR), count(prev.ageing[i], prev.nAR)) }
 		return Cash{Billed: pair(b1, b0), Collected: pair(c1, c0), Receivables: pair(a1, a0),
-			OverdueShare: pair(o1, o0), DSO: pair(d1, d0), CollectionRate: pair(r1, r0)}
+			OverdueShare: pair(o1, o0), DSO: pair(d1, d0), CollectionRate: pair(r1, r0),
+			Ageing: Ageing{NotDue: age(0), PastDue0To30: age(1), PastDue31To60: age(2), PastDue61To90: age(3), PastDueOver90: age(4)}}
 	}
 	out := &Breakdown[Cash]{Total: build(totals[0], totals[1], wins[0], wins[1]), Complete: e.ended(s.To)}
 	ids := make([]string, 0, len(groups))

@@ -2,7 +2,11 @@ package kpi
 
 import (
 	"context"
+	"math"
 	"testing"
+	"time"
+
+	"github.com/ltc-analytics/ltc/schema"
 )
 
 func TestCashFixture(t *testing.T) {
@@ -45,6 +49,69 @@ func TestCashFixture(t *testing.T) {
 		t.Fatalf("series = %+v", bd.Series)
 	}
 	checkValue(t, "Mar DSO", bd.Series[0].Result.DSO, 600.0/1700*31, 17.5, 3, 1, f(600.0/1700*31-17.5))
+}
+
+// TestCashAgeingAndRunningDSO: receivables split by days past due, and DSO over the days of a
+// running period that have elapsed (not the whole period).
+func TestCashAgeingAndRunningDSO(t *testing.T) {
+	eng, db := newFixture(t)
+	ctx := context.Background()
+	ageing := func(name string, got Ageing, want, prev [5]float64) {
+		t.Helper()
+		for i, v := range []Value{got.NotDue, got.PastDue0To30, got.PastDue31To60, got.PastDue61To90, got.PastDueOver90} {
+			if math.Abs(v.Value-want[i]) > 1e-9 || math.Abs(v.Previous-prev[i]) > 1e-9 {
+				t.Errorf("%s bucket %d = %v (prev %v), want %v (prev %v)", name, i, v.Value, v.Previous, want[i], prev[i])
+			}
+		}
+	}
+	// March, measured at 04-01: I1's unpaid 400 is due 04-20 (not due); I3's 200 was due 03-20,
+	// 12 days before (0–30); I2 (500 − 500, due 03-28) and I9 (800 − 300 − 500, due 02-20) are
+	// paid, 0 in their buckets. Previous period at 03-01: I9's 500 due 02-20, 9 days past (0–30).
+	bd, err := eng.Cash(ctx, march())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ageing("March", bd.Total.Ageing, [5]float64{400, 200, 0, 0, 0}, [5]float64{0, 500, 0, 0, 0})
+	// May at 06-01: I1 (due 04-20) 42 days past due (31–60), I3 (due 03-20) 73 days (61–90).
+	// April at 05-01: I1 11 days (0–30), I3 42 days (31–60).
+	bd, err = eng.Cash(ctx, Scope{From: at("05-01"), To: at("06-01")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ageing("May", bd.Total.Ageing, [5]float64{0, 0, 400, 200, 0}, [5]float64{0, 400, 200, 0, 0})
+
+	// Measured on 07-15 (a running July): I3 is 117 days past due (over 90), I1 86 days (61–90).
+	late := New(db, schema.StandardModel(), Options{SprintAnchor: at("03-03"), Now: func() time.Time { return at("07-15") }})
+	bd, err = late.Cash(ctx, Scope{From: at("07-01"), To: at("08-01")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ageing("July", bd.Total.Ageing, [5]float64{0, 0, 0, 400, 200}, [5]float64{0, 0, 0, 400, 200})
+
+	// A running March measured on 03-27: billed I3 200 + I1 1000 + I2 500 = 1700 (3 invoices);
+	// AR(03-27) = invoiced I9 800 + 1700 − paid P9a 300 + P9b 500 = 1700; 26 days of March have
+	// elapsed, so DSO = 1700 / 1700 × 26 = 26 days (not × 31). Its ISO week [03-24, 03-31) on
+	// 03-27: billed I2 500, AR 1700, 3 days elapsed → DSO 1700 / 500 × 3 = 10.2, partial.
+	running := New(db, schema.StandardModel(), Options{SprintAnchor: at("03-03"), Now: func() time.Time { return at("03-27") }})
+	s := march()
+	s.Grain = GrainWeek
+	bd, err = running.Cash(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkValue(t, "running DSO", bd.Total.DSO, 26, 19.375, 3, 1, f(26-19.375))
+	var wk *Point[Cash]
+	for i := range bd.Series {
+		if bd.Series[i].Start.Equal(at("03-24")) {
+			wk = &bd.Series[i]
+		}
+	}
+	if wk == nil || wk.Complete {
+		t.Fatalf("week of 03-24 = %+v, want a partial bucket", wk)
+	}
+	if got := wk.Result.DSO; math.Abs(got.Value-10.2) > 1e-9 || got.N != 1 {
+		t.Errorf("week of 03-24 DSO = %v (n %d), want 10.2 (n 1)", got.Value, got.N)
+	}
 }
 
 func BenchmarkCash(b *testing.B) {

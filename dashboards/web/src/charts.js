@@ -98,20 +98,48 @@ export function sparkline(el, labels, values, color, fmt) {
 
 // lines draws time series: series = [{name, data, dashed, color}] over the category labels; a
 // dashed series without symbols serves as a reference line (e.g. a baseline or a target).
-export function lines(el, { labels, series, fmt, axisFmt, area = false, min }) {
+// partial[i] marks bucket i as not yet ended: each series is drawn solid up to the last complete
+// bucket and dashed from there, so a running bucket reads as partial, not as a cliff; the chart's
+// element carries data-partial with the number of partial buckets drawn that way.
+export function lines(el, { labels, series, fmt, axisFmt, area = false, min, partial }) {
+  const cut = partial ? partial.indexOf(true) : -1;
+  const drawn = [];
+  series.forEach((s, i) => {
+    const color = s.color || COLORS[i % COLORS.length];
+    if (cut < 0 || s.dashed) {
+      drawn.push({ ...s, color });
+      return;
+    }
+    drawn.push({ ...s, color, data: s.data.map((v, j) => (j < cut ? v : null)) });
+    drawn.push({ ...s, color, partial: true, data: s.data.map((v, j) => (j >= cut - 1 ? v : null)) });
+  });
+  if (cut >= 0) el.dataset.partial = String(partial.length - cut);
   return mount(el, {
     color: COLORS,
     grid: { left: 8, right: 16, top: series.length > 1 ? 36 : 16, bottom: 8, containLabel: true },
     legend: series.length > 1 ? { top: 0, textStyle: { color: TEXT } } : undefined,
-    tooltip: { ...tooltip(fmt), axisPointer: { type: 'line' } },
+    tooltip: { ...tooltip(fmt), axisPointer: { type: 'line' }, formatter: cut >= 0 ? onePerName(fmt) : undefined },
     xAxis: { type: 'category', data: labels, boundaryGap: false, axisLine: { lineStyle: { color: AXIS } }, axisLabel: { color: TEXT } },
     yAxis: { type: 'value', min, axisLabel: { color: TEXT, formatter: axisFmt || fmt }, splitLine: { lineStyle: { color: '#eef2f7' } } },
-    series: series.map((s) => ({
+    series: drawn.map((s) => ({
       type: 'line', name: s.name, data: s.data, showSymbol: !s.dashed && labels.length < 40, connectNulls: false,
-      areaStyle: area && !s.dashed ? { opacity: 0.1 } : undefined, lineStyle: { width: 2, type: s.dashed ? 'dashed' : 'solid', color: s.color },
-      itemStyle: s.color ? { color: s.color } : undefined,
+      areaStyle: area && !s.dashed && !s.partial ? { opacity: 0.1 } : undefined,
+      lineStyle: { width: 2, type: s.dashed || s.partial ? 'dashed' : 'solid', color: s.color, opacity: s.partial ? 0.6 : 1 },
+      itemStyle: { color: s.color, opacity: s.partial ? 0.6 : 1 },
     })),
   });
+}
+
+// onePerName is an axis tooltip listing each series name once (a series drawn in a solid and a
+// dashed part shows its one value), names escaped as text.
+function onePerName(fmt) {
+  const esc = (t) => String(t).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  return (params) => {
+    const byName = new Map();
+    for (const p of params) if (!byName.has(p.seriesName) || byName.get(p.seriesName).value == null) byName.set(p.seriesName, p);
+    const rows = [...byName.values()].map((p) => `${p.marker}${esc(p.seriesName)}: <b>${p.value == null ? '—' : esc(fmt(p.value))}</b>`);
+    return [esc(params[0].axisValueLabel), ...rows].join('<br>');
+  };
 }
 
 // bars draws bar series over categories. horizontal puts categories on the y axis (top to bottom);

@@ -94,7 +94,8 @@ export async function render(ctx) {
     if (!base.length || series.every((s) => s.data.every((v) => v == null))) return EMPTY;
     const box = chartBox('tall');
     body.append(box);
-    lines(box, { labels: points(base, grain, (r) => r.rate).map((p) => p.label), series, fmt: pct, axisFmt: axisPct });
+    const pts = points(base, grain, (r) => r.rate);
+    lines(box, { labels: pts.map((p) => p.label), partial: pts.map((p) => p.partial), series, fmt: pct, axisFmt: axisPct });
     c.csv(seriesRows(base.map((p) => p.start), series.map((s) => ({ ...s, name: `${label}_${s.name}` }))));
   });
   trend(adoptT, 'a', 'adoption');

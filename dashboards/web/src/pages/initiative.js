@@ -162,7 +162,7 @@ export async function render(ctx) {
     if (r.target) series.push({ name: 'Target', data: r.sprints.map(() => r.target.target), dashed: true, color: COLORS[2] });
     const box = chartBox('tall');
     body.append(box);
-    lines(box, { labels, series, fmt, axisFmt });
+    lines(box, { labels, partial: r.sprints.map((s) => !s.complete), series, fmt, axisFmt });
     sprints.csv([['sprint', 'from', 'to', 'complete', 'pilot', 'pilot_n', 'baseline', 'change', 'p_value', 'control', 'control_n', 'target'],
       ...r.sprints.map((s) => [s.sprint, s.from, s.to, s.complete, s.pilot.n > 0 ? s.pilot.value : '', s.pilot.n, s.baseline, s.change ?? '',
         s.significance.p ?? '', s.control && s.control.n > 0 ? s.control.value : '', s.control ? s.control.n : '', r.target ? r.target.target : ''])]);

@@ -97,10 +97,10 @@ export async function render(ctx) {
     const series = rates.map((t) => ({ name: t.label, data: points(res.get(t.field).series, grain, t.get).map((p) => p.value) }));
     const base = res.get('leadConversion').series;
     if (base.length === 0 || series.every((s) => s.data.every((v) => v == null))) return EMPTY;
-    const labels = points(base, grain, (r) => r).map((p) => p.label);
+    const pts = points(base, grain, (r) => r);
     const box = chartBox('tall');
     body.append(box);
-    lines(box, { labels, series, fmt: pct, axisFmt: axisPct });
+    lines(box, { labels: pts.map((p) => p.label), partial: pts.map((p) => p.partial), series, fmt: pct, axisFmt: axisPct });
     trend.csv(seriesRows(base.map((p) => p.start), series));
   });
 }
