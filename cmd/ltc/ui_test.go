@@ -158,6 +158,10 @@ func testOverview(t *testing.T, browser context.Context, base, art string) {
 	if over := tb.eval(`document.documentElement.scrollWidth - document.documentElement.clientWidth`); over.(float64) > 0 {
 		t.Errorf("tablet layout overflows horizontally by %vpx", over)
 	}
+	// Every page stays reachable from the nav at tablet width (none scrolled out of sight).
+	if hidden := tb.eval(`[...document.querySelectorAll('nav a')].filter(a => { const r = a.getBoundingClientRect(); return r.width === 0 || r.right > innerWidth || r.left < 0; }).map(a => a.dataset.page)`); len(hidden.([]any)) > 0 {
+		t.Errorf("at tablet width the nav hides %v", hidden)
+	}
 	tb.screenshot(art, "overview-tablet")
 	tb.do(chromedp.EmulateViewport(width, height))
 
@@ -537,6 +541,10 @@ func testDiagnosis(t *testing.T, browser context.Context, base, art string) {
 	}
 	if n := tb.eval(`[...document.querySelectorAll('#page .card')].filter(c => getComputedStyle(c).display !== 'none').length`); n.(float64) < 6 {
 		t.Errorf("print shows %v cards", n)
+	}
+	// The plain-text report card is on paper without being opened on screen.
+	if h := tb.eval(`document.querySelector('[data-testid=report-print]')?.getBoundingClientRect().height ?? 0`); h.(float64) < 50 {
+		t.Errorf("the printed report's text card is %vpx high", h)
 	}
 	if _, err := chromedp.Call(tb.ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: ""}); err != nil {
 		t.Fatal(err)

@@ -139,7 +139,9 @@ export async function render(ctx) {
   text.fill((body) => {
     const x = d();
     if (x.valueStream.cases.value === 0 && x.leadConversion.n === 0) return EMPTY;
-    body.append(h('details.report', h('summary', 'Show the plain-text report'), h('pre.report-text', x.report)));
+    // On screen the text sits in a closed <details>; a printout shows it without being opened.
+    body.append(h('details.report', h('summary', 'Show the plain-text report'), h('pre.report-text', x.report)),
+      h('pre.report-text.print-only', { 'data-testid': 'report-print' }, x.report));
     text.csv([['line'], ...x.report.split('\n').map((l) => [l])]);
   });
 }
