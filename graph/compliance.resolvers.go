@@ -9,6 +9,7 @@ import (
 	"context"
 
 	"github.com/ltc-analytics/ltc/graph/model"
+	"github.com/ltc-analytics/ltc/schema/kpi"
 )
 
 // Compliance is the resolver for the compliance field.
@@ -25,7 +26,7 @@ func (r *queryResolver) Compliance(ctx context.Context, scope model.ScopeInput) 
 }
 
 // Violations is the resolver for the violations field.
-func (r *queryResolver) Violations(ctx context.Context, scope model.ScopeInput, first *int, after *string) (*model.ViolationConnection, error) {
+func (r *queryResolver) Violations(ctx context.Context, scope model.ScopeInput, first *int, after *string, orderBy *model.ViolationSort, direction *model.SortDirection) (*model.ViolationConnection, error) {
 	n, err := kpiPageSize("first", first, 50)
 	if err != nil {
 		return nil, err
@@ -34,7 +35,11 @@ func (r *queryResolver) Violations(ctx context.Context, scope model.ScopeInput, 
 	if err != nil {
 		return nil, err
 	}
-	p, err := e.Violations(ctx, s, n, deref(after))
+	o := kpi.ViolationOrder{Asc: direction != nil && *direction == model.SortDirectionAsc}
+	if orderBy != nil {
+		o.By = kpi.ViolationSort(*orderBy)
+	}
+	p, err := e.ViolationsOrdered(ctx, s, o, n, deref(after))
 	if err != nil {
 		return nil, cursorError(err, after)
 	}

@@ -484,7 +484,7 @@ type ComplexityRoot struct {
 		Rollout        func(childComplexity int, id string) int
 		ValueStream    func(childComplexity int, scope model.ScopeInput, cycle *model.Cycle) int
 		Variants       func(childComplexity int, scope model.ScopeInput, top *int) int
-		Violations     func(childComplexity int, scope model.ScopeInput, first *int, after *string) int
+		Violations     func(childComplexity int, scope model.ScopeInput, first *int, after *string, orderBy *model.ViolationSort, direction *model.SortDirection) int
 		WinRate        func(childComplexity int, scope model.ScopeInput) int
 		WonValue       func(childComplexity int, scope model.ScopeInput) int
 	}
@@ -707,7 +707,7 @@ type QueryResolver interface {
 	Cash(ctx context.Context, scope model.ScopeInput) (*model.CashBreakdown, error)
 	Catalog(ctx context.Context) (*model.Catalog, error)
 	Compliance(ctx context.Context, scope model.ScopeInput) (*model.ComplianceBreakdown, error)
-	Violations(ctx context.Context, scope model.ScopeInput, first *int, after *string) (*model.ViolationConnection, error)
+	Violations(ctx context.Context, scope model.ScopeInput, first *int, after *string, orderBy *model.ViolationSort, direction *model.SortDirection) (*model.ViolationConnection, error)
 	Funnel(ctx context.Context, scope model.ScopeInput, windowDays *int) (*model.FunnelBreakdown, error)
 	LeadConversion(ctx context.Context, scope model.ScopeInput) (*model.ValueBreakdown, error)
 	WinRate(ctx context.Context, scope model.ScopeInput) (*model.ValueBreakdown, error)
@@ -2639,7 +2639,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Violations(childComplexity, args["scope"].(model.ScopeInput), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Query.Violations(childComplexity, args["scope"].(model.ScopeInput), args["first"].(*int), args["after"].(*string), args["orderBy"].(*model.ViolationSort), args["direction"].(*model.SortDirection)), true
 	case "Query.winRate":
 		if e.ComplexityRoot.Query.WinRate == nil {
 			break
@@ -5328,6 +5328,22 @@ func (ec *executionContext) field_Query_violations_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["after"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*model.ViolationSort, error) {
+			return ec.unmarshalOViolationSort2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐViolationSort(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "direction",
+		func(ctx context.Context, v any) (*model.SortDirection, error) {
+			return ec.unmarshalOSortDirection2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐSortDirection(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["direction"] = arg4
 	return args, nil
 }
 
@@ -12894,7 +12910,7 @@ func (ec *executionContext) _Query_violations(ctx context.Context, field graphql
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Violations(ctx, fc.Args["scope"].(model.ScopeInput), fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.Query().Violations(ctx, fc.Args["scope"].(model.ScopeInput), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["orderBy"].(*model.ViolationSort), fc.Args["direction"].(*model.SortDirection))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.ViolationConnection) graphql.Marshaler {
@@ -24884,6 +24900,22 @@ func (ec *executionContext) marshalOSignificanceTest2ᚖgithubᚗcomᚋltcᚑana
 	return ec._SignificanceTest(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalOSortDirection2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐSortDirection(ctx context.Context, v any) (*model.SortDirection, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.SortDirection)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOSortDirection2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐSortDirection(ctx context.Context, sel ast.SelectionSet, v *model.SortDirection) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
 func (ec *executionContext) unmarshalOString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
 	if v == nil {
 		return nil, nil
@@ -24977,6 +25009,22 @@ func (ec *executionContext) marshalOTime2ᚖtimeᚐTime(ctx context.Context, sel
 	_ = ctx
 	res := model.MarshalTime(*v)
 	return res
+}
+
+func (ec *executionContext) unmarshalOViolationSort2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐViolationSort(ctx context.Context, v any) (*model.ViolationSort, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.ViolationSort)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOViolationSort2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐViolationSort(ctx context.Context, sel ast.SelectionSet, v *model.ViolationSort) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) unmarshalOWaveInput2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐWaveInputᚄ(ctx context.Context, v any) ([]*model.WaveInput, error) {

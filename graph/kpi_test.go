@@ -418,6 +418,9 @@ func TestKPIErrorCodes(t *testing.T) {
 		{"variants top 0", `{ variants(scope: ` + march + `}, top: 0) { distinct } }`, "BAD_ARGUMENT"},
 		{"cases garbage cursor", `{ cases(scope: ` + march + `}, after: "garbage!") { nodes { id } } }`, "BAD_ARGUMENT"},
 		{"violations garbage cursor", `{ violations(scope: ` + march + `}, after: "bm90IGpzb24") { nodes { caseId } } }`, "BAD_ARGUMENT"},
+		// A cursor issued for orderBy: KIND, direction: ASC ({"o":"KIND:asc",…}) cannot continue the default order.
+		{"violations cursor of another order", `{ violations(scope: ` + march + `}, after: "eyJ0IjoiMjAyNS0wMy0xN1QwMDowMDowMFoiLCJjIjoiTzUiLCJnIjo5LCJvIjoiS0lORDphc2MiLCJrIjoiZmFpbGVkIn0") { nodes { caseId } } }`, "BAD_ARGUMENT"},
+		{"violations unknown order", `{ violations(scope: ` + march + `}, orderBy: COLOR) { nodes { caseId } } }`, "GRAPHQL_VALIDATION_FAILED"},
 		{"unknown gate", `{ cases(scope: ` + march + `}, filter: {gateViolated: "no_such_gate"}) { nodes { id } } }`, "UNKNOWN_STAGE"},
 		{"stage that is not a gate", `{ cases(scope: ` + march + `}, filter: {gateViolated: "quote"}) { nodes { id } } }`, "UNKNOWN_STAGE"},
 		{"unknown stage", `{ cases(scope: ` + march + `}, filter: {stageReached: "no_such_stage"}) { nodes { id } } }`, "UNKNOWN_STAGE"},
@@ -432,6 +435,22 @@ func TestKPIErrorCodes(t *testing.T) {
 				t.Errorf("HTTP %d", status)
 			}
 		})
+	}
+}
+
+// TestViolationsOrderArguments: orderBy and direction reach the engine: a cursor issued for
+// KIND ascending continues that order and no other.
+func TestViolationsOrderArguments(t *testing.T) {
+	h := newKPIHandler(t)
+	const cur = "eyJ0IjoiMjAyNS0wMy0xN1QwMDowMDowMFoiLCJjIjoiTzUiLCJnIjo5LCJvIjoiS0lORDphc2MiLCJrIjoiZmFpbGVkIn0"
+	for _, tc := range []struct {
+		args string
+		ok   bool
+	}{{"orderBy: KIND, direction: ASC", true}, {"orderBy: KIND", false}, {"direction: ASC", false}, {"orderBy: GATE, direction: ASC", false}} {
+		_, codes := httpCodes(t, h, `{ violations(scope: `+march+`}, `+tc.args+`, after: "`+cur+`") { nodes { caseId kind } } }`)
+		if tc.ok != (len(codes) == 0) {
+			t.Errorf("%s with a KIND ASC cursor: codes %v", tc.args, codes)
+		}
 	}
 }
 

@@ -399,9 +399,37 @@ func testAdoption(t *testing.T, browser context.Context, base, art string) {
 	if n, w := tb.eval(`document.querySelectorAll('#case-panel .timeline li').length`), len(at(events, "caseTimeline").([]any)); n.(float64) != float64(w) || w == 0 {
 		t.Errorf("timeline of %s shows %v events, API %d", id, n, w)
 	}
+	// The violation is marked: the guarded stage's entry at the violation's time, not the gate.
+	v0 := at(graphql(t, base, `query($s: ScopeInput!) { violations(scope: $s, first: 1) { nodes { gate enteredAt } } }`, map[string]any{"s": scope}), "violations", "nodes").([]any)[0]
+	marked := tb.eval(`[...document.querySelectorAll('#case-panel .timeline li.violating')].map(li => [li.dataset.stage, li.querySelector('time').textContent])`).([]any)
+	if len(marked) == 0 {
+		t.Errorf("the timeline of %s marks no violating event", id)
+	}
+	for _, m := range marked {
+		if st := m.([]any)[0]; st == at(v0, "gate") || st == "" {
+			t.Errorf("the violating event marked is %v, want the guarded stage's entry at %v", m, at(v0, "enteredAt"))
+		}
+	}
 	tb.screenshot(art, "adoption-case")
 	tb.act(`document.dispatchEvent(new KeyboardEvent('keydown', {key: 'Escape'}))`)
 	tb.poll(`document.querySelector('#case-panel') === null`)
+
+	// Sortable: the Kind header orders the list as the API does for KIND ascending.
+	tb.click(`[data-card=violations] button[data-sort=KIND]`)
+	if h := tb.eval(`location.hash`).(string); !strings.Contains(h, "vsort=KIND") || !strings.Contains(h, "vdir=ASC") {
+		t.Errorf("sorting by kind gave %s", h)
+	}
+	var byKind []string
+	for _, v := range at(graphql(t, base, `query($s: ScopeInput!) { violations(scope: $s, first: 25, orderBy: KIND, direction: ASC) { nodes { caseId } } }`, map[string]any{"s": scope}), "violations", "nodes").([]any) {
+		byKind = append(byKind, at(v, "caseId").(string))
+	}
+	if shown := tb.eval(`[...document.querySelectorAll('[data-card=violations] tbody tr')].map(tr => tr.dataset.case)`); fmt.Sprint(shown) != fmt.Sprint(byKind) {
+		t.Errorf("violations sorted by kind: page %v, API %v", shown, byKind)
+	}
+	if s := tb.eval(`document.querySelector('[data-card=violations] th[aria-sort=ascending] button')?.dataset.sort`); s != "KIND" {
+		t.Errorf("the ascending column is %v, want KIND", s)
+	}
+	tb.navigate("#/adoption?period=12m")
 
 	unit := dimensionValues(t, base, scope, "BUSINESS_UNIT")[0]
 	tb.navigate("#/adoption?period=12m&business_unit=" + unit)

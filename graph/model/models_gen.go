@@ -1810,6 +1810,64 @@ func (e RolloutStatus) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// A sort direction.
+type SortDirection string
+
+const (
+	// Ascending: oldest, A to Z, first gate first.
+	SortDirectionAsc SortDirection = "ASC"
+	// Descending: newest, Z to A, last gate first.
+	SortDirectionDesc SortDirection = "DESC"
+)
+
+var AllSortDirection = []SortDirection{
+	SortDirectionAsc,
+	SortDirectionDesc,
+}
+
+func (e SortDirection) IsValid() bool {
+	switch e {
+	case SortDirectionAsc, SortDirectionDesc:
+		return true
+	}
+	return false
+}
+
+func (e SortDirection) String() string {
+	return string(e)
+}
+
+func (e *SortDirection) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = SortDirection(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid SortDirection", str)
+	}
+	return nil
+}
+
+func (e SortDirection) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *SortDirection) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e SortDirection) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
 // The statistical test of a comparison.
 type StatTest string
 
@@ -1924,6 +1982,76 @@ func (e *ViolationKind) UnmarshalJSON(b []byte) error {
 }
 
 func (e ViolationKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// A column violations can be ordered by.
+type ViolationSort string
+
+const (
+	// When the guarded stage was first entered.
+	ViolationSortEnteredAt ViolationSort = "ENTERED_AT"
+	// The case id.
+	ViolationSortCase ViolationSort = "CASE"
+	// The gate, in process-model order.
+	ViolationSortGate ViolationSort = "GATE"
+	// The kind of violation (failed, late, missing).
+	ViolationSortKind ViolationSort = "KIND"
+	// The case owner's name (else id).
+	ViolationSortOwner ViolationSort = "OWNER"
+	// The case's business unit.
+	ViolationSortBusinessUnit ViolationSort = "BUSINESS_UNIT"
+)
+
+var AllViolationSort = []ViolationSort{
+	ViolationSortEnteredAt,
+	ViolationSortCase,
+	ViolationSortGate,
+	ViolationSortKind,
+	ViolationSortOwner,
+	ViolationSortBusinessUnit,
+}
+
+func (e ViolationSort) IsValid() bool {
+	switch e {
+	case ViolationSortEnteredAt, ViolationSortCase, ViolationSortGate, ViolationSortKind, ViolationSortOwner, ViolationSortBusinessUnit:
+		return true
+	}
+	return false
+}
+
+func (e ViolationSort) String() string {
+	return string(e)
+}
+
+func (e *ViolationSort) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ViolationSort(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ViolationSort", str)
+	}
+	return nil
+}
+
+func (e ViolationSort) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ViolationSort) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ViolationSort) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

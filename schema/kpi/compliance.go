@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -153,6 +154,10 @@ type cursor struct {
 	At   time.Time `json:"t"`
 	Case string    `json:"c"`
 	Gate int       `json:"g,omitempty"` // gate stage position + 1
+	// Order and Key are the violation order the cursor was issued for (empty: newest first) and
+	// the last row's value of its sort column.
+	Order string `json:"o,omitempty"`
+	Key   string `json:"k,omitempty"`
 }
 
 func encodeCursor(c cursor) string {
@@ -182,22 +187,81 @@ func pageSize(first int) error {
 	return nil
 }
 
+// ViolationSort is a column violations can be ordered by.
+type ViolationSort string
+
+// The violation sort columns.
+const (
+	SortEnteredAt    ViolationSort = "ENTERED_AT"
+	SortCase         ViolationSort = "CASE"
+	SortGate         ViolationSort = "GATE"
+	SortKind         ViolationSort = "KIND"
+	SortOwner        ViolationSort = "OWNER"
+	SortBusinessUnit ViolationSort = "BUSINESS_UNIT"
+)
+
+// violationSortKey is the whitelist of sort columns: column → VARCHAR key expression over
+// kpi_case_gate c ("" for the entry time, which is always the next key). Gates sort in model
+// order, owners by name (else id).
+var violationSortKey = map[ViolationSort]string{
+	SortEnteredAt:    "",
+	SortCase:         "c.case_id",
+	SortGate:         "lpad(CAST(c.gate_pos AS VARCHAR), 6, '0')",
+	SortKind:         "c.kind",
+	SortOwner:        "coalesce((SELECT any_value(name) FROM employees WHERE employee_id = c.owner), c.owner, '')",
+	SortBusinessUnit: "coalesce(c.business_unit, '')",
+}
+
+// ViolationOrder orders violations by one column, ties broken by entry time, case and gate in the
+// same direction. The zero value is newest first.
+type ViolationOrder struct {
+	By  ViolationSort
+	Asc bool
+}
+
+// id names the order inside a cursor ("" for newest first).
+func (o ViolationOrder) id() string {
+	if (o.By == "" || o.By == SortEnteredAt) && !o.Asc {
+		return ""
+	}
+	dir := "desc"
+	if o.Asc {
+		dir = "asc"
+	}
+	return string(o.By) + ":" + dir
+}
+
 // Violations lists the gate violations whose guarded stage was first entered in the scope (the
 // previous period, GroupBy and Grain are ignored), newest first: by entry time, case and gate
 // order, descending.
 func (e *Engine) Violations(ctx context.Context, s Scope, first int, after string) (*Page[ViolationRow], error) {
+	return e.ViolationsOrdered(ctx, s, ViolationOrder{}, first, after)
+}
+
+// ViolationsOrdered is Violations in the given order; a cursor continues only the order it was
+// issued for.
+func (e *Engine) ViolationsOrdered(ctx context.Context, s Scope, o ViolationOrder, first int, after string) (*Page[ViolationRow], error) {
 	if err := e.check(ctx, s); err != nil {
 		return nil, err
 	}
 	if err := pageSize(first); err != nil {
 		return nil, err
 	}
+	if o.By == "" {
+		o.By = SortEnteredAt
+	}
+	if _, ok := violationSortKey[o.By]; !ok {
+		return nil, fmt.Errorf("%w: unknown violation order %q", ErrBadScope, o.By)
+	}
 	cur, err := decodeCursor(after)
 	if err != nil {
 		return nil, err
 	}
-	return cached(ctx, e, "violations", fmt.Sprintf("%s|%d|%s", s.key(), first, after), func(ctx context.Context) (*Page[ViolationRow], error) {
-		p, err := e.violations(ctx, s, first, cur)
+	if cur != nil && cur.Order != o.id() {
+		return nil, fmt.Errorf("%w: %w (issued for another order)", ErrBadScope, ErrBadCursor)
+	}
+	return cached(ctx, e, "violations", fmt.Sprintf("%s|%s|%d|%s", s.key(), o.id(), first, after), func(ctx context.Context) (*Page[ViolationRow], error) {
+		p, err := e.violations(ctx, s, o, first, cur)
 		if err != nil {
 			return nil, fmt.Errorf("kpi.Violations: %w", err)
 		}
@@ -205,23 +269,39 @@ func (e *Engine) Violations(ctx context.Context, s Scope, first int, after strin
 	})
 }
 
-func (e *Engine) violations(ctx context.Context, s Scope, first int, after *cursor) (*Page[ViolationRow], error) {
+func (e *Engine) violations(ctx context.Context, s Scope, o ViolationOrder, first int, after *cursor) (*Page[ViolationRow], error) {
 	out := &Page[ViolationRow]{Rows: []ViolationRow{}}
 	if len(e.gates) == 0 {
 		return out, nil
 	}
 	b := &sqlBuilder{}
+	key := violationSortKey[o.By]
+	cols := []string{"c.entered_at", "c.case_id", "c.gate_pos"}
+	sel := "''"
+	if key != "" {
+		cols = append([]string{"(" + key + ")"}, cols...)
+		sel = key
+	}
+	keys := strings.Join(cols, ", ")
 	b.add(`SELECT c.case_id, c.gate_pos, c.kind, c.entered_at, coalesce(c.owner, ''),
-       coalesce((SELECT any_value(name) FROM employees WHERE employee_id = c.owner), ''), coalesce(c.business_unit, '')
+       coalesce((SELECT any_value(name) FROM employees WHERE employee_id = c.owner), ''), coalesce(c.business_unit, ''), `+sel+`
 FROM kpi_case_gate c
 WHERE c.kind <> 'compliant' AND c.entered_at >= CAST(? AS TIMESTAMP) AND c.entered_at < CAST(? AS TIMESTAMP)`,
 		ts(s.From), ts(s.To))
 	f, fargs := filterSQL(ctx, s)
 	b.add(f, fargs...)
-	if after != nil {
-		b.add(" AND (c.entered_at, c.case_id, c.gate_pos) < (CAST(? AS TIMESTAMP), ?, ?)", ts(after.At), after.Case, after.Gate-1)
+	cmp, dir := "<", " DESC"
+	if o.Asc {
+		cmp, dir = ">", " ASC"
 	}
-	b.add(" ORDER BY c.entered_at DESC, c.case_id DESC, c.gate_pos DESC LIMIT ?", first+1)
+	if after != nil {
+		if key != "" {
+			b.add(" AND ("+keys+") "+cmp+" (?, CAST(? AS TIMESTAMP), ?, ?)", after.Key, ts(after.At), after.Case, after.Gate-1)
+		} else {
+			b.add(" AND ("+keys+") "+cmp+" (CAST(? AS TIMESTAMP), ?, ?)", ts(after.At), after.Case, after.Gate-1)
+		}
+	}
+	b.add(" ORDER BY "+strings.Join(cols, dir+", ")+dir+" LIMIT ?", first+1)
 	rows, err := e.db.Read.QueryContext(ctx, b.sb.String(), b.args...)
 	if err != nil {
 		return nil, err
@@ -232,7 +312,8 @@ WHERE c.kind <> 'compliant' AND c.entered_at >= CAST(? AS TIMESTAMP) AND c.enter
 		var r ViolationRow
 		var gp int
 		var at sql.NullTime
-		if err := rows.Scan(&r.CaseID, &gp, &r.Kind, &at, &r.Owner, &r.OwnerName, &r.BusinessUnit); err != nil {
+		var k string
+		if err := rows.Scan(&r.CaseID, &gp, &r.Kind, &at, &r.Owner, &r.OwnerName, &r.BusinessUnit, &k); err != nil {
 			return nil, err
 		}
 		if len(out.Rows) == first {
@@ -245,7 +326,7 @@ WHERE c.kind <> 'compliant' AND c.entered_at >= CAST(? AS TIMESTAMP) AND c.enter
 		}
 		r.Gate = e.model.Stages[gp].ID
 		out.Rows = append(out.Rows, r)
-		last = cursor{At: r.EnteredAt, Case: r.CaseID, Gate: gp + 1}
+		last = cursor{At: r.EnteredAt, Case: r.CaseID, Gate: gp + 1, Order: o.id(), Key: k}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err

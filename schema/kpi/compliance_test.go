@@ -2,6 +2,8 @@ package kpi
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -86,6 +88,58 @@ func TestViolationsPaging(t *testing.T) {
 	}
 	if _, err := eng.Violations(ctx, march(), 2, "not-a-cursor"); err == nil {
 		t.Error("bad cursor accepted")
+	}
+}
+
+// TestViolationsOrdered pages through March's five violations (listed in TestViolationsPaging) in
+// other orders, two rows a page; ties follow the entry time, case and gate in the same direction.
+func TestViolationsOrdered(t *testing.T) {
+	eng, _ := newFixture(t)
+	ctx := context.Background()
+	list := func(o ViolationOrder) []string {
+		t.Helper()
+		var out []string
+		after := ""
+		for {
+			p, err := eng.ViolationsOrdered(ctx, march(), o, 2, after)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range p.Rows {
+				out = append(out, r.CaseID+"/"+r.Gate[:1]+r.Kind[:1])
+			}
+			if !p.HasNextPage {
+				return out
+			}
+			after = p.EndCursor
+		}
+	}
+	for _, c := range []struct {
+		o    ViolationOrder
+		want string
+	}{
+		// failed < late < missing; within a kind oldest first (O2 03-14 before O4 03-15).
+		{ViolationOrder{By: SortKind, Asc: true}, "O5/cf O2/cl O4/cl O3/sm O5/sm"},
+		{ViolationOrder{By: SortKind}, "O5/sm O3/sm O4/cl O2/cl O5/cf"},
+		// Gates in model order: solution review before contract review.
+		{ViolationOrder{By: SortGate, Asc: true}, "O3/sm O5/sm O2/cl O4/cl O5/cf"},
+		// Oldest first: at 03-14 O2 before O5 (case order).
+		{ViolationOrder{By: SortEnteredAt, Asc: true}, "O3/sm O2/cl O5/sm O4/cl O5/cf"},
+		{ViolationOrder{}, "O5/cf O4/cl O5/sm O2/cl O3/sm"},
+	} {
+		if got := strings.Join(list(c.o), " "); got != c.want {
+			t.Errorf("%+v: %s, want %s", c.o, got, c.want)
+		}
+	}
+	p, err := eng.ViolationsOrdered(ctx, march(), ViolationOrder{By: SortKind}, 2, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eng.Violations(ctx, march(), 2, p.EndCursor); !errors.Is(err, ErrBadCursor) {
+		t.Errorf("a KIND cursor continuing the newest-first order: %v, want ErrBadCursor", err)
+	}
+	if _, err := eng.ViolationsOrdered(ctx, march(), ViolationOrder{By: "x; DROP"}, 2, ""); !errors.Is(err, ErrBadScope) {
+		t.Errorf("unknown order: %v", err)
 	}
 }
 

@@ -25,6 +25,16 @@ export const TILES = [
 
 const VIOLATION = 'caseId gate kind enteredAt owner ownerName businessUnit';
 
+// VIOLATION_COLUMNS are the violation table's columns and the API order (ViolationSort) each sorts
+// by; the `vsort` and `vdir` params hold the chosen order (default: newest entry first).
+const VIOLATION_COLUMNS = [['Case', 'CASE'], ['Gate', 'GATE'], ['Kind', 'KIND'], ['Entered guarded stage', 'ENTERED_AT'], ['Owner', 'OWNER'], ['Business unit', 'BUSINESS_UNIT']];
+
+// violationOrder reads the violation order from the params.
+function violationOrder(params) {
+  const by = params.get('vsort');
+  return { by: VIOLATION_COLUMNS.some((c) => c[1] === by) ? by : 'ENTERED_AT', dir: params.get('vdir') === 'ASC' ? 'ASC' : 'DESC' };
+}
+
 // units returns the business units to draw over time.
 export function units(ctx) {
   const bu = ctx.params.get('business_unit');
@@ -40,7 +50,7 @@ export function query(n) {
     perUnit.push(`a${i}: adoption(scope: $b${i}) { series { start complete result { rate { value n } } } }`);
     perUnit.push(`c${i}: compliance(scope: $b${i}) { series { start complete result { rate { value n } } } }`);
   }
-  return `query Adoption($s: ScopeInput!, $g: ScopeInput!, $v: ScopeInput!${vars.map((v) => ', ' + v).join('')}) {
+  return `query Adoption($s: ScopeInput!, $g: ScopeInput!, $v: ScopeInput!, $vo: ViolationSort, $vd: SortDirection${vars.map((v) => ', ' + v).join('')}) {
   adoption(scope: $s) { total { rate { ${KPI} } coverage { ${KPI} } template { ${KPI} } ironTriangle { ${KPI} } } series { start complete result { rate { value n } } } }
   adoptionByUnit: adoption(scope: $g) { groups { key { value } result { rate { ${KPI} } } } }
   compliance(scope: $s) {
@@ -48,13 +58,26 @@ export function query(n) {
     series { start complete result { rate { value n } } }
   }
   complianceByUnit: compliance(scope: $g) { groups { key { value } result { rate { ${KPI} } } } }
-  violations(scope: $v, first: ${PAGE_SIZE}) { nodes { ${VIOLATION} } pageInfo { hasNextPage endCursor } }
+  violations(scope: $v, first: ${PAGE_SIZE}, orderBy: $vo, direction: $vd) { nodes { ${VIOLATION} } pageInfo { hasNextPage endCursor } }
   ${perUnit.join('\n  ')}
 }`;
 }
 
-// overlay names the params that open a panel over the page instead of reloading it.
-export const overlay = ['case'];
+// overlay names the params that open a panel over the page instead of reloading it: the case,
+// and for a drill-down from a violation, its gate, kind and guarded-stage entry time.
+export const overlay = ['case', 'vgate', 'vkind', 'vat'];
+
+// openViolation is the params opening a violation's case with the violation marked.
+function openViolation(v) {
+  return { case: v.caseId, vgate: v.gate, vkind: v.kind, vat: v.enteredAt };
+}
+
+// KIND_TEXT says how the marked event broke its gate, per violation kind.
+const KIND_TEXT = {
+  MISSING: (g) => `entered without a ${g} before it`,
+  FAILED: (g) => `entered after a failed ${g}, none passed`,
+  LATE: (g) => `entered before ${g} passed`,
+};
 
 export async function render(ctx) {
   const grain = grainFor(ctx.range);
@@ -66,7 +89,8 @@ export async function render(ctx) {
   const gates = ctx.add(card({ id: 'gates', title: 'Compliance per gate', subtitle: 'Cases entering the guarded stage: compliant, or how the gate was violated', csvName: 'compliance-per-gate' }));
   const viol = ctx.add(card({ id: 'violations', title: 'Violations', subtitle: 'Gate violations by entry into the guarded stage; click a row to open the case timeline', wide: true, csvName: 'violations' }));
 
-  const vars = { s: scope(ctx.params, { grain }), g: scope(ctx.params, { groupBy: ['BUSINESS_UNIT'] }), v: scope(ctx.params) };
+  const order = violationOrder(ctx.params);
+  const vars = { s: scope(ctx.params, { grain }), g: scope(ctx.params, { groupBy: ['BUSINESS_UNIT'] }), v: scope(ctx.params), vo: order.by, vd: order.dir };
   us.forEach((u, i) => {
     vars[`b${i}`] = scope(ctx.params, { grain, filters: ctx.params.get('business_unit') ? [] : [{ dimension: 'BUSINESS_UNIT', values: [u] }] });
   });
@@ -147,8 +171,8 @@ export async function render(ctx) {
     const tbody = h('tbody');
     const addRows = (list) => tbody.append(...list.map((v) => h('tr.click', {
       tabindex: '0', 'data-case': v.caseId,
-      onclick: () => ctx.setParams({ case: v.caseId }),
-      onkeydown: (e) => { if (e.key === 'Enter') ctx.setParams({ case: v.caseId }); },
+      onclick: () => ctx.setParams(openViolation(v)),
+      onkeydown: (e) => { if (e.key === 'Enter') ctx.setParams(openViolation(v)); },
     }, h('td', h('a', { href: '#', onclick: (e) => e.preventDefault() }, v.caseId)), h('td', stage(v.gate)), h('td', h('span.badge.' + v.kind.toLowerCase(), v.kind.toLowerCase())),
     h('td', dateTime(v.enteredAt)), h('td', { title: v.owner || '' }, v.ownerName || v.owner || '—'), h('td', v.businessUnit || '—'))));
     addRows(rows);
@@ -158,7 +182,7 @@ export async function render(ctx) {
     more.addEventListener('click', async () => {
       more.disabled = true;
       try {
-        const r = await gql(`query MoreViolations($v: ScopeInput!, $after: String) { violations(scope: $v, first: ${PAGE_SIZE}, after: $after) { nodes { ${VIOLATION} } pageInfo { hasNextPage endCursor } } }`, { v: vars.v, after: cursor });
+        const r = await gql(`query MoreViolations($v: ScopeInput!, $after: String, $vo: ViolationSort, $vd: SortDirection) { violations(scope: $v, first: ${PAGE_SIZE}, after: $after, orderBy: $vo, direction: $vd) { nodes { ${VIOLATION} } pageInfo { hasNextPage endCursor } } }`, { v: vars.v, after: cursor, vo: vars.vo, vd: vars.vd });
         const next = r.get('violations');
         rows.push(...next.nodes);
         addRows(next.nodes);
@@ -171,7 +195,13 @@ export async function render(ctx) {
       more.disabled = false;
     });
     body.append(h('div.table-wrap', h('table.violations',
-      h('thead', h('tr', ['Case', 'Gate', 'Kind', 'Entered guarded stage', 'Owner', 'Business unit'].map((t) => h('th', t)))), tbody)), h('div.more', more));
+      h('thead', h('tr', VIOLATION_COLUMNS.map(([label, by]) => {
+        const on = order.by === by;
+        const next = on && order.dir === 'DESC' ? 'ASC' : on ? 'DESC' : by === 'ENTERED_AT' ? 'DESC' : 'ASC';
+        return h('th', { 'aria-sort': on ? (order.dir === 'ASC' ? 'ascending' : 'descending') : 'none' },
+          h('button.sort', { type: 'button', 'data-sort': by, title: `Sort by ${label.toLowerCase()}`, onclick: () => ctx.setParams({ vsort: by, vdir: next }) },
+            label, on ? (order.dir === 'ASC' ? ' ▲' : ' ▼') : ''));
+      }))), tbody)), h('div.more', more));
     setCsv();
   });
 
@@ -190,7 +220,10 @@ export async function openCase(ctx) {
     if (panel) panel.remove();
     return;
   }
-  const close = () => ctx.setParams({ case: null });
+  const close = () => ctx.setParams({ case: null, vgate: null, vkind: null, vat: null });
+  const gate = ctx.params.get('vgate');
+  const kind = ctx.params.get('vkind');
+  const enteredAt = Date.parse(ctx.params.get('vat') || '');
   const body = h('div.panel-body', h('div.skeleton', h('span'), h('span'), h('span')));
   const next = h('aside#case-panel.panel', { role: 'dialog', 'aria-label': `Case ${id}`, 'data-case': id, 'data-state': 'loading' },
     h('header.card-head', h('div', h('h2', `Case ${id}`), h('p.sub', 'Every event of the case, in order; gate outcomes and personal-tier activities included')),
@@ -212,12 +245,20 @@ export async function openCase(ctx) {
     const last = Date.parse(ev[ev.length - 1].occurredAt);
     body.replaceChildren(
       h('p.sub', `${ev.length} events from ${date(first)} to ${date(last)} (${days((last - first) / 864e5)}).`),
-      h('ol.timeline', ev.map((e) => h('li', { class: e.stage ? '' : 'personal', 'data-stage': e.stage || '' },
+      gate ? h('p.callout.warn', `Marked: the ${kind ? kind.toLowerCase() : ''} ${stage(gate)} gate — the guarded stage's first entry and the gate's own events.`) : null,
+      h('ol.timeline', ev.map((e) => {
+        // The violating event is the guarded stage's first entry (at the violation's time); the
+        // gate's own events are marked beside it.
+        const violating = gate && e.stage && e.stage !== gate && Date.parse(e.occurredAt) === enteredAt;
+        const cls = [e.stage ? '' : 'personal', violating ? 'violating' : '', gate && e.stage === gate ? 'gate-event' : ''].filter(Boolean).join(' ');
+        return h('li', { class: cls, 'data-stage': e.stage || '' },
         h('time', dateTime(e.occurredAt)),
         h('div', h('strong', e.stage ? stage(e.stage) : 'Personal activity'), ' · ', e.activity,
           e.outcome ? h('span.badge.' + (e.outcome === 'pass' ? 'good' : 'bad'), e.outcome) : null,
-          e.templateUsed ? h('span.badge', 'template') : null),
-        h('div.who', [e.actorId, e.actorRole && `(${e.actorRole})`, `source: ${e.source}`].filter(Boolean).join(' '))))));
+          e.templateUsed ? h('span.badge', 'template') : null,
+          violating && KIND_TEXT[kind] ? h('span.badge.bad', KIND_TEXT[kind](stage(gate))) : null),
+        h('div.who', [e.actorId, e.actorRole && `(${e.actorRole})`, `source: ${e.source}`].filter(Boolean).join(' ')));
+      })));
     panel.dataset.state = 'ready';
   } catch (e) {
     panel.dataset.state = 'error';
