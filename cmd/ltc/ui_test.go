@@ -75,6 +75,7 @@ func TestDashboards(t *testing.T) {
 	t.Run("cash", func(t *testing.T) { testCash(t, browser, base, art) })
 	t.Run("diagnosis", func(t *testing.T) { testDiagnosis(t, browser, base, art) })
 	t.Run("initiative", func(t *testing.T) { testInitiative(t, browser, base, art) })
+	t.Run("one bottleneck", func(t *testing.T) { testOneBottleneck(t, browser, base) })
 	t.Run("empty", func(t *testing.T) { testEmpty(t, browser, base, art) })
 	t.Run("error", func(t *testing.T) { testError(t, browser, base, art) })
 	t.Run("budget", func(t *testing.T) { testBudget(t, browser, base) })
@@ -544,7 +545,7 @@ func checkCash(t *testing.T, tb *tab, base string, scope map[string]any) []strin
 
 const diagnosisQuery = `query($s: ScopeInput!) {
   diagnosis(scope: $s) {
-    bottleneck bottleneckShare leadConversion { ...V } wonValue { ...V }
+    bottleneck bottleneckShare leadConversion { ...V } wonValue { ...V } valueStream { cycle }
     stageOpportunities { rank stage share cases medianDays }
     gateOpportunities { rank gate }
     cost { perLead perWonDeal }
@@ -623,7 +624,8 @@ func checkDiagnosis(t *testing.T, tb *tab, base string, scope map[string]any) []
 		t.Errorf("gate ranking %v, API %v", shown, gates)
 	}
 	if b, _ := at(d, "bottleneck").(string); b != "" {
-		if got, w := tb.text(`[data-card=baseline] .callout`), cycleBottleneckSentence(b, at(d, "bottleneckShare").(float64), "lead-to-cash"); got != w {
+		cyc := strings.ReplaceAll(strings.ToLower(at(d, "valueStream", "cycle").(string)), "_", "-")
+		if got, w := tb.text(`[data-card=baseline] .callout`), cycleBottleneckSentence(b, at(d, "bottleneckShare").(float64), cyc); got != w {
 			t.Errorf("bottleneck sentence %q, API gives %q", got, w)
 		}
 	}
@@ -727,6 +729,20 @@ func testInitiative(t *testing.T, browser context.Context, base, art string) {
 	tb.errors = nil // the card errors are logged by the page (console.warn is fine; nothing else expected)
 	tb.mu.Unlock()
 	tb.noConsoleErrors()
+}
+
+// testOneBottleneck: over the same period, every page naming a bottleneck names the same stage,
+// share and cycle (Overview, Value stream and Diagnosis), and it is the sales cycle by default.
+func testOneBottleneck(t *testing.T, browser context.Context, base string) {
+	tb := openTab(t, browser, base, width, height)
+	said := map[string]string{}
+	for page, sel := range map[string]string{"overview": "[data-card=bottleneck] .callout", "valuestream": "[data-card=headline] .callout", "diagnosis": "[data-card=baseline] .callout"} {
+		tb.navigate("#/" + page + "?period=12m")
+		said[page] = tb.text(sel)
+	}
+	if said["overview"] == "" || said["overview"] != said["valuestream"] || said["overview"] != said["diagnosis"] || !strings.HasSuffix(said["overview"], "of the sales cycle.") {
+		t.Errorf("the pages name different bottlenecks over the last 12 months: %q", said)
+	}
 }
 
 // --- empty state and budgets ----------------------------------------------------------------------
@@ -1339,7 +1355,7 @@ func groupName(v string) string {
 }
 
 // bottleneckSentence mirrors pages/valuestream.js: the valueStream field measures the sales cycle
-// by default; the diagnosis maps the lead-to-cash cycle.
+// by default, and so does the diagnosis.
 func bottleneckSentence(stage string, share float64) string {
 	return cycleBottleneckSentence(stage, share, "sales")
 }

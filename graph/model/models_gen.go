@@ -265,9 +265,10 @@ type Diagnosis struct {
 	From time.Time `json:"from"`
 	// End of the scope's range, exclusive (UTC).
 	To time.Time `json:"to"`
-	// The lead-to-cash value stream of the cases that completed the cycle in the range (as valueStream with cycle LEAD_TO_CASH).
+	// The value stream of the default cycle (the sales cycle, as valueStream does without a cycle argument), of the
+	// cases that completed it in the range; its `cycle` names the cycle, and the bottleneck below belongs to it.
 	ValueStream *ValueStream `json:"valueStream"`
-	// The bottleneck stage (largest share of the cycle time); null when no case completed the cycle.
+	// The bottleneck stage (largest share of the time of valueStream's cycle); null when no case completed the cycle.
 	Bottleneck *string `json:"bottleneck,omitempty"`
 	// The bottleneck's share of the cycle time, a ratio 0..1 (0 without a bottleneck).
 	BottleneckShare float64 `json:"bottleneckShare"`

@@ -9,12 +9,12 @@ import { scope } from '../state.js';
 import { bars } from '../charts.js';
 import { pct, count, stage, days, money, fixed, DASH } from '../format.js';
 import { kpiRows, axisPct } from './common.js';
-import { bottleneckSentence } from './valuestream.js';
+import { bottleneckSentence, cycleName } from './valuestream.js';
 
 export const QUERY = `query Diagnosis($s: ScopeInput!) {
   diagnosis(scope: $s) {
     bottleneck bottleneckShare
-    valueStream { cases { ${KPI} } stages { stage share { ${KPI} } medianDays { value n } p90Days { value n } rework { value n } cases { value } } }
+    valueStream { cycle cases { ${KPI} } stages { stage share { ${KPI} } medianDays { value n } p90Days { value n } rework { value n } cases { value } } }
     leadConversion { ${KPI} } winRate { ${KPI} } wonValue { ${KPI} }
     cycles { sales { p50Days { ${KPI} } } leadToCash { p50Days { ${KPI} } } }
     adoption { rate { ${KPI} } } compliance { rate { ${KPI} } }
@@ -44,7 +44,7 @@ export function opportunitySentence(o) {
 export async function render(ctx) {
   const head = ctx.add(card({ id: 'baseline', title: 'Baseline', subtitle: 'The period and filters above, against the previous period of equal length', wide: true, csvName: 'diagnosis-baseline' }));
   const cost = ctx.add(card({ id: 'cost', title: 'Marketing cost', subtitle: 'Spend pro-rated to the period, per lead created and per deal won', csvName: 'diagnosis-cost' }));
-  const stream = ctx.add(card({ id: 'valuestream', title: 'Value stream', subtitle: 'Share of the lead-to-cash time in each stage, cases that completed the cycle in the period', tall: true, csvName: 'diagnosis-value-stream' }));
+  const stream = ctx.add(card({ id: 'valuestream', title: 'Value stream', subtitle: 'Share of the sales cycle (case start → won) in each stage, cases that completed it in the period', tall: true, csvName: 'diagnosis-value-stream' }));
   const opp = ctx.add(card({ id: 'opportunities', title: 'Improvement opportunities: stages', subtitle: 'Ranked by score = share of the cycle time × cases reaching the stage', wide: true, csvName: 'diagnosis-stage-opportunities' }));
   const gates = ctx.add(card({ id: 'gate-opportunities', title: 'Improvement opportunities: quality gates', subtitle: 'Ranked by violations: missing, failed or passed late', wide: true, csvName: 'diagnosis-gate-opportunities' }));
   const stages = ctx.add(card({ id: 'stages', title: 'Value stream table', subtitle: 'Rework = cases with the stage at least twice ÷ cases reaching it', wide: true, csvName: 'diagnosis-stages' }));
@@ -63,7 +63,7 @@ export async function render(ctx) {
   head.fill((body) => {
     const x = d();
     // The diagnosis maps the whole lead-to-cash value stream.
-    if (x.bottleneck) body.append(callout(bottleneckSentence(x.bottleneck, x.bottleneckShare, 'lead-to-cash'), 'warn'));
+    if (x.bottleneck) body.append(callout(bottleneckSentence(x.bottleneck, x.bottleneckShare, cycleName(x.valueStream.cycle)), 'warn'));
     tiles(body, TILES.map((t, i) => tile(t, t.get(x), null, i)));
     head.csv(kpiRows(TILES.map((t) => [t.key, kpiSpec(t).unit, t.get(x)])));
   });

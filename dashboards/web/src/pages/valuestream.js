@@ -23,6 +23,11 @@ export const QUERY = `query ValueStream($s: ScopeInput!) {
 
 // bottleneckSentence is the finding shown above the chart (the tests compare it with the API);
 // cycle names the value stream's cycle (the valueStream field's default is the sales cycle).
+// cycleName is how a sentence names a GraphQL Cycle ("sales", "lead-to-cash").
+export function cycleName(c) {
+  return (c || 'SALES').toLowerCase().replace(/_/g, '-');
+}
+
 export function bottleneckSentence(id, share, cycle = 'sales') {
   return `${stage(id)} takes ${pct(share)} of the ${cycle} cycle.`;
 }
