@@ -71,6 +71,12 @@ func TestQuerySlots(t *testing.T) {
 	if d := time.Since(began); d < 25*time.Millisecond {
 		t.Errorf("gave up after %v, want the queue timeout", d)
 	}
+	release()
+
+	// A slot freed while a request waits goes to it (a long queue timeout, so that a loaded
+	// machine cannot make the wait expire first).
+	q = newQuerySlots(1, time.Minute)
+	release = q.acquire(context.Background())
 	go func() {
 		time.Sleep(10 * time.Millisecond)
 		release()
