@@ -100,7 +100,9 @@ export function sparkline(el, labels, values, color, fmt) {
 // dashed series without symbols serves as a reference line (e.g. a baseline or a target).
 // partial[i] marks bucket i as not yet ended: each series is drawn solid up to the last complete
 // bucket and dashed from there, so a running bucket reads as partial, not as a cliff; the chart's
-// element carries data-partial with the number of partial buckets drawn that way.
+// element carries data-partial with the number of partial buckets drawn that way. A series' low[i]
+// marks a value over too few cases (lowSample): its point is drawn hollow and faint, and the chart
+// element carries data-low-sample with the number of such points.
 export function lines(el, { labels, series, fmt, axisFmt, area = false, min, partial }) {
   const cut = partial ? partial.indexOf(true) : -1;
   const drawn = [];
@@ -114,6 +116,9 @@ export function lines(el, { labels, series, fmt, axisFmt, area = false, min, par
     drawn.push({ ...s, color, partial: true, data: s.data.map((v, j) => (j >= cut - 1 ? v : null)) });
   });
   if (cut >= 0) el.dataset.partial = String(partial.length - cut);
+  const lows = series.reduce((n, s) => n + (s.low ? s.low.filter((l, j) => l && s.data[j] != null).length : 0), 0);
+  if (lows > 0) el.dataset.lowSample = String(lows);
+  const faint = (s) => (s.low ? s.data.map((v, j) => (s.low[j] && v != null ? { value: v, symbol: 'emptyCircle', itemStyle: { opacity: 0.35 } } : v)) : s.data);
   return mount(el, {
     color: COLORS,
     grid: { left: 8, right: 16, top: series.length > 1 ? 36 : 16, bottom: 8, containLabel: true },
@@ -122,7 +127,7 @@ export function lines(el, { labels, series, fmt, axisFmt, area = false, min, par
     xAxis: { type: 'category', data: labels, boundaryGap: false, axisLine: { lineStyle: { color: AXIS } }, axisLabel: { color: TEXT } },
     yAxis: { type: 'value', min, axisLabel: { color: TEXT, formatter: axisFmt || fmt }, splitLine: { lineStyle: { color: '#eef2f7' } } },
     series: drawn.map((s) => ({
-      type: 'line', name: s.name, data: s.data, showSymbol: !s.dashed && labels.length < 40, connectNulls: false,
+      type: 'line', name: s.name, data: faint(s), showSymbol: !s.dashed && labels.length < 40, connectNulls: false,
       areaStyle: area && !s.dashed && !s.partial ? { opacity: 0.1 } : undefined,
       lineStyle: { width: 2, type: s.dashed || s.partial ? 'dashed' : 'solid', color: s.color, opacity: s.partial ? 0.6 : 1 },
       itemStyle: { color: s.color, opacity: s.partial ? 0.6 : 1 },

@@ -47,15 +47,15 @@ export function query(n) {
   const vars = [];
   for (let i = 0; i < n; i++) {
     vars.push(`$b${i}: ScopeInput!`);
-    perUnit.push(`a${i}: adoption(scope: $b${i}) { series { start complete result { rate { value n } } } }`);
-    perUnit.push(`c${i}: compliance(scope: $b${i}) { series { start complete result { rate { value n } } } }`);
+    perUnit.push(`a${i}: adoption(scope: $b${i}) { series { start complete result { rate { value n lowSample } } } }`);
+    perUnit.push(`c${i}: compliance(scope: $b${i}) { series { start complete result { rate { value n lowSample } } } }`);
   }
   return `query Adoption($s: ScopeInput!, $g: ScopeInput!, $v: ScopeInput!, $vo: ViolationSort, $vd: SortDirection${vars.map((v) => ', ' + v).join('')}) {
-  adoption(scope: $s) { total { rate { ${KPI} } coverage { ${KPI} } template { ${KPI} } ironTriangle { ${KPI} } } series { start complete result { rate { value n } } } }
+  adoption(scope: $s) { total { rate { ${KPI} } coverage { ${KPI} } template { ${KPI} } ironTriangle { ${KPI} } } series { start complete result { rate { value n lowSample } } } }
   adoptionByUnit: adoption(scope: $g) { groups { key { value } result { rate { ${KPI} } } } }
   compliance(scope: $s) {
     total { rate { ${KPI} } promiseKept { ${KPI} } gates { gate guards entered { value n } compliant { value } rate { ${KPI} } missing { value } failed { value } late { value } } }
-    series { start complete result { rate { value n } } }
+    series { start complete result { rate { value n lowSample } } }
   }
   complianceByUnit: compliance(scope: $g) { groups { key { value } result { rate { ${KPI} } } } }
   violations(scope: $v, first: ${PAGE_SIZE}, orderBy: $vo, direction: $vd) { nodes { ${VIOLATION} } pageInfo { hasNextPage endCursor } }
@@ -83,7 +83,7 @@ export async function render(ctx) {
   const grain = grainFor(ctx.range);
   const us = units(ctx);
   const head = ctx.add(card({ id: 'headline', title: 'Is the process followed?', subtitle: 'This period against the previous period of equal length', wide: true, csvName: 'adoption-headline' }));
-  const adoptT = ctx.add(card({ id: 'adoption-trend', title: 'Adoption by business unit over time', subtitle: `Share of cases that recorded every expected stage, per ${grain.toLowerCase()} of case start`, csvName: 'adoption-by-unit-over-time' }));
+  const adoptT = ctx.add(card({ id: 'adoption-trend', title: 'Adoption by business unit over time', subtitle: `Share of cases that recorded every expected stage, per ${grain.toLowerCase()} of case start; hollow points rest on few cases`, csvName: 'adoption-by-unit-over-time' }));
   const compT = ctx.add(card({ id: 'compliance-trend', title: 'Compliance by business unit over time', subtitle: `Cases with no gate violation, per ${grain.toLowerCase()}`, csvName: 'compliance-by-unit-over-time' }));
   const byUnit = ctx.add(card({ id: 'by-unit', title: 'By business unit', subtitle: 'Adoption and compliance this period, change against the previous period', csvName: 'adoption-compliance-by-unit' }));
   const gates = ctx.add(card({ id: 'gates', title: 'Compliance per gate', subtitle: 'Cases entering the guarded stage: compliant, or how the gate was violated', csvName: 'compliance-per-gate' }));
@@ -114,7 +114,10 @@ export async function render(ctx) {
   const trend = (c, prefix, label) => c.fill((body) => {
     if (!us.length) return EMPTY;
     const base = res.get(`${prefix}0`).series;
-    const series = us.map((u, i) => ({ name: groupName(u), data: points(res.get(`${prefix}${i}`).series, grain, (r) => r.rate).map((p) => p.value) }));
+    const series = us.map((u, i) => {
+      const ps = points(res.get(`${prefix}${i}`).series, grain, (r) => r.rate);
+      return { name: groupName(u), data: ps.map((p) => p.value), low: ps.map((p) => p.low) };
+    });
     if (!base.length || series.every((s) => s.data.every((v) => v == null))) return EMPTY;
     const box = chartBox('tall');
     body.append(box);

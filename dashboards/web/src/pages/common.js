@@ -10,7 +10,7 @@ export function points(series, grain, pick) {
   return series.map((p) => {
     const v = pick(p.result);
     const partial = p.complete === false;
-    return { label: bucket(p.start, grain) + (partial ? ' (partial)' : ''), start: p.start, partial, value: v && v.n > 0 ? v.value : null };
+    return { label: bucket(p.start, grain) + (partial ? ' (partial)' : ''), start: p.start, partial, value: v && v.n > 0 ? v.value : null, low: !!(v && v.lowSample && v.n > 0) };
   });
 }
 

@@ -21,7 +21,7 @@ export const TILES = [
   { key: 'dso', kpi: 'dso', field: 'cash', get: (r) => r.dsoDays },
 ];
 
-const P = 'value n';
+const P = 'value n lowSample';
 const DUR = `p50Days { ${KPI} } p90Days { ${KPI} }`;
 
 export const QUERY = `query Overview($s: ScopeInput!) {
@@ -42,7 +42,7 @@ export async function render(ctx) {
   const head = ctx.add(card({ id: 'headline', title: 'Headline KPIs', subtitle: 'This period against the previous period of equal length', wide: true, csvName: 'overview-headline' }));
   const bottleneck = ctx.add(card({ id: 'bottleneck', title: 'Where the cycle time goes', subtitle: 'Share of the sales cycle spent in each stage, cases that signed a contract in the period', csvName: 'overview-time-share' }));
   const cycles = ctx.add(card({ id: 'cycles', title: 'Cycle times', subtitle: 'Median and 90th percentile, in days', csvName: 'overview-cycle-times' }));
-  const trend = ctx.add(card({ id: 'trend', title: 'Process health over time', subtitle: `Rates per ${grain.toLowerCase()}`, wide: true, csvName: 'overview-trend' }));
+  const trend = ctx.add(card({ id: 'trend', title: 'Process health over time', subtitle: `Rates per ${grain.toLowerCase()}; hollow points rest on too few cases to read`, wide: true, csvName: 'overview-trend' }));
   let res;
   try {
     res = await ctx.query(QUERY, { s: scope(ctx.params, { grain }) });
@@ -94,7 +94,10 @@ export async function render(ctx) {
 
   trend.fill((body) => {
     const rates = TILES.map(kpiSpec).filter((t) => t.unit === 'ratio');
-    const series = rates.map((t) => ({ name: t.label, data: points(res.get(t.field).series, grain, t.get).map((p) => p.value) }));
+    const series = rates.map((t) => {
+      const ps = points(res.get(t.field).series, grain, t.get);
+      return { name: t.label, data: ps.map((p) => p.value), low: ps.map((p) => p.low) };
+    });
     const base = res.get('leadConversion').series;
     if (base.length === 0 || series.every((s) => s.data.every((v) => v == null))) return EMPTY;
     const pts = points(base, grain, (r) => r);
