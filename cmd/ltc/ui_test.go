@@ -566,6 +566,23 @@ fragment V on KpiValue { value previous n previousN }`
 
 func testDiagnosis(t *testing.T, browser context.Context, base, art string) {
 	tb := openTab(t, browser, base, width, height)
+	// Without a period in the link, the diagnosis covers the baseline of the initiative that started
+	// last (the demo's pilot).
+	var latest map[string]any
+	for _, i := range at(graphql(t, base, `{ initiatives { start baselineFrom baselineTo } }`, nil), "initiatives").([]any) {
+		if s := at(i, "start").(string); s <= time.Now().UTC().Format(time.RFC3339) && (latest == nil || s > latest["start"].(string)) {
+			latest = i.(map[string]any)
+		}
+	}
+	if latest == nil {
+		t.Fatal("the demo has no started initiative")
+	}
+	tb.load("#/diagnosis")
+	bf, _ := time.Parse(time.RFC3339, latest["baselineFrom"].(string))
+	bt, _ := time.Parse(time.RFC3339, latest["baselineTo"].(string))
+	if h, w := tb.eval(`location.hash`).(string), fmt.Sprintf("period=custom&from=%s&to=%s", bf.Format(time.DateOnly), bt.AddDate(0, 0, -1).Format(time.DateOnly)); !strings.Contains(h, w) {
+		t.Errorf("the diagnosis opens on %s, want the pilot's baseline (%s)", h, w)
+	}
 	tb.load("#/diagnosis?period=12m")
 	scope := tb.scope()
 	before := checkDiagnosis(t, tb, base, scope)

@@ -215,7 +215,7 @@ async function loadBoot() {
   health { dataVersion }
   dataFreshness { lastSuccessAt updatedAt dataVersion }
   ${CATALOG_QUERY}
-  initiatives { id name start }
+  initiatives { id name start baselineFrom baselineTo }
   ${fields.join('\n  ')}
 }`;
   const res = await gql(q, vars);
@@ -287,6 +287,12 @@ async function render() {
     return;
   }
   if (gen !== app.gen) return;
+  // A page may choose its own default period (Diagnosis: the active initiative's baseline); it is
+  // written into the URL, so the period control shows it and the link stays shareable.
+  if (!params.get('period') && RENDERERS[page].defaultPeriod) {
+    for (const [k, v] of Object.entries(RENDERERS[page].defaultPeriod(app.boot, Date.now()))) params.set(k, v);
+    history.replaceState(null, '', href(page, params));
+  }
   syncControls(page, params);
   disposeAll();
   csvRegistry.clear();

@@ -5,7 +5,7 @@
 import { kpiSpec } from '../catalog.js';
 import { h, card, tile, tiles, table, callout, EMPTY, chartBox } from '../ui.js';
 import { KPI } from '../api.js';
-import { scope } from '../state.js';
+import { scope, dayString } from '../state.js';
 import { bars } from '../charts.js';
 import { pct, count, stage, days, money, fixed, DASH } from '../format.js';
 import { kpiRows, axisPct } from './common.js';
@@ -39,6 +39,16 @@ export const TILES = [
 // opportunitySentence is the finding over the ranked list (the tests compare it with the API).
 export function opportunitySentence(o) {
   return `Biggest opportunity: ${stage(o.stage)} — ${pct(o.share)} of the cycle time across ${count(o.cases)} cases (median ${days(o.medianDays)}).`;
+}
+
+// defaultPeriod is the Diagnosis's period when the URL names none: the baseline window of the
+// initiative that started last (by now), else the last full quarter.
+export function defaultPeriod(boot, now) {
+  const started = ((boot && boot.initiatives) || []).filter((i) => i.baselineFrom && i.baselineTo && Date.parse(i.start) <= now)
+    .sort((a, b) => Date.parse(b.start) - Date.parse(a.start));
+  if (!started.length) return { period: 'lq' };
+  const b = started[0];
+  return { period: 'custom', from: dayString(Date.parse(b.baselineFrom)), to: dayString(Date.parse(b.baselineTo) - 864e5) };
 }
 
 export async function render(ctx) {
