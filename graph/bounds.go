@@ -100,19 +100,20 @@ func fieldRows(f *ast.Field, vars map[string]any) float64 {
 	}
 	args := f.ArgumentMap(vars)
 	scope, _ := args["scope"].(map[string]any)
-	rows := 1.0
+	buckets, groups := 0.0, 0.0
 	if g, _ := scope["grain"].(string); g != "" {
 		from, _ := time.Parse(time.RFC3339Nano, fmt.Sprint(scope["from"]))
 		to, _ := time.Parse(time.RFC3339Nano, fmt.Sprint(scope["to"]))
 		if days := to.Sub(from).Hours() / 24; days > 0 && bucketDays[g] > 0 {
 			// The engine refuses more than 5000 buckets itself (BAD_SCOPE, a clearer answer).
-			rows += math.Min(math.Ceil(days/bucketDays[g])+1, maxSeriesBuckets)
+			buckets = math.Min(math.Ceil(days/bucketDays[g])+1, maxSeriesBuckets)
 		}
 	}
 	if groupBy, _ := scope["groupBy"].([]any); len(groupBy) > 0 {
-		rows += math.Pow(groupsPerDimension, float64(len(groupBy)))
+		groups = math.Pow(groupsPerDimension, float64(len(groupBy)))
 	}
-	return rows
+	// The total, its series, the groups, and each group's own series.
+	return 1 + buckets + groups + groups*buckets
 }
 
 // rowCountKey carries the per-request count of result rows.
@@ -138,7 +139,8 @@ func countRows(max int) graphql.FieldMiddleware {
 	}
 }
 
-// resultRows counts a result's rows: 1, plus the entries of its Groups, Series and Nodes lists.
+// resultRows counts a result's rows: 1, plus the entries of its Groups, Series and Nodes lists,
+// and of each group's own Series.
 func resultRows(res any) int {
 	v := reflect.ValueOf(res)
 	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
@@ -149,6 +151,17 @@ func resultRows(res any) int {
 	for _, name := range []string{"Groups", "Series", "Nodes"} {
 		if f := v.FieldByName(name); f.IsValid() && f.Kind() == reflect.Slice {
 			n += f.Len()
+		}
+	}
+	if gs := v.FieldByName("Groups"); gs.IsValid() && gs.Kind() == reflect.Slice {
+		for i := range gs.Len() {
+			g := gs.Index(i)
+			if g.Kind() != reflect.Pointer || g.IsNil() || g.Elem().Kind() != reflect.Struct {
+				continue
+			}
+			if s := g.Elem().FieldByName("Series"); s.IsValid() && s.Kind() == reflect.Slice {
+				n += s.Len()
+			}
 		}
 	}
 	return n

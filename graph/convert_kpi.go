@@ -140,24 +140,26 @@ func groupKey(groupBy []string, key map[string]string) []*model.DimensionValue {
 
 // breakdown converts a kpi.Breakdown into the API's total/groups/series shape with conv.
 func breakdown[T, R, G, P any](s kpi.Scope, bd *kpi.Breakdown[T], conv func(*T) R,
-	group func(key []*model.DimensionValue, r R) G, point func(p *kpi.Point[T], r R) P) (R, []G, []P) {
+	group func(key []*model.DimensionValue, r R, series []P) G, point func(p *kpi.Point[T], r R) P) (R, []G, []P) {
+	points := func(ps []kpi.Point[T]) []P {
+		out := make([]P, len(ps))
+		for i := range ps {
+			out[i] = point(&ps[i], conv(&ps[i].Result))
+		}
+		return out
+	}
 	groups := make([]G, len(bd.Groups))
 	for i := range bd.Groups {
 		g := &bd.Groups[i]
-		groups[i] = group(groupKey(s.GroupBy, g.Key), conv(&g.Result))
+		groups[i] = group(groupKey(s.GroupBy, g.Key), conv(&g.Result), points(g.Series))
 	}
-	series := make([]P, len(bd.Series))
-	for i := range bd.Series {
-		p := &bd.Series[i]
-		series[i] = point(p, conv(&p.Result))
-	}
-	return conv(&bd.Total), groups, series
+	return conv(&bd.Total), groups, points(bd.Series)
 }
 
 func valueBreakdown(s kpi.Scope, bd *kpi.Breakdown[kpi.Value]) *model.ValueBreakdown {
 	t, g, p := breakdown(s, bd, func(v *kpi.Value) *model.KpiValue { return kpiValue(*v) },
-		func(k []*model.DimensionValue, r *model.KpiValue) *model.ValueGroup {
-			return &model.ValueGroup{Key: k, Result: r}
+		func(k []*model.DimensionValue, r *model.KpiValue, ps []*model.ValuePoint) *model.ValueGroup {
+			return &model.ValueGroup{Key: k, Result: r, Series: ps}
 		},
 		func(p *kpi.Point[kpi.Value], r *model.KpiValue) *model.ValuePoint {
 			return &model.ValuePoint{Start: p.Start, End: p.End, Complete: p.Complete, Result: r}
@@ -176,8 +178,8 @@ func funnel(f *kpi.Funnel) *model.Funnel {
 
 func funnelBreakdown(s kpi.Scope, bd *kpi.Breakdown[kpi.Funnel]) *model.FunnelBreakdown {
 	t, g, p := breakdown(s, bd, funnel,
-		func(k []*model.DimensionValue, r *model.Funnel) *model.FunnelGroup {
-			return &model.FunnelGroup{Key: k, Result: r}
+		func(k []*model.DimensionValue, r *model.Funnel, ps []*model.FunnelPoint) *model.FunnelGroup {
+			return &model.FunnelGroup{Key: k, Result: r, Series: ps}
 		},
 		func(p *kpi.Point[kpi.Funnel], r *model.Funnel) *model.FunnelPoint {
 			return &model.FunnelPoint{Start: p.Start, End: p.End, Complete: p.Complete, Result: r}
@@ -215,8 +217,8 @@ func cycleTimes(e *kpi.Engine) func(c *kpi.CycleTimes) *model.CycleTimes {
 
 func cycleTimesBreakdown(e *kpi.Engine, s kpi.Scope, bd *kpi.Breakdown[kpi.CycleTimes]) *model.CycleTimesBreakdown {
 	t, g, p := breakdown(s, bd, cycleTimes(e),
-		func(k []*model.DimensionValue, r *model.CycleTimes) *model.CycleTimesGroup {
-			return &model.CycleTimesGroup{Key: k, Result: r}
+		func(k []*model.DimensionValue, r *model.CycleTimes, ps []*model.CycleTimesPoint) *model.CycleTimesGroup {
+			return &model.CycleTimesGroup{Key: k, Result: r, Series: ps}
 		},
 		func(p *kpi.Point[kpi.CycleTimes], r *model.CycleTimes) *model.CycleTimesPoint {
 			return &model.CycleTimesPoint{Start: p.Start, End: p.End, Complete: p.Complete, Result: r}
@@ -236,7 +238,7 @@ func valueStream(v *kpi.ValueStream) *model.ValueStream {
 
 func valueStreamBreakdown(s kpi.Scope, bd *kpi.Breakdown[kpi.ValueStream]) *model.ValueStreamBreakdown {
 	t, g, p := breakdown(s, bd, valueStream,
-		func(k []*model.DimensionValue, r *model.ValueStream) *model.ValueStreamGroup {
+		func(k []*model.DimensionValue, r *model.ValueStream, _ []*model.ValueStreamPoint) *model.ValueStreamGroup {
 			return &model.ValueStreamGroup{Key: k, Result: r}
 		},
 		func(p *kpi.Point[kpi.ValueStream], r *model.ValueStream) *model.ValueStreamPoint {
@@ -268,8 +270,8 @@ func adoption(e *kpi.Engine) func(a *kpi.Adoption) *model.Adoption {
 
 func adoptionBreakdown(e *kpi.Engine, s kpi.Scope, bd *kpi.Breakdown[kpi.Adoption]) *model.AdoptionBreakdown {
 	t, g, p := breakdown(s, bd, adoption(e),
-		func(k []*model.DimensionValue, r *model.Adoption) *model.AdoptionGroup {
-			return &model.AdoptionGroup{Key: k, Result: r}
+		func(k []*model.DimensionValue, r *model.Adoption, ps []*model.AdoptionPoint) *model.AdoptionGroup {
+			return &model.AdoptionGroup{Key: k, Result: r, Series: ps}
 		},
 		func(p *kpi.Point[kpi.Adoption], r *model.Adoption) *model.AdoptionPoint {
 			return &model.AdoptionPoint{Start: p.Start, End: p.End, Complete: p.Complete, Result: r}
@@ -290,8 +292,8 @@ func compliance(c *kpi.Compliance) *model.Compliance {
 
 func complianceBreakdown(s kpi.Scope, bd *kpi.Breakdown[kpi.Compliance]) *model.ComplianceBreakdown {
 	t, g, p := breakdown(s, bd, compliance,
-		func(k []*model.DimensionValue, r *model.Compliance) *model.ComplianceGroup {
-			return &model.ComplianceGroup{Key: k, Result: r}
+		func(k []*model.DimensionValue, r *model.Compliance, ps []*model.CompliancePoint) *model.ComplianceGroup {
+			return &model.ComplianceGroup{Key: k, Result: r, Series: ps}
 		},
 		func(p *kpi.Point[kpi.Compliance], r *model.Compliance) *model.CompliancePoint {
 			return &model.CompliancePoint{Start: p.Start, End: p.End, Complete: p.Complete, Result: r}
@@ -318,7 +320,7 @@ func cash(c *kpi.Cash) *model.Cash {
 
 func cashBreakdown(s kpi.Scope, bd *kpi.Breakdown[kpi.Cash]) *model.CashBreakdown {
 	t, g, p := breakdown(s, bd, cash,
-		func(k []*model.DimensionValue, r *model.Cash) *model.CashGroup {
+		func(k []*model.DimensionValue, r *model.Cash, _ []*model.CashPoint) *model.CashGroup {
 			return &model.CashGroup{Key: k, Result: r}
 		},
 		func(p *kpi.Point[kpi.Cash], r *model.Cash) *model.CashPoint {

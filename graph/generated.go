@@ -55,6 +55,7 @@ type ComplexityRoot struct {
 	AdoptionGroup struct {
 		Key    func(childComplexity int) int
 		Result func(childComplexity int) int
+		Series func(childComplexity int) int
 	}
 
 	AdoptionPoint struct {
@@ -148,6 +149,7 @@ type ComplexityRoot struct {
 	ComplianceGroup struct {
 		Key    func(childComplexity int) int
 		Result func(childComplexity int) int
+		Series func(childComplexity int) int
 	}
 
 	CompliancePoint struct {
@@ -174,6 +176,7 @@ type ComplexityRoot struct {
 	CycleTimesGroup struct {
 		Key    func(childComplexity int) int
 		Result func(childComplexity int) int
+		Series func(childComplexity int) int
 	}
 
 	CycleTimesPoint struct {
@@ -280,6 +283,7 @@ type ComplexityRoot struct {
 	FunnelGroup struct {
 		Key    func(childComplexity int) int
 		Result func(childComplexity int) int
+		Series func(childComplexity int) int
 	}
 
 	FunnelPoint struct {
@@ -625,6 +629,7 @@ type ComplexityRoot struct {
 	ValueGroup struct {
 		Key    func(childComplexity int) int
 		Result func(childComplexity int) int
+		Series func(childComplexity int) int
 	}
 
 	ValuePoint struct {
@@ -804,6 +809,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AdoptionGroup.Result(childComplexity), true
+	case "AdoptionGroup.series":
+		if e.ComplexityRoot.AdoptionGroup.Series == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AdoptionGroup.Series(childComplexity), true
 
 	case "AdoptionPoint.complete":
 		if e.ComplexityRoot.AdoptionPoint.Complete == nil {
@@ -1158,6 +1169,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ComplianceGroup.Result(childComplexity), true
+	case "ComplianceGroup.series":
+		if e.ComplexityRoot.ComplianceGroup.Series == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComplianceGroup.Series(childComplexity), true
 
 	case "CompliancePoint.complete":
 		if e.ComplexityRoot.CompliancePoint.Complete == nil {
@@ -1246,6 +1263,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CycleTimesGroup.Result(childComplexity), true
+	case "CycleTimesGroup.series":
+		if e.ComplexityRoot.CycleTimesGroup.Series == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CycleTimesGroup.Series(childComplexity), true
 
 	case "CycleTimesPoint.complete":
 		if e.ComplexityRoot.CycleTimesPoint.Complete == nil {
@@ -1661,6 +1684,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.FunnelGroup.Result(childComplexity), true
+	case "FunnelGroup.series":
+		if e.ComplexityRoot.FunnelGroup.Series == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FunnelGroup.Series(childComplexity), true
 
 	case "FunnelPoint.complete":
 		if e.ComplexityRoot.FunnelPoint.Complete == nil {
@@ -3235,6 +3264,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ValueGroup.Result(childComplexity), true
+	case "ValueGroup.series":
+		if e.ComplexityRoot.ValueGroup.Series == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ValueGroup.Series(childComplexity), true
 
 	case "ValuePoint.complete":
 		if e.ComplexityRoot.ValuePoint.Complete == nil {
@@ -3597,6 +3632,8 @@ func (ec *executionContext) childFields_AdoptionGroup(ctx context.Context, field
 		return ec.fieldContext_AdoptionGroup_key(ctx, field)
 	case "result":
 		return ec.fieldContext_AdoptionGroup_result(ctx, field)
+	case "series":
+		return ec.fieldContext_AdoptionGroup_series(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AdoptionGroup", field.Name)
 }
@@ -3783,6 +3820,8 @@ func (ec *executionContext) childFields_ComplianceGroup(ctx context.Context, fie
 		return ec.fieldContext_ComplianceGroup_key(ctx, field)
 	case "result":
 		return ec.fieldContext_ComplianceGroup_result(ctx, field)
+	case "series":
+		return ec.fieldContext_ComplianceGroup_series(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ComplianceGroup", field.Name)
 }
@@ -3835,6 +3874,8 @@ func (ec *executionContext) childFields_CycleTimesGroup(ctx context.Context, fie
 		return ec.fieldContext_CycleTimesGroup_key(ctx, field)
 	case "result":
 		return ec.fieldContext_CycleTimesGroup_result(ctx, field)
+	case "series":
+		return ec.fieldContext_CycleTimesGroup_series(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CycleTimesGroup", field.Name)
 }
@@ -4047,6 +4088,8 @@ func (ec *executionContext) childFields_FunnelGroup(ctx context.Context, field g
 		return ec.fieldContext_FunnelGroup_key(ctx, field)
 	case "result":
 		return ec.fieldContext_FunnelGroup_result(ctx, field)
+	case "series":
+		return ec.fieldContext_FunnelGroup_series(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type FunnelGroup", field.Name)
 }
@@ -4671,6 +4714,8 @@ func (ec *executionContext) childFields_ValueGroup(ctx context.Context, field gr
 		return ec.fieldContext_ValueGroup_key(ctx, field)
 	case "result":
 		return ec.fieldContext_ValueGroup_result(ctx, field)
+	case "series":
+		return ec.fieldContext_ValueGroup_series(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ValueGroup", field.Name)
 }
@@ -5755,6 +5800,38 @@ func (ec *executionContext) fieldContext_AdoptionGroup_result(_ context.Context,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Adoption(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AdoptionGroup_series(ctx context.Context, field graphql.CollectedField, obj *model.AdoptionGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AdoptionGroup_series(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Series, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.AdoptionPoint) graphql.Marshaler {
+			return ec.marshalNAdoptionPoint2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐAdoptionPointᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AdoptionGroup_series(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AdoptionGroup",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AdoptionPoint(ctx, field)
 		},
 	}
 	return fc, nil
@@ -7350,6 +7427,38 @@ func (ec *executionContext) fieldContext_ComplianceGroup_result(_ context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _ComplianceGroup_series(ctx context.Context, field graphql.CollectedField, obj *model.ComplianceGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComplianceGroup_series(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Series, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.CompliancePoint) graphql.Marshaler {
+			return ec.marshalNCompliancePoint2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐCompliancePointᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComplianceGroup_series(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ComplianceGroup",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CompliancePoint(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _CompliancePoint_end(ctx context.Context, field graphql.CollectedField, obj *model.CompliancePoint) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7757,6 +7866,38 @@ func (ec *executionContext) fieldContext_CycleTimesGroup_result(_ context.Contex
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_CycleTimes(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CycleTimesGroup_series(ctx context.Context, field graphql.CollectedField, obj *model.CycleTimesGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CycleTimesGroup_series(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Series, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.CycleTimesPoint) graphql.Marshaler {
+			return ec.marshalNCycleTimesPoint2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐCycleTimesPointᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CycleTimesGroup_series(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CycleTimesGroup",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CycleTimesPoint(ctx, field)
 		},
 	}
 	return fc, nil
@@ -9514,6 +9655,38 @@ func (ec *executionContext) fieldContext_FunnelGroup_result(_ context.Context, f
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Funnel(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _FunnelGroup_series(ctx context.Context, field graphql.CollectedField, obj *model.FunnelGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FunnelGroup_series(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Series, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.FunnelPoint) graphql.Marshaler {
+			return ec.marshalNFunnelPoint2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐFunnelPointᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FunnelGroup_series(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FunnelGroup",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FunnelPoint(ctx, field)
 		},
 	}
 	return fc, nil
@@ -15988,6 +16161,38 @@ func (ec *executionContext) fieldContext_ValueGroup_result(_ context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _ValueGroup_series(ctx context.Context, field graphql.CollectedField, obj *model.ValueGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ValueGroup_series(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Series, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ValuePoint) graphql.Marshaler {
+			return ec.marshalNValuePoint2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐValuePointᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ValueGroup_series(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ValueGroup",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ValuePoint(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ValuePoint_end(ctx context.Context, field graphql.CollectedField, obj *model.ValuePoint) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -18442,6 +18647,11 @@ func (ec *executionContext) _AdoptionGroup(ctx context.Context, sel ast.Selectio
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "series":
+			out.Values[i] = ec._AdoptionGroup_series(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -19063,6 +19273,11 @@ func (ec *executionContext) _ComplianceGroup(ctx context.Context, sel ast.Select
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "series":
+			out.Values[i] = ec._ComplianceGroup_series(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -19242,6 +19457,11 @@ func (ec *executionContext) _CycleTimesGroup(ctx context.Context, sel ast.Select
 			}
 		case "result":
 			out.Values[i] = ec._CycleTimesGroup_result(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "series":
+			out.Values[i] = ec._CycleTimesGroup_series(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -19941,6 +20161,11 @@ func (ec *executionContext) _FunnelGroup(ctx context.Context, sel ast.SelectionS
 			}
 		case "result":
 			out.Values[i] = ec._FunnelGroup_result(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "series":
+			out.Values[i] = ec._FunnelGroup_series(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -22193,6 +22418,11 @@ func (ec *executionContext) _ValueGroup(ctx context.Context, sel ast.SelectionSe
 			}
 		case "result":
 			out.Values[i] = ec._ValueGroup_result(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "series":
+			out.Values[i] = ec._ValueGroup_series(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

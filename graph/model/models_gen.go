@@ -28,6 +28,8 @@ type AdoptionGroup struct {
 	Key []*DimensionValue `json:"key"`
 	// Adoption for the group.
 	Result *Adoption `json:"result"`
+	// The group's own time series when the scope has a grain: the same buckets as the breakdown's series, oldest first; empty without grain.
+	Series []*AdoptionPoint `json:"series"`
 }
 
 // Adoption for one time bucket.
@@ -201,6 +203,8 @@ type ComplianceGroup struct {
 	Key []*DimensionValue `json:"key"`
 	// Compliance for the group.
 	Result *Compliance `json:"result"`
+	// The group's own time series when the scope has a grain: the same buckets as the breakdown's series, oldest first; empty without grain.
+	Series []*CompliancePoint `json:"series"`
 }
 
 // Compliance for one time bucket.
@@ -233,6 +237,8 @@ type CycleTimesGroup struct {
 	Key []*DimensionValue `json:"key"`
 	// Cycle times for the group.
 	Result *CycleTimes `json:"result"`
+	// The group's own time series when the scope has a grain: the same buckets as the breakdown's series, oldest first; empty without grain.
+	Series []*CycleTimesPoint `json:"series"`
 }
 
 // Cycle times for one time bucket.
@@ -428,6 +434,8 @@ type FunnelGroup struct {
 	Key []*DimensionValue `json:"key"`
 	// The funnel for the group.
 	Result *Funnel `json:"result"`
+	// The group's own time series when the scope has a grain: the same buckets as the breakdown's series, oldest first; empty without grain.
+	Series []*FunnelPoint `json:"series"`
 }
 
 // The funnel for one time bucket.
@@ -1049,6 +1057,8 @@ type ValueGroup struct {
 	Key []*DimensionValue `json:"key"`
 	// The KPI for the group.
 	Result *KpiValue `json:"result"`
+	// The group's own time series when the scope has a grain: the same buckets as the breakdown's series, oldest first; empty without grain.
+	Series []*ValuePoint `json:"series"`
 }
 
 // A single-number KPI for one time bucket.

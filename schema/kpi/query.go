@@ -13,7 +13,8 @@ import (
 
 // aggQuery is one set of aggregates over a derived table (alias c), restricted to rows whose
 // timestamp ts lies in the scope's current or previous period. The runner evaluates them per period,
-// per GroupBy combination and per time bucket in one scan, with GROUPING SETS.
+// per GroupBy combination, per time bucket and per combination × bucket in one scan, with GROUPING
+// SETS.
 type aggQuery struct {
 	table     string   // derived table, e.g. "kpi_case" (a constant, never input)
 	from      string   // optional FROM clause instead of "table c", e.g. a join (a constant)
@@ -41,6 +42,7 @@ type aggResult struct {
 type groupCell struct {
 	key       []string
 	cur, prev cell
+	series    map[time.Time]cell // the group's buckets, when the scope has a grain
 }
 
 // sqlBuilder accumulates SQL text and its bound values in textual order.
@@ -193,6 +195,13 @@ func (e *Engine) runKeyed(ctx context.Context, s Scope, q aggQuery) (map[int64]*
 		}
 		if series {
 			b.add(", " + gs("_b"))
+			if nd > 0 {
+				d := "_b"
+				for i := 0; i < nd; i++ {
+					d += fmt.Sprintf(", _d%d", i)
+				}
+				b.add(", " + gs(d))
+			}
 		}
 		b.add(")")
 	}
@@ -241,21 +250,14 @@ func (e *Engine) runKeyed(ctx context.Context, s Scope, q aggQuery) (map[int64]*
 				out.prev = c
 			}
 		case gP == 0: // (_p, dims…)
-			key := make([]string, nd)
-			for i, d := range dims {
-				key[i] = d.String
-			}
-			k := strings.Join(key, "\x00")
-			g := groups[k]
-			if g == nil {
-				g = &groupCell{key: key, cur: make(cell, na), prev: make(cell, na)}
-				groups[k] = g
-			}
+			g := group(groups, dims, na)
 			if p.Int64 == 0 {
 				g.cur = c
 			} else {
 				g.prev = c
 			}
+		case gB == 0 && gD == 0: // (_b, dims…)
+			group(groups, dims, na).series[bucket.Time.UTC()] = c
 		case gB == 0: // (_b)
 			out.series[bucket.Time.UTC()] = c
 		}
@@ -277,6 +279,21 @@ func (e *Engine) runKeyed(ctx context.Context, s Scope, q aggQuery) (map[int64]*
 	return outs, nil
 }
 
+// group returns the group of the dimension values dims in groups, adding an empty one of width na.
+func group(groups map[string]*groupCell, dims []sql.NullString, na int) *groupCell {
+	key := make([]string, len(dims))
+	for i, d := range dims {
+		key[i] = d.String
+	}
+	k := strings.Join(key, "\x00")
+	g := groups[k]
+	if g == nil {
+		g = &groupCell{key: key, cur: make(cell, na), prev: make(cell, na), series: map[time.Time]cell{}}
+		groups[k] = g
+	}
+	return g
+}
+
 // newResult returns an empty result of width na (every cell reads as zeros).
 func newResult(na int) *aggResult {
 	return &aggResult{cur: make(cell, na), prev: make(cell, na), series: map[time.Time]cell{}, width: na}
@@ -295,6 +312,7 @@ func assemble[T any](e *Engine, s Scope, rs []*aggResult, build func(cur, prev [
 	type gk struct {
 		key       []string
 		cur, prev []cell
+		series    []map[time.Time]cell // per query
 	}
 	groups := map[string]*gk{}
 	var order []string
@@ -303,15 +321,41 @@ func assemble[T any](e *Engine, s Scope, rs []*aggResult, build func(cur, prev [
 			k := strings.Join(g.key, "\x00")
 			x := groups[k]
 			if x == nil {
-				x = &gk{key: g.key, cur: make([]cell, n), prev: make([]cell, n)}
+				x = &gk{key: g.key, cur: make([]cell, n), prev: make([]cell, n), series: make([]map[time.Time]cell, n)}
 				for j, r := range rs {
 					x.cur[j], x.prev[j] = make(cell, r.width), make(cell, r.width)
 				}
 				groups[k] = x
 				order = append(order, k)
 			}
-			x.cur[i], x.prev[i] = g.cur, g.prev
+			x.cur[i], x.prev[i], x.series[i] = g.cur, g.prev, g.series
 		}
+	}
+	var bs []time.Time
+	if s.Grain != GrainNone {
+		var err error
+		if bs, err = e.buckets(s.Grain, s.From, s.To); err != nil {
+			return nil, err
+		}
+	}
+	// seriesOf builds a series from each query's buckets (a missing bucket reads as zeros).
+	seriesOf := func(buckets []map[time.Time]cell) []Point[T] {
+		at := func(t time.Time) []cell {
+			cs := make([]cell, n)
+			for i, r := range rs {
+				if c, ok := buckets[i][t]; ok {
+					cs[i] = c
+				} else {
+					cs[i] = make(cell, r.width)
+				}
+			}
+			return cs
+		}
+		var out []Point[T]
+		for _, t := range bs {
+			out = append(out, point(e, s, t, build(at(t), at(e.prevBucket(s.Grain, t)))))
+		}
+		return out
 	}
 	sort.Strings(order)
 	for _, k := range order {
@@ -320,28 +364,13 @@ func assemble[T any](e *Engine, s Scope, rs []*aggResult, build func(cur, prev [
 		for i, d := range s.GroupBy {
 			key[d] = x.key[i]
 		}
-		out.Groups = append(out.Groups, Group[T]{Key: key, Result: build(x.cur, x.prev)})
+		out.Groups = append(out.Groups, Group[T]{Key: key, Result: build(x.cur, x.prev), Series: seriesOf(x.series)})
 	}
-	if s.Grain != GrainNone {
-		bs, err := e.buckets(s.Grain, s.From, s.To)
-		if err != nil {
-			return nil, err
-		}
-		at := func(t time.Time) []cell {
-			cs := make([]cell, n)
-			for i, r := range rs {
-				if c, ok := r.series[t]; ok {
-					cs[i] = c
-				} else {
-					cs[i] = make(cell, r.width)
-				}
-			}
-			return cs
-		}
-		for _, t := range bs {
-			out.Series = append(out.Series, point(e, s, t, build(at(t), at(e.prevBucket(s.Grain, t)))))
-		}
+	total := make([]map[time.Time]cell, n)
+	for i, r := range rs {
+		total[i] = r.series
 	}
+	out.Series = seriesOf(total)
 	return out, nil
 }
 

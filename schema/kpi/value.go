@@ -97,6 +97,9 @@ func finite(v float64) float64 {
 type Group[T any] struct {
 	Key    map[string]string `json:"key"`
 	Result T                 `json:"result"`
+	// Series is the group's own time series when the scope has a grain (same buckets as the
+	// Breakdown's), for the families that compute one (every family built on the shared runner).
+	Series []Point[T] `json:"series,omitempty"`
 }
 
 // Point is a result for one time bucket starting at Start (UTC); its Previous values are those of the
