@@ -3,6 +3,7 @@ package kpi
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
@@ -115,12 +116,17 @@ func benchScope() Scope {
 		GroupBy: []string{"business_unit"}}
 }
 
-// naive runs a raw-event SQL statement b.N times: the baseline DESIGN §6 compares against.
-func naive(b *testing.B, q string, args ...any) {
+// naive runs the naive reference SQL of a KPI family (testdata/naive/<family>.sql, which
+// `go run ./bench` runs too) over s b.N times: the baseline DESIGN §6 compares against.
+func naive(b *testing.B, family string, s Scope) {
 	b.Helper()
+	q, err := os.ReadFile(filepath.Join("testdata", "naive", family+".sql"))
+	if err != nil {
+		b.Fatal(err)
+	}
 	ctx := context.Background()
 	for b.Loop() {
-		rows, err := bench.db.Read.QueryContext(ctx, q, args...)
+		rows, err := bench.db.Read.QueryContext(ctx, string(q), s.From, s.previous(), s.To)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -133,54 +139,3 @@ func naive(b *testing.B, q string, args ...any) {
 	}
 }
 
-func BenchmarkRefresh(b *testing.B) {
-	benchEngine(b)
-	ctx := context.Background()
-	for b.Loop() {
-		tx, err := bench.db.Write.BeginTx(ctx, nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := bench.eng.Refresh(ctx, tx); err != nil {
-			b.Fatal(err)
-		}
-		if err := tx.Commit(); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-// benchPrev is the start of the previous period of s (naive queries cover both periods).
-func benchPrev(s Scope) time.Time { return s.previous() }
-
-// BenchmarkRefreshIncremental refreshes after a change touching 1% of the cases (recorded in
-// refresh_cases as the ETL does), rolled back each time; compare with BenchmarkRefresh (full) in
-// the same run: go test ./schema/kpi -run '^$' -bench 'Refresh' -count 5.
-func BenchmarkRefreshIncremental(b *testing.B) {
-	benchEngine(b)
-	ctx := context.Background()
-	full, err := bench.db.Write.BeginTx(ctx, nil) // make sure the derived tables exist and are whole
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := bench.eng.Refresh(ctx, full); err != nil {
-		b.Fatal(err)
-	}
-	if err := full.Commit(); err != nil {
-		b.Fatal(err)
-	}
-	for b.Loop() {
-		tx, err := bench.db.Write.BeginTx(ctx, nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE data_version SET refresh_full = false;
-			INSERT INTO refresh_cases SELECT case_id FROM kpi_case WHERE hash(case_id) % 100 = 0`); err != nil {
-			b.Fatal(err)
-		}
-		if err := bench.eng.Refresh(ctx, tx); err != nil {
-			b.Fatal(err)
-		}
-		tx.Rollback()
-	}
-}
