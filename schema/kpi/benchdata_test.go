@@ -138,4 +138,3 @@ func naive(b *testing.B, family string, s Scope) {
 		rows.Close()
 	}
 }
-
