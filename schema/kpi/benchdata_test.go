@@ -2,9 +2,11 @@ package kpi
 
 import (
 	"context"
+	"database/sql"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -136,5 +138,76 @@ func naive(b *testing.B, family string, s Scope) {
 			b.Fatal(err)
 		}
 		rows.Close()
+	}
+}
+
+// TestNaiveSQL: every naive reference query (testdata/naive, shared with go run ./bench) runs on
+// the fixture and has a benchmark that runs it; the win-rate one answers the fixture by hand.
+func TestNaiveSQL(t *testing.T) {
+	_, db := newFixture(t)
+	files, err := filepath.Glob(filepath.Join("testdata", "naive", "*.sql"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no naive SQL: %v", err)
+	}
+	tests, err := filepath.Glob("*_test.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var src strings.Builder
+	for _, f := range tests {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src.Write(b)
+	}
+	s := march()
+	for _, f := range files {
+		family := strings.TrimSuffix(filepath.Base(f), ".sql")
+		if !strings.Contains(src.String(), `naive(b, "`+family+`"`) {
+			t.Errorf("%s: no benchmark runs it (naive(b, %q, …))", f, family)
+		}
+		q, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, err := db.Read.QueryContext(context.Background(), string(q), s.From, s.previous(), s.To)
+		if err != nil {
+			t.Errorf("%s: %v", f, err)
+			continue
+		}
+		for rows.Next() {
+		}
+		if err := rows.Err(); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+		rows.Close()
+	}
+	// Win rate in March, by closed_at: O1 O2 O3 O4 O5 won, O8 lost (O9 won in February): 5 of 6.
+	q, err := os.ReadFile(filepath.Join("testdata", "naive", "winRate.sql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.Read.QueryContext(context.Background(), string(q), s.From, s.previous(), s.To)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var closed, won int64
+	for rows.Next() { // (p, bu, total, closed, won): the current period's total row
+		var p, total, c, w int64
+		var bu sql.NullString
+		if err := rows.Scan(&p, &bu, &total, &c, &w); err != nil {
+			t.Fatal(err)
+		}
+		if p == 0 && total == 1 {
+			closed, won = c, w
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if closed != 6 || won != 5 {
+		t.Errorf("naive win rate in March: %d of %d, want 5 of 6", won, closed)
 	}
 }
