@@ -35,12 +35,14 @@ func refresh(t testing.TB, eng *kpi.Engine, db *schema.DB) {
 	if err := eng.Refresh(ctx, tx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tx.ExecContext(ctx, "UPDATE data_version SET version = version + 1, updated_at = now()"); err != nil {
+	var v int64
+	if err := tx.QueryRowContext(ctx, "UPDATE data_version SET version = version + 1, updated_at = now() RETURNING version").Scan(&v); err != nil {
 		t.Fatal(err)
 	}
 	if err := tx.Commit(); err != nil {
 		t.Fatal(err)
 	}
+	db.SetVersion(v)
 }
 
 // near fails unless got is within tol of want.

@@ -459,3 +459,63 @@ func TestTargetDirection(t *testing.T) {
 		t.Error("Meets")
 	}
 }
+
+// TestStoreTransaction: every write bumps the data version by exactly one, in the same
+// transaction as the rows; a write the config-ownership rule refuses (checked inside that
+// transaction) changes neither the rows nor the version.
+func TestStoreTransaction(t *testing.T) {
+	svc, db := newInitiativeFixture(t)
+	ctx := context.Background()
+	version := func() int64 {
+		t.Helper()
+		v, err := schema.DataVersion(ctx, db.Read)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v != db.Version() {
+			t.Errorf("stored version %d, recorded %d", v, db.Version())
+		}
+		return v
+	}
+	v0 := version()
+	in := fxInitiative()
+	if _, err := svc.Upsert(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	if v := version(); v != v0+1 {
+		t.Errorf("after upsert: version %d, want %d", v, v0+1)
+	}
+	cfg := fxInitiative()
+	cfg.ID, cfg.Name = "from-config", "Declared"
+	if err := svc.Sync(ctx, []Initiative{cfg}); err != nil {
+		t.Fatal(err)
+	}
+	if v := version(); v != v0+2 {
+		t.Errorf("after sync: version %d, want %d", v, v0+2)
+	}
+	// The API may neither change nor remove a config-declared initiative.
+	api := cfg
+	api.Source, api.Name = SourceAPI, "Changed through the API"
+	if _, err := svc.Upsert(ctx, api); !errors.Is(err, ErrConfigOwned) || !errors.Is(err, ErrBadInitiative) ||
+		!strings.Contains(err.Error(), "change it there") {
+		t.Errorf("API upsert of a config initiative: %v, want ErrConfigOwned", err)
+	}
+	if err := svc.Delete(ctx, "from-config"); !errors.Is(err, ErrConfigOwned) || !strings.Contains(err.Error(), "remove it there") {
+		t.Errorf("API delete of a config initiative: %v, want ErrConfigOwned", err)
+	}
+	if got, err := svc.Get(ctx, "from-config"); err != nil || got.Name != "Declared" || got.Source != SourceConfig {
+		t.Errorf("config initiative after refused writes: %+v, %v", got, err)
+	}
+	if v := version(); v != v0+2 {
+		t.Errorf("after refused writes: version %d, want %d", v, v0+2)
+	}
+	if err := svc.Delete(ctx, "nope"); !errors.Is(err, ErrInitiativeNotFound) || !strings.Contains(err.Error(), "from-config, north-pilot") {
+		t.Errorf("delete of an unknown id: %v", err)
+	}
+	if err := svc.Delete(ctx, "north-pilot"); err != nil {
+		t.Fatal(err)
+	}
+	if v := version(); v != v0+3 {
+		t.Errorf("after delete: version %d, want %d", v, v0+3)
+	}
+}
