@@ -9,8 +9,8 @@ import (
 	"github.com/ltc-analytics/ltc/schema/kpi"
 )
 
-// Conversions between the API's initiative types and the engine's (schema/kpi initiative.go,
-// stats.go, capability.go, diagnosis.go).
+// Conversions between the API's initiative types and the initiative package's (definitions,
+// pilot reports, rollouts) and the engine's (schema/kpi stats.go, capability.go, diagnosis.go).
 
 // SignificanceAlpha is the level below which the API calls a p-value significant.
 const SignificanceAlpha = 0.05
