@@ -123,7 +123,7 @@ func benchLoads(ctx context.Context, o options, w *work, d *data, t *table, size
 	if err != nil {
 		return fmt.Errorf("etl: %w", err)
 	}
-	if err := benchKPI(ctx, loaded, d, t, size, o.reps, log); err != nil {
+	if err := benchKPI(ctx, loaded, o.repo, d, t, size, o.reps, log); err != nil {
 		return fmt.Errorf("kpi: %w", err)
 	}
 	if err := benchIncremental(ctx, w, loaded, full, t, size, reps, log); err != nil {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ltc-analytics/ltc/auth"
 	"github.com/ltc-analytics/ltc/etl/source"
+	"github.com/ltc-analytics/ltc/initiative"
 	"github.com/ltc-analytics/ltc/schema"
 )
 
@@ -31,8 +32,8 @@ type Config struct {
 	KPI     KPI           `yaml:"kpi"`
 	ETL     ETL           `yaml:"etl"`
 	Sources []source.Spec `yaml:"sources"`
-	// Initiatives are the change initiatives declared in the file (see InitiativeSpec).
-	Initiatives []InitiativeSpec `yaml:"initiatives"`
+	// Initiatives are the change initiatives declared in the file (see initiative.Spec).
+	Initiatives []initiative.Spec `yaml:"initiatives"`
 
 	// Dir is the folder of the config file; relative paths resolve against it.
 	Dir string `yaml:"-"`

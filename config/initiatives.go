@@ -1,116 +1,15 @@
 package config
 
 import (
-	"errors"
 	"fmt"
-	"sort"
-	"strings"
-	"time"
 
-	"github.com/ltc-analytics/ltc/schema/kpi"
+	"github.com/ltc-analytics/ltc/initiative"
 )
 
-// InitiativeSpec declares a change initiative in ltc.yaml (DESIGN §5.8), under `initiatives:`:
-//
-//	initiatives:
-//	  - id: north-pilot
-//	    name: North pilot of the new LTC process
-//	    pilot_units: [North]
-//	    control_units: [Central]          # optional
-//	    baseline: {from: 2025-01-05, to: 2025-12-29}
-//	    start: 2025-12-29                 # first day of sprint 1
-//	    sprint_days: 14                   # optional, default 14
-//	    waves:                            # optional rollout waves
-//	      - {business_unit: South, planned: 2026-06-29}
-//	    targets: {lead_conversion: 0.25, sales_cycle: 30, adoption: 0.85}
-//
-// Dates are YYYY-MM-DD (midnight UTC) or RFC 3339 instants. The warehouse stores the declared
-// initiatives at start (kpi.Engine.SyncInitiatives); units are checked against the data there.
-type InitiativeSpec struct {
-	ID           string   `yaml:"id"`
-	Name         string   `yaml:"name"`
-	Description  string   `yaml:"description"`
-	PilotUnits   []string `yaml:"pilot_units"`
-	ControlUnits []string `yaml:"control_units"`
-	Baseline     struct {
-		From string `yaml:"from"`
-		To   string `yaml:"to"`
-	} `yaml:"baseline"`
-	Start string `yaml:"start"`
-	// SprintDays is the sprint length; nil means kpi.DefaultSprintDays (an explicit 0 is an error).
-	SprintDays *int `yaml:"sprint_days"`
-	Waves      []struct {
-		BusinessUnit string `yaml:"business_unit"`
-		Planned      string `yaml:"planned"`
-	} `yaml:"waves"`
-	// Targets maps a KPI (lead_conversion, win_rate, sales_cycle, adoption, compliance) to its
-	// target: a fraction for rates, days for the sales cycle.
-	Targets map[string]float64 `yaml:"targets"`
-}
-
-// parseWhen parses a date (YYYY-MM-DD, midnight UTC) or an RFC 3339 instant.
-func parseWhen(field, s string) (time.Time, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return time.Time{}, fmt.Errorf("%s is required", field)
-	}
-	if t, err := time.Parse(time.DateOnly, s); err == nil {
-		return t, nil
-	}
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t.UTC(), nil
-	}
-	return time.Time{}, fmt.Errorf("%s %q: want YYYY-MM-DD or an RFC 3339 time", field, s)
-}
-
-// Initiative converts the spec to the engine's definition and validates what can be checked
-// without data (kpi.Initiative.Validate); errors wrap kpi.ErrBadInitiative.
-func (s InitiativeSpec) Initiative() (kpi.Initiative, error) {
-	in := kpi.Initiative{ID: s.ID, Name: s.Name, Description: s.Description, PilotUnits: s.PilotUnits,
-		ControlUnits: s.ControlUnits, SprintDays: kpi.DefaultSprintDays, Source: kpi.SourceConfig}
-	if s.SprintDays != nil {
-		in.SprintDays = *s.SprintDays
-	}
-	var errs []error
-	var err error
-	if in.BaselineFrom, err = parseWhen("baseline.from", s.Baseline.From); err != nil {
-		errs = append(errs, err)
-	}
-	if in.BaselineTo, err = parseWhen("baseline.to", s.Baseline.To); err != nil {
-		errs = append(errs, err)
-	}
-	if in.Start, err = parseWhen("start", s.Start); err != nil {
-		errs = append(errs, err)
-	}
-	for i, w := range s.Waves {
-		at, err := parseWhen(fmt.Sprintf("waves[%d].planned", i), w.Planned)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		in.Waves = append(in.Waves, kpi.Wave{BusinessUnit: w.BusinessUnit, PlannedAt: at})
-	}
-	keys := make([]string, 0, len(s.Targets))
-	for k := range s.Targets {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		in.Targets = append(in.Targets, kpi.Target{KPI: kpi.InitiativeKPI(k), Value: s.Targets[k]})
-	}
-	if len(errs) > 0 {
-		return in, fmt.Errorf("%w %q: %w", kpi.ErrBadInitiative, s.ID, errors.Join(errs...))
-	}
-	if err := in.Validate(); err != nil {
-		return in, err
-	}
-	return in, nil
-}
-
-// InitiativeList converts every declared initiative (see InitiativeSpec.Initiative); Parse has
+// InitiativeList converts every declared initiative (see initiative.Spec.Initiative); Parse has
 // already validated them, so an error here means the Config was built by hand.
-func (c *Config) InitiativeList() ([]kpi.Initiative, error) {
-	out := make([]kpi.Initiative, 0, len(c.Initiatives))
+func (c *Config) InitiativeList() ([]initiative.Initiative, error) {
+	out := make([]initiative.Initiative, 0, len(c.Initiatives))
 	for _, s := range c.Initiatives {
 		in, err := s.Initiative()
 		if err != nil {
@@ -122,13 +21,13 @@ func (c *Config) InitiativeList() ([]kpi.Initiative, error) {
 }
 
 // validateInitiatives reports every problem of the declared initiatives, each prefixed with
-// "initiatives[i]" and wrapping kpi.ErrBadInitiative (and the specific sentinels).
-func validateInitiatives(specs []InitiativeSpec) []error {
+// "initiatives[i]" and wrapping initiative.ErrBadInitiative (and the specific sentinels).
+func validateInitiatives(specs []initiative.Spec) []error {
 	var errs []error
 	seen := map[string]bool{}
 	for i, s := range specs {
 		if s.ID != "" && seen[s.ID] {
-			errs = append(errs, fmt.Errorf("initiatives[%d]: %w %q: duplicate id", i, kpi.ErrBadInitiative, s.ID))
+			errs = append(errs, fmt.Errorf("initiatives[%d]: %w %q: duplicate id", i, initiative.ErrBadInitiative, s.ID))
 		}
 		seen[s.ID] = true
 		if _, err := s.Initiative(); err != nil {

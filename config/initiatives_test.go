@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ltc-analytics/ltc/schema/kpi"
+	"github.com/ltc-analytics/ltc/initiative"
 )
 
 func TestInitiativesParse(t *testing.T) {
@@ -39,10 +39,10 @@ initiatives:
 		t.Fatalf("%d initiatives", len(list))
 	}
 	n := list[0]
-	if n.ID != "north-pilot" || n.SprintDays != kpi.DefaultSprintDays || n.Source != kpi.SourceConfig ||
+	if n.ID != "north-pilot" || n.SprintDays != initiative.DefaultSprintDays || n.Source != initiative.SourceConfig ||
 		!n.Start.Equal(time.Date(2025, 12, 28, 23, 0, 0, 0, time.UTC)) ||
 		!n.BaselineFrom.Equal(time.Date(2025, 1, 6, 0, 0, 0, 0, time.UTC)) ||
-		len(n.Waves) != 1 || n.Waves[0].BusinessUnit != "South" || len(n.Targets) != 2 || n.Targets[0].KPI != kpi.KPILeadConversion {
+		len(n.Waves) != 1 || n.Waves[0].BusinessUnit != "South" || len(n.Targets) != 2 || n.Targets[0].KPI != initiative.KPILeadConversion {
 		t.Errorf("north: %+v", n)
 	}
 	if list[1].SprintDays != 7 || list[1].ControlUnits != nil {
@@ -97,7 +97,7 @@ initiatives:
 			t.Errorf("error lacks %q:\n%v", want, err)
 		}
 	}
-	for _, sentinel := range []error{kpi.ErrBadInitiative, kpi.ErrOverlappingWindows, kpi.ErrBadSprint, kpi.ErrWaveBeforeStart} {
+	for _, sentinel := range []error{initiative.ErrBadInitiative, initiative.ErrOverlappingWindows, initiative.ErrBadSprint, initiative.ErrWaveBeforeStart} {
 		if !errors.Is(err, sentinel) {
 			t.Errorf("error does not wrap %v", sentinel)
 		}

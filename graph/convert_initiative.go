@@ -1,33 +1,32 @@
 package graph
 
 import (
-	"context"
 	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/ltc-analytics/ltc/graph/model"
+	"github.com/ltc-analytics/ltc/initiative"
 	"github.com/ltc-analytics/ltc/schema/kpi"
 )
 
-// Conversions between the API's initiative types and the engine's (schema/kpi initiative.go,
-// stats.go, capability.go, diagnosis.go).
+// Conversions between the API's initiative types and the initiative package's (definitions,
+// pilot reports, rollouts) and the engine's (schema/kpi stats.go, capability.go, diagnosis.go).
 
 // SignificanceAlpha is the level below which the API calls a p-value significant.
 const SignificanceAlpha = 0.05
 
 // initiativeKPI maps the API's InitiativeKpi enum to the engine's KPI names.
-var initiativeKPI = map[model.InitiativeKpi]kpi.InitiativeKPI{
-	model.InitiativeKpiLeadConversion: kpi.KPILeadConversion,
-	model.InitiativeKpiWinRate:        kpi.KPIWinRate,
-	model.InitiativeKpiSalesCycle:     kpi.KPISalesCycle,
-	model.InitiativeKpiAdoption:       kpi.KPIAdoption,
-	model.InitiativeKpiCompliance:     kpi.KPICompliance,
+var initiativeKPI = map[model.InitiativeKpi]initiative.KPI{
+	model.InitiativeKpiLeadConversion: initiative.KPILeadConversion,
+	model.InitiativeKpiWinRate:        initiative.KPIWinRate,
+	model.InitiativeKpiSalesCycle:     initiative.KPISalesCycle,
+	model.InitiativeKpiAdoption:       initiative.KPIAdoption,
+	model.InitiativeKpiCompliance:     initiative.KPICompliance,
 }
 
 // initiativeKPIEnum is the inverse of initiativeKPI.
-var initiativeKPIEnum = func() map[kpi.InitiativeKPI]model.InitiativeKpi {
-	m := make(map[kpi.InitiativeKPI]model.InitiativeKpi, len(initiativeKPI))
+var initiativeKPIEnum = func() map[initiative.KPI]model.InitiativeKpi {
+	m := make(map[initiative.KPI]model.InitiativeKpi, len(initiativeKPI))
 	for k, v := range initiativeKPI {
 		m[v] = k
 	}
@@ -37,10 +36,10 @@ var initiativeKPIEnum = func() map[kpi.InitiativeKPI]model.InitiativeKpi {
 // kpiInitiative converts an InitiativeInput into the engine's definition (Source API); the engine
 // validates it. An unmapped KPI enum cannot pass gqlgen's validation; it is reported as
 // BAD_INITIATIVE all the same.
-func kpiInitiative(in model.InitiativeInput) (kpi.Initiative, error) {
-	out := kpi.Initiative{ID: in.ID, Name: in.Name, Description: deref(in.Description), PilotUnits: in.PilotUnits,
+func kpiInitiative(in model.InitiativeInput) (initiative.Initiative, error) {
+	out := initiative.Initiative{ID: in.ID, Name: in.Name, Description: deref(in.Description), PilotUnits: in.PilotUnits,
 		ControlUnits: in.ControlUnits, BaselineFrom: in.BaselineFrom, BaselineTo: in.BaselineTo, Start: in.Start,
-		SprintDays: kpi.DefaultSprintDays, Source: kpi.SourceAPI, Waves: []kpi.Wave{}, Targets: []kpi.Target{}}
+		SprintDays: initiative.DefaultSprintDays, Source: initiative.SourceAPI, Waves: []initiative.Wave{}, Targets: []initiative.Target{}}
 	if in.SprintDays != nil {
 		out.SprintDays = *in.SprintDays
 	}
@@ -48,24 +47,24 @@ func kpiInitiative(in model.InitiativeInput) (kpi.Initiative, error) {
 		out.ControlUnits = []string{}
 	}
 	for _, w := range in.Waves {
-		out.Waves = append(out.Waves, kpi.Wave{BusinessUnit: w.BusinessUnit, PlannedAt: w.PlannedAt})
+		out.Waves = append(out.Waves, initiative.Wave{BusinessUnit: w.BusinessUnit, PlannedAt: w.PlannedAt})
 	}
 	for _, t := range in.Targets {
 		k, ok := initiativeKPI[t.Kpi]
 		if !ok {
 			return out, Errorf(CodeBadInitiative, "target on unknown KPI %q", t.Kpi)
 		}
-		out.Targets = append(out.Targets, kpi.Target{KPI: k, Value: t.Value})
+		out.Targets = append(out.Targets, initiative.Target{KPI: k, Value: t.Value})
 	}
 	return out, nil
 }
 
-func initiative(in *kpi.Initiative) *model.Initiative {
+func apiInitiative(in *initiative.Initiative) *model.Initiative {
 	out := &model.Initiative{ID: in.ID, Name: in.Name, Description: in.Description, PilotUnits: nonNil(in.PilotUnits),
 		ControlUnits: nonNil(in.ControlUnits), BaselineFrom: in.BaselineFrom, BaselineTo: in.BaselineTo, Start: in.Start,
 		SprintDays: in.SprintDays, Waves: make([]*model.RolloutWave, len(in.Waves)), Targets: make([]*model.KpiTarget, 0, len(in.Targets)),
 		Source: model.InitiativeSourceAPI, UpdatedAt: in.UpdatedAt}
-	if in.Source == kpi.SourceConfig {
+	if in.Source == initiative.SourceConfig {
 		out.Source = model.InitiativeSourceConfig
 	}
 	for i, w := range in.Waves {
@@ -86,11 +85,11 @@ func nonNil(xs []string) []string {
 	return xs
 }
 
-func sample(s kpi.Sample) *model.KpiSample {
+func sample(s initiative.Sample) *model.KpiSample {
 	return &model.KpiSample{From: s.From, To: s.To, Units: nonNil(s.Units), Value: s.Value, N: int(s.N), Successes: int(s.Successes)}
 }
 
-func optSample(s *kpi.Sample) *model.KpiSample {
+func optSample(s *initiative.Sample) *model.KpiSample {
 	if s == nil {
 		return nil
 	}
@@ -112,7 +111,7 @@ func optSignificance(s *kpi.Significance) *model.SignificanceTest {
 	return significance(*s)
 }
 
-func pilotReport(r *kpi.PilotReport) *model.PilotReport {
+func pilotReport(r *initiative.PilotReport) *model.PilotReport {
 	out := &model.PilotReport{InitiativeID: r.InitiativeID, Kpi: initiativeKPIEnum[r.KPI], Unit: model.KpiUnitRatio,
 		HigherIsBetter: r.KPI.Direction() == kpi.HigherIsBetter, AsOf: r.AsOf, Baseline: sample(r.Baseline), Pilot: sample(r.Pilot),
 		Change: r.Change, RelChange: r.RelChange, Significance: significance(r.Significance), Control: optSample(r.Control),
@@ -132,17 +131,17 @@ func pilotReport(r *kpi.PilotReport) *model.PilotReport {
 }
 
 var rolloutRole = map[string]model.RolloutRole{
-	kpi.RolePilot: model.RolloutRolePilot, kpi.RoleWave: model.RolloutRoleWave,
-	kpi.RoleControl: model.RolloutRoleControl, kpi.RoleNone: model.RolloutRoleNone,
+	initiative.RolePilot: model.RolloutRolePilot, initiative.RoleWave: model.RolloutRoleWave,
+	initiative.RoleControl: model.RolloutRoleControl, initiative.RoleNone: model.RolloutRoleNone,
 }
 
 var rolloutStatus = map[string]model.RolloutStatus{
-	kpi.StatusPlanned: model.RolloutStatusPlanned, kpi.StatusRampUp: model.RolloutStatusRAMPUp,
-	kpi.StatusOnTrack: model.RolloutStatusOnTrack, kpi.StatusBehind: model.RolloutStatusBehind,
-	kpi.StatusNotPlanned: model.RolloutStatusNotPlanned,
+	initiative.StatusPlanned: model.RolloutStatusPlanned, initiative.StatusRampUp: model.RolloutStatusRAMPUp,
+	initiative.StatusOnTrack: model.RolloutStatusOnTrack, initiative.StatusBehind: model.RolloutStatusBehind,
+	initiative.StatusNotPlanned: model.RolloutStatusNotPlanned,
 }
 
-func rollout(r *kpi.Rollout) *model.Rollout {
+func rollout(r *initiative.Rollout) *model.Rollout {
 	out := &model.Rollout{InitiativeID: r.InitiativeID, AsOf: r.AsOf, Units: make([]*model.RolloutUnit, len(r.Units))}
 	if r.BarSource != "" {
 		bar := r.Bar
@@ -229,7 +228,7 @@ func diagnosis(e *kpi.Engine, d *kpi.Diagnosis) *model.Diagnosis {
 }
 
 // isNotFound reports whether err says an initiative does not exist.
-func isNotFound(err error) bool { return errors.Is(err, kpi.ErrInitiativeNotFound) }
+func isNotFound(err error) bool { return errors.Is(err, initiative.ErrInitiativeNotFound) }
 
 // writable fails READ_ONLY on a read-only warehouse (a replica serving a snapshot).
 func (r *Resolver) writable() error {
@@ -239,33 +238,10 @@ func (r *Resolver) writable() error {
 	return nil
 }
 
-// apiOwned returns nil when initiative id exists and was created through the API; a
-// BAD_INITIATIVE error when it is declared in the config (the config is the source of truth for
-// those: SyncInitiatives would undo an API change at the next start); the engine's not-found
-// error otherwise.
-func (r *Resolver) apiOwned(ctx context.Context, e *kpi.Engine, id, verb string) error {
-	in, err := e.Initiative(ctx, id)
-	if err != nil {
-		return err
+// initiatives returns the initiative service, or an INTERNAL error when none is configured.
+func (r *Resolver) initiatives() (*initiative.Service, error) {
+	if r.inits == nil {
+		return nil, errors.New("graph: no initiative service configured (Deps.Initiatives, or Deps.DB and Deps.KPI)")
 	}
-	if in.Source == kpi.SourceConfig {
-		return &CodedError{Code: CodeBadInitiative, Err: fmt.Errorf("%w %q: declared in the config (ltc.yaml `initiatives:`); %s it there", kpi.ErrBadInitiative, id, verb)}
-	}
-	return nil
-}
-
-// bumpDataVersion records a change of the initiatives as a new data version, as an ETL commit
-// does (without touching the data's updated_at): the response cache, the engine's result cache,
-// the KPI gauges and open dashboards are keyed on it, so none keeps answering with the old
-// definitions. The mutation itself has succeeded; a failure here is logged, not returned.
-func (r *Resolver) bumpDataVersion(ctx context.Context) {
-	if r.db == nil {
-		return
-	}
-	var v int64
-	if err := r.db.Write.QueryRowContext(ctx, "UPDATE data_version SET version = version + 1 WHERE id = 1 RETURNING version").Scan(&v); err != nil {
-		r.logger.WarnContext(ctx, "initiative stored, but the data version was not bumped: cached answers may be stale until the next ETL commit", "err", err)
-		return
-	}
-	r.db.SetVersion(v)
+	return r.inits, nil
 }

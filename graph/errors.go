@@ -13,6 +13,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
+	"github.com/ltc-analytics/ltc/initiative"
 	"github.com/ltc-analytics/ltc/schema"
 	"github.com/ltc-analytics/ltc/schema/kpi"
 )
@@ -86,12 +87,12 @@ func KPIErrorCodes() *ErrorCodes {
 		Register(kpi.ErrBadScope, CodeBadScope).
 		Register(kpi.ErrUnknownStage, CodeUnknownStage).
 		Register(kpi.ErrNotConfigured, CodeNotConfigured).
-		Register(kpi.ErrInitiativeNotFound, CodeNotFound).
-		Register(kpi.ErrBadInitiative, CodeBadInitiative).
-		RegisterReason(kpi.ErrOverlappingWindows, "OVERLAPPING_WINDOWS").
-		RegisterReason(kpi.ErrUnknownUnit, "UNKNOWN_UNIT").
-		RegisterReason(kpi.ErrBadSprint, "BAD_SPRINT").
-		RegisterReason(kpi.ErrWaveBeforeStart, "WAVE_BEFORE_START")
+		Register(initiative.ErrInitiativeNotFound, CodeNotFound).
+		Register(initiative.ErrBadInitiative, CodeBadInitiative).
+		RegisterReason(initiative.ErrOverlappingWindows, "OVERLAPPING_WINDOWS").
+		RegisterReason(initiative.ErrUnknownUnit, "UNKNOWN_UNIT").
+		RegisterReason(initiative.ErrBadSprint, "BAD_SPRINT").
+		RegisterReason(initiative.ErrWaveBeforeStart, "WAVE_BEFORE_START")
 }
 
 // NewErrorCodes returns the table with this package's defaults: the schema bookkeeping argument errors

@@ -10,13 +10,13 @@ import (
 	"time"
 
 	"github.com/ltc-analytics/ltc/graph/model"
-	"github.com/ltc-analytics/ltc/schema/kpi"
+	"github.com/ltc-analytics/ltc/initiative"
 	"golang.org/x/sync/errgroup"
 )
 
 // UpsertInitiative is the resolver for the upsertInitiative field.
 func (r *mutationResolver) UpsertInitiative(ctx context.Context, input model.InitiativeInput) (*model.Initiative, error) {
-	e, err := r.engine()
+	svc, err := r.initiatives()
 	if err != nil {
 		return nil, err
 	}
@@ -27,78 +27,70 @@ func (r *mutationResolver) UpsertInitiative(ctx context.Context, input model.Ini
 	if err != nil {
 		return nil, err
 	}
-	if err := r.apiOwned(ctx, e, in.ID, "change"); err != nil && !isNotFound(err) {
-		return nil, err
-	}
-	stored, err := e.UpsertInitiative(ctx, in)
+	stored, err := svc.Upsert(ctx, in)
 	if err != nil {
 		return nil, err
 	}
-	r.bumpDataVersion(ctx)
-	return initiative(stored), nil
+	return apiInitiative(stored), nil
 }
 
 // DeleteInitiative is the resolver for the deleteInitiative field.
 func (r *mutationResolver) DeleteInitiative(ctx context.Context, id string) (bool, error) {
-	e, err := r.engine()
+	svc, err := r.initiatives()
 	if err != nil {
 		return false, err
 	}
 	if err := r.writable(); err != nil {
 		return false, err
 	}
-	if err := r.apiOwned(ctx, e, id, "remove"); err != nil {
+	if err := svc.Delete(ctx, id); err != nil {
 		return false, err
 	}
-	if err := e.DeleteInitiative(ctx, id); err != nil {
-		return false, err
-	}
-	r.bumpDataVersion(ctx)
 	return true, nil
 }
 
 // Initiatives is the resolver for the initiatives field.
 func (r *queryResolver) Initiatives(ctx context.Context) ([]*model.Initiative, error) {
-	e, err := r.engine()
+	svc, err := r.initiatives()
 	if err != nil {
 		return nil, err
 	}
-	ins, err := e.Initiatives(ctx)
+	ins, err := svc.List(ctx)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]*model.Initiative, len(ins))
 	for i := range ins {
-		out[i] = initiative(&ins[i])
+		out[i] = apiInitiative(&ins[i])
 	}
 	return out, nil
 }
 
 // Initiative is the resolver for the initiative field.
 func (r *queryResolver) Initiative(ctx context.Context, id string) (*model.Initiative, error) {
-	e, err := r.engine()
+	svc, err := r.initiatives()
 	if err != nil {
 		return nil, err
 	}
-	in, err := e.Initiative(ctx, id)
+	in, err := svc.Get(ctx, id)
 	if isNotFound(err) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	return initiative(in), nil
+	return apiInitiative(in), nil
 }
 
 // PilotReport is the resolver for the pilotReport field.
 func (r *queryResolver) PilotReport(ctx context.Context, id string, kpis []model.InitiativeKpi) ([]*model.PilotReport, error) {
-	e, err := r.engine()
+	svc, err := r.initiatives()
 	if err != nil {
 		return nil, err
 	}
-	ks := kpi.InitiativeKPIs()
+	ks := initiative.KPIs()
 	if kpis != nil {
-		ks = make([]kpi.InitiativeKPI, 0, len(kpis))
+		ks = make([]initiative.KPI, 0, len(kpis))
 		for _, k := range kpis {
 			ek, ok := initiativeKPI[k]
 			if !ok {
@@ -112,16 +104,16 @@ func (r *queryResolver) PilotReport(ctx context.Context, id string, kpis []model
 			ks = append(ks, ek)
 		}
 	}
-	in, err := e.Initiative(ctx, id)
+	in, err := svc.Get(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	reports := make([]*kpi.PilotReport, len(ks))
+	reports := make([]*initiative.PilotReport, len(ks))
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(2) // as kpi.PilotReports: each report runs its windows concurrently already
+	g.SetLimit(2) // as initiative.Service.PilotReports: each report runs its windows concurrently already
 	for i, k := range ks {
 		g.Go(func() error {
-			rep, err := e.PilotVsBaseline(gctx, *in, k)
+			rep, err := svc.PilotVsBaseline(gctx, *in, k)
 			reports[i] = rep
 			return err
 		})
@@ -138,15 +130,15 @@ func (r *queryResolver) PilotReport(ctx context.Context, id string, kpis []model
 
 // Rollout is the resolver for the rollout field.
 func (r *queryResolver) Rollout(ctx context.Context, id string) (*model.Rollout, error) {
-	e, err := r.engine()
+	svc, err := r.initiatives()
 	if err != nil {
 		return nil, err
 	}
-	in, err := e.Initiative(ctx, id)
+	in, err := svc.Get(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	ro, err := e.Rollout(ctx, *in)
+	ro, err := svc.Rollout(ctx, *in)
 	if err != nil {
 		return nil, err
 	}

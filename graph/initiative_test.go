@@ -14,6 +14,7 @@ import (
 	"github.com/99designs/gqlgen/client"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
+	"github.com/ltc-analytics/ltc/initiative"
 	"github.com/ltc-analytics/ltc/schema"
 	"github.com/ltc-analytics/ltc/schema/kpi"
 )
@@ -337,9 +338,9 @@ func gqlErrors(t *testing.T, h http.Handler, query string) gqlerror.List {
 // TestInitiativeErrorCodes: bad definitions fail BAD_INITIATIVE with the reason in the message and
 // its name in extensions.reasons; unknown ids NOT_FOUND; nothing is stored by a failed upsert.
 func TestInitiativeErrorCodes(t *testing.T) {
-	h, _, eng := initiativeHandler(t)
+	h, db, eng := initiativeHandler(t)
 	ctx := context.Background()
-	if err := eng.SyncInitiatives(ctx, []kpi.Initiative{{ID: "from-config", Name: "Declared", PilotUnits: []string{"South"},
+	if err := initiative.New(db, eng).Sync(ctx, []initiative.Initiative{{ID: "from-config", Name: "Declared", PilotUnits: []string{"South"},
 		BaselineFrom: day("01-01"), BaselineTo: day("03-01"), Start: day("03-01"), SprintDays: 14}}); err != nil {
 		t.Fatal(err)
 	}

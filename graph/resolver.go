@@ -8,6 +8,7 @@ package graph
 import (
 	"log/slog"
 
+	"github.com/ltc-analytics/ltc/initiative"
 	"github.com/ltc-analytics/ltc/schema"
 	"github.com/ltc-analytics/ltc/schema/kpi"
 )
@@ -22,6 +23,9 @@ type Deps struct {
 	Logger *slog.Logger
 	// KPI is the KPI engine the KPI fields query; without it they fail INTERNAL.
 	KPI *kpi.Engine
+	// Initiatives stores and measures change initiatives; nil means initiative.New(DB, KPI) when
+	// both are set (the service is stateless), else the initiative fields fail INTERNAL.
+	Initiatives *initiative.Service
 }
 
 // Resolver is the root resolver; gqlgen calls its per-type resolvers. It holds no mutable state.
@@ -30,6 +34,7 @@ type Resolver struct {
 	version string
 	logger  *slog.Logger
 	kpi     *kpi.Engine
+	inits   *initiative.Service
 }
 
 // NewResolver returns a Resolver over deps.
@@ -42,5 +47,9 @@ func NewResolver(deps Deps) *Resolver {
 	if version == "" {
 		version = "dev"
 	}
-	return &Resolver{db: deps.DB, version: version, logger: logger, kpi: deps.KPI}
+	inits := deps.Initiatives
+	if inits == nil && deps.DB != nil && deps.KPI != nil {
+		inits = initiative.New(deps.DB, deps.KPI)
+	}
+	return &Resolver{db: deps.DB, version: version, logger: logger, kpi: deps.KPI, inits: inits}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/99designs/gqlgen/client"
 
 	"github.com/ltc-analytics/ltc/etl/synth"
+	"github.com/ltc-analytics/ltc/initiative"
 	"github.com/ltc-analytics/ltc/internal/testwarehouse"
 )
 
@@ -73,7 +74,7 @@ func story(t *testing.T, seed int64, now time.Time) storyJSON {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := w.Engine.SyncInitiatives(context.Background(), declared); err != nil {
+	if err := initiative.New(w.DB, w.Engine).Sync(context.Background(), declared); err != nil {
 		t.Fatal(err)
 	}
 	c := client.New(NewHandler(NewResolver(Deps{DB: w.DB, KPI: w.Engine, Version: "test", Logger: quietLogger()}),

@@ -10,7 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/ltc-analytics/ltc/schema/kpi"
+	"github.com/ltc-analytics/ltc/initiative"
 )
 
 // Initiative gauges (DESIGN §5.8): per change initiative, the KPIs of its pilot units in the latest
@@ -36,13 +36,13 @@ var initiativeFamilies = []struct {
 
 // initiativeGaugeKPIs are the KPIs exported per sprint, with their family and the engine's unit → gauge scale.
 var initiativeGaugeKPIs = []struct {
-	kpi    kpi.InitiativeKPI
+	kpi    initiative.KPI
 	family string
 	scale  float64
 }{
-	{kpi.KPILeadConversion, "ltc_initiative_lead_conversion_ratio", 1},
-	{kpi.KPISalesCycle, "ltc_initiative_sales_cycle_p50_seconds", secondsPerDay},
-	{kpi.KPIAdoption, "ltc_initiative_adoption_ratio", 1},
+	{initiative.KPILeadConversion, "ltc_initiative_lead_conversion_ratio", 1},
+	{initiative.KPISalesCycle, "ltc_initiative_sales_cycle_p50_seconds", secondsPerDay},
+	{initiative.KPIAdoption, "ltc_initiative_adoption_ratio", 1},
 }
 
 // initiativeMemo keeps the last computed gauges of each initiative, keyed by what they depend on
@@ -71,16 +71,22 @@ func (m *KPIMetrics) addInitiativeFamilies() {
 	}
 }
 
+// initiatives returns the initiative service over the warehouse and engine the gauges read (it
+// is stateless, so one per refresh costs nothing).
+func (m *KPIMetrics) initiatives() *initiative.Service {
+	return initiative.New(m.opts.DB, m.opts.Engine)
+}
+
 // initiativeGauges adds the initiative gauges to the snapshot being built, for the data version
 // version as of now. An initiative whose stored definition no longer validates is logged and left
 // out; other errors fail the refresh.
 func (m *KPIMetrics) initiativeGauges(ctx context.Context, b *snapBuilder, now time.Time, version int64) error {
-	ins, err := m.opts.Engine.Initiatives(ctx)
+	ins, err := m.initiatives().List(ctx)
 	if err != nil {
 		return err
 	}
 	// Within the cap, the initiatives that started last (the running pilots), then by id.
-	slices.SortFunc(ins, func(a, c kpi.Initiative) int {
+	slices.SortFunc(ins, func(a, c initiative.Initiative) int {
 		return cmp.Or(c.Start.Compare(a.Start), cmp.Compare(a.ID, c.ID))
 	})
 	if limit := m.opts.MaxLabelValues; len(ins) > limit {
@@ -96,7 +102,7 @@ func (m *KPIMetrics) initiativeGauges(ctx context.Context, b *snapBuilder, now t
 		e, ok := m.initMemo.entries[in.ID]
 		if !ok || e.key != key {
 			values, err := m.initiativeValues(ctx, in, latest)
-			if errors.Is(err, kpi.ErrBadInitiative) {
+			if errors.Is(err, initiative.ErrBadInitiative) {
 				m.opts.Logger.Warn("initiative gauges: skipping an initiative whose definition does not validate", "initiative", in.ID, "err", err)
 				continue
 			}
@@ -118,7 +124,7 @@ func (m *KPIMetrics) initiativeGauges(ctx context.Context, b *snapBuilder, now t
 }
 
 // latestCompleteSprint is the number of in's last sprint that ended at or before now (0 for none).
-func latestCompleteSprint(in kpi.Initiative, now time.Time) int {
+func latestCompleteSprint(in initiative.Initiative, now time.Time) int {
 	if in.SprintDays <= 0 || now.Before(in.Start) {
 		return 0
 	}
@@ -129,7 +135,7 @@ func latestCompleteSprint(in kpi.Initiative, now time.Time) int {
 // only that sprint: the engine's pilot report of a copy of the initiative that starts with the
 // sprint (no controls, no waves), whose first sprint is the one wanted and whose baseline is the
 // initiative's.
-func (m *KPIMetrics) initiativeValues(ctx context.Context, in kpi.Initiative, latest int) ([]initiativeValue, error) {
+func (m *KPIMetrics) initiativeValues(ctx context.Context, in initiative.Initiative, latest int) ([]initiativeValue, error) {
 	out := []initiativeValue{{family: "ltc_initiative_sprint", value: float64(latest), labels: []string{in.ID}}}
 	if latest == 0 {
 		return out, nil
@@ -138,8 +144,8 @@ func (m *KPIMetrics) initiativeValues(ctx context.Context, in kpi.Initiative, la
 	one := in
 	one.Start = in.Start.Add(time.Duration(latest-1) * sprint)
 	one.ControlUnits, one.Waves = nil, nil
-	ks := make([]kpi.InitiativeKPI, 0, len(initiativeGaugeKPIs)+len(in.Targets))
-	family := map[kpi.InitiativeKPI]int{}
+	ks := make([]initiative.KPI, 0, len(initiativeGaugeKPIs)+len(in.Targets))
+	family := map[initiative.KPI]int{}
 	for i, g := range initiativeGaugeKPIs {
 		ks = append(ks, g.kpi)
 		family[g.kpi] = i
@@ -150,7 +156,7 @@ func (m *KPIMetrics) initiativeValues(ctx context.Context, in kpi.Initiative, la
 		}
 	}
 	for _, k := range ks {
-		r, err := m.opts.Engine.PilotVsBaseline(ctx, one, k)
+		r, err := m.initiatives().PilotVsBaseline(ctx, one, k)
 		if err != nil {
 			return nil, err
 		}

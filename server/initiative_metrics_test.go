@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/ltc-analytics/ltc/initiative"
 	"github.com/ltc-analytics/ltc/schema/kpi"
 )
 
@@ -21,21 +22,22 @@ func TestInitiativeGaugesMatchEngine(t *testing.T) {
 	ctx := context.Background()
 	// The engine's clock at the end of the demo data, as the gauges' (the shared engine reads the wall clock).
 	eng := kpi.New(d.db, d.model, kpi.Options{Now: func() time.Time { return demoNow }, AdoptionFrom: d.cfg.KPI.AdoptionFrom})
+	svc := initiative.New(d.db, eng)
 	declared, err := d.cfg.InitiativeList()
 	if err != nil || len(declared) != 1 || declared[0].ID != "north-pilot" {
 		t.Fatalf("demo initiatives: %v %v", declared, err)
 	}
-	if err := eng.SyncInitiatives(ctx, declared); err != nil {
+	if err := svc.Sync(ctx, declared); err != nil {
 		t.Fatal(err)
 	}
 	// The other tests of this binary share the warehouse: leave no initiative behind.
 	t.Cleanup(func() {
-		eng.DeleteInitiative(ctx, "placebo")
-		if err := eng.SyncInitiatives(ctx, nil); err != nil {
+		svc.Delete(ctx, "placebo")
+		if err := svc.Sync(ctx, nil); err != nil {
 			t.Error(err)
 		}
 	})
-	in, err := eng.Initiative(ctx, "north-pilot")
+	in, err := svc.Get(ctx, "north-pilot")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,15 +57,15 @@ func TestInitiativeGaugesMatchEngine(t *testing.T) {
 	// The engine's full report, sprint by sprint: the gauges are its sprint `latest`.
 	progress := map[string]float64{}
 	for _, c := range []struct {
-		k      kpi.InitiativeKPI
+		k      initiative.KPI
 		family string
 		scale  float64
 	}{
-		{kpi.KPILeadConversion, "ltc_initiative_lead_conversion_ratio", 1},
-		{kpi.KPISalesCycle, "ltc_initiative_sales_cycle_p50_seconds", 86400},
-		{kpi.KPIAdoption, "ltc_initiative_adoption_ratio", 1},
+		{initiative.KPILeadConversion, "ltc_initiative_lead_conversion_ratio", 1},
+		{initiative.KPISalesCycle, "ltc_initiative_sales_cycle_p50_seconds", 86400},
+		{initiative.KPIAdoption, "ltc_initiative_adoption_ratio", 1},
 	} {
-		r, err := eng.PilotVsBaseline(ctx, *in, c.k)
+		r, err := svc.PilotVsBaseline(ctx, *in, c.k)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -108,11 +110,11 @@ func TestInitiativeGaugesMatchEngine(t *testing.T) {
 	// A second initiative that started later, on a non-pilot unit, with the cap at one: only the
 	// later one is exported, and the drop is counted per family.
 	placebo := *in
-	placebo.ID, placebo.Name, placebo.Source = "placebo", "Placebo", kpi.SourceAPI
+	placebo.ID, placebo.Name, placebo.Source = "placebo", "Placebo", initiative.SourceAPI
 	placebo.PilotUnits, placebo.ControlUnits, placebo.Waves = []string{"Central"}, nil, nil
 	placebo.Start = in.Start.Add(14 * 24 * time.Hour)
 	placebo.BaselineTo = placebo.Start
-	if _, err := eng.UpsertInitiative(ctx, placebo); err != nil {
+	if _, err := svc.Upsert(ctx, placebo); err != nil {
 		t.Fatal(err)
 	}
 	capped := prometheus.NewRegistry()
@@ -126,8 +128,8 @@ func TestInitiativeGaugesMatchEngine(t *testing.T) {
 	}
 
 	// A changed definition (the data version unchanged) is recomputed, not served from the memo.
-	placebo.Targets = []kpi.Target{{KPI: kpi.KPILeadConversion, Value: 0.99}}
-	if _, err := eng.UpsertInitiative(ctx, placebo); err != nil {
+	placebo.Targets = []initiative.Target{{KPI: initiative.KPILeadConversion, Value: 0.99}}
+	if _, err := svc.Upsert(ctx, placebo); err != nil {
 		t.Fatal(err)
 	}
 	if err := mc.Refresh(ctx); err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ltc-analytics/ltc/config"
 	"github.com/ltc-analytics/ltc/etl"
+	"github.com/ltc-analytics/ltc/initiative"
 	"github.com/ltc-analytics/ltc/schema"
 	"github.com/ltc-analytics/ltc/schema/kpi"
 	"github.com/ltc-analytics/ltc/server"
@@ -27,6 +28,8 @@ type app struct {
 	metrics  *server.ETLMetrics
 	// kpiMetrics holds the KPI gauges, refreshed after ETL commits and on a schedule (metrics.go).
 	kpiMetrics *server.KPIMetrics
+	// initiatives stores and measures change initiatives over the warehouse and the KPI engine.
+	initiatives *initiative.Service
 	// snapshots publishes read-only snapshots after ETL commits (database.snapshot_dir); nil when off.
 	snapshots *snapshotPublisher
 	logger    *slog.Logger
@@ -55,6 +58,7 @@ func openApp(ctx context.Context, configPath string, logger *slog.Logger, progre
 	}
 	a := &app{cfg: cfg, db: db, model: model, logger: logger, registry: server.NewRegistry()}
 	a.kpi = kpi.New(db, model, kpiOptions(cfg))
+	a.initiatives = initiative.New(db, a.kpi)
 	if err := a.kpi.Check(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("kpi settings: %w", err)
@@ -117,7 +121,7 @@ func (a *app) syncInitiatives(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("initiatives: %w", err)
 	}
-	if err := a.kpi.SyncInitiatives(ctx, declared); err != nil {
+	if err := a.initiatives.Sync(ctx, declared); err != nil {
 		return fmt.Errorf("initiatives: %w", err)
 	}
 	return nil

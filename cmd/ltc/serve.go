@@ -53,7 +53,7 @@ func (a *app) serve(ctx context.Context, initialLoad, insecure bool) error {
 		return err
 	}
 	codes := apiErrorCodes()
-	gql := graph.NewHandler(graph.NewResolver(graph.Deps{DB: a.db, KPI: a.kpi, Version: version, Logger: a.logger}),
+	gql := graph.NewHandler(graph.NewResolver(graph.Deps{DB: a.db, KPI: a.kpi, Initiatives: a.initiatives, Version: version, Logger: a.logger}),
 		sec.graphOptions(graph.HandlerOptions{
 			DisableIntrospection: !a.cfg.Server.IntrospectionEnabled(),
 			Timeout:              a.cfg.Server.Timeout(),

@@ -40,25 +40,54 @@ type Adoption struct {
 	IronTriangle Value `json:"ironTriangle"`
 }
 
-// The adoption aggregates over kpi_case, in the order of adoptionAggs.
-const (
-	adCases        = iota // cases with at least one expected stage
-	adAdopted             // of those, cases that recorded every expected stage
-	adCoverage            // mean share of the expected stages recorded
-	adTmplEvents          // events on stages where a template applies
-	adTmplUsed            // of those, events with a template used
-	adTeamDue             // cases past the iron_triangle_after stage
-	adTeamComplete        // of those, cases with sales, solution and delivery assigned
-)
+// adoptionRow is one row of adoption's aggregates over kpi_case (one period, group or bucket),
+// read by name.
+type adoptionRow struct {
+	cases        float64 // cases with at least one expected stage
+	adopted      float64 // of those, cases that recorded every expected stage
+	coverage     float64 // mean share of the expected stages recorded
+	tmplEvents   float64 // events on stages where a template applies
+	tmplUsed     float64 // of those, events with a template used
+	teamDue      float64 // cases past the iron_triangle_after stage
+	teamComplete float64 // of those, cases with sales, solution and delivery assigned
+}
 
-var adoptionAggs = [...]string{
-	adCases:        "count(*) FILTER (WHERE c.expected_n > 0)",
-	adAdopted:      "count(*) FILTER (WHERE c.expected_n > 0 AND c.recorded_n = c.expected_n)",
-	adCoverage:     "avg(c.recorded_n / c.expected_n) FILTER (WHERE c.expected_n > 0)",
-	adTmplEvents:   "sum(c.tmpl_n)",
-	adTmplUsed:     "sum(c.tmpl_used)",
-	adTeamDue:      "count(*) FILTER (WHERE c.team_due)",
-	adTeamComplete: "count(*) FILTER (WHERE c.team_due AND c.roles_n >= 3)",
+// adoptionAgg pairs an aggregate's SQL with the field of adoptionRow it fills.
+type adoptionAgg struct {
+	sql   string
+	field func(*adoptionRow) *float64
+}
+
+// adoptionAggs are adoption's aggregates: the query selects them in this order and adoptionOf
+// reads each back into its named field, so the SQL and the field it lands in are declared together.
+var adoptionAggs = []adoptionAgg{
+	{"count(*) FILTER (WHERE c.expected_n > 0)", func(r *adoptionRow) *float64 { return &r.cases }},
+	{"count(*) FILTER (WHERE c.expected_n > 0 AND c.recorded_n = c.expected_n)", func(r *adoptionRow) *float64 { return &r.adopted }},
+	{"avg(c.recorded_n / c.expected_n) FILTER (WHERE c.expected_n > 0)", func(r *adoptionRow) *float64 { return &r.coverage }},
+	{"sum(c.tmpl_n)", func(r *adoptionRow) *float64 { return &r.tmplEvents }},
+	{"sum(c.tmpl_used)", func(r *adoptionRow) *float64 { return &r.tmplUsed }},
+	{"count(*) FILTER (WHERE c.team_due)", func(r *adoptionRow) *float64 { return &r.teamDue }},
+	{"count(*) FILTER (WHERE c.team_due AND c.roles_n >= 3)", func(r *adoptionRow) *float64 { return &r.teamComplete }},
+}
+
+// adoptionSQL returns the aggregates' SQL in adoptionAggs order.
+func adoptionSQL() []string {
+	out := make([]string, len(adoptionAggs))
+	for i, a := range adoptionAggs {
+		out[i] = a.sql
+	}
+	return out
+}
+
+// adoptionOf reads a row of aggregate values (in adoptionAggs order) into its named fields.
+func adoptionOf(c cell) adoptionRow {
+	var r adoptionRow
+	for i, a := range adoptionAggs {
+		if i < len(c) {
+			*a.field(&r) = c[i]
+		}
+	}
+	return r
 }
 
 // IronTriangleConfigured returns nil when the model names the stage after which the iron-triangle
@@ -80,20 +109,17 @@ func (e *Engine) Adoption(ctx context.Context, s Scope) (*Breakdown[Adoption], e
 		return nil, fmt.Errorf("kpi.Adoption: %w", err)
 	}
 	return cached(ctx, e, "adoption", s.key(), func(ctx context.Context) (*Breakdown[Adoption], error) {
-		// The aggregates, read back by name (their position in adoptionAggs).
-		q := aggQuery{table: "kpi_case", ts: "c.started_at", aggs: adoptionAggs[:]}
+		q := aggQuery{table: "kpi_case", ts: "c.started_at", aggs: adoptionSQL()}
 		if e.adoptBit != 0 {
 			q.where, q.whereArgs = "c.reached & ? <> 0", []any{e.adoptBit}
 		}
-		bd, err := each(ctx, e, s, q, func(cur, prev cell) Adoption {
-			r := func(num, den int) Value {
-				return pair(proportion(cur[num], cur[den]), proportion(prev[num], prev[den]))
-			}
+		bd, err := each(ctx, e, s, q, func(curCell, prevCell cell) Adoption {
+			cur, prev := adoptionOf(curCell), adoptionOf(prevCell)
 			return Adoption{
-				Rate:         r(adAdopted, adCases),
-				Coverage:     pair(stat(cur[adCoverage], int64(cur[adCases])), stat(prev[adCoverage], int64(prev[adCases]))),
-				Template:     r(adTmplUsed, adTmplEvents),
-				IronTriangle: r(adTeamComplete, adTeamDue),
+				Rate:         pair(proportion(cur.adopted, cur.cases), proportion(prev.adopted, prev.cases)),
+				Coverage:     pair(stat(cur.coverage, int64(cur.cases)), stat(prev.coverage, int64(prev.cases))),
+				Template:     pair(proportion(cur.tmplUsed, cur.tmplEvents), proportion(prev.tmplUsed, prev.tmplEvents)),
+				IronTriangle: pair(proportion(cur.teamComplete, cur.teamDue), proportion(prev.teamComplete, prev.teamDue)),
 			}
 		})
 		if err != nil {

@@ -163,7 +163,7 @@ WHERE status = 'won' AND owner_id IS NOT NULL AND closed_at >= CAST(? AS TIMESTA
 		}
 	}
 	out.TenuredSellers = int64(len(means))
-	out.TenuredMedian = finite(median(means))
+	out.TenuredMedian = Finite(Median(means))
 	out.Threshold = RampShare * out.TenuredMedian
 	// New hires.
 	var toRamp []float64
@@ -192,7 +192,7 @@ WHERE status = 'won' AND owner_id IS NOT NULL AND closed_at >= CAST(? AS TIMESTA
 		return out.Hires[i].EmployeeID < out.Hires[j].EmployeeID
 	})
 	if len(toRamp) > 0 {
-		m := median(toRamp)
+		m := Median(toRamp)
 		out.MedianMonthsToRamp = &m
 	}
 	return out, nil

@@ -185,25 +185,36 @@ func BenchmarkFunnel(b *testing.B) {
 			}
 		}
 	})
-	b.Run("naive", func(b *testing.B) {
-		// The same answer from the raw tables: per period (current, previous) and business unit,
-		// the cohort by case start and the cases reaching each stage.
-		naive(b, `WITH cs AS (SELECT case_id, min(occurred_at) AS start FROM stage_events GROUP BY case_id),
-		  coh AS (SELECT case_id, CASE WHEN start >= ? THEN 0 ELSE 1 END AS p FROM cs WHERE start >= ? AND start < ?),
-		  r AS (SELECT DISTINCT e.case_id, e.stage FROM stage_events e SEMI JOIN coh USING (case_id) WHERE e.stage IS NOT NULL
-		        UNION ALL SELECT case_id, '' FROM coh),
-		  a AS (SELECT r.stage, coh.p, coalesce(o.business_unit, l.business_unit) AS bu FROM r JOIN coh USING (case_id)
-		        LEFT JOIN opportunities o ON o.opportunity_id = r.case_id LEFT JOIN leads l ON l.lead_id = r.case_id)
-		SELECT stage, p, bu, count(*) FROM a GROUP BY GROUPING SETS ((stage, p), (stage, p, bu))`, s.From, benchPrev(s), s.To)
-	})
-	b.Run("leadConversion", func(b *testing.B) {
+	b.Run("naive", func(b *testing.B) { naive(b, "funnel", s) })
+}
+
+func BenchmarkLeadConversion(b *testing.B) {
+	eng := benchEngine(b)
+	ctx := context.Background()
+	s := benchScope()
+	b.Run("engine", func(b *testing.B) {
 		for b.Loop() {
 			if _, err := eng.LeadConversion(ctx, s); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
-	b.Run("monthlyWinRate", func(b *testing.B) {
+	b.Run("naive", func(b *testing.B) { naive(b, "leadConversion", s) })
+}
+
+func BenchmarkWinRate(b *testing.B) {
+	eng := benchEngine(b)
+	ctx := context.Background()
+	s := benchScope()
+	b.Run("engine", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := eng.WinRate(ctx, s); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("naive", func(b *testing.B) { naive(b, "winRate", s) })
+	b.Run("monthly", func(b *testing.B) {
 		m := s
 		m.GroupBy, m.Grain = nil, GrainMonth
 		for b.Loop() {

@@ -3,6 +3,7 @@ package kpi
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/ltc-analytics/ltc/schema"
 )
@@ -194,3 +195,56 @@ func (e *Engine) cycleTimes(ctx context.Context, s Scope) (*Breakdown[CycleTimes
 		return CycleTimes{Sales: dur(0), Delivery: dur(1), Cash: dur(2), LeadToCash: dur(3)}
 	})
 }
+
+// SalesCycleCase is one case's sales cycle (DESIGN §5.3): first won − case start.
+type SalesCycleCase struct {
+	BusinessUnit string
+	WonAt        time.Time // the first won event
+	Days         float64
+}
+
+// SalesCycles returns the sales cycle of every case of units whose first won event lies in
+// [from, to), read from the derived facts (kpi_case.won_at − started_at, as CycleTimes' sales
+// cycle); cases whose win precedes their start are left out, as in CycleTimes. It answers under
+// the row scope of ctx, from the result cache, and fails ErrNotConfigured without a won milestone.
+func (e *Engine) SalesCycles(ctx context.Context, units []string, from, to time.Time) ([]SalesCycleCase, error) {
+	if err := e.CycleConfigured(CycleSales); err != nil {
+		return nil, err
+	}
+	key := fmt.Sprintf("%s|%s|%q", timeKey(from), timeKey(to), units)
+	out, err := cached(ctx, e, "salesCycles", key, func(ctx context.Context) ([]SalesCycleCase, error) {
+		b := &sqlBuilder{}
+		b.add(salesCyclesQuery+placeholders(len(units))+")", ts(from), ts(to))
+		for _, u := range units {
+			b.args = append(b.args, u)
+		}
+		r, rargs := rowSQL(ctx)
+		b.add(r, rargs...)
+		rows, err := e.db.Read.QueryContext(ctx, b.sb.String(), b.args...)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		var out []SalesCycleCase
+		for rows.Next() {
+			var c SalesCycleCase
+			if err := rows.Scan(&c.BusinessUnit, &c.WonAt, &c.Days); err != nil {
+				return nil, err
+			}
+			c.WonAt = c.WonAt.UTC()
+			out = append(out, c)
+		}
+		return out, rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("kpi.SalesCycles: %w", err)
+	}
+	return out, nil
+}
+
+// salesCyclesQuery selects per-case sales cycles won in [?, ?) of the business units that follow
+// (the caller closes the IN list).
+const salesCyclesQuery = `SELECT c.business_unit, c.won_at, (epoch_us(c.won_at) - epoch_us(c.started_at)) / 86400e6
+FROM kpi_case c
+WHERE c.won_at >= CAST(? AS TIMESTAMP) AND c.won_at < CAST(? AS TIMESTAMP) AND c.started_at <= c.won_at
+  AND c.business_unit IN (`

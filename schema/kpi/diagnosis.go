@@ -287,7 +287,7 @@ WHERE pstart < CAST(? AS TIMESTAMP) AND pend > CAST(? AS TIMESTAMP) AND pend > p
 	if err := e.db.Read.QueryRowContext(ctx, b.sb.String(), b.args...).Scan(&v); err != nil {
 		return 0, fmt.Errorf("spend: %w", err)
 	}
-	return finite(v), nil
+	return Finite(v), nil
 }
 
 // Text renders the diagnosis as a plain-text report (numbers with the previous period beside

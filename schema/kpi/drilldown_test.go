@@ -76,16 +76,7 @@ func BenchmarkDrilldown(b *testing.B) {
 			}
 		}
 	})
-	b.Run("naive", func(b *testing.B) {
-		// The same page from the raw tables: cases started in the scope violating contract_review.
-		naive(b, `WITH f AS (SELECT case_id, min(occurred_at) AS start, max(occurred_at) AS last, count(*) AS n,
-		    min({'t': occurred_at, 's': seq}) FILTER (WHERE stage = 'contract_signed') AS cs,
-		    min({'t': occurred_at, 's': seq}) FILTER (WHERE stage = 'contract_review' AND outcome = 'pass') AS crp
-		  FROM stage_events GROUP BY case_id HAVING start >= ? AND start < ?)
-		SELECT f.case_id, coalesce(o.business_unit, l.business_unit), coalesce(o.region, l.region), f.start, f.last, f.n, o.status, o.closed_at
-		FROM f LEFT JOIN opportunities o ON o.opportunity_id = f.case_id LEFT JOIN leads l ON l.lead_id = f.case_id
-		WHERE f.cs IS NOT NULL AND (f.crp IS NULL OR f.crp > f.cs) ORDER BY f.start, f.case_id LIMIT 51`, benchScope().From, benchScope().To)
-	})
+	b.Run("naive", func(b *testing.B) { naive(b, "drilldown", benchScope()) })
 	b.Run("timeline", func(b *testing.B) {
 		for b.Loop() {
 			if _, err := eng.Timeline(ctx, "O12345"); err != nil {

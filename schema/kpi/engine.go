@@ -122,6 +122,9 @@ func (e *Engine) checkAdoption() error {
 // Model returns the process model the engine measures against.
 func (e *Engine) Model() *schema.Model { return e.model }
 
+// Now returns the engine's current time (Options.Now): the end of open windows such as a pilot's.
+func (e *Engine) Now() time.Time { return e.opts.Now() }
+
 // stage returns the position of a stage id, or an error wrapping ErrUnknownStage.
 func (e *Engine) stage(id string) (int, error) {
 	p, ok := e.stagePos[id]

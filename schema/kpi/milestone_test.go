@@ -140,9 +140,9 @@ func TestMissingMilestoneNotConfigured(t *testing.T) {
 	if _, err := bare.CycleTimes(ctx, march()); !errors.Is(err, ErrNotConfigured) {
 		t.Errorf("CycleTimes with no milestones: err = %v, want ErrNotConfigured", err)
 	}
-	if _, err := bare.PilotVsBaseline(ctx, Initiative{ID: "p", Name: "p", PilotUnits: []string{"North"},
-		BaselineFrom: at("02-01"), BaselineTo: at("03-01"), Start: at("03-03"), SprintDays: 14}, KPISalesCycle); !errors.Is(err, ErrNotConfigured) {
-		t.Errorf("pilot sales cycle with no milestones: err = %v, want ErrNotConfigured", err)
+	// Initiatives measure the sales cycle through SalesCycles.
+	if _, err := bare.SalesCycles(ctx, []string{"North"}, at("02-01"), at("03-01")); !errors.Is(err, ErrNotConfigured) {
+		t.Errorf("per-case sales cycles with no milestones: err = %v, want ErrNotConfigured", err)
 	}
 }
 

@@ -77,3 +77,52 @@ func TestRefreshBranchWithoutRule(t *testing.T) {
 		t.Errorf("cases on branch only = %d (%v), want 11 (O5's opportunity sets complex)", n, err)
 	}
 }
+
+func BenchmarkRefresh(b *testing.B) {
+	benchEngine(b)
+	ctx := context.Background()
+	for b.Loop() {
+		tx, err := bench.db.Write.BeginTx(ctx, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := bench.eng.Refresh(ctx, tx); err != nil {
+			b.Fatal(err)
+		}
+		if err := tx.Commit(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkRefreshIncremental refreshes after a change touching 1% of the cases (recorded in
+// refresh_cases as the ETL does), rolled back each time; compare with BenchmarkRefresh (full) in
+// the same run: go test ./schema/kpi -run '^$' -bench 'Refresh' -count 5.
+func BenchmarkRefreshIncremental(b *testing.B) {
+	benchEngine(b)
+	ctx := context.Background()
+	full, err := bench.db.Write.BeginTx(ctx, nil) // make sure the derived tables exist and are whole
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := bench.eng.Refresh(ctx, full); err != nil {
+		b.Fatal(err)
+	}
+	if err := full.Commit(); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		tx, err := bench.db.Write.BeginTx(ctx, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE data_version SET refresh_full = false;
+			INSERT INTO refresh_cases SELECT case_id FROM kpi_case WHERE hash(case_id) % 100 = 0`); err != nil {
+			b.Fatal(err)
+		}
+		if err := bench.eng.Refresh(ctx, tx); err != nil {
+			b.Fatal(err)
+		}
+		tx.Rollback()
+	}
+}

@@ -64,7 +64,7 @@ func TwoProportionZ(xA, nA, xB, nB int64) Significance {
 	if se == 0 || math.IsNaN(se) {
 		return out
 	}
-	out.Z = finite((float64(xA)/fa - float64(xB)/fb) / se)
+	out.Z = Finite((float64(xA)/fa - float64(xB)/fb) / se)
 	p := twoSidedP(out.Z)
 	out.P = &p
 	return out
@@ -143,15 +143,15 @@ func mannWhitney(a, b []float64, continuity bool) Significance {
 			d = 0
 		}
 	}
-	out.Z = finite(d / math.Sqrt(v))
+	out.Z = Finite(d / math.Sqrt(v))
 	p := twoSidedP(out.Z)
 	out.P = &p
 	return out
 }
 
-// median returns the median of xs (the mean of the two middle values for an even count, as
+// Median returns the median of xs (the mean of the two middle values for an even count, as
 // DuckDB's quantile_cont(x, 0.5)), sorting xs in place; 0 for an empty slice.
-func median(xs []float64) float64 {
+func Median(xs []float64) float64 {
 	if len(xs) == 0 {
 		return 0
 	}

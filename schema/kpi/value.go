@@ -48,14 +48,14 @@ type side struct {
 }
 
 // count is a side whose value is always defined (a count or a sum).
-func count(v float64, n int64) side { return side{v: finite(v), n: n, ok: true} }
+func count(v float64, n int64) side { return side{v: Finite(v), n: n, ok: true} }
 
 // ratio is num/den, undefined when den is 0; n is the number of things in the denominator.
 func ratio(num, den float64, n int64) side {
 	if den == 0 {
 		return side{n: n}
 	}
-	return side{v: finite(num / den), n: n, ok: true}
+	return side{v: Finite(num / den), n: n, ok: true}
 }
 
 // proportion is num/den for num of den things having a property (a binomial proportion, n = den):
@@ -67,7 +67,7 @@ func proportion(num, den float64) side {
 }
 
 // stat is a statistic over n things, undefined when n is 0.
-func stat(v float64, n int64) side { return side{v: finite(v), n: n, ok: n > 0} }
+func stat(v float64, n int64) side { return side{v: Finite(v), n: n, ok: n > 0} }
 
 func pair(cur, prev side) Value {
 	out := Value{Value: cur.v, Previous: prev.v, N: cur.n, PreviousN: prev.n, LowSample: cur.n < MinSample}
@@ -76,17 +76,18 @@ func pair(cur, prev side) Value {
 		out.Low, out.High = &lo, &hi
 	}
 	if cur.ok && prev.ok {
-		c := finite(cur.v - prev.v)
+		c := Finite(cur.v - prev.v)
 		out.Change = &c
 		if prev.v != 0 {
-			r := finite(c / math.Abs(prev.v))
+			r := Finite(c / math.Abs(prev.v))
 			out.RelChange = &r
 		}
 	}
 	return out
 }
 
-func finite(v float64) float64 {
+// Finite returns v, or 0 when v is NaN or infinite (JSON has no NaN and a rate over nothing reads 0).
+func Finite(v float64) float64 {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return 0
 	}

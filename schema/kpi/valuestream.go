@@ -212,7 +212,7 @@ SELECT variant, n, d, count(*) OVER (), CAST(sum(n) OVER () AS BIGINT) FROM v OR
 			}
 			v.Stages = append(v.Stages, e.model.Stages[i].ID)
 		}
-		v.MedianDays = finite(v.MedianDays)
+		v.MedianDays = Finite(v.MedianDays)
 		out.Top = append(out.Top, v)
 	}
 	return out, rows.Err()

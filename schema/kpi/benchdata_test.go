@@ -2,8 +2,11 @@ package kpi
 
 import (
 	"context"
+	"database/sql"
 	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -115,12 +118,17 @@ func benchScope() Scope {
 		GroupBy: []string{"business_unit"}}
 }
 
-// naive runs a raw-event SQL statement b.N times: the baseline DESIGN §6 compares against.
-func naive(b *testing.B, q string, args ...any) {
+// naive runs the naive reference SQL of a KPI family (testdata/naive/<family>.sql, which
+// `go run ./bench` runs too) over s b.N times: the baseline DESIGN §6 compares against.
+func naive(b *testing.B, family string, s Scope) {
 	b.Helper()
+	q, err := os.ReadFile(filepath.Join("testdata", "naive", family+".sql"))
+	if err != nil {
+		b.Fatal(err)
+	}
 	ctx := context.Background()
 	for b.Loop() {
-		rows, err := bench.db.Read.QueryContext(ctx, q, args...)
+		rows, err := bench.db.Read.QueryContext(ctx, string(q), s.From, s.previous(), s.To)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -133,54 +141,73 @@ func naive(b *testing.B, q string, args ...any) {
 	}
 }
 
-func BenchmarkRefresh(b *testing.B) {
-	benchEngine(b)
-	ctx := context.Background()
-	for b.Loop() {
-		tx, err := bench.db.Write.BeginTx(ctx, nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := bench.eng.Refresh(ctx, tx); err != nil {
-			b.Fatal(err)
-		}
-		if err := tx.Commit(); err != nil {
-			b.Fatal(err)
-		}
+// TestNaiveSQL: every naive reference query (testdata/naive, shared with go run ./bench) runs on
+// the fixture and has a benchmark that runs it; the win-rate one answers the fixture by hand.
+func TestNaiveSQL(t *testing.T) {
+	_, db := newFixture(t)
+	files, err := filepath.Glob(filepath.Join("testdata", "naive", "*.sql"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no naive SQL: %v", err)
 	}
-}
-
-// benchPrev is the start of the previous period of s (naive queries cover both periods).
-func benchPrev(s Scope) time.Time { return s.previous() }
-
-// BenchmarkRefreshIncremental refreshes after a change touching 1% of the cases (recorded in
-// refresh_cases as the ETL does), rolled back each time; compare with BenchmarkRefresh (full) in
-// the same run: go test ./schema/kpi -run '^$' -bench 'Refresh' -count 5.
-func BenchmarkRefreshIncremental(b *testing.B) {
-	benchEngine(b)
-	ctx := context.Background()
-	full, err := bench.db.Write.BeginTx(ctx, nil) // make sure the derived tables exist and are whole
+	tests, err := filepath.Glob("*_test.go")
 	if err != nil {
-		b.Fatal(err)
+		t.Fatal(err)
 	}
-	if err := bench.eng.Refresh(ctx, full); err != nil {
-		b.Fatal(err)
-	}
-	if err := full.Commit(); err != nil {
-		b.Fatal(err)
-	}
-	for b.Loop() {
-		tx, err := bench.db.Write.BeginTx(ctx, nil)
+	var src strings.Builder
+	for _, f := range tests {
+		b, err := os.ReadFile(f)
 		if err != nil {
-			b.Fatal(err)
+			t.Fatal(err)
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE data_version SET refresh_full = false;
-			INSERT INTO refresh_cases SELECT case_id FROM kpi_case WHERE hash(case_id) % 100 = 0`); err != nil {
-			b.Fatal(err)
+		src.Write(b)
+	}
+	s := march()
+	for _, f := range files {
+		family := strings.TrimSuffix(filepath.Base(f), ".sql")
+		if !strings.Contains(src.String(), `naive(b, "`+family+`"`) {
+			t.Errorf("%s: no benchmark runs it (naive(b, %q, …))", f, family)
 		}
-		if err := bench.eng.Refresh(ctx, tx); err != nil {
-			b.Fatal(err)
+		q, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
 		}
-		tx.Rollback()
+		rows, err := db.Read.QueryContext(context.Background(), string(q), s.From, s.previous(), s.To)
+		if err != nil {
+			t.Errorf("%s: %v", f, err)
+			continue
+		}
+		for rows.Next() {
+		}
+		if err := rows.Err(); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+		rows.Close()
+	}
+	// Win rate in March, by closed_at: O1 O2 O3 O4 O5 won, O8 lost (O9 won in February): 5 of 6.
+	q, err := os.ReadFile(filepath.Join("testdata", "naive", "winRate.sql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.Read.QueryContext(context.Background(), string(q), s.From, s.previous(), s.To)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var closed, won int64
+	for rows.Next() { // (p, bu, total, closed, won): the current period's total row
+		var p, total, c, w int64
+		var bu sql.NullString
+		if err := rows.Scan(&p, &bu, &total, &c, &w); err != nil {
+			t.Fatal(err)
+		}
+		if p == 0 && total == 1 {
+			closed, won = c, w
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if closed != 6 || won != 5 {
+		t.Errorf("naive win rate in March: %d of %d, want 5 of 6", won, closed)
 	}
 }

@@ -1,4 +1,4 @@
-package kpi
+package initiative
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ltc-analytics/ltc/schema"
+	"github.com/ltc-analytics/ltc/schema/kpi"
 )
 
 // The initiative fixture (2025, UTC unless a zone is given). Pilot North, control South,
@@ -41,7 +42,7 @@ import (
 // Adoption counts the non-gate stages of the standard branch up to the furthest reached: a case
 // with LC and CS expects LC LQ OC NA Q CS (6) and records 2. North's pilot-window adoption
 // (cases started in [02-03, 03-10)): C5, C6, both LC + CS → 0/2.
-func newInitiativeFixture(t testing.TB) (*Engine, *schema.DB) {
+func newInitiativeFixture(t testing.TB) (*Service, *schema.DB) {
 	t.Helper()
 	ctx := context.Background()
 	db, err := schema.Open(ctx, "", schema.Options{})
@@ -108,9 +109,9 @@ func newInitiativeFixture(t testing.TB) (*Engine, *schema.DB) {
 	for i, act := range []string{"Lead Created", "Lead Qualified", "Opportunity Created", "Needs Analysis", "Quote Sent", "Contract Signed"} {
 		event("SA1", act, at("02-20").Add(time.Duration(i)*time.Hour))
 	}
-	eng := New(db, model, Options{Now: func() time.Time { return at("03-10") }})
+	eng := kpi.New(db, model, kpi.Options{Now: func() time.Time { return at("03-10") }})
 	refresh(t, eng, db)
-	return eng, db
+	return New(db, eng), db
 }
 
 // fxInitiative is the fixture's initiative; Start is given in CET to exercise zones.
@@ -125,8 +126,8 @@ func fxInitiative() Initiative {
 }
 
 func TestPilotVsBaselineRates(t *testing.T) {
-	eng, _ := newInitiativeFixture(t)
-	r, err := eng.PilotVsBaseline(context.Background(), fxInitiative(), KPILeadConversion)
+	svc, _ := newInitiativeFixture(t)
+	r, err := svc.PilotVsBaseline(context.Background(), fxInitiative(), KPILeadConversion)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,8 +183,8 @@ func TestPilotVsBaselineRates(t *testing.T) {
 }
 
 func TestPilotVsBaselineSalesCycle(t *testing.T) {
-	eng, _ := newInitiativeFixture(t)
-	r, err := eng.PilotVsBaseline(context.Background(), fxInitiative(), KPISalesCycle)
+	svc, _ := newInitiativeFixture(t)
+	r, err := svc.PilotVsBaseline(context.Background(), fxInitiative(), KPISalesCycle)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,11 +257,11 @@ func TestSprintBoundariesAndZones(t *testing.T) {
 }
 
 func TestRolloutFixture(t *testing.T) {
-	eng, _ := newInitiativeFixture(t)
+	svc, _ := newInitiativeFixture(t)
 	in := fxInitiative()
 	in.ControlUnits = nil
 	in.Waves = []Wave{{BusinessUnit: "South", PlannedAt: at("02-17")}}
-	r, err := eng.Rollout(context.Background(), in)
+	r, err := svc.Rollout(context.Background(), in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,7 +295,7 @@ func TestRolloutFixture(t *testing.T) {
 	// without an adoption target the bar is the pilot's adoption (0/2 = 0), so South is on track.
 	in.Targets = nil
 	in.Waves = []Wave{{BusinessUnit: "South", PlannedAt: at("03-01")}, {BusinessUnit: "West", PlannedAt: at("04-01")}}
-	r, err = eng.Rollout(context.Background(), in)
+	r, err = svc.Rollout(context.Background(), in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -305,18 +306,18 @@ func TestRolloutFixture(t *testing.T) {
 }
 
 func TestInitiativeStore(t *testing.T) {
-	eng, _ := newInitiativeFixture(t)
+	svc, _ := newInitiativeFixture(t)
 	ctx := context.Background()
 	in := fxInitiative()
 	in.Waves = []Wave{{BusinessUnit: "West", PlannedAt: at("03-03")}}
-	got, err := eng.UpsertInitiative(ctx, in)
+	got, err := svc.Upsert(ctx, in)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got.Source != SourceAPI || !got.Start.Equal(at("02-03")) || got.Start.Location() != time.UTC || !got.UpdatedAt.Equal(at("03-10")) {
 		t.Errorf("upserted: %+v", got)
 	}
-	back, err := eng.Initiative(ctx, "north-pilot")
+	back, err := svc.Get(ctx, "north-pilot")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -327,10 +328,10 @@ func TestInitiativeStore(t *testing.T) {
 	}
 	// Replace: fewer targets, no waves.
 	in.Targets, in.Waves, in.Name = nil, nil, "Renamed"
-	if _, err := eng.UpsertInitiative(ctx, in); err != nil {
+	if _, err := svc.Upsert(ctx, in); err != nil {
 		t.Fatal(err)
 	}
-	list, err := eng.Initiatives(ctx)
+	list, err := svc.List(ctx)
 	if err != nil || len(list) != 1 || list[0].Name != "Renamed" || len(list[0].Targets) != 0 || len(list[0].Waves) != 0 {
 		t.Fatalf("list: %+v, %v", list, err)
 	}
@@ -340,33 +341,33 @@ func TestInitiativeStore(t *testing.T) {
 	cfgA.ID, cfgA.ControlUnits = "cfg-a", nil
 	cfgB := cfgA
 	cfgB.ID, cfgB.PilotUnits = "cfg-b", []string{"Atlantis"}
-	err = eng.SyncInitiatives(ctx, []Initiative{cfgA, cfgB})
+	err = svc.Sync(ctx, []Initiative{cfgA, cfgB})
 	if !errors.Is(err, ErrUnknownUnit) || !strings.Contains(err.Error(), `"cfg-b"`) {
 		t.Errorf("sync error = %v, want cfg-b's unknown unit", err)
 	}
-	if a, err := eng.Initiative(ctx, "cfg-a"); err != nil || a.Source != SourceConfig {
+	if a, err := svc.Get(ctx, "cfg-a"); err != nil || a.Source != SourceConfig {
 		t.Errorf("cfg-a: %+v, %v", a, err)
 	}
-	if err := eng.SyncInitiatives(ctx, nil); err != nil {
+	if err := svc.Sync(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := eng.Initiative(ctx, "cfg-a"); !errors.Is(err, ErrInitiativeNotFound) {
+	if _, err := svc.Get(ctx, "cfg-a"); !errors.Is(err, ErrInitiativeNotFound) {
 		t.Errorf("stale config initiative kept: %v", err)
 	}
-	if _, err := eng.Initiative(ctx, "north-pilot"); err != nil {
+	if _, err := svc.Get(ctx, "north-pilot"); err != nil {
 		t.Errorf("API initiative removed by sync: %v", err)
 	}
 
-	if err := eng.DeleteInitiative(ctx, "north-pilot"); err != nil {
+	if err := svc.Delete(ctx, "north-pilot"); err != nil {
 		t.Fatal(err)
 	}
-	if err := eng.DeleteInitiative(ctx, "north-pilot"); !errors.Is(err, ErrInitiativeNotFound) {
+	if err := svc.Delete(ctx, "north-pilot"); !errors.Is(err, ErrInitiativeNotFound) {
 		t.Errorf("second delete: %v", err)
 	}
 }
 
 func TestInitiativeValidation(t *testing.T) {
-	eng, _ := newInitiativeFixture(t)
+	svc, _ := newInitiativeFixture(t)
 	ctx := context.Background()
 	for _, c := range []struct {
 		name   string
@@ -392,7 +393,7 @@ func TestInitiativeValidation(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			in := fxInitiative()
 			c.mutate(&in)
-			_, err := eng.UpsertInitiative(ctx, in)
+			_, err := svc.Upsert(ctx, in)
 			if !errors.Is(err, ErrBadInitiative) {
 				t.Fatalf("err = %v, want ErrBadInitiative", err)
 			}
@@ -405,15 +406,15 @@ func TestInitiativeValidation(t *testing.T) {
 				t.Errorf("err = %v, want it to mention %q", err, c.msg)
 			}
 			// Analyses validate the same way.
-			if _, err := eng.PilotVsBaseline(ctx, in, KPIWinRate); !errors.Is(err, ErrBadInitiative) && c.name != "unknown unit" {
+			if _, err := svc.PilotVsBaseline(ctx, in, KPIWinRate); !errors.Is(err, ErrBadInitiative) && c.name != "unknown unit" {
 				t.Errorf("PilotVsBaseline err = %v", err)
 			}
 		})
 	}
-	if list, _ := eng.Initiatives(ctx); len(list) != 0 {
+	if list, _ := svc.List(ctx); len(list) != 0 {
 		t.Errorf("invalid initiatives stored: %+v", list)
 	}
-	if _, err := eng.PilotVsBaseline(ctx, fxInitiative(), "nps"); !errors.Is(err, ErrBadScope) {
+	if _, err := svc.PilotVsBaseline(ctx, fxInitiative(), "nps"); !errors.Is(err, kpi.ErrBadScope) {
 		t.Errorf("unknown KPI: %v", err)
 	}
 	// An empty warehouse cannot judge units: accepted (e.g. config synced before the first ETL run).
@@ -422,26 +423,9 @@ func TestInitiativeValidation(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	empty := New(db, schema.StandardModel(), Options{})
-	if err := empty.SyncInitiatives(ctx, []Initiative{fxInitiative()}); err != nil {
+	empty := New(db, kpi.New(db, schema.StandardModel(), kpi.Options{}))
+	if err := empty.Sync(ctx, []Initiative{fxInitiative()}); err != nil {
 		t.Errorf("sync into an empty warehouse: %v", err)
-	}
-}
-
-func BenchmarkPilotVsBaseline(b *testing.B) {
-	shared := benchEngine(b)
-	// A separate engine over the shared data, so the fixed Now does not leak into other benchmarks.
-	eng := New(bench.db, shared.model, Options{CacheSize: -1, Now: func() time.Time { return time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC) }})
-	in := Initiative{ID: "bench", Name: "bench", PilotUnits: []string{"BU1"}, ControlUnits: []string{"BU2"},
-		BaselineFrom: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), BaselineTo: time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC),
-		Start: time.Date(2024, 6, 3, 0, 0, 0, 0, time.UTC), SprintDays: 14}
-	ctx := context.Background()
-	for b.Loop() {
-		for _, k := range []InitiativeKPI{KPILeadConversion, KPISalesCycle} {
-			if _, err := eng.PilotVsBaseline(ctx, in, k); err != nil {
-				b.Fatal(err)
-			}
-		}
 	}
 }
 
@@ -450,10 +434,10 @@ func BenchmarkPilotVsBaseline(b *testing.B) {
 // baseline, so it is on the wrong side: no progress (a worse pilot would read as progress), not
 // reached, and the problem said.
 func TestTargetDirection(t *testing.T) {
-	eng, _ := newInitiativeFixture(t)
+	svc, _ := newInitiativeFixture(t)
 	in := fxInitiative()
 	in.Targets = []Target{{KPISalesCycle, 10}}
-	r, err := eng.PilotVsBaseline(context.Background(), in, KPISalesCycle)
+	r, err := svc.PilotVsBaseline(context.Background(), in, KPISalesCycle)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -463,7 +447,7 @@ func TestTargetDirection(t *testing.T) {
 	}
 	near(t, "progress", *r.Target.Progress, 1.5, 1e-12)
 	in.Targets = []Target{{KPISalesCycle, 30}}
-	r, err = eng.PilotVsBaseline(context.Background(), in, KPISalesCycle)
+	r, err = svc.PilotVsBaseline(context.Background(), in, KPISalesCycle)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -471,7 +455,67 @@ func TestTargetDirection(t *testing.T) {
 		!strings.Contains(tp.Problem, "wrong side of the baseline 20") {
 		t.Errorf("target 30 days: %+v", r.Target)
 	}
-	if !Meets(LowerIsBetter, 6, 10) || Meets(LowerIsBetter, 11, 10) || !Meets(HigherIsBetter, 0.85, 0.85) || Meets(HigherIsBetter, 0.846, 0.85) {
+	if !Meets(kpi.LowerIsBetter, 6, 10) || Meets(kpi.LowerIsBetter, 11, 10) || !Meets(kpi.HigherIsBetter, 0.85, 0.85) || Meets(kpi.HigherIsBetter, 0.846, 0.85) {
 		t.Error("Meets")
+	}
+}
+
+// TestStoreTransaction: every write bumps the data version by exactly one, in the same
+// transaction as the rows; a write the config-ownership rule refuses (checked inside that
+// transaction) changes neither the rows nor the version.
+func TestStoreTransaction(t *testing.T) {
+	svc, db := newInitiativeFixture(t)
+	ctx := context.Background()
+	version := func() int64 {
+		t.Helper()
+		v, err := schema.DataVersion(ctx, db.Read)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v != db.Version() {
+			t.Errorf("stored version %d, recorded %d", v, db.Version())
+		}
+		return v
+	}
+	v0 := version()
+	in := fxInitiative()
+	if _, err := svc.Upsert(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	if v := version(); v != v0+1 {
+		t.Errorf("after upsert: version %d, want %d", v, v0+1)
+	}
+	cfg := fxInitiative()
+	cfg.ID, cfg.Name = "from-config", "Declared"
+	if err := svc.Sync(ctx, []Initiative{cfg}); err != nil {
+		t.Fatal(err)
+	}
+	if v := version(); v != v0+2 {
+		t.Errorf("after sync: version %d, want %d", v, v0+2)
+	}
+	// The API may neither change nor remove a config-declared initiative.
+	api := cfg
+	api.Source, api.Name = SourceAPI, "Changed through the API"
+	if _, err := svc.Upsert(ctx, api); !errors.Is(err, ErrConfigOwned) || !errors.Is(err, ErrBadInitiative) ||
+		!strings.Contains(err.Error(), "change it there") {
+		t.Errorf("API upsert of a config initiative: %v, want ErrConfigOwned", err)
+	}
+	if err := svc.Delete(ctx, "from-config"); !errors.Is(err, ErrConfigOwned) || !strings.Contains(err.Error(), "remove it there") {
+		t.Errorf("API delete of a config initiative: %v, want ErrConfigOwned", err)
+	}
+	if got, err := svc.Get(ctx, "from-config"); err != nil || got.Name != "Declared" || got.Source != SourceConfig {
+		t.Errorf("config initiative after refused writes: %+v, %v", got, err)
+	}
+	if v := version(); v != v0+2 {
+		t.Errorf("after refused writes: version %d, want %d", v, v0+2)
+	}
+	if err := svc.Delete(ctx, "nope"); !errors.Is(err, ErrInitiativeNotFound) || !strings.Contains(err.Error(), "from-config, north-pilot") {
+		t.Errorf("delete of an unknown id: %v", err)
+	}
+	if err := svc.Delete(ctx, "north-pilot"); err != nil {
+		t.Fatal(err)
+	}
+	if v := version(); v != v0+3 {
+		t.Errorf("after delete: version %d, want %d", v, v0+3)
 	}
 }
