@@ -79,7 +79,7 @@ func load(tb testing.TB, cfgPath string, now time.Time) *Warehouse {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { db.Close() })
-	opts := kpi.Options{AdoptionFrom: cfg.KPI.AdoptionFrom}
+	opts := kpi.Options{AdoptionFrom: cfg.KPI.AdoptionFrom, Dimensions: cfg.Dimensions}
 	if !now.IsZero() {
 		opts.Now = func() time.Time { return now }
 	}

@@ -216,7 +216,7 @@ func (e *Engine) violations(ctx context.Context, s Scope, first int, after *curs
 FROM kpi_case_gate c
 WHERE c.kind <> 'compliant' AND c.entered_at >= CAST(? AS TIMESTAMP) AND c.entered_at < CAST(? AS TIMESTAMP)`,
 		ts(s.From), ts(s.To))
-	f, fargs := filterSQL(ctx, s)
+	f, fargs := e.filterSQL(ctx, s)
 	b.add(f, fargs...)
 	if after != nil {
 		b.add(" AND (c.entered_at, c.case_id, c.gate_pos) < (CAST(? AS TIMESTAMP), ?, ?)", ts(after.At), after.Case, after.Gate-1)
