@@ -161,6 +161,22 @@ func (e *Engine) UnknownValues(ctx context.Context, filters map[string][]string)
 	return out, nil
 }
 
+// DimensionValues returns the sorted distinct non-empty values of dimension d (one of Dimensions)
+// among the cases the context's row scope may see; an unknown d is ErrBadScope.
+func (e *Engine) DimensionValues(ctx context.Context, d string) ([]string, error) {
+	if _, ok := e.dimCol[d]; !ok {
+		return nil, fmt.Errorf("%w: unknown dimension %q (want one of %s)", ErrBadScope, d, strings.Join(e.dimNames, ", "))
+	}
+	vs, err := e.dimensionValues(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	if len(vs) > 0 && vs[0] == "" { // sorted: the empty value (no value recorded) comes first
+		vs = vs[1:]
+	}
+	return slices.Clone(vs), nil
+}
+
 // dimensionValues returns the sorted distinct values of dimension d among the cases of the
 // context's row scope. d must be one of the engine's dimensions.
 func (e *Engine) dimensionValues(ctx context.Context, d string) ([]string, error) {
