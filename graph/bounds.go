@@ -109,8 +109,10 @@ func fieldRows(f *ast.Field, vars map[string]any) float64 {
 			rows += math.Min(math.Ceil(days/bucketDays[g])+1, maxSeriesBuckets)
 		}
 	}
-	if groupBy, _ := scope["groupBy"].([]any); len(groupBy) > 0 {
-		rows += math.Pow(groupsPerDimension, float64(len(groupBy)))
+	groupBy, _ := scope["groupBy"].([]any)
+	byName, _ := scope["groupByNames"].([]any) // custom (or built-in) dimensions by name count alike
+	if n := len(groupBy) + len(byName); n > 0 {
+		rows += math.Pow(groupsPerDimension, float64(n))
 	}
 	return rows
 }

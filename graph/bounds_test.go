@@ -76,6 +76,23 @@ func TestWorstValueStreamRequestRefused(t *testing.T) {
 	}
 }
 
+// TestGroupByNamesEstimated: dimensions grouped by name (groupByNames, as custom ones are) count
+// in the row estimate like the enum's: the same worst request by name is refused before it runs.
+func TestGroupByNamesEstimated(t *testing.T) {
+	url, _ := boundedServer(t, HandlerOptions{})
+	names := `["business_unit", "region", "segment", "product_line", "channel", "owner", "team", "branch"]`
+	var b strings.Builder
+	b.WriteString("{")
+	for i := range 10 {
+		fmt.Fprintf(&b, ` v%d: valueStream(scope: {from: "2024-03-01T00:00:00Z", to: "2025-03-01T00:00:00Z", grain: DAY, groupByNames: %s}) {
+		  total { stages { stage } } groups { key { value } } }`, i, names)
+	}
+	b.WriteString("}")
+	if _, _, codes := postCodes(t, url, b.String()); len(codes) != 1 || codes[0] != string(CodeTooComplex) {
+		t.Errorf("codes %v, want [TOO_COMPLEX]", codes)
+	}
+}
+
 // TestResultRowsCapped: the real row count is checked too (the estimate guesses the groups per
 // dimension): past MaxResultRows the field answers TOO_LARGE.
 func TestResultRowsCapped(t *testing.T) {
