@@ -29,13 +29,7 @@ func boundedServer(t *testing.T, opts HandlerOptions) (string, *[]Code) {
 // postCodes posts query and returns the HTTP status, the size of the body and the error codes.
 func postCodes(t *testing.T, url, query string) (int, int, []string) {
 	t.Helper()
-	body, _ := json.Marshal(map[string]string{"query": query})
-	resp, err := http.Post(url, "application/json", strings.NewReader(string(body)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	status, b := postQuery(t, url, query)
 	var r struct{ Errors gqlerror.List }
 	if err := json.Unmarshal(b, &r); err != nil {
 		t.Fatalf("%v: %.300s", err, b)
@@ -45,7 +39,20 @@ func postCodes(t *testing.T, url, query string) (int, int, []string) {
 		c, _ := e.Extensions["code"].(string)
 		codes = append(codes, c)
 	}
-	return resp.StatusCode, len(b), codes
+	return status, len(b), codes
+}
+
+// postQuery posts query to the GraphQL endpoint url and returns the HTTP status and the body.
+func postQuery(t *testing.T, url, query string) (int, []byte) {
+	t.Helper()
+	body, _ := json.Marshal(map[string]string{"query": query})
+	resp, err := http.Post(url, "application/json", strings.NewReader(string(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
 }
 
 const allDimensions = "[BUSINESS_UNIT, REGION, SEGMENT, PRODUCT_LINE, CHANNEL, OWNER, TEAM, BRANCH]"

@@ -2,8 +2,6 @@ package graph
 
 import (
 	"encoding/json"
-	"io"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -64,13 +62,7 @@ func leadScoringServer(t *testing.T) string {
 // postJSON posts query to url and decodes the answer into out.
 func postJSON(t *testing.T, url, query string, out any) {
 	t.Helper()
-	body, _ := json.Marshal(map[string]string{"query": query})
-	resp, err := http.Post(url, "application/json", strings.NewReader(string(body)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	_, b := postQuery(t, url, query)
 	if err := json.Unmarshal(b, out); err != nil {
 		t.Fatalf("%v: %.300s", err, b)
 	}
