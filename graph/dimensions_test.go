@@ -92,6 +92,12 @@ func TestCustomDimensionThroughAPI(t *testing.T) {
 				Total  val
 				Groups []group
 			}
+			Diagnosis struct {
+				Cost struct {
+					Unfiltered      []string
+					UnfilteredNames []string
+				}
+			}
 			Catalog struct {
 				Dimensions []struct {
 					Name, Title    string
@@ -112,6 +118,7 @@ func TestCustomDimensionThroughAPI(t *testing.T) {
 		filtered: leadConversion(scope: {`+scope+`, filters: [{name: "origin", values: ["Landing Page Submission", "Lead Add Form"]}],
 			groupBy: [BUSINESS_UNIT], groupByNames: ["origin"]}) {
 			total { value previous n previousN } groups { key { dimension name value } result { value n } } }
+		diagnosis(scope: {`+scope+`, filters: [{name: "origin", values: ["API"]}, {dimension: REGION, values: ["EU"]}]}) { cost { unfiltered unfilteredNames } }
 		catalog { dimensions { name title dimension custom attribute distinctValues values } }
 	}`, &resp)
 	if len(resp.Errors) > 0 {
@@ -151,6 +158,10 @@ func TestCustomDimensionThroughAPI(t *testing.T) {
 		*f.Groups[0].Key[0].Dimension != "BUSINESS_UNIT" || f.Groups[0].Key[1].Value != "Landing Page Submission" ||
 		abs(f.Groups[0].Result.Value-2.0/3) > 1e-9 || f.Groups[1].Key[1].Value != "Lead Add Form" || f.Groups[1].Result.N != 1 {
 		t.Errorf("filtered groups %+v", f.Groups)
+	}
+	// Marketing spend knows business unit and channel only: region and origin leave it unfiltered.
+	if c := resp.Data.Diagnosis.Cost; strings.Join(c.Unfiltered, ",") != "REGION" || strings.Join(c.UnfilteredNames, ",") != "origin,region" {
+		t.Errorf("diagnosis cost unfiltered %v, names %v; want [REGION], [origin region]", c.Unfiltered, c.UnfilteredNames)
 	}
 	ds := resp.Data.Catalog.Dimensions
 	last := ds[len(ds)-1]

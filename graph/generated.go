@@ -402,13 +402,14 @@ type ComplexityRoot struct {
 	}
 
 	MarketingCost struct {
-		Leads      func(childComplexity int) int
-		PerLead    func(childComplexity int) int
-		PerWonDeal func(childComplexity int) int
-		Spend      func(childComplexity int) int
-		Unfiltered func(childComplexity int) int
-		Withheld   func(childComplexity int) int
-		WonDeals   func(childComplexity int) int
+		Leads           func(childComplexity int) int
+		PerLead         func(childComplexity int) int
+		PerWonDeal      func(childComplexity int) int
+		Spend           func(childComplexity int) int
+		Unfiltered      func(childComplexity int) int
+		UnfilteredNames func(childComplexity int) int
+		Withheld        func(childComplexity int) int
+		WonDeals        func(childComplexity int) int
 	}
 
 	MilestoneInfo struct {
@@ -2195,6 +2196,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.MarketingCost.Unfiltered(childComplexity), true
+	case "MarketingCost.unfilteredNames":
+		if e.ComplexityRoot.MarketingCost.UnfilteredNames == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketingCost.UnfilteredNames(childComplexity), true
 	case "MarketingCost.withheld":
 		if e.ComplexityRoot.MarketingCost.Withheld == nil {
 			break
@@ -4287,6 +4294,8 @@ func (ec *executionContext) childFields_MarketingCost(ctx context.Context, field
 		return ec.fieldContext_MarketingCost_perWonDeal(ctx, field)
 	case "unfiltered":
 		return ec.fieldContext_MarketingCost_unfiltered(ctx, field)
+	case "unfilteredNames":
+		return ec.fieldContext_MarketingCost_unfilteredNames(ctx, field)
 	case "withheld":
 		return ec.fieldContext_MarketingCost_withheld(ctx, field)
 	}
@@ -11600,6 +11609,29 @@ func (ec *executionContext) _MarketingCost_unfiltered(ctx context.Context, field
 }
 func (ec *executionContext) fieldContext_MarketingCost_unfiltered(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("MarketingCost", field, false, false, "Dimension")
+}
+
+func (ec *executionContext) _MarketingCost_unfilteredNames(ctx context.Context, field graphql.CollectedField, obj *model.MarketingCost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketingCost_unfilteredNames(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UnfilteredNames, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketingCost_unfilteredNames(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketingCost", field, false, false, "String")
 }
 
 func (ec *executionContext) _MarketingCost_withheld(ctx context.Context, field graphql.CollectedField, obj *model.MarketingCost) (ret graphql.Marshaler) {
@@ -20620,6 +20652,11 @@ func (ec *executionContext) _MarketingCost(ctx context.Context, sel ast.Selectio
 			}
 		case "unfiltered":
 			out.Values[i] = ec._MarketingCost_unfiltered(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unfilteredNames":
+			out.Values[i] = ec._MarketingCost_unfilteredNames(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

@@ -686,6 +686,8 @@ type MarketingCost struct {
 	PerWonDeal *float64 `json:"perWonDeal,omitempty"`
 	// Scope filters the spend cannot honour (it knows only business unit and channel): with any of them the spend covers more than the leads and deals it is divided by.
 	Unfiltered []Dimension `json:"unfiltered"`
+	// The same by name (`Catalog.dimensions.name`), custom dimensions included (they have no enum value).
+	UnfilteredNames []string `json:"unfilteredNames"`
 	// Dimensions of the caller's data access (row scope) the spend cannot be restricted to: with any of them the spend is withheld (0) and perLead and perWonDeal are null.
 	Withheld []Dimension `json:"withheld"`
 }
