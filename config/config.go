@@ -32,6 +32,10 @@ type Config struct {
 	KPI     KPI           `yaml:"kpi"`
 	ETL     ETL           `yaml:"etl"`
 	Sources []source.Spec `yaml:"sources"`
+	// Dimensions are the custom dimensions: each names (name, lower_snake) a source attribute
+	// (attribute: what some source maps as columns attributes.<attribute>), with an optional title
+	// and description; KPIs filter and group on them like the built-ins.
+	Dimensions []schema.Dimension `yaml:"dimensions"`
 	// Initiatives are the change initiatives declared in the file (see initiative.Spec).
 	Initiatives []initiative.Spec `yaml:"initiatives"`
 
@@ -316,10 +320,30 @@ func (c *Config) validate(file string) error {
 		}
 	}
 	errs = append(errs, validateInitiatives(c.Initiatives)...)
+	errs = append(errs, c.validateDimensions()...)
 	if len(errs) > 0 {
 		return fmt.Errorf("%s: %w", file, errors.Join(errs...))
 	}
 	return nil
+}
+
+// validateDimensions checks the custom dimensions (schema.CheckDimensions) and that some source
+// maps each one's attribute.
+func (c *Config) validateDimensions() []error {
+	errs := schema.CheckDimensions(c.Dimensions)
+	mapped := map[string]bool{}
+	for i := range c.Sources {
+		for _, a := range c.Sources[i].Attributes() {
+			mapped[a] = true
+		}
+	}
+	for i, d := range c.Dimensions {
+		if schema.IsAttributeName(d.Attribute) && !mapped[d.Attribute] {
+			errs = append(errs, fmt.Errorf("dimensions[%d] (%s): attribute %q: no source maps it (add columns: {%s%s: {from: <source column>}} to a leads or opportunities source)",
+				i, d.Name, d.Attribute, source.AttributePrefix, d.Attribute))
+		}
+	}
+	return errs
 }
 
 // Resolve returns p made absolute against the config folder (p unchanged if already absolute or empty).

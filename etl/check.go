@@ -73,6 +73,15 @@ func neededColumns(spec *source.Spec, target schema.Target) []neededColumn {
 			out = append(out, neededColumn{fl.Name, fl.Name})
 		}
 	}
+	for _, a := range spec.Attributes() { // attributes.<name> columns, in name order
+		col := spec.Columns[source.AttributePrefix+a]
+		switch {
+		case col.Lookup != nil:
+			out = append(out, neededColumn{col.Lookup.From, source.AttributePrefix + a})
+		case col.From != "":
+			out = append(out, neededColumn{col.From, source.AttributePrefix + a})
+		}
+	}
 	return out
 }
 

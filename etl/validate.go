@@ -120,6 +120,9 @@ func classify(ctx context.Context, conn *sql.Conn, spec *source.Spec, target sch
 // lookup, then value-mapped and defaulted. Empty strings are NULL.
 func valueExpr(ctx context.Context, conn *sql.Conn, p *params, spec *source.Spec, fl schema.Field, st *staged,
 	resolve func(string) string, lk *lookups) (string, error) {
+	if fl.Type == schema.Attributes {
+		return attributesExpr(ctx, conn, p, spec, st, resolve, lk)
+	}
 	col, mapped := spec.Columns[fl.Name]
 	var base string
 	switch {
@@ -223,7 +226,7 @@ func typedExpr(p *params, spec *source.Spec, fl schema.Field) string {
 			return "(" + ts + ")::DATE"
 		}
 		return ts
-	case schema.String:
+	case schema.String, schema.Attributes:
 		return v
 	default:
 		return "try_cast(" + v + " AS " + string(fl.Type) + ")"
@@ -237,7 +240,7 @@ func reasonExprs(p *params, fl schema.Field) []string {
 	if fl.Required {
 		out = append(out, "CASE WHEN "+v+" IS NULL THEN "+p.bind(fl.Name+": required value missing")+" END")
 	}
-	if fl.Type != schema.String {
+	if fl.Type != schema.String && fl.Type != schema.Attributes {
 		out = append(out, "CASE WHEN "+v+" IS NOT NULL AND "+typed+" IS NULL THEN "+
 			p.bind(fl.Name+": cannot parse '")+" || "+v+" || "+p.bind("' as "+typeWord(fl.Type))+" END")
 	}

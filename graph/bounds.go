@@ -109,8 +109,10 @@ func fieldRows(f *ast.Field, vars map[string]any) float64 {
 			buckets = math.Min(math.Ceil(days/bucketDays[g])+1, maxSeriesBuckets)
 		}
 	}
-	if groupBy, _ := scope["groupBy"].([]any); len(groupBy) > 0 {
-		groups = math.Pow(groupsPerDimension, float64(len(groupBy)))
+	groupBy, _ := scope["groupBy"].([]any)
+	byName, _ := scope["groupByNames"].([]any) // custom (or built-in) dimensions by name count alike
+	if n := len(groupBy) + len(byName); n > 0 {
+		groups = math.Pow(groupsPerDimension, float64(n))
 	}
 	// The total, its series, the groups, and each group's own series.
 	return 1 + buckets + groups + groups*buckets

@@ -29,13 +29,7 @@ func boundedServer(t *testing.T, opts HandlerOptions) (string, *[]Code) {
 // postCodes posts query and returns the HTTP status, the size of the body and the error codes.
 func postCodes(t *testing.T, url, query string) (int, int, []string) {
 	t.Helper()
-	body, _ := json.Marshal(map[string]string{"query": query})
-	resp, err := http.Post(url, "application/json", strings.NewReader(string(body)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	status, b := postQuery(t, url, query)
 	var r struct{ Errors gqlerror.List }
 	if err := json.Unmarshal(b, &r); err != nil {
 		t.Fatalf("%v: %.300s", err, b)
@@ -45,7 +39,20 @@ func postCodes(t *testing.T, url, query string) (int, int, []string) {
 		c, _ := e.Extensions["code"].(string)
 		codes = append(codes, c)
 	}
-	return resp.StatusCode, len(b), codes
+	return status, len(b), codes
+}
+
+// postQuery posts query to the GraphQL endpoint url and returns the HTTP status and the body.
+func postQuery(t *testing.T, url, query string) (int, []byte) {
+	t.Helper()
+	body, _ := json.Marshal(map[string]string{"query": query})
+	resp, err := http.Post(url, "application/json", strings.NewReader(string(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
 }
 
 const allDimensions = "[BUSINESS_UNIT, REGION, SEGMENT, PRODUCT_LINE, CHANNEL, OWNER, TEAM, BRANCH]"
@@ -73,6 +80,23 @@ func TestWorstValueStreamRequestRefused(t *testing.T) {
 	_, _, codes = postCodes(t, url, `{ valueStream(scope: {from: "2025-03-01T00:00:00Z", to: "2025-04-01T00:00:00Z", grain: DAY, groupBy: [OWNER]}) { total { stages { stage } } } }`)
 	if len(codes) != 0 {
 		t.Errorf("a dashboard-sized request: %v", codes)
+	}
+}
+
+// TestGroupByNamesEstimated: dimensions grouped by name (groupByNames, as custom ones are) count
+// in the row estimate like the enum's: the same worst request by name is refused before it runs.
+func TestGroupByNamesEstimated(t *testing.T) {
+	url, _ := boundedServer(t, HandlerOptions{})
+	names := `["business_unit", "region", "segment", "product_line", "channel", "owner", "team", "branch"]`
+	var b strings.Builder
+	b.WriteString("{")
+	for i := range 10 {
+		fmt.Fprintf(&b, ` v%d: valueStream(scope: {from: "2024-03-01T00:00:00Z", to: "2025-03-01T00:00:00Z", grain: DAY, groupByNames: %s}) {
+		  total { stages { stage } } groups { key { value } } }`, i, names)
+	}
+	b.WriteString("}")
+	if _, _, codes := postCodes(t, url, b.String()); len(codes) != 1 || codes[0] != string(CodeTooComplex) {
+		t.Errorf("codes %v, want [TOO_COMPLEX]", codes)
 	}
 }
 

@@ -11,6 +11,22 @@ import (
 	"github.com/ltc-analytics/ltc/graph/model"
 )
 
+// Values is the resolver for the values field.
+func (r *dimensionInfoResolver) Values(ctx context.Context, obj *model.DimensionInfo) ([]string, error) {
+	e, err := r.engine()
+	if err != nil {
+		return nil, err
+	}
+	vs, err := e.DimensionValues(ctx, obj.Name)
+	if err != nil {
+		return nil, err
+	}
+	if len(vs) > maxDimensionValues {
+		vs = vs[:maxDimensionValues]
+	}
+	return vs, nil
+}
+
 // Catalog is the resolver for the catalog field.
 func (r *queryResolver) Catalog(ctx context.Context) (*model.Catalog, error) {
 	e, err := r.engine()
@@ -19,3 +35,8 @@ func (r *queryResolver) Catalog(ctx context.Context) (*model.Catalog, error) {
 	}
 	return catalog(ctx, e)
 }
+
+// DimensionInfo returns DimensionInfoResolver implementation.
+func (r *Resolver) DimensionInfo() DimensionInfoResolver { return &dimensionInfoResolver{r} }
+
+type dimensionInfoResolver struct{ *Resolver }

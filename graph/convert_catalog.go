@@ -9,6 +9,9 @@ import (
 	"github.com/ltc-analytics/ltc/schema/kpi"
 )
 
+// maxDimensionValues caps DimensionInfo.values.
+const maxDimensionValues = 1000
+
 // catalog converts the engine's semantic model: its KPI catalog, the dimensions with their
 // distinct-value counts in the caller's row scope, and the process model.
 func catalog(ctx context.Context, e *kpi.Engine) (*model.Catalog, error) {
@@ -25,8 +28,9 @@ func catalog(ctx context.Context, e *kpi.Engine) (*model.Catalog, error) {
 			MissingMilestones: schema.MilestoneStrings(e.Missing(k)), Fields: k.Fields,
 		})
 	}
-	for _, d := range schema.BuiltinDimensions {
-		out.Dimensions = append(out.Dimensions, &model.DimensionInfo{Name: d.Name, Dimension: dimensionEnum[d.Name],
+	for _, d := range e.Dimensions() {
+		out.Dimensions = append(out.Dimensions, &model.DimensionInfo{Name: d.Name, Dimension: dimensionEnumOf(d.Name),
+			Custom: d.Attribute != "", Attribute: nonEmpty(d.Attribute),
 			Title: d.Title, Description: d.Description, DistinctValues: int(counts[d.Name])})
 	}
 	m := e.Model()

@@ -205,7 +205,7 @@ func diagnosis(e *kpi.Engine, d *kpi.Diagnosis) *model.Diagnosis {
 		GateOpportunities:  make([]*model.GateOpportunity, len(d.GateOpportunities)), Report: d.Text()}
 	c := d.Cost
 	out.Cost = &model.MarketingCost{Spend: c.Spend, Leads: int(c.Leads), WonDeals: int(c.WonDeals), PerLead: c.PerLead,
-		PerWonDeal: c.PerWonDeal, Unfiltered: []model.Dimension{}, Withheld: []model.Dimension{}}
+		PerWonDeal: c.PerWonDeal, Unfiltered: []model.Dimension{}, UnfilteredNames: nonNil(c.Unfiltered), Withheld: []model.Dimension{}}
 	for _, dim := range c.Unfiltered {
 		if e, ok := dimensionEnum[dim]; ok {
 			out.Cost.Unfiltered = append(out.Cost.Unfiltered, e)

@@ -64,12 +64,12 @@ func kpiScope(in model.ScopeInput) (kpi.Scope, error) {
 	if len(in.Filters) > 0 {
 		s.Filters = make(map[string][]string, len(in.Filters))
 		for _, f := range in.Filters {
-			d, ok := dimensionName[f.Dimension]
-			if !ok {
-				return s, Errorf(CodeBadScope, "unknown dimension %q", f.Dimension)
+			d, err := filterDimension(f)
+			if err != nil {
+				return s, err
 			}
 			if _, dup := s.Filters[d]; dup {
-				return s, Errorf(CodeBadScope, "dimension %s filtered twice; list every allowed value in one filter", f.Dimension)
+				return s, Errorf(CodeBadScope, "dimension %s filtered twice; list every allowed value in one filter", d)
 			}
 			s.Filters[d] = f.Values
 		}
@@ -81,6 +81,8 @@ func kpiScope(in model.ScopeInput) (kpi.Scope, error) {
 		}
 		s.GroupBy = append(s.GroupBy, d)
 	}
+	// Names are the engine's to check (built-ins and custom dimensions; BAD_SCOPE lists them).
+	s.GroupBy = append(s.GroupBy, in.GroupByNames...)
 	if in.Grain != nil {
 		g, ok := grainOf[*in.Grain]
 		if !ok {
@@ -89,6 +91,32 @@ func kpiScope(in model.ScopeInput) (kpi.Scope, error) {
 		s.Grain = g
 	}
 	return s, nil
+}
+
+// filterDimension returns the dimension name of a filter, given as exactly one of dimension (the
+// enum) and name (checked by the engine).
+func filterDimension(f *model.FilterInput) (string, error) {
+	switch {
+	case f.Dimension != nil && f.Name != nil:
+		return "", Errorf(CodeBadScope, "filter: give dimension (%s) or name (%q), not both", *f.Dimension, *f.Name)
+	case f.Name != nil:
+		return *f.Name, nil
+	case f.Dimension != nil:
+		d, ok := dimensionName[*f.Dimension]
+		if !ok {
+			return "", Errorf(CodeBadScope, "unknown dimension %q", *f.Dimension)
+		}
+		return d, nil
+	}
+	return "", Errorf(CodeBadScope, "filter: give dimension or name")
+}
+
+// dimensionEnumOf returns the Dimension enum value of a built-in dimension, nil for a custom one.
+func dimensionEnumOf(name string) *model.Dimension {
+	if e, ok := dimensionEnum[name]; ok {
+		return &e
+	}
+	return nil
 }
 
 // maxWindowDays is the largest funnel window: a century (the engine's timestamps overflow far beyond).
@@ -133,7 +161,7 @@ func kpiValue(v kpi.Value) *model.KpiValue {
 func groupKey(groupBy []string, key map[string]string) []*model.DimensionValue {
 	out := make([]*model.DimensionValue, len(groupBy))
 	for i, d := range groupBy {
-		out[i] = &model.DimensionValue{Dimension: dimensionEnum[d], Value: key[d]}
+		out[i] = &model.DimensionValue{Dimension: dimensionEnumOf(d), Name: d, Value: key[d]}
 	}
 	return out
 }

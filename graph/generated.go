@@ -30,6 +30,7 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	DimensionInfo() DimensionInfoResolver
 	Mutation() MutationResolver
 	Query() QueryResolver
 }
@@ -212,15 +213,19 @@ type ComplexityRoot struct {
 	}
 
 	DimensionInfo struct {
+		Attribute      func(childComplexity int) int
+		Custom         func(childComplexity int) int
 		Description    func(childComplexity int) int
 		Dimension      func(childComplexity int) int
 		DistinctValues func(childComplexity int) int
 		Name           func(childComplexity int) int
 		Title          func(childComplexity int) int
+		Values         func(childComplexity int) int
 	}
 
 	DimensionValue struct {
 		Dimension func(childComplexity int) int
+		Name      func(childComplexity int) int
 		Value     func(childComplexity int) int
 	}
 
@@ -402,13 +407,14 @@ type ComplexityRoot struct {
 	}
 
 	MarketingCost struct {
-		Leads      func(childComplexity int) int
-		PerLead    func(childComplexity int) int
-		PerWonDeal func(childComplexity int) int
-		Spend      func(childComplexity int) int
-		Unfiltered func(childComplexity int) int
-		Withheld   func(childComplexity int) int
-		WonDeals   func(childComplexity int) int
+		Leads           func(childComplexity int) int
+		PerLead         func(childComplexity int) int
+		PerWonDeal      func(childComplexity int) int
+		Spend           func(childComplexity int) int
+		Unfiltered      func(childComplexity int) int
+		UnfilteredNames func(childComplexity int) int
+		Withheld        func(childComplexity int) int
+		WonDeals        func(childComplexity int) int
 	}
 
 	MilestoneInfo struct {
@@ -697,6 +703,9 @@ type ComplexityRoot struct {
 
 // region    ************************** generated!.gotpl **************************
 
+type DimensionInfoResolver interface {
+	Values(ctx context.Context, obj *model.DimensionInfo) ([]string, error)
+}
 type MutationResolver interface {
 	UpsertInitiative(ctx context.Context, input model.InitiativeInput) (*model.Initiative, error)
 	DeleteInitiative(ctx context.Context, id string) (bool, error)
@@ -1411,6 +1420,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Diagnosis.WonValue(childComplexity), true
 
+	case "DimensionInfo.attribute":
+		if e.ComplexityRoot.DimensionInfo.Attribute == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DimensionInfo.Attribute(childComplexity), true
+	case "DimensionInfo.custom":
+		if e.ComplexityRoot.DimensionInfo.Custom == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DimensionInfo.Custom(childComplexity), true
 	case "DimensionInfo.description":
 		if e.ComplexityRoot.DimensionInfo.Description == nil {
 			break
@@ -1441,6 +1462,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DimensionInfo.Title(childComplexity), true
+	case "DimensionInfo.values":
+		if e.ComplexityRoot.DimensionInfo.Values == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DimensionInfo.Values(childComplexity), true
 
 	case "DimensionValue.dimension":
 		if e.ComplexityRoot.DimensionValue.Dimension == nil {
@@ -1448,6 +1475,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DimensionValue.Dimension(childComplexity), true
+	case "DimensionValue.name":
+		if e.ComplexityRoot.DimensionValue.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DimensionValue.Name(childComplexity), true
 	case "DimensionValue.value":
 		if e.ComplexityRoot.DimensionValue.Value == nil {
 			break
@@ -2207,6 +2240,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.MarketingCost.Unfiltered(childComplexity), true
+	case "MarketingCost.unfilteredNames":
+		if e.ComplexityRoot.MarketingCost.UnfilteredNames == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketingCost.UnfilteredNames(childComplexity), true
 	case "MarketingCost.withheld":
 		if e.ComplexityRoot.MarketingCost.Withheld == nil {
 			break
@@ -3950,12 +3989,18 @@ func (ec *executionContext) childFields_DimensionInfo(ctx context.Context, field
 		return ec.fieldContext_DimensionInfo_name(ctx, field)
 	case "dimension":
 		return ec.fieldContext_DimensionInfo_dimension(ctx, field)
+	case "custom":
+		return ec.fieldContext_DimensionInfo_custom(ctx, field)
+	case "attribute":
+		return ec.fieldContext_DimensionInfo_attribute(ctx, field)
 	case "title":
 		return ec.fieldContext_DimensionInfo_title(ctx, field)
 	case "description":
 		return ec.fieldContext_DimensionInfo_description(ctx, field)
 	case "distinctValues":
 		return ec.fieldContext_DimensionInfo_distinctValues(ctx, field)
+	case "values":
+		return ec.fieldContext_DimensionInfo_values(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DimensionInfo", field.Name)
 }
@@ -3964,6 +4009,8 @@ func (ec *executionContext) childFields_DimensionValue(ctx context.Context, fiel
 	switch field.Name {
 	case "dimension":
 		return ec.fieldContext_DimensionValue_dimension(ctx, field)
+	case "name":
+		return ec.fieldContext_DimensionValue_name(ctx, field)
 	case "value":
 		return ec.fieldContext_DimensionValue_value(ctx, field)
 	}
@@ -4338,6 +4385,8 @@ func (ec *executionContext) childFields_MarketingCost(ctx context.Context, field
 		return ec.fieldContext_MarketingCost_perWonDeal(ctx, field)
 	case "unfiltered":
 		return ec.fieldContext_MarketingCost_unfiltered(ctx, field)
+	case "unfilteredNames":
+		return ec.fieldContext_MarketingCost_unfilteredNames(ctx, field)
 	case "withheld":
 		return ec.fieldContext_MarketingCost_withheld(ctx, field)
 	}
@@ -8575,15 +8624,61 @@ func (ec *executionContext) _DimensionInfo_dimension(ctx context.Context, field 
 			return obj.Dimension, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.Dimension) graphql.Marshaler {
-			return ec.marshalNDimension2githubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐDimension(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Dimension) graphql.Marshaler {
+			return ec.marshalODimension2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐDimension(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DimensionInfo_dimension(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DimensionInfo", field, false, false, "Dimension")
+}
+
+func (ec *executionContext) _DimensionInfo_custom(ctx context.Context, field graphql.CollectedField, obj *model.DimensionInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DimensionInfo_custom(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Custom, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_DimensionInfo_dimension(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("DimensionInfo", field, false, false, "Dimension")
+func (ec *executionContext) fieldContext_DimensionInfo_custom(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DimensionInfo", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _DimensionInfo_attribute(ctx context.Context, field graphql.CollectedField, obj *model.DimensionInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DimensionInfo_attribute(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Attribute, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DimensionInfo_attribute(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DimensionInfo", field, false, false, "String")
 }
 
 func (ec *executionContext) _DimensionInfo_title(ctx context.Context, field graphql.CollectedField, obj *model.DimensionInfo) (ret graphql.Marshaler) {
@@ -8655,6 +8750,29 @@ func (ec *executionContext) fieldContext_DimensionInfo_distinctValues(_ context.
 	return graphql.NewScalarFieldContext("DimensionInfo", field, false, false, "Int")
 }
 
+func (ec *executionContext) _DimensionInfo_values(ctx context.Context, field graphql.CollectedField, obj *model.DimensionInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DimensionInfo_values(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.DimensionInfo().Values(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DimensionInfo_values(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DimensionInfo", field, true, true, "String")
+}
+
 func (ec *executionContext) _DimensionValue_dimension(ctx context.Context, field graphql.CollectedField, obj *model.DimensionValue) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8667,15 +8785,38 @@ func (ec *executionContext) _DimensionValue_dimension(ctx context.Context, field
 			return obj.Dimension, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.Dimension) graphql.Marshaler {
-			return ec.marshalNDimension2githubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐDimension(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Dimension) graphql.Marshaler {
+			return ec.marshalODimension2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐDimension(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DimensionValue_dimension(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DimensionValue", field, false, false, "Dimension")
+}
+
+func (ec *executionContext) _DimensionValue_name(ctx context.Context, field graphql.CollectedField, obj *model.DimensionValue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DimensionValue_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_DimensionValue_dimension(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("DimensionValue", field, false, false, "Dimension")
+func (ec *executionContext) fieldContext_DimensionValue_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DimensionValue", field, false, false, "String")
 }
 
 func (ec *executionContext) _DimensionValue_value(ctx context.Context, field graphql.CollectedField, obj *model.DimensionValue) (ret graphql.Marshaler) {
@@ -11753,6 +11894,29 @@ func (ec *executionContext) _MarketingCost_unfiltered(ctx context.Context, field
 }
 func (ec *executionContext) fieldContext_MarketingCost_unfiltered(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("MarketingCost", field, false, false, "Dimension")
+}
+
+func (ec *executionContext) _MarketingCost_unfilteredNames(ctx context.Context, field graphql.CollectedField, obj *model.MarketingCost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketingCost_unfilteredNames(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UnfilteredNames, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketingCost_unfilteredNames(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketingCost", field, false, false, "String")
 }
 
 func (ec *executionContext) _MarketingCost_withheld(ctx context.Context, field graphql.CollectedField, obj *model.MarketingCost) (ret graphql.Marshaler) {
@@ -18200,7 +18364,7 @@ func (ec *executionContext) unmarshalInputFilterInput(ctx context.Context, obj a
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"dimension", "values"}
+	fieldsInOrder := [...]string{"dimension", "name", "values"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -18209,11 +18373,18 @@ func (ec *executionContext) unmarshalInputFilterInput(ctx context.Context, obj a
 		switch k {
 		case "dimension":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dimension"))
-			data, err := ec.unmarshalNDimension2githubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐDimension(ctx, v)
+			data, err := ec.unmarshalODimension2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐDimension(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.Dimension = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
 		case "values":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("values"))
 			data, err := ec.unmarshalNString2ᚕstringᚄ(ctx, v)
@@ -18365,7 +18536,7 @@ func (ec *executionContext) unmarshalInputScopeInput(ctx context.Context, obj an
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"from", "to", "filters", "groupBy", "grain"}
+	fieldsInOrder := [...]string{"from", "to", "filters", "groupBy", "groupByNames", "grain"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -18400,6 +18571,13 @@ func (ec *executionContext) unmarshalInputScopeInput(ctx context.Context, obj an
 				return it, err
 			}
 			it.GroupBy = data
+		case "groupByNames":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupByNames"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GroupByNames = data
 		case "grain":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("grain"))
 			data, err := ec.unmarshalOGrain2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐGrain(ctx, v)
@@ -19695,28 +19873,44 @@ func (ec *executionContext) _DimensionInfo(ctx context.Context, sel ast.Selectio
 		case "name":
 			out.Values[i] = ec._DimensionInfo_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "dimension":
 			out.Values[i] = ec._DimensionInfo_dimension(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "custom":
+			out.Values[i] = ec._DimensionInfo_custom(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "attribute":
+			out.Values[i] = ec._DimensionInfo_attribute(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "title":
 			out.Values[i] = ec._DimensionInfo_title(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "description":
 			out.Values[i] = ec._DimensionInfo_description(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "distinctValues":
 			out.Values[i] = ec._DimensionInfo_distinctValues(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "values":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._DimensionInfo_values(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -19747,6 +19941,11 @@ func (ec *executionContext) _DimensionValue(ctx context.Context, sel ast.Selecti
 			out.Values[i] = graphql.MarshalString("DimensionValue")
 		case "dimension":
 			out.Values[i] = ec._DimensionValue_dimension(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._DimensionValue_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -20955,6 +21154,11 @@ func (ec *executionContext) _MarketingCost(ctx context.Context, sel ast.Selectio
 			}
 		case "unfiltered":
 			out.Values[i] = ec._MarketingCost_unfiltered(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unfilteredNames":
+			out.Values[i] = ec._MarketingCost_unfilteredNames(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -24973,6 +25177,22 @@ func (ec *executionContext) marshalODimension2ᚕgithubᚗcomᚋltcᚑanalytics�
 	}
 
 	return ret
+}
+
+func (ec *executionContext) unmarshalODimension2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐDimension(ctx context.Context, v any) (*model.Dimension, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.Dimension)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalODimension2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐDimension(ctx context.Context, sel ast.SelectionSet, v *model.Dimension) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) marshalODurationStats2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐDurationStats(ctx context.Context, sel ast.SelectionSet, v *model.DurationStats) graphql.Marshaler {

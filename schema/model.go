@@ -416,22 +416,25 @@ func contains(xs []string, x string) bool {
 // Dimension is a case attribute that scopes filter and group on and branches match on. A case
 // takes its opportunity's attributes, else its earliest lead's.
 type Dimension struct {
-	Name        string `json:"name"`
-	Title       string `json:"title"`
-	Description string `json:"description"`
+	Name        string `json:"name" yaml:"name"`
+	Title       string `json:"title" yaml:"title"`
+	Description string `json:"description" yaml:"description"`
+	// Attribute is the source attribute a custom dimension reads (the key of the attributes map
+	// that leads and opportunities keep); empty for the built-ins, which are columns.
+	Attribute string `json:"attribute,omitempty" yaml:"attribute"`
 }
 
 // BuiltinDimensions are the dimensions every warehouse has, in the order of the derived tables'
 // columns (DESIGN §5); the KPI engine, the API and the dashboards read them from here.
 var BuiltinDimensions = []Dimension{
-	{"business_unit", "Business unit", "Business unit owning the case."},
-	{"region", "Region", "Sales region of the case."},
-	{"segment", "Segment", "Customer segment of the account."},
-	{"product_line", "Product line", "Product line of the opportunity."},
-	{"channel", "Channel", "Marketing channel the lead came from."},
-	{"owner", "Owner", "Owner of the case (employee id of the sales owner)."},
-	{"team", "Team", "Team of the owner (from the employees table)."},
-	{"branch", "Branch", "Process branch the case follows (e.g. standard or complex), from the process model."},
+	{"business_unit", "Business unit", "Business unit owning the case.", ""},
+	{"region", "Region", "Sales region of the case.", ""},
+	{"segment", "Segment", "Customer segment of the account.", ""},
+	{"product_line", "Product line", "Product line of the opportunity.", ""},
+	{"channel", "Channel", "Marketing channel the lead came from.", ""},
+	{"owner", "Owner", "Owner of the case (employee id of the sales owner).", ""},
+	{"team", "Team", "Team of the owner (from the employees table).", ""},
+	{"branch", "Branch", "Process branch the case follows (e.g. standard or complex), from the process model.", ""},
 }
 
 // Dimensions are the names of BuiltinDimensions, in order.

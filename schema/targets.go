@@ -27,7 +27,14 @@ const (
 	Double    FieldType = "DOUBLE"
 	BigInt    FieldType = "BIGINT"
 	Bool      FieldType = "BOOLEAN"
+	// Attributes is the map of attribute name → value a source fills from its attributes.<name>
+	// columns (AttributesField).
+	Attributes FieldType = "MAP(VARCHAR, VARCHAR)"
 )
+
+// AttributesField is the field of leads and opportunities that keeps the extra source
+// columns a source maps as attributes.<name> (custom dimensions read them).
+const AttributesField = "attributes"
 
 // Field is one canonical column with its validation rules.
 type Field struct {
@@ -63,13 +70,13 @@ func CanonicalTargets() map[string]Target {
 			req("lead_id", String), req("created_at", Timestamp), f("channel", String), f("campaign", String),
 			f("account_id", String), f("owner_id", String), f("business_unit", String), f("region", String),
 			f("segment", String), f("status", String), f("qualified_at", Timestamp), f("converted_at", Timestamp),
-			f("opportunity_id", String)}},
+			f("opportunity_id", String), f(AttributesField, Attributes)}},
 		{Table: "opportunities", Key: []string{"opportunity_id"}, Cases: "SELECT r.opportunity_id FROM {rows} r", Fields: []Field{
 			req("opportunity_id", String), f("lead_id", String), f("account_id", String), f("owner_id", String),
 			f("business_unit", String), f("region", String), f("segment", String), f("product_line", String),
 			f("branch", String), f("created_at", Timestamp), f("closed_at", Timestamp),
 			{Name: "status", Type: String, Required: true, Enum: []string{"open", "won", "lost"}},
-			money("amount", false), f("currency", String)}},
+			money("amount", false), f("currency", String), f(AttributesField, Attributes)}},
 		{Table: "stage_events", Key: []string{"event_id"}, Cases: "SELECT r.case_id FROM {rows} r", Fields: []Field{
 			req("case_id", String), req("activity", String), req("occurred_at", Timestamp),
 			f("actor_id", String), f("actor_role", String),

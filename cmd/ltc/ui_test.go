@@ -146,7 +146,7 @@ func testOverview(t *testing.T, browser context.Context, base, art string) {
 	if h := tb.eval(`location.hash`).(string); !strings.Contains(h, "business_unit="+unit) {
 		t.Errorf("filter not in the URL: %s", h)
 	}
-	filtered := withFilter(tb.scope(), "BUSINESS_UNIT", unit)
+	filtered := withFilter(tb.scope(), "business_unit", unit)
 	after := checkOverview(t, tb, base, filtered)
 	if slices.Equal(before, after) {
 		t.Errorf("filtering on %s did not change any tile: %v", unit, after)
@@ -275,7 +275,7 @@ func testFunnel(t *testing.T, browser context.Context, base, art string) {
 
 	unit := dimensionValues(t, base, scope, "BUSINESS_UNIT")[0]
 	tb.navigate("#/funnel?period=12m&by=region&business_unit=" + unit)
-	after := checkFunnel(t, tb, base, withFilter(tb.scope(), "BUSINESS_UNIT", unit), "REGION")
+	after := checkFunnel(t, tb, base, withFilter(tb.scope(), "business_unit", unit), "REGION")
 	if slices.Equal(before, after) {
 		t.Errorf("filtering on %s did not change the stage reach: %v", unit, after)
 	}
@@ -327,7 +327,7 @@ func testValueStream(t *testing.T, browser context.Context, base, art string) {
 	tb.screenshot(art, "valuestream")
 	unit := dimensionValues(t, base, scope, "BUSINESS_UNIT")[0]
 	tb.navigate("#/valuestream?period=12m&business_unit=" + unit)
-	after := checkValueStream(t, tb, base, withFilter(tb.scope(), "BUSINESS_UNIT", unit))
+	after := checkValueStream(t, tb, base, withFilter(tb.scope(), "business_unit", unit))
 	if slices.Equal(before, after) {
 		t.Errorf("filtering on %s did not change the time shares: %v", unit, after)
 	}
@@ -445,7 +445,7 @@ func testAdoption(t *testing.T, browser context.Context, base, art string) {
 
 	unit := dimensionValues(t, base, scope, "BUSINESS_UNIT")[0]
 	tb.navigate("#/adoption?period=12m&business_unit=" + unit)
-	after, _ := checkAdoption(t, tb, base, withFilter(tb.scope(), "BUSINESS_UNIT", unit))
+	after, _ := checkAdoption(t, tb, base, withFilter(tb.scope(), "business_unit", unit))
 	if slices.Equal(before, after) {
 		t.Errorf("filtering on %s did not change adoption or compliance: %v", unit, after)
 	}
@@ -518,7 +518,7 @@ func testCash(t *testing.T, browser context.Context, base, art string) {
 	tb.screenshot(art, "cash")
 	unit := dimensionValues(t, base, scope, "BUSINESS_UNIT")[0]
 	tb.navigate("#/cash?period=12m&business_unit=" + unit)
-	after := checkCash(t, tb, base, withFilter(tb.scope(), "BUSINESS_UNIT", unit))
+	after := checkCash(t, tb, base, withFilter(tb.scope(), "business_unit", unit))
 	if slices.Equal(before, after) {
 		t.Errorf("filtering on %s did not change the cash tiles: %v", unit, after)
 	}
@@ -615,7 +615,7 @@ func testDiagnosis(t *testing.T, browser context.Context, base, art string) {
 
 	unit := dimensionValues(t, base, scope, "BUSINESS_UNIT")[0]
 	tb.navigate("#/diagnosis?period=12m&business_unit=" + unit)
-	after := checkDiagnosis(t, tb, base, withFilter(tb.scope(), "BUSINESS_UNIT", unit))
+	after := checkDiagnosis(t, tb, base, withFilter(tb.scope(), "business_unit", unit))
 	if slices.Equal(before, after) {
 		t.Errorf("filtering on %s did not change the diagnosis: %v", unit, after)
 	}
@@ -1202,17 +1202,19 @@ func copyScope(s map[string]any) map[string]any {
 	return out
 }
 
-func withFilter(s map[string]any, dim, value string) map[string]any {
+// withFilter returns scope s filtered to value of the dimension named name (FilterInput.name, as
+// the dashboards send filters), replacing any filter on it.
+func withFilter(s map[string]any, name, value string) map[string]any {
 	out := copyScope(s)
 	var fs []any
 	if f, ok := s["filters"].([]any); ok {
 		for _, x := range f {
-			if at(x, "dimension") != dim {
+			if at(x, "name") != name && at(x, "dimension") != strings.ToUpper(name) {
 				fs = append(fs, x)
 			}
 		}
 	}
-	out["filters"] = append(fs, map[string]any{"dimension": dim, "values": []string{value}})
+	out["filters"] = append(fs, map[string]any{"name": name, "values": []string{value}})
 	return out
 }
 

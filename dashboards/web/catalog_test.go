@@ -44,22 +44,31 @@ func TestDashboardsReadTheCatalog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dims := regexp.MustCompile(`\{ key: '([a-z_]+)', dim: '([A-Z_]+)', label: '([^']+)' \}`).FindAllStringSubmatch(string(b), -1)
-	if len(dims) == 0 {
-		t.Fatal("no DIMS in state.js")
+	// The filters offered are the catalog's: state.js names built-ins by catalog name (FILTER_DIMS)
+	// and takes every title, value and custom dimension from the catalog query.
+	m := regexp.MustCompile(`export const FILTER_DIMS = \[([^\]]*)\]`).FindStringSubmatch(string(b))
+	if m == nil {
+		t.Fatal("no FILTER_DIMS in state.js")
 	}
-	for _, m := range dims {
-		found := false
-		for _, d := range schema.BuiltinDimensions {
-			if d.Name == m[1] {
-				found = true
-				if m[2] != strings.ToUpper(d.Name) || m[3] != d.Title {
-					t.Errorf("state.js dimension %s: enum %s label %q, catalog %s %q", m[1], m[2], m[3], strings.ToUpper(d.Name), d.Title)
-				}
-			}
+	names := regexp.MustCompile(`'([a-z_]+)'`).FindAllStringSubmatch(m[1], -1)
+	if len(names) == 0 {
+		t.Fatal("FILTER_DIMS names no dimension")
+	}
+	for _, n := range names {
+		if !schema.IsDimension(n[1]) {
+			t.Errorf("state.js offers dimension %q, which is not a built-in of the catalog", n[1])
 		}
-		if !found {
-			t.Errorf("state.js offers dimension %q, which is not in the catalog", m[1])
+	}
+	for _, d := range schema.BuiltinDimensions {
+		if strings.Contains(string(b), "'"+d.Title+"'") || strings.Contains(string(b), "'"+strings.ToUpper(d.Name)+"'") {
+			t.Errorf("state.js declares dimension %s's title or enum itself; the catalog gives them", d.Name)
 		}
+	}
+	c, err := os.ReadFile("src/catalog.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`dimensions \{[^}]*\bname\b[^}]*\btitle\b[^}]*\bcustom\b[^}]*\bvalues\b`).Match(c) {
+		t.Error("the catalog query does not ask each dimension's name, title, custom flag and values")
 	}
 }

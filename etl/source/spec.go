@@ -5,11 +5,14 @@ package source
 import (
 	"fmt"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
 	"github.com/go-co-op/gocron/v2"
 	"github.com/robfig/cron/v3"
+
+	"github.com/ltc-analytics/ltc/schema"
 )
 
 // Spec declares one source: which files, in which format, land in which canonical table, how.
@@ -37,7 +40,9 @@ type Spec struct {
 	// records the file as gone or empty; retract removes them. The same for every format.
 	OnMissing string `yaml:"on_missing"`
 	// Columns maps canonical field → how to get it. Fields not listed are read from a source
-	// column of the same name when the file has one.
+	// column of the same name when the file has one. A key attributes.<name> (leads and
+	// opportunities) maps a source column into the row's attributes map under <name>, which custom
+	// dimensions read; it needs from, const or lookup.
 	Columns map[string]Column `yaml:"columns"`
 }
 
@@ -80,6 +85,21 @@ type Lookup struct {
 	Key   string `yaml:"key"`
 	Value string `yaml:"value"`
 	From  string `yaml:"from"`
+}
+
+// AttributePrefix begins a Columns key that maps a source column into the attributes map.
+const AttributePrefix = schema.AttributesField + "."
+
+// Attributes returns the attribute names the spec maps (Columns keys attributes.<name>), sorted.
+func (s *Spec) Attributes() []string {
+	var out []string
+	for field := range s.Columns {
+		if attr, ok := strings.CutPrefix(field, AttributePrefix); ok {
+			out = append(out, attr)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // OnMissing values.
@@ -130,7 +150,16 @@ func (s *Spec) Validate(targets map[string][]string) []error {
 		bad("schedule: %v", err)
 	}
 	for field, c := range s.Columns {
-		if ok && !oneOf(field, fields) {
+		if attr, isAttr := strings.CutPrefix(field, AttributePrefix); isAttr {
+			switch {
+			case ok && !oneOf(schema.AttributesField, fields):
+				bad("columns: %q: %s keeps no attributes (only leads and opportunities do)", field, s.Target)
+			case !schema.IsAttributeName(attr):
+				bad("columns: %q: want attributes.<name> with a lower_snake name such as attributes.lead_origin", field)
+			case c.From == "" && c.Const == nil && c.Lookup == nil:
+				bad("columns.%s: give from, const or lookup", field)
+			}
+		} else if ok && !oneOf(field, fields) {
 			bad("columns: %q is not a field of %s (fields: %s)", field, s.Target, strings.Join(fields, ", "))
 		}
 		n := 0

@@ -300,24 +300,32 @@ type Diagnosis struct {
 	Report string `json:"report"`
 }
 
-// A dimension scopes filter and group by.
+// A dimension scopes filter and group by: a built-in, or a custom one declared in ltc.yaml over a source attribute.
 type DimensionInfo struct {
 	// The dimension's name (snake_case), as FilterInput.name and the URL of the dashboards take it.
 	Name string `json:"name"`
-	// The Dimension enum value.
-	Dimension Dimension `json:"dimension"`
+	// The Dimension enum value of a built-in; null for a custom dimension (filter and group by `name`).
+	Dimension *Dimension `json:"dimension,omitempty"`
+	// True for a custom dimension declared in ltc.yaml (`dimensions:`).
+	Custom bool `json:"custom"`
+	// The source attribute a custom dimension reads (what a source maps as `attributes.<name>`); null for a built-in.
+	Attribute *string `json:"attribute,omitempty"`
 	// Display title.
 	Title string `json:"title"`
 	// What it is and where it comes from.
 	Description string `json:"description"`
 	// Distinct values among the cases you may see (empty values not counted).
 	DistinctValues int `json:"distinctValues"`
+	// Those distinct values, sorted (empty values left out), at most the first 1000: what a filter on the dimension can choose from.
+	Values []string `json:"values"`
 }
 
 // One dimension's value in a breakdown group's key.
 type DimensionValue struct {
-	// The dimension.
-	Dimension Dimension `json:"dimension"`
+	// The dimension, when it is a built-in (null for a custom dimension: see `name`).
+	Dimension *Dimension `json:"dimension,omitempty"`
+	// The dimension's name (`Catalog.dimensions.name`), built-in or custom.
+	Name string `json:"name"`
 	// Its value for this group; the empty string when the cases have no value recorded.
 	Value string `json:"value"`
 }
@@ -402,10 +410,14 @@ type Event struct {
 	Seq int `json:"seq"`
 }
 
-// A filter on one case attribute: keep cases whose value of `dimension` is one of `values`.
+// A filter on one case attribute: keep cases whose value of the dimension is one of `values`. Give
+// the dimension either as `dimension` (a built-in) or as `name` (`Catalog.dimensions.name`, built-in
+// or custom), not both.
 type FilterInput struct {
-	// The case attribute to filter on.
-	Dimension Dimension `json:"dimension"`
+	// The built-in case attribute to filter on.
+	Dimension *Dimension `json:"dimension,omitempty"`
+	// The dimension to filter on by name: a built-in's snake_case name or a custom dimension declared in ltc.yaml. An unknown name fails with BAD_SCOPE listing the valid names.
+	Name *string `json:"name,omitempty"`
 	// Allowed values, compared exactly (case-sensitive). An empty list filters nothing.
 	Values []string `json:"values"`
 }
@@ -686,6 +698,8 @@ type MarketingCost struct {
 	PerWonDeal *float64 `json:"perWonDeal,omitempty"`
 	// Scope filters the spend cannot honour (it knows only business unit and channel): with any of them the spend covers more than the leads and deals it is divided by.
 	Unfiltered []Dimension `json:"unfiltered"`
+	// The same by name (`Catalog.dimensions.name`), custom dimensions included (they have no enum value).
+	UnfilteredNames []string `json:"unfilteredNames"`
 	// Dimensions of the caller's data access (row scope) the spend cannot be restricted to: with any of them the spend is withheld (0) and perLead and perWonDeal are null.
 	Withheld []Dimension `json:"withheld"`
 }
@@ -907,6 +921,10 @@ type ScopeInput struct {
 	Filters []*FilterInput `json:"filters,omitempty"`
 	// Also break the result down by these dimensions, in this order (each at most once); see `groups` on the result.
 	GroupBy []Dimension `json:"groupBy,omitempty"`
+	// Also break the result down by these dimensions given by name (`Catalog.dimensions.name`: a
+	// built-in's snake_case name or a custom dimension declared in ltc.yaml), after those of `groupBy`,
+	// in this order. An unknown name fails with BAD_SCOPE listing the valid names.
+	GroupByNames []string `json:"groupByNames,omitempty"`
 	// Also return a time series with buckets of this size; see `series` on the result. Omit for no series.
 	Grain *Grain `json:"grain,omitempty"`
 }

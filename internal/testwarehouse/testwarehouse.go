@@ -62,6 +62,14 @@ func Maven(tb testing.TB) *Warehouse {
 	return load(tb, filepath.Join(root, "examples", "maven-crm", "ltc.yaml"), time.Time{})
 }
 
+// FromConfig loads the sources of the ltc.yaml at cfgPath into an in-memory warehouse, running
+// every job once, with the config's KPI settings and custom dimensions; a zero now is the current
+// time.
+func FromConfig(tb testing.TB, cfgPath string, now time.Time) *Warehouse {
+	tb.Helper()
+	return load(tb, cfgPath, now)
+}
+
 // load opens an in-memory warehouse and runs every job of the config once.
 func load(tb testing.TB, cfgPath string, now time.Time) *Warehouse {
 	tb.Helper()
@@ -79,7 +87,7 @@ func load(tb testing.TB, cfgPath string, now time.Time) *Warehouse {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { db.Close() })
-	opts := kpi.Options{AdoptionFrom: cfg.KPI.AdoptionFrom}
+	opts := kpi.Options{AdoptionFrom: cfg.KPI.AdoptionFrom, Dimensions: cfg.Dimensions}
 	if !now.IsZero() {
 		opts.Now = func() time.Time { return now }
 	}

@@ -161,14 +161,14 @@ func (e *Engine) cash(ctx context.Context, s Scope, asOf time.Time) (*Breakdown[
 		b.add(fmt.Sprintf("(%d, CAST(? AS TIMESTAMP), CAST(? AS TIMESTAMP), CAST(? AS TIMESTAMP))", i), ts(w.from), ts(w.to), ts(w.asOf))
 	}
 	b.add("), r AS (SELECT c.*, c.issued_at AS at, NULL::TIMESTAMP AS received_at, c.amount AS inv, 0.0 AS pay FROM kpi_invoice c WHERE c.issued_at < CAST(? AS TIMESTAMP)", ts(maxTo))
-	f, fargs := filterSQL(ctx, s)
+	f, fargs := e.filterSQL(ctx, s)
 	b.add(f, fargs...)
 	b.add(" UNION ALL BY NAME SELECT c.*, c.received_at AS at, 0.0 AS inv, c.amount AS pay FROM kpi_payment c WHERE c.received_at < CAST(? AS TIMESTAMP)", ts(maxTo))
 	b.add(f, fargs...)
 	b.add(") SELECT w.k")
 	dims := make([]string, nd)
 	for i, d := range s.GroupBy {
-		dims[i] = fmt.Sprintf("CASE WHEN w.k < 2 THEN r.%s END", strings.TrimPrefix(dimColumn[d], "c."))
+		dims[i] = fmt.Sprintf("CASE WHEN w.k < 2 THEN r.%s END", strings.TrimPrefix(e.dimCol[d], "c."))
 		b.add(fmt.Sprintf(", %s AS _d%d", dims[i], i))
 	}
 	if nd > 0 {

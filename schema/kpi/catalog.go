@@ -81,18 +81,18 @@ func (e *Engine) Missing(k KPI) []schema.Milestone {
 	return out
 }
 
-// DimensionCounts returns, per dimension of schema.Dimensions, the number of distinct non-empty
+// DimensionCounts returns, per dimension of the engine (Dimensions), the number of distinct non-empty
 // values among the cases the context's row scope may see.
 func (e *Engine) DimensionCounts(ctx context.Context) (map[string]int64, error) {
 	return cached(ctx, e, "dimensionCounts", "", func(ctx context.Context) (map[string]int64, error) {
 		b := &sqlBuilder{}
 		b.add("SELECT 0")
-		for _, d := range schema.Dimensions {
-			b.add(", count(DISTINCT NULLIF(" + dimColumn[d] + ", ''))")
+		for _, d := range e.dimNames {
+			b.add(", count(DISTINCT NULLIF(" + e.dimCol[d] + ", ''))")
 		}
 		r, rargs := rowSQL(ctx)
 		b.add(" FROM kpi_case c WHERE true"+r, rargs...)
-		vals := make([]int64, len(schema.Dimensions))
+		vals := make([]int64, len(e.dimNames))
 		dest := []any{new(int)}
 		for i := range vals {
 			dest = append(dest, &vals[i])
@@ -101,7 +101,7 @@ func (e *Engine) DimensionCounts(ctx context.Context) (map[string]int64, error) 
 			return nil, fmt.Errorf("kpi.DimensionCounts: %w", err)
 		}
 		out := make(map[string]int64, len(vals))
-		for i, d := range schema.Dimensions {
+		for i, d := range e.dimNames {
 			out[d] = vals[i]
 		}
 		return out, nil
@@ -139,7 +139,7 @@ type UnknownValue struct {
 // dimension order, so the API can say why a result is empty.
 func (e *Engine) UnknownValues(ctx context.Context, filters map[string][]string) ([]UnknownValue, error) {
 	var out []UnknownValue
-	for _, d := range schema.Dimensions {
+	for _, d := range e.dimNames {
 		vs := filters[d]
 		if len(vs) == 0 {
 			continue
@@ -161,12 +161,28 @@ func (e *Engine) UnknownValues(ctx context.Context, filters map[string][]string)
 	return out, nil
 }
 
+// DimensionValues returns the sorted distinct non-empty values of dimension d (one of Dimensions)
+// among the cases the context's row scope may see; an unknown d is ErrBadScope.
+func (e *Engine) DimensionValues(ctx context.Context, d string) ([]string, error) {
+	if _, ok := e.dimCol[d]; !ok {
+		return nil, fmt.Errorf("%w: unknown dimension %q (want one of %s)", ErrBadScope, d, strings.Join(e.dimNames, ", "))
+	}
+	vs, err := e.dimensionValues(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	if len(vs) > 0 && vs[0] == "" { // sorted: the empty value (no value recorded) comes first
+		vs = vs[1:]
+	}
+	return slices.Clone(vs), nil
+}
+
 // dimensionValues returns the sorted distinct values of dimension d among the cases of the
-// context's row scope. d must be one of schema.Dimensions.
+// context's row scope. d must be one of the engine's dimensions.
 func (e *Engine) dimensionValues(ctx context.Context, d string) ([]string, error) {
 	return cached(ctx, e, "dimensionValues", d, func(ctx context.Context) ([]string, error) {
 		r, rargs := rowSQL(ctx)
-		rows, err := e.db.Read.QueryContext(ctx, "SELECT DISTINCT coalesce("+dimColumn[d]+", '') AS v FROM kpi_case c WHERE true"+r+" ORDER BY v", rargs...)
+		rows, err := e.db.Read.QueryContext(ctx, "SELECT DISTINCT coalesce("+e.dimCol[d]+", '') AS v FROM kpi_case c WHERE true"+r+" ORDER BY v", rargs...)
 		if err != nil {
 			return nil, fmt.Errorf("kpi.dimensionValues(%s): %w", d, err)
 		}

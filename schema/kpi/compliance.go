@@ -288,7 +288,7 @@ func (e *Engine) violations(ctx context.Context, s Scope, o ViolationOrder, firs
 FROM kpi_case_gate c
 WHERE c.kind <> 'compliant' AND c.entered_at >= CAST(? AS TIMESTAMP) AND c.entered_at < CAST(? AS TIMESTAMP)`,
 		ts(s.From), ts(s.To))
-	f, fargs := filterSQL(ctx, s)
+	f, fargs := e.filterSQL(ctx, s)
 	b.add(f, fargs...)
 	cmp, dir := "<", " DESC"
 	if o.Asc {

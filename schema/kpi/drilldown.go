@@ -58,7 +58,7 @@ func (e *Engine) Cases(ctx context.Context, s Scope, f CaseFilter, first int, af
        coalesce(c.branch, ''), c.started_at, c.last_at, coalesce(c.events, 0), c.furthest,
        coalesce(c.expected_n > 0 AND c.recorded_n = c.expected_n, false), coalesce(c.status, ''), c.closed_at
 FROM kpi_case c WHERE c.started_at >= CAST(? AS TIMESTAMP) AND c.started_at < CAST(? AS TIMESTAMP)`, ts(s.From), ts(s.To))
-	fs, fargs := filterSQL(ctx, s)
+	fs, fargs := e.filterSQL(ctx, s)
 	b.add(fs, fargs...)
 	if f.StageReached != "" {
 		p, err := e.stage(f.StageReached)

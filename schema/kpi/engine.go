@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -33,6 +34,10 @@ type Options struct {
 	// not dilute the rate). "" counts every case. An unknown id is a configuration error: Check
 	// reports it, and Adoption returns it instead of a result.
 	AdoptionFrom string
+	// Dimensions are the custom dimensions (ltc.yaml's dimensions:): each filters and groups like
+	// a built-in, reading its Attribute from the cases' attributes map. Check reports invalid ones,
+	// which New leaves out.
+	Dimensions []schema.Dimension
 }
 
 // Engine answers KPI queries over the derived tables that Refresh maintains.
@@ -42,9 +47,12 @@ type Engine struct {
 	model *schema.Model
 	opts  Options
 
-	stagePos map[string]int // stage id → position in model order
-	gates    []gate         // gate stages in model order
-	adoptBit int64          // bitmask of Options.AdoptionFrom's stage (0: every case counts)
+	stagePos map[string]int     // stage id → position in model order
+	gates    []gate             // gate stages in model order
+	adoptBit int64              // bitmask of Options.AdoptionFrom's stage (0: every case counts)
+	dims     []schema.Dimension // built-in then valid custom dimensions, in catalog order
+	dimNames []string           // their names
+	dimCol   map[string]string  // the whitelist: dimension name → SQL over the derived tables (alias c)
 	// fingerprint identifies the model and definitions (modelFingerprint).
 	fingerprint string
 
@@ -84,6 +92,12 @@ func New(db *schema.DB, model *schema.Model, opts Options) *Engine {
 		e.gates = append(e.gates, gate{id: s.ID, pos: i, guards: s.Gate.Guards,
 			guardPos: e.stagePos[s.Gate.Guards], branches: s.Branches})
 	}
+	e.dimCol = dimensionColumns(opts.Dimensions)
+	for _, d := range schema.WithCustom(opts.Dimensions) {
+		if _, ok := e.dimCol[d.Name]; ok && !slices.Contains(e.dimNames, d.Name) {
+			e.dims, e.dimNames = append(e.dims, d), append(e.dimNames, d.Name)
+		}
+	}
 	if p, ok := e.stagePos[opts.AdoptionFrom]; ok {
 		e.adoptBit = int64(1) << p
 	}
@@ -105,6 +119,9 @@ func (e *Engine) Check() error {
 	if err := e.checkAdoption(); err != nil {
 		errs = append(errs, err)
 	}
+	for _, err := range schema.CheckDimensions(e.opts.Dimensions) {
+		errs = append(errs, fmt.Errorf("%w: %w", ErrConfig, err))
+	}
 	if n := len(e.model.Stages); n > maxStages {
 		errs = append(errs, fmt.Errorf("%w: the model has %d stages, at most %d are supported", ErrConfig, n, maxStages))
 	}
@@ -118,6 +135,10 @@ func (e *Engine) checkAdoption() error {
 	}
 	return fmt.Errorf("%w: Options.AdoptionFrom: %w: %q", ErrConfig, ErrUnknownStage, e.opts.AdoptionFrom)
 }
+
+// Dimensions returns the dimensions scopes may filter and group by: the built-ins, then the
+// valid custom ones of Options.Dimensions.
+func (e *Engine) Dimensions() []schema.Dimension { return slices.Clone(e.dims) }
 
 // Model returns the process model the engine measures against.
 func (e *Engine) Model() *schema.Model { return e.model }
@@ -158,7 +179,7 @@ func (e *Engine) check(ctx context.Context, s Scope) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := s.Validate(); err != nil {
+	if err := s.validate(e.dimCol, e.dimNames); err != nil {
 		return err
 	}
 	if s.Grain == GrainSprint && e.opts.SprintAnchor.IsZero() {

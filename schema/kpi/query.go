@@ -70,8 +70,8 @@ func (e *Engine) bucketExpr(g Grain, expr string) (string, []any) {
 }
 
 // filterSQL returns " AND c.dim IN (?, …)" for each filter, in dimension order, then the row scope of
-// ctx (RowScope) in the same form, and the values to bind.
-func filterSQL(ctx context.Context, s Scope) (string, []any) {
+// ctx (RowScope) in the same form, and the values to bind. s must be valid (Engine.check).
+func (e *Engine) filterSQL(ctx context.Context, s Scope) (string, []any) {
 	dims := make([]string, 0, len(s.Filters))
 	for d, vs := range s.Filters {
 		if len(vs) > 0 {
@@ -83,7 +83,7 @@ func filterSQL(ctx context.Context, s Scope) (string, []any) {
 	var args []any
 	for _, d := range dims {
 		b.WriteString(" AND ")
-		b.WriteString(dimColumn[d])
+		b.WriteString(e.dimCol[d])
 		b.WriteString(" IN (")
 		for i, v := range s.Filters[d] {
 			if i > 0 {
@@ -169,11 +169,11 @@ func (e *Engine) runKeyed(ctx context.Context, s Scope, q aggQuery) (map[int64]*
 		b.add(", "+expr+" AS _b", args...)
 	}
 	for i, d := range s.GroupBy {
-		b.add(fmt.Sprintf(", %s AS _d%d", dimColumn[d], i))
+		b.add(fmt.Sprintf(", %s AS _d%d", e.dimCol[d], i))
 	}
 	b.add(" FROM "+from, q.fromArgs...)
 	b.add(" WHERE "+q.ts+" >= CAST(? AS TIMESTAMP) AND "+q.ts+" < CAST(? AS TIMESTAMP)", ts(s.previous()), ts(s.To))
-	f, fargs := filterSQL(ctx, s)
+	f, fargs := e.filterSQL(ctx, s)
 	b.add(f, fargs...)
 	if q.where != "" {
 		b.add(" AND ("+q.where+")", q.whereArgs...)

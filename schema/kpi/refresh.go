@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -65,7 +66,7 @@ func (e *Engine) Refresh(ctx context.Context, tx *sql.Tx) (err error) {
 
 // derivedVersion changes whenever the definitions Refresh writes change, so that warehouses built
 // with older definitions are rebuilt (with the model, it makes up the fingerprint).
-const derivedVersion = 2
+const derivedVersion = 3
 
 // modelFingerprint identifies the model and definitions the derived tables are built with.
 func modelFingerprint(m *schema.Model) string {
@@ -207,8 +208,9 @@ WHERE d.accepted_at IS NOT NULL`
 	)
 }
 
-// dims are the dimension columns of the derived tables, in schema order.
-var dims = schema.Dimensions
+// dims are the dimension columns of the derived tables, in schema order: the built-ins, then the
+// attributes map custom dimensions read.
+var dims = slices.Concat(schema.Dimensions, []string{schema.AttributesField})
 
 // caseColumns are kpi_case's columns in migration order, each cast to its declared type.
 var caseColumns = []string{"case_id", "business_unit", "region", "segment", "product_line", "channel", "owner", "team", "branch",
@@ -216,7 +218,8 @@ var caseColumns = []string{"case_id", "business_unit", "region", "segment", "pro
 	"CAST(furthest AS SMALLINT) AS furthest",
 	"won_at", "delivered_at", "invoiced_at", "collected_at", "guarded_at", "violated",
 	"CAST(expected_n AS SMALLINT) AS expected_n", "CAST(recorded_n AS SMALLINT) AS recorded_n",
-	"tmpl_n", "tmpl_used", "team_due", "CAST(roles_n AS SMALLINT) AS roles_n", "variant", "status", "closed_at"}
+	"tmpl_n", "tmpl_used", "team_due", "CAST(roles_n AS SMALLINT) AS roles_n", "variant", "status", "closed_at",
+	schema.AttributesField}
 
 // dimsOf selects the dimension columns of alias a.
 func dimsOf(a string) string {
@@ -353,7 +356,8 @@ func (e *Engine) aggSQL() *sqlBuilder {
 // caseSQL is create (e.g. CREATE OR REPLACE TABLE kpi_case AS) followed by the rows of kpi_case,
 // sorted by case start (NULL last); with inc, only the touched cases' (the events' are already
 // restricted in _kpi_span and _kpi_agg). Every case known from events, leads or opportunities, with its attributes
-// (opportunity first, else its earliest lead), the owner's team, the branch (the opportunity's, else
+// (opportunity first, else its earliest lead; the attributes map is the earliest lead's overridden
+// per key by the opportunity's), the owner's team, the branch (the opportunity's, else
 // the model's rule as a CASE with bound values), the staged facts of _kpi_agg, gate outcomes
 // (DESIGN §5.6) and adoption (§5.5), which need the branch. Each gate's entry and outcome are
 // extra columns gate_at_<pos> and gate_kind_<pos> until kpi_case_gate is written from them.
@@ -365,10 +369,10 @@ func (e *Engine) caseSQL(create string, inc bool) *sqlBuilder {
 	b := &sqlBuilder{}
 	b.add(create + `
 WITH lc AS (
-    SELECT case_id, l.business_unit, l.region, l.segment, l.channel, l.owner_id FROM (
+    SELECT case_id, l.business_unit, l.region, l.segment, l.channel, l.owner_id, l.attributes FROM (
         SELECT coalesce(opportunity_id, lead_id) AS case_id,
                arg_min({'business_unit': business_unit, 'region': region, 'segment': segment,
-                        'channel': channel, 'owner_id': owner_id}, created_at) AS l
+                        'channel': channel, 'owner_id': owner_id, 'attributes': attributes}, created_at) AS l
         FROM leads WHERE ` + touchedOnly(inc, "coalesce(opportunity_id, lead_id)") + ` GROUP BY ALL)
 ), ids AS (
     SELECT case_id FROM _kpi_span
@@ -381,7 +385,8 @@ WITH lc AS (
            coalesce(o.segment, lc.segment) AS segment,
            o.product_line, lc.channel,
            coalesce(o.owner_id, lc.owner_id) AS owner,
-           emp.team, o.branch, o.status, o.closed_at
+           emp.team, o.branch, o.status, o.closed_at,
+           map_concat(lc.attributes, o.attributes) AS attributes
     FROM ids
     LEFT JOIN ` + opps + ` o ON o.opportunity_id = ids.case_id
     LEFT JOIN lc ON lc.case_id = ids.case_id
@@ -527,7 +532,7 @@ func (e *Engine) branchRuleSQL(b *sqlBuilder) string {
 				sb.WriteString(" AND ")
 			}
 			first = false
-			col := strings.Replace(dimColumn[dim], "c.", "x.", 1)
+			col := strings.Replace(builtinColumns[dim], "c.", "x.", 1)
 			sb.WriteString("coalesce(" + col + ", '') IN (" + placeholders(len(br.When[dim])) + ")")
 			for _, v := range br.When[dim] {
 				b.args = append(b.args, v)

@@ -87,5 +87,5 @@ func (rs RowScope) sql(bu, region string) (string, []any) {
 
 // rowSQL is the row scope of ctx as a condition on the derived tables' columns (alias c).
 func rowSQL(ctx context.Context) (string, []any) {
-	return rowScopeOf(ctx).sql(dimColumn["business_unit"], dimColumn["region"])
+	return rowScopeOf(ctx).sql(builtinColumns["business_unit"], builtinColumns["region"])
 }

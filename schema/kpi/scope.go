@@ -2,6 +2,7 @@ package kpi
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -29,15 +30,30 @@ var grainTrunc = map[Grain]string{
 	GrainDay: "day", GrainWeek: "week", GrainMonth: "month", GrainQuarter: "quarter", GrainYear: "year",
 }
 
-// dimColumn is the whitelist of dimensions: name → column of the derived tables (alias c), one
-// per schema.Dimensions.
-var dimColumn = func() map[string]string {
+// builtinColumns is the whitelist of the built-in dimensions: name → column of the derived tables
+// (alias c), one per schema.Dimensions.
+var builtinColumns = func() map[string]string {
 	m := make(map[string]string, len(schema.Dimensions))
 	for _, d := range schema.Dimensions {
 		m[d] = "c." + d
 	}
 	return m
 }()
+
+// dimensionColumns returns the whitelist of an engine's dimensions: the built-ins' columns, and for
+// each valid custom dimension the value of its attribute in the derived tables' attributes map,
+// the key a quoted literal of a checked lower_snake name (schema.IsAttributeName), never input.
+// Invalid or clashing custom dimensions are left out (Engine.Check reports them).
+func dimensionColumns(custom []schema.Dimension) map[string]string {
+	m := maps.Clone(builtinColumns)
+	for _, d := range custom {
+		if _, clash := m[d.Name]; clash || !schema.IsAttributeName(d.Name) || !schema.IsAttributeName(d.Attribute) {
+			continue
+		}
+		m[d.Name] = "c." + schema.AttributesField + "['" + d.Attribute + "']"
+	}
+	return m
+}
 
 // maxBuckets bounds the length of a time series.
 const maxBuckets = 5000
@@ -47,7 +63,8 @@ const maxBuckets = 5000
 // optional time series. Every KPI also reports the previous period [From-(To-From), From).
 type Scope struct {
 	From, To time.Time
-	// Filters maps a dimension (schema.Dimensions) to its allowed values; an empty list filters nothing.
+	// Filters maps a dimension (schema.Dimensions or one of the engine's custom dimensions) to its
+	// allowed values; an empty list filters nothing.
 	Filters map[string][]string
 	// GroupBy lists dimensions to break the result down by, in order.
 	GroupBy []string
@@ -55,8 +72,13 @@ type Scope struct {
 	Grain Grain
 }
 
-// Validate reports whether the scope can be run; errors wrap ErrBadScope.
-func (s Scope) Validate() error {
+// Validate reports whether the scope can be run with the built-in dimensions; errors wrap
+// ErrBadScope. An engine also accepts its custom dimensions (Engine.Dimensions).
+func (s Scope) Validate() error { return s.validate(builtinColumns, schema.Dimensions) }
+
+// validate reports whether the scope can be run over the dimensions of cols; errors wrap
+// ErrBadScope and list the valid names.
+func (s Scope) validate(cols map[string]string, names []string) error {
 	switch {
 	case s.From.IsZero() || s.To.IsZero():
 		return fmt.Errorf("%w: from and to are required", ErrBadScope)
@@ -66,14 +88,14 @@ func (s Scope) Validate() error {
 		return fmt.Errorf("%w: time out of range", ErrBadScope)
 	}
 	for dim := range s.Filters {
-		if _, ok := dimColumn[dim]; !ok {
-			return fmt.Errorf("%w: unknown dimension %q in filters (want one of %s)", ErrBadScope, dim, strings.Join(schema.Dimensions, ", "))
+		if _, ok := cols[dim]; !ok {
+			return fmt.Errorf("%w: unknown dimension %q in filters (want one of %s)", ErrBadScope, dim, strings.Join(names, ", "))
 		}
 	}
 	seen := map[string]bool{}
 	for _, dim := range s.GroupBy {
-		if _, ok := dimColumn[dim]; !ok {
-			return fmt.Errorf("%w: unknown dimension %q in groupBy (want one of %s)", ErrBadScope, dim, strings.Join(schema.Dimensions, ", "))
+		if _, ok := cols[dim]; !ok {
+			return fmt.Errorf("%w: unknown dimension %q in groupBy (want one of %s)", ErrBadScope, dim, strings.Join(names, ", "))
 		}
 		if seen[dim] {
 			return fmt.Errorf("%w: dimension %q twice in groupBy", ErrBadScope, dim)

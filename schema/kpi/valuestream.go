@@ -189,7 +189,7 @@ func (e *Engine) variants(ctx context.Context, s Scope, topN int) (*Variants, er
   FROM kpi_case c
   WHERE c.variant IS NOT NULL AND c.started_at >= CAST(? AS TIMESTAMP) AND c.started_at < CAST(? AS TIMESTAMP)`,
 		ts(s.From), ts(s.To))
-	f, fargs := filterSQL(ctx, s)
+	f, fargs := e.filterSQL(ctx, s)
 	b.add(f, fargs...)
 	b.add(` GROUP BY c.variant)
 SELECT variant, n, d, count(*) OVER (), CAST(sum(n) OVER () AS BIGINT) FROM v ORDER BY n DESC, variant LIMIT ?`, topN)

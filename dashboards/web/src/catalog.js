@@ -3,7 +3,7 @@
 // KPI by its catalog name (`kpi: 'lead_conversion'`) and never define a label, unit or direction
 // of their own (dashboards/web/assets_test.go checks every name against the catalog).
 
-export const CATALOG_QUERY = 'catalog { kpis { name title unit direction definition rangeOn over } stages { id name } dimensions { name title dimension distinctValues } }';
+export const CATALOG_QUERY = 'catalog { kpis { name title unit direction definition rangeOn over } stages { id name } dimensions { name title dimension custom distinctValues values } }';
 
 const state = { kpis: new Map(), stages: new Map(), dimensions: [] };
 

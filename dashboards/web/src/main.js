@@ -4,7 +4,7 @@
 
 import './style.css';
 import { gql, requestCount, onUnauthenticated, signIn, signOut, session } from './api.js';
-import { PAGES, DIMS, PRESETS, readRoute, href, range, dayString, describe, scope } from './state.js';
+import { PAGES, PRESETS, readRoute, href, range, dayString, describe, scope, dims, setDims } from './state.js';
 import { h, csvRegistry, csvText } from './ui.js';
 import { dateTime, ago, setCurrency } from './format.js';
 import { CATALOG_QUERY, setCatalog } from './catalog.js';
@@ -18,8 +18,8 @@ import * as diagnosis from './pages/diagnosis.js';
 import * as initiative from './pages/initiative.js';
 
 const RENDERERS = { overview, funnel, valuestream, adoption, cash, diagnosis, initiative };
-// GLOBAL are the params every page shares (kept when switching pages).
-const GLOBAL = ['period', 'from', 'to', ...DIMS.map((d) => d.key)];
+// globals are the params every page shares (kept when switching pages): the period and the filters.
+const globals = () => ['period', 'from', 'to', ...dims().map((d) => d.key)];
 const POLL_MS = 30000;
 
 setCurrency(document.body.dataset.currency || 'EUR');
@@ -27,6 +27,7 @@ setCurrency(document.body.dataset.currency || 'EUR');
 const app = {
   gen: 0,
   boot: null, // {dataVersion, freshness, dims: {key: [values]}, initiatives: [{id, name, start}]}
+  dimSels: {}, // filter key → its <select>, built from the catalog's dimensions at boot
   rendered: 0, // completed renders (tests wait for it to grow)
   shown: null, // routeKey of the view on screen
   ctx: null,
@@ -54,12 +55,12 @@ const periodSel = h('select#f-period', { 'aria-label': 'Period' }, PRESETS.map((
 const fromIn = h('input#f-from', { type: 'date', 'aria-label': 'From (inclusive)' });
 const toIn = h('input#f-to', { type: 'date', 'aria-label': 'To (inclusive)' });
 const custom = h('span.custom', fromIn, h('span', '–'), toIn);
-const dimSels = Object.fromEntries(DIMS.map((d) => [d.key, h(`select#f-${d.key}`, { 'aria-label': d.label, 'data-dim': d.key })]));
+const dimBox = h('span.dims');
 const printBtn = h('button.ghost', { type: 'button', onclick: () => window.print(), title: 'Print or save as PDF' }, 'Print');
 const resetBtn = h('button.ghost', { type: 'button', onclick: () => go(readRoute().page, new URLSearchParams()), title: 'Clear all filters' }, 'Reset');
 const filterBar = h('form.filters', { 'aria-label': 'Filters', onsubmit: (e) => e.preventDefault() },
   h('label', h('span', 'Period'), periodSel), custom,
-  DIMS.map((d) => h('label', h('span', d.label), dimSels[d.key])),
+  dimBox,
   h('span.spacer'), resetBtn, printBtn);
 const printHead = h('div.print-only.print-head');
 const banner = h('div.banner', { role: 'status', hidden: true });
@@ -106,19 +107,28 @@ for (const input of [fromIn, toIn]) {
     if (fromIn.value && toIn.value && fromIn.value <= toIn.value) setParams({ period: 'custom', from: fromIn.value, to: toIn.value });
   });
 }
-for (const d of DIMS) dimSels[d.key].addEventListener('change', (e) => setParams({ [d.key]: e.target.value, case: null }));
+// buildFilters makes one <select> per filter the catalog offers (state.js dims).
+function buildFilters() {
+  app.dimSels = {};
+  dimBox.replaceChildren(...dims().map((d) => {
+    const sel = h(`select#f-${d.key}`, { 'aria-label': d.label, 'data-dim': d.key });
+    sel.addEventListener('change', (e) => setParams({ [d.key]: e.target.value, case: null }));
+    app.dimSels[d.key] = sel;
+    return h('label', h('span', d.label), sel);
+  }));
+}
 
 function syncControls(page, params) {
   const r = range(params);
-  const globals = new URLSearchParams();
-  for (const k of GLOBAL) if (params.get(k)) globals.set(k, params.get(k));
-  nav.replaceChildren(...PAGES.map((p) => h('a', { href: href(p.id, globals), 'aria-current': p.id === page ? 'page' : null, 'data-page': p.id }, p.title)));
+  const kept = new URLSearchParams();
+  for (const k of globals()) if (params.get(k)) kept.set(k, params.get(k));
+  nav.replaceChildren(...PAGES.map((p) => h('a', { href: href(p.id, kept), 'aria-current': p.id === page ? 'page' : null, 'data-page': p.id }, p.title)));
   periodSel.value = r.preset;
   custom.hidden = r.preset !== 'custom';
   fromIn.value = dayString(r.from);
   toIn.value = dayString(r.to - 864e5);
-  for (const d of DIMS) {
-    const sel = dimSels[d.key];
+  for (const d of dims()) {
+    const sel = app.dimSels[d.key];
     const values = (app.boot && app.boot.dims[d.key]) || [];
     const cur = params.get(d.key) || '';
     const opts = values.includes(cur) || !cur ? values : [...values, cur];
@@ -205,36 +215,25 @@ onUnauthenticated(() => showSignIn());
 // --- boot: data version, freshness and filter values --------------------------------------------
 
 async function loadBoot() {
-  const wide = { from: '2000-01-01T00:00:00Z', to: new Date(Date.now() + 2 * 864e5).toISOString().slice(0, 10) + 'T00:00:00Z' };
-  const vars = {};
-  const fields = DIMS.map((d) => {
-    vars[d.key] = { ...wide, groupBy: [d.dim] };
-    return `${d.key}: funnel(scope: $${d.key}) { groups { key { value } } }`;
-  });
-  const q = `query Boot(${DIMS.map((d) => `$${d.key}: ScopeInput!`).join(', ')}) {
+  const q = `query Boot {
   health { dataVersion }
   dataFreshness { lastSuccessAt updatedAt dataVersion }
   ${CATALOG_QUERY}
   initiatives { id name start baselineFrom baselineTo }
-  ${fields.join('\n  ')}
 }`;
-  const res = await gql(q, vars);
+  const res = await gql(q, {});
   setCatalog(res.get('catalog'));
-  const dims = {};
-  for (const d of DIMS) {
-    try {
-      dims[d.key] = res.get(d.key).groups.map((g) => g.key[0].value).filter((v) => v !== '').sort();
-    } catch {
-      dims[d.key] = [];
-    }
-  }
+  // The filters and their values are the catalog's (built-in and custom dimensions).
+  setDims(res.get('catalog').dimensions);
+  buildFilters();
+  const dimValues = Object.fromEntries(dims().map((d) => [d.key, d.values]));
   let initiatives = [];
   try {
     initiatives = res.get('initiatives');
   } catch {
     // An older server without initiatives: the Initiative page says there are none.
   }
-  app.boot = { dataVersion: res.get('health').dataVersion, freshness: res.get('dataFreshness'), dims, initiatives };
+  app.boot = { dataVersion: res.get('health').dataVersion, freshness: res.get('dataFreshness'), dims: dimValues, initiatives };
   showFreshness();
 }
 

@@ -13,14 +13,24 @@ export const PAGES = [
   { id: 'initiative', title: 'Initiative' },
 ];
 
-// DIMS are the filters offered; key is the URL parameter, dim the GraphQL Dimension.
-export const DIMS = [
-  { key: 'business_unit', dim: 'BUSINESS_UNIT', label: 'Business unit' },
-  { key: 'region', dim: 'REGION', label: 'Region' },
-  { key: 'segment', dim: 'SEGMENT', label: 'Segment' },
-  { key: 'product_line', dim: 'PRODUCT_LINE', label: 'Product line' },
-  { key: 'branch', dim: 'BRANCH', label: 'Branch' },
-];
+// FILTER_DIMS are the built-in dimensions the filter bar offers, by catalog name; every custom
+// dimension of the catalog (ltc.yaml `dimensions:`) is offered too. Titles and values come from the
+// catalog (setDims).
+export const FILTER_DIMS = ['business_unit', 'region', 'segment', 'product_line', 'branch'];
+
+let offered = [];
+
+// setDims picks the filters offered from the catalog's dimensions, in catalog order.
+export function setDims(catalogDims) {
+  offered = (catalogDims || []).filter((d) => d.custom || FILTER_DIMS.includes(d.name))
+    .map((d) => ({ key: d.name, label: d.title, values: d.values || [] }));
+}
+
+// dims lists the filters offered: key is the URL parameter and the GraphQL FilterInput.name, label
+// the catalog's title, values the catalog's values.
+export function dims() {
+  return offered;
+}
 
 const DAY = 864e5;
 
@@ -113,9 +123,9 @@ function iso(t) {
 // filters returns the GraphQL filters of the params.
 export function filters(params) {
   const out = [];
-  for (const d of DIMS) {
+  for (const d of offered) {
     const v = params.get(d.key);
-    if (v) out.push({ dimension: d.dim, values: [v] });
+    if (v) out.push({ name: d.key, values: [v] });
   }
   return out;
 }
@@ -134,7 +144,7 @@ export function scope(params, extra = {}, now = Date.now()) {
 // describe summarises the filters in words, for the print header and empty states.
 export function describe(params) {
   const parts = [range(params).label];
-  for (const d of DIMS) {
+  for (const d of offered) {
     const v = params.get(d.key);
     if (v) parts.push(`${d.label}: ${v}`);
   }
