@@ -134,6 +134,33 @@ type ComplexityRoot struct {
 		Units func(childComplexity int) int
 	}
 
+	ChangeContribution struct {
+		Current        func(childComplexity int) int
+		Mix            func(childComplexity int) int
+		N              func(childComplexity int) int
+		Previous       func(childComplexity int) int
+		PreviousN      func(childComplexity int) int
+		PreviousWeight func(childComplexity int) int
+		Rate           func(childComplexity int) int
+		Total          func(childComplexity int) int
+		Value          func(childComplexity int) int
+		Weight         func(childComplexity int) int
+	}
+
+	ChangeExplanation struct {
+		Kpi    func(childComplexity int) int
+		Splits func(childComplexity int) int
+		Value  func(childComplexity int) int
+	}
+
+	ChangeSplit struct {
+		Contributions func(childComplexity int) int
+		Dimension     func(childComplexity int) int
+		Mix           func(childComplexity int) int
+		Name          func(childComplexity int) int
+		Rate          func(childComplexity int) int
+	}
+
 	Compliance struct {
 		Gates       func(childComplexity int) int
 		PromiseKept func(childComplexity int) int
@@ -483,6 +510,7 @@ type ComplexityRoot struct {
 		DataFreshness  func(childComplexity int) int
 		Diagnosis      func(childComplexity int, scope model.ScopeInput) int
 		EtlRuns        func(childComplexity int, first *int, after *string) int
+		ExplainChange  func(childComplexity int, kpi string, scope model.ScopeInput) int
 		Funnel         func(childComplexity int, scope model.ScopeInput, windowDays *int) int
 		Health         func(childComplexity int) int
 		Initiative     func(childComplexity int, id string) int
@@ -727,6 +755,7 @@ type QueryResolver interface {
 	WinRate(ctx context.Context, scope model.ScopeInput) (*model.ValueBreakdown, error)
 	WonValue(ctx context.Context, scope model.ScopeInput) (*model.ValueBreakdown, error)
 	CycleTimes(ctx context.Context, scope model.ScopeInput) (*model.CycleTimesBreakdown, error)
+	ExplainChange(ctx context.Context, kpi string, scope model.ScopeInput) (*model.ChangeExplanation, error)
 	Initiatives(ctx context.Context) ([]*model.Initiative, error)
 	Initiative(ctx context.Context, id string) (*model.Initiative, error)
 	PilotReport(ctx context.Context, id string, kpis []model.InitiativeKpi) ([]*model.PilotReport, error)
@@ -1121,6 +1150,117 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Certification.Units(childComplexity), true
+
+	case "ChangeContribution.current":
+		if e.ComplexityRoot.ChangeContribution.Current == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeContribution.Current(childComplexity), true
+	case "ChangeContribution.mix":
+		if e.ComplexityRoot.ChangeContribution.Mix == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeContribution.Mix(childComplexity), true
+	case "ChangeContribution.n":
+		if e.ComplexityRoot.ChangeContribution.N == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeContribution.N(childComplexity), true
+	case "ChangeContribution.previous":
+		if e.ComplexityRoot.ChangeContribution.Previous == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeContribution.Previous(childComplexity), true
+	case "ChangeContribution.previousN":
+		if e.ComplexityRoot.ChangeContribution.PreviousN == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeContribution.PreviousN(childComplexity), true
+	case "ChangeContribution.previousWeight":
+		if e.ComplexityRoot.ChangeContribution.PreviousWeight == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeContribution.PreviousWeight(childComplexity), true
+	case "ChangeContribution.rate":
+		if e.ComplexityRoot.ChangeContribution.Rate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeContribution.Rate(childComplexity), true
+	case "ChangeContribution.total":
+		if e.ComplexityRoot.ChangeContribution.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeContribution.Total(childComplexity), true
+	case "ChangeContribution.value":
+		if e.ComplexityRoot.ChangeContribution.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeContribution.Value(childComplexity), true
+	case "ChangeContribution.weight":
+		if e.ComplexityRoot.ChangeContribution.Weight == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeContribution.Weight(childComplexity), true
+
+	case "ChangeExplanation.kpi":
+		if e.ComplexityRoot.ChangeExplanation.Kpi == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeExplanation.Kpi(childComplexity), true
+	case "ChangeExplanation.splits":
+		if e.ComplexityRoot.ChangeExplanation.Splits == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeExplanation.Splits(childComplexity), true
+	case "ChangeExplanation.value":
+		if e.ComplexityRoot.ChangeExplanation.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeExplanation.Value(childComplexity), true
+
+	case "ChangeSplit.contributions":
+		if e.ComplexityRoot.ChangeSplit.Contributions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeSplit.Contributions(childComplexity), true
+	case "ChangeSplit.dimension":
+		if e.ComplexityRoot.ChangeSplit.Dimension == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeSplit.Dimension(childComplexity), true
+	case "ChangeSplit.mix":
+		if e.ComplexityRoot.ChangeSplit.Mix == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeSplit.Mix(childComplexity), true
+	case "ChangeSplit.name":
+		if e.ComplexityRoot.ChangeSplit.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeSplit.Name(childComplexity), true
+	case "ChangeSplit.rate":
+		if e.ComplexityRoot.ChangeSplit.Rate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeSplit.Rate(childComplexity), true
 
 	case "Compliance.gates":
 		if e.ComplexityRoot.Compliance.Gates == nil {
@@ -2585,6 +2725,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.EtlRuns(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "Query.explainChange":
+		if e.ComplexityRoot.Query.ExplainChange == nil {
+			break
+		}
+
+		args, err := ec.field_Query_explainChange_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ExplainChange(childComplexity, args["kpi"].(string), args["scope"].(model.ScopeInput)), true
 	case "Query.funnel":
 		if e.ComplexityRoot.Query.Funnel == nil {
 			break
@@ -3607,7 +3758,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "adoption.graphqls" "cases.graphqls" "cash.graphqls" "catalog.graphqls" "compliance.graphqls" "conversion.graphqls" "cycle.graphqls" "initiative.graphqls" "ops.graphqls" "scope.graphqls" "valuestream.graphqls"
+//go:embed "adoption.graphqls" "cases.graphqls" "cash.graphqls" "catalog.graphqls" "compliance.graphqls" "conversion.graphqls" "cycle.graphqls" "explain.graphqls" "initiative.graphqls" "ops.graphqls" "scope.graphqls" "valuestream.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -3626,6 +3777,7 @@ var sources = []*ast.Source{
 	{Name: "compliance.graphqls", Input: sourceData("compliance.graphqls"), BuiltIn: false},
 	{Name: "conversion.graphqls", Input: sourceData("conversion.graphqls"), BuiltIn: false},
 	{Name: "cycle.graphqls", Input: sourceData("cycle.graphqls"), BuiltIn: false},
+	{Name: "explain.graphqls", Input: sourceData("explain.graphqls"), BuiltIn: false},
 	{Name: "initiative.graphqls", Input: sourceData("initiative.graphqls"), BuiltIn: false},
 	{Name: "ops.graphqls", Input: sourceData("ops.graphqls"), BuiltIn: false},
 	{Name: "scope.graphqls", Input: sourceData("scope.graphqls"), BuiltIn: false},
@@ -3825,6 +3977,60 @@ func (ec *executionContext) childFields_Certification(ctx context.Context, field
 		return ec.fieldContext_Certification_units(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Certification", field.Name)
+}
+
+func (ec *executionContext) childFields_ChangeContribution(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "value":
+		return ec.fieldContext_ChangeContribution_value(ctx, field)
+	case "current":
+		return ec.fieldContext_ChangeContribution_current(ctx, field)
+	case "previous":
+		return ec.fieldContext_ChangeContribution_previous(ctx, field)
+	case "n":
+		return ec.fieldContext_ChangeContribution_n(ctx, field)
+	case "previousN":
+		return ec.fieldContext_ChangeContribution_previousN(ctx, field)
+	case "weight":
+		return ec.fieldContext_ChangeContribution_weight(ctx, field)
+	case "previousWeight":
+		return ec.fieldContext_ChangeContribution_previousWeight(ctx, field)
+	case "mix":
+		return ec.fieldContext_ChangeContribution_mix(ctx, field)
+	case "rate":
+		return ec.fieldContext_ChangeContribution_rate(ctx, field)
+	case "total":
+		return ec.fieldContext_ChangeContribution_total(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ChangeContribution", field.Name)
+}
+
+func (ec *executionContext) childFields_ChangeExplanation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kpi":
+		return ec.fieldContext_ChangeExplanation_kpi(ctx, field)
+	case "value":
+		return ec.fieldContext_ChangeExplanation_value(ctx, field)
+	case "splits":
+		return ec.fieldContext_ChangeExplanation_splits(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ChangeExplanation", field.Name)
+}
+
+func (ec *executionContext) childFields_ChangeSplit(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "dimension":
+		return ec.fieldContext_ChangeSplit_dimension(ctx, field)
+	case "name":
+		return ec.fieldContext_ChangeSplit_name(ctx, field)
+	case "mix":
+		return ec.fieldContext_ChangeSplit_mix(ctx, field)
+	case "rate":
+		return ec.fieldContext_ChangeSplit_rate(ctx, field)
+	case "contributions":
+		return ec.fieldContext_ChangeSplit_contributions(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ChangeSplit", field.Name)
 }
 
 func (ec *executionContext) childFields_Compliance(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5202,6 +5408,28 @@ func (ec *executionContext) field_Query_etlRuns_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_explainChange_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "kpi",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["kpi"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "scope",
+		func(ctx context.Context, v any) (model.ScopeInput, error) {
+			return ec.unmarshalNScopeInput2githubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐScopeInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["scope"] = arg1
 	return args, nil
 }
 
@@ -7192,6 +7420,447 @@ func (ec *executionContext) fieldContext_Certification_units(_ context.Context, 
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_UnitCertification(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ChangeContribution_value(ctx context.Context, field graphql.CollectedField, obj *model.ChangeContribution) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChangeContribution_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Value, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChangeContribution_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChangeContribution", field, false, false, "String")
+}
+
+func (ec *executionContext) _ChangeContribution_current(ctx context.Context, field graphql.CollectedField, obj *model.ChangeContribution) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChangeContribution_current(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Current, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChangeContribution_current(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChangeContribution", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ChangeContribution_previous(ctx context.Context, field graphql.CollectedField, obj *model.ChangeContribution) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChangeContribution_previous(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Previous, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChangeContribution_previous(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChangeContribution", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ChangeContribution_n(ctx context.Context, field graphql.CollectedField, obj *model.ChangeContribution) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChangeContribution_n(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.N, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChangeContribution_n(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChangeContribution", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ChangeContribution_previousN(ctx context.Context, field graphql.CollectedField, obj *model.ChangeContribution) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChangeContribution_previousN(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PreviousN, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChangeContribution_previousN(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChangeContribution", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ChangeContribution_weight(ctx context.Context, field graphql.CollectedField, obj *model.ChangeContribution) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChangeContribution_weight(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Weight, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChangeContribution_weight(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChangeContribution", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ChangeContribution_previousWeight(ctx context.Context, field graphql.CollectedField, obj *model.ChangeContribution) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChangeContribution_previousWeight(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PreviousWeight, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChangeContribution_previousWeight(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChangeContribution", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ChangeContribution_mix(ctx context.Context, field graphql.CollectedField, obj *model.ChangeContribution) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChangeContribution_mix(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Mix, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChangeContribution_mix(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChangeContribution", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ChangeContribution_rate(ctx context.Context, field graphql.CollectedField, obj *model.ChangeContribution) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChangeContribution_rate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChangeContribution_rate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChangeContribution", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ChangeContribution_total(ctx context.Context, field graphql.CollectedField, obj *model.ChangeContribution) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChangeContribution_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Total, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChangeContribution_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChangeContribution", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ChangeExplanation_kpi(ctx context.Context, field graphql.CollectedField, obj *model.ChangeExplanation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChangeExplanation_kpi(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kpi, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChangeExplanation_kpi(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChangeExplanation", field, false, false, "String")
+}
+
+func (ec *executionContext) _ChangeExplanation_value(ctx context.Context, field graphql.CollectedField, obj *model.ChangeExplanation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChangeExplanation_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Value, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.KpiValue) graphql.Marshaler {
+			return ec.marshalNKpiValue2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐKpiValue(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChangeExplanation_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ChangeExplanation",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KpiValue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ChangeExplanation_splits(ctx context.Context, field graphql.CollectedField, obj *model.ChangeExplanation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChangeExplanation_splits(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Splits, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ChangeSplit) graphql.Marshaler {
+			return ec.marshalNChangeSplit2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐChangeSplitᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChangeExplanation_splits(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ChangeExplanation",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChangeSplit(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ChangeSplit_dimension(ctx context.Context, field graphql.CollectedField, obj *model.ChangeSplit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChangeSplit_dimension(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Dimension, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Dimension) graphql.Marshaler {
+			return ec.marshalODimension2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐDimension(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ChangeSplit_dimension(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChangeSplit", field, false, false, "Dimension")
+}
+
+func (ec *executionContext) _ChangeSplit_name(ctx context.Context, field graphql.CollectedField, obj *model.ChangeSplit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChangeSplit_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChangeSplit_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChangeSplit", field, false, false, "String")
+}
+
+func (ec *executionContext) _ChangeSplit_mix(ctx context.Context, field graphql.CollectedField, obj *model.ChangeSplit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChangeSplit_mix(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Mix, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChangeSplit_mix(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChangeSplit", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ChangeSplit_rate(ctx context.Context, field graphql.CollectedField, obj *model.ChangeSplit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChangeSplit_rate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChangeSplit_rate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChangeSplit", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ChangeSplit_contributions(ctx context.Context, field graphql.CollectedField, obj *model.ChangeSplit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChangeSplit_contributions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Contributions, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ChangeContribution) graphql.Marshaler {
+			return ec.marshalNChangeContribution2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐChangeContributionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChangeSplit_contributions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ChangeSplit",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChangeContribution(ctx, field)
 		},
 	}
 	return fc, nil
@@ -13501,6 +14170,50 @@ func (ec *executionContext) fieldContext_Query_cycleTimes(ctx context.Context, f
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_explainChange(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_explainChange(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ExplainChange(ctx, fc.Args["kpi"].(string), fc.Args["scope"].(model.ScopeInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ChangeExplanation) graphql.Marshaler {
+			return ec.marshalNChangeExplanation2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐChangeExplanation(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_explainChange(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChangeExplanation(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_explainChange_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_initiatives(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -19339,6 +20052,180 @@ func (ec *executionContext) _Certification(ctx context.Context, sel ast.Selectio
 	return out
 }
 
+var changeContributionImplementors = []string{"ChangeContribution"}
+
+func (ec *executionContext) _ChangeContribution(ctx context.Context, sel ast.SelectionSet, obj *model.ChangeContribution) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, changeContributionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ChangeContribution")
+		case "value":
+			out.Values[i] = ec._ChangeContribution_value(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "current":
+			out.Values[i] = ec._ChangeContribution_current(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "previous":
+			out.Values[i] = ec._ChangeContribution_previous(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "n":
+			out.Values[i] = ec._ChangeContribution_n(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "previousN":
+			out.Values[i] = ec._ChangeContribution_previousN(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "weight":
+			out.Values[i] = ec._ChangeContribution_weight(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "previousWeight":
+			out.Values[i] = ec._ChangeContribution_previousWeight(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "mix":
+			out.Values[i] = ec._ChangeContribution_mix(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rate":
+			out.Values[i] = ec._ChangeContribution_rate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "total":
+			out.Values[i] = ec._ChangeContribution_total(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var changeExplanationImplementors = []string{"ChangeExplanation"}
+
+func (ec *executionContext) _ChangeExplanation(ctx context.Context, sel ast.SelectionSet, obj *model.ChangeExplanation) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, changeExplanationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ChangeExplanation")
+		case "kpi":
+			out.Values[i] = ec._ChangeExplanation_kpi(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "value":
+			out.Values[i] = ec._ChangeExplanation_value(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "splits":
+			out.Values[i] = ec._ChangeExplanation_splits(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var changeSplitImplementors = []string{"ChangeSplit"}
+
+func (ec *executionContext) _ChangeSplit(ctx context.Context, sel ast.SelectionSet, obj *model.ChangeSplit) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, changeSplitImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ChangeSplit")
+		case "dimension":
+			out.Values[i] = ec._ChangeSplit_dimension(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._ChangeSplit_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "mix":
+			out.Values[i] = ec._ChangeSplit_mix(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rate":
+			out.Values[i] = ec._ChangeSplit_rate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "contributions":
+			out.Values[i] = ec._ChangeSplit_contributions(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var complianceImplementors = []string{"Compliance"}
 
 func (ec *executionContext) _Compliance(ctx context.Context, sel ast.SelectionSet, obj *model.Compliance) graphql.Marshaler {
@@ -21672,6 +22559,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_cycleTimes(ctx, field)
 				})
+		case "explainChange":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_explainChange(ctx, field)
+				})
 		case "initiatives":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -23614,6 +24507,62 @@ func (ec *executionContext) marshalNCertification2ᚖgithubᚗcomᚋltcᚑanalyt
 		return graphql.Null
 	}
 	return ec._Certification(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNChangeContribution2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐChangeContributionᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ChangeContribution) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNChangeContribution2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐChangeContribution(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNChangeContribution2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐChangeContribution(ctx context.Context, sel ast.SelectionSet, v *model.ChangeContribution) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ChangeContribution!")
+		return graphql.Null
+	}
+	return ec._ChangeContribution(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNChangeExplanation2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐChangeExplanation(ctx context.Context, sel ast.SelectionSet, v *model.ChangeExplanation) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ChangeExplanation!")
+		return graphql.Null
+	}
+	return ec._ChangeExplanation(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNChangeSplit2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐChangeSplitᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ChangeSplit) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNChangeSplit2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐChangeSplit(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNChangeSplit2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐChangeSplit(ctx context.Context, sel ast.SelectionSet, v *model.ChangeSplit) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ChangeSplit!")
+		return graphql.Null
+	}
+	return ec._ChangeSplit(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNCompliance2ᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐCompliance(ctx context.Context, sel ast.SelectionSet, v *model.Compliance) graphql.Marshaler {

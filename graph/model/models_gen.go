@@ -175,6 +175,54 @@ type Certification struct {
 	Units []*UnitCertification `json:"units"`
 }
 
+// One dimension value's part of a KPI's change.
+type ChangeContribution struct {
+	// The dimension value (empty for cases without one).
+	Value string `json:"value"`
+	// The value's KPI in the scope's period.
+	Current float64 `json:"current"`
+	// The value's KPI in the previous period.
+	Previous float64 `json:"previous"`
+	// What the current KPI is over (leads, deals, cases).
+	N int `json:"n"`
+	// What the previous KPI is over.
+	PreviousN int `json:"previousN"`
+	// The value's share of the scope's n now, a ratio 0..1.
+	Weight float64 `json:"weight"`
+	// The value's share of the scope's n in the previous period, a ratio 0..1.
+	PreviousWeight float64 `json:"previousWeight"`
+	// Mix effect: (weight − previousWeight) × the previous KPI, in the KPI's unit.
+	Mix float64 `json:"mix"`
+	// Rate effect: weight × (current − the previous KPI), in the KPI's unit.
+	Rate float64 `json:"rate"`
+	// mix + rate.
+	Total float64 `json:"total"`
+}
+
+// Why a KPI moved: its value and one split per dimension.
+type ChangeExplanation struct {
+	// The KPI's catalog name.
+	Kpi string `json:"kpi"`
+	// The KPI over the whole scope, with the previous period and the change being explained.
+	Value *KpiValue `json:"value"`
+	// One split per dimension asked for, in the order asked.
+	Splits []*ChangeSplit `json:"splits"`
+}
+
+// A KPI's change split over the values of one dimension: mix + rate = the change.
+type ChangeSplit struct {
+	// The dimension, when it is a built-in one (null for custom dimensions; see name).
+	Dimension *Dimension `json:"dimension,omitempty"`
+	// The dimension's name (built-in or custom).
+	Name string `json:"name"`
+	// The sum of the values' mix effects, in the KPI's unit.
+	Mix float64 `json:"mix"`
+	// The sum of the values' rate effects, in the KPI's unit.
+	Rate float64 `json:"rate"`
+	// The values' contributions, largest absolute total first.
+	Contributions []*ChangeContribution `json:"contributions"`
+}
+
 // Process compliance for a scope.
 type Compliance struct {
 	// One entry per gate of the process model, in model order.
