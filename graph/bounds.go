@@ -113,6 +113,9 @@ func fieldRows(f *ast.Field, vars map[string]any) float64 {
 	byName, _ := scope["groupByNames"].([]any) // custom (or built-in) dimensions by name count alike
 	if n := len(groupBy) + len(byName); n > 0 {
 		groups = math.Pow(groupsPerDimension, float64(n))
+		if f.Name == "explainChange" { // one split per dimension, not their combinations
+			groups = groupsPerDimension * float64(n)
+		}
 	}
 	// The total, its series, the groups, and each group's own series.
 	return 1 + buckets + groups + groups*buckets

@@ -128,6 +128,23 @@ func testOverview(t *testing.T, browser context.Context, base, art string) {
 	if csv := tb.eval(`window.__ltc.csv('headline')`); csv == nil || !strings.HasPrefix(csv.(string), "kpi,unit,value,previous") || strings.Count(csv.(string), "\n") != 7 {
 		t.Errorf("headline CSV: %v", csv)
 	}
+	// "Why did it move?" on the lead-conversion tile explains the change as the API does.
+	tb.click(`[data-card=headline] button[data-explain=lead_conversion]`)
+	tb.poll(`document.querySelector('#explain-panel:not([data-state=loading])') !== null`)
+	if st := tb.eval(`document.querySelector('#explain-panel').dataset.state`); st != "ready" {
+		t.Fatalf("the explanation panel is %v: %s", st, tb.text(`#explain-panel`))
+	}
+	x := at(graphql(t, base, `query($s: ScopeInput!) { explainChange(kpi: "lead_conversion", scope: $s) { splits { mix rate } } }`,
+		map[string]any{"s": withGroupByNames(scope, "business_unit")}), "explainChange", "splits").([]any)[0]
+	if got, w := tb.text(`#explain-panel [data-dimension=business_unit] h3`), "Business unit: mix "+ppChange(at(x, "mix").(float64))+", rate "+ppChange(at(x, "rate").(float64)); got != w {
+		t.Errorf("explanation by business unit %q, API gives %q", got, w)
+	}
+	if s := tb.text(`#explain-panel [data-testid=explain-sentence]`); !strings.HasPrefix(s, "Lead conversion ") {
+		t.Errorf("explanation sentence %q", s)
+	}
+	tb.act(`document.dispatchEvent(new KeyboardEvent('keydown', {key: 'Escape'}))`)
+	tb.poll(`document.querySelector('#explain-panel') === null`)
+
 	// The period ends today: the running bucket is drawn dashed on the trend, not as a cliff.
 	if p := tb.eval(`document.querySelector('[data-card=trend] [data-partial]')?.dataset.partial`); p != "1" {
 		t.Errorf("the overview trend marks %v partial buckets, want the running one (1)", p)
@@ -155,7 +172,7 @@ func testOverview(t *testing.T, browser context.Context, base, art string) {
 	// One unit's weekly rates rest on few cases: those points are drawn faint, as the API flags them.
 	var low int
 	for _, p := range at(graphql(t, base, `query($s: ScopeInput!) { leadConversion(scope: $s) { series { result { lowSample n } } } }`,
-		map[string]any{"s": withGrain(withFilter(scope, "BUSINESS_UNIT", unit), "WEEK")}), "leadConversion", "series").([]any) {
+		map[string]any{"s": withGrain(withFilter(scope, "business_unit", unit), "WEEK")}), "leadConversion", "series").([]any) {
 		if at(p, "result", "lowSample") == true && at(p, "result", "n").(float64) > 0 {
 			low++
 		}
@@ -1437,4 +1454,20 @@ func withGrain(s map[string]any, g string) map[string]any {
 	out := copyScope(s)
 	out["grain"] = g
 	return out
+}
+
+// withGroupByNames is scope grouped by the named dimensions.
+func withGroupByNames(s map[string]any, names ...string) map[string]any {
+	out := copyScope(s)
+	out["groupByNames"] = names
+	return out
+}
+
+// ppChange mirrors format.js FORMATS.ratio.change: a signed change in percentage points.
+func ppChange(d float64) string {
+	s := toFixed(d*100, 1)
+	if !strings.HasPrefix(s, "-") && strings.Trim(s, "0.") != "" {
+		s = "+" + s
+	}
+	return s + " pp"
 }

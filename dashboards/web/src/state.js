@@ -138,6 +138,7 @@ export function scope(params, extra = {}, now = Date.now()) {
   if (extra.filters) s.filters = s.filters.concat(extra.filters);
   if (extra.grain) s.grain = extra.grain;
   if (extra.groupBy) s.groupBy = extra.groupBy;
+  if (extra.groupByNames) s.groupByNames = extra.groupByNames;
   return s;
 }
 

@@ -9,6 +9,12 @@ import { lines, bars } from '../charts.js';
 import { pct, stage, days } from '../format.js';
 import { points, kpiRows, seriesRows, axisPct } from './common.js';
 import { bottleneckSentence } from './valuestream.js';
+import { EXPLAINABLE, openExplain } from './explain.js';
+import { h } from '../ui.js';
+
+// overlay names the params that open a panel over the page: `explain` (a KPI's change explained).
+export const overlay = ['explain'];
+export const openOverlay = openExplain;
 
 // TILES are the headline KPIs: which catalog KPI each is and where to find it in the response
 // (title, unit and direction come from the catalog).
@@ -59,7 +65,11 @@ export async function render(ctx) {
       const d = res.get(t.field);
       const v = t.get(d.total);
       rows.push([t.key, kpiSpec(t).unit, v]);
-      list.push(tile(t, v, points(d.series, grain, t.get), i));
+      const el = tile(t, v, points(d.series, grain, t.get), i);
+      if (EXPLAINABLE.includes(t.kpi) && v.n > 0 && v.previousN > 0) {
+        el.append(h('button.why', { type: 'button', 'data-explain': t.kpi, onclick: () => ctx.setParams({ explain: t.kpi }) }, 'Why did it move?'));
+      }
+      list.push(el);
     });
     tiles(body, list);
     head.csv(kpiRows(rows));
@@ -76,6 +86,8 @@ export async function render(ctx) {
     bars(box, { categories: st.map((s) => stage(s.stage)), series: [{ name: 'Share of cycle time', data: st.map((s) => s.share.value) }], fmt: pct, axisFmt: axisPct, horizontal: true, highlight: stage(vs.bottleneck), labels: true });
     bottleneck.csv([['stage', 'share'], ...vs.stages.map((s) => [s.stage, s.share.value])]);
   });
+
+  await openExplain(ctx);
 
   cycles.fill((body) => {
     const ct = res.get('cycleTimes').total;
