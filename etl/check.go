@@ -111,6 +111,8 @@ func fileColumns(ctx context.Context, db *sql.DB, spec *source.Spec, path string
 		if err := rows.Err(); err != nil {
 			return nil, fmt.Errorf("read parquet schema: %w", err)
 		}
+	case source.FormatXES:
+		return xesFileColumns(path)
 	case "jsonl":
 		rec, err := firstJSONRecord(path)
 		if err != nil {
