@@ -12,7 +12,7 @@ import (
 	"github.com/ltc-analytics/ltc/schema"
 )
 
-// A database source (PostgreSQL) is one manifest entry, named postgres:<table> (or postgres:query):
+// A database source (PostgreSQL) is one manifest entry, named postgres:<job>/<table> (or postgres:<job>/query):
 // the _file of the rows it loaded and the file of its quarantined rows, whose line is NULL and
 // whose reason starts with the row's key. Without a cursor every run reads every row and replaces
 // the source's rows (a run that reads exactly the rows of the last one is a no-op). With a cursor
@@ -27,12 +27,14 @@ type dbEntry struct {
 	fullAt         time.Time
 }
 
-// dbSourceName is the name a database source's rows are known by.
+// dbSourceName is the name a database source's rows are known by: format, job and table (two
+// jobs may read one table, through different queries say, and each replaces only its own rows).
 func dbSourceName(spec *source.Spec) string {
-	if spec.Table != "" {
-		return spec.Format + ":" + spec.Table
+	what := spec.Table
+	if what == "" {
+		what = "query"
 	}
-	return spec.Format + ":query"
+	return spec.Format + ":" + spec.Name + "/" + what
 }
 
 // readDBEntry returns the manifest entry of a database source (loaded false when there is none).

@@ -63,7 +63,7 @@ func TestPostgresIncrementalLoad(t *testing.T) {
 	if err := f.db.Read.QueryRow("SELECT file, line, reason FROM quarantine").Scan(&file, &line, &reason); err != nil {
 		t.Fatal(err)
 	}
-	if file != "postgres:public.deals" || line != nil || !strings.HasPrefix(reason, "key opportunity_id=D4: status: 'Maybe' is not one of") {
+	if file != "postgres:deals/public.deals" || line != nil || !strings.HasPrefix(reason, "key opportunity_id=D4: status: 'Maybe' is not one of") {
 		t.Errorf("quarantine: file %q, line %v, reason %q", file, line, reason)
 	}
 	if got := f.str("SELECT cursor FROM etl_files WHERE job = 'deals'"); got != "2026-01-01 10:00:00+00" {
@@ -103,6 +103,21 @@ func TestPostgresIncrementalLoad(t *testing.T) {
 	}
 	if got := f.opps(); got != "D1:won:150.00 D3:lost:50.00 D5:open:70.00" {
 		t.Errorf("after the full compare: %s", got)
+	}
+
+	// Without a cursor every run reads every row; reading the same rows again is a no-op.
+	all := dealsSpec(pg.DSN("crm", testpg.Password))
+	all.Name, all.Cursor = "all", ""
+	ra := f.runner(nil, all)
+	if res := mustRun(t, ra, "all"); res.Status != StatusSuccess || res.RowsRead != 4 || res.RowsDuplicate != 3 {
+		t.Errorf("full read: %+v (want D1, D3, D5 duplicates of the deals source's rows, D4 quarantined)", res)
+	}
+	if res := mustRun(t, ra, "all"); res.Status != StatusNoop {
+		t.Errorf("same rows again: %+v", res)
+	}
+	pg.Exec(`UPDATE deals SET amount = 55 WHERE id = 'D3'`)
+	if res := mustRun(t, ra, "all"); res.Status != StatusSuccess || res.RowsLoaded != 1 || res.RowsConflict != 1 {
+		t.Errorf("after an update: %+v (want D3 loaded, replacing the deals source's row)", res)
 	}
 
 	// ltc check: the connection and the columns (and the cursor) the mapping reads.
