@@ -9,10 +9,8 @@ import (
 	"os"
 	"testing"
 
-	"github.com/ltc-analytics/ltc/config"
-	"github.com/ltc-analytics/ltc/etl"
 	"github.com/ltc-analytics/ltc/internal/testpg"
-	"github.com/ltc-analytics/ltc/schema"
+	"github.com/ltc-analytics/ltc/internal/testwarehouse"
 )
 
 func TestPostgresExample(t *testing.T) {
@@ -24,28 +22,8 @@ func TestPostgresExample(t *testing.T) {
 	pg.Exec(string(seed))
 	t.Setenv("LTC_PG_PASSWORD", testpg.Password)
 	t.Setenv("LTC_PG_HOST", fmt.Sprintf("127.0.0.1:%d", pg.Port))
-	ctx := context.Background()
-	cfg, err := config.Load("ltc.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	model, err := cfg.Model()
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := schema.Open(ctx, "", schema.Options{Threads: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if errs := etl.CheckSources(ctx, db.Read, cfg.Sources, cfg.Resolve); len(errs) > 0 {
-		t.Fatalf("ltc check: %v", errs)
-	}
-	r := etl.NewRunner(etl.Options{DB: db, Model: model, Sources: cfg.Sources, Resolve: cfg.Resolve, Root: cfg.Dir,
-		DeriveEvents: cfg.ETL.DeriveEvents})
-	if _, err := r.RunAll(ctx); err != nil {
-		t.Fatal(err)
-	}
+	w := testwarehouse.Example(t, "ltc.yaml")
+	db := w.DB
 	str := func(q string) string {
 		t.Helper()
 		var s string
@@ -70,7 +48,7 @@ func TestPostgresExample(t *testing.T) {
 	}
 	// O3 is won: the next run reads that one row.
 	pg.Exec(`UPDATE crm.opportunities SET stage = 'Closed Won', closed_at = '2026-03-02 12:00+01', updated_at = now() WHERE id = 'O3'`)
-	res, err := r.Run(ctx, "opportunities")
+	res, err := w.Runner.Run(context.Background(), "opportunities")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,10 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ltc-analytics/ltc/config"
-	"github.com/ltc-analytics/ltc/etl"
 	"github.com/ltc-analytics/ltc/etl/synth"
-	"github.com/ltc-analytics/ltc/schema"
+	"github.com/ltc-analytics/ltc/internal/testwarehouse"
 )
 
 var update = flag.Bool("update", false, "regenerate log.xes.gz from the synthetic demo")
@@ -26,28 +24,8 @@ func TestXESExample(t *testing.T) {
 	if *update {
 		writeLog(t)
 	}
-	ctx := context.Background()
-	cfg, err := config.Load("ltc.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	model, err := cfg.Model()
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := schema.Open(ctx, "", schema.Options{Threads: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if errs := etl.CheckSources(ctx, db.Read, cfg.Sources, cfg.Resolve); len(errs) > 0 {
-		t.Fatalf("ltc check: %v", errs)
-	}
-	r := etl.NewRunner(etl.Options{DB: db, Model: model, Sources: cfg.Sources, Resolve: cfg.Resolve, Root: cfg.Dir})
-	res, err := r.Run(ctx, "event-log")
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := testwarehouse.Example(t, "ltc.yaml")
+	res, db := w.Results[0], w.DB
 	// Every event the generator wrote loads: none unmapped, none quarantined.
 	var events, unstaged, cases int64
 	if err := db.Read.QueryRow(`SELECT count(*), count(*) FILTER (stage IS NULL AND activity IN ('Lead Created', 'Contract Signed')),
