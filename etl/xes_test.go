@@ -168,3 +168,24 @@ func TestXESSameKPIsAsCSV(t *testing.T) {
 		}
 	}
 }
+
+// TestXESBrokenHeaderAndTruncation: malformed XML before any trace fails the file (nothing
+// loads); a log cut off inside its last trace loads the complete traces and quarantines the cut one.
+func TestXESBrokenHeaderAndTruncation(t *testing.T) {
+	f := newFixture(t)
+	f.write("log/a.xes", `<?xml version="1.0"?><log><extension name="x" prefix="x"></log>`)
+	r := f.runner(nil, xesSpec("log/*.xes"))
+	if _, err := r.Run(context.Background(), "log"); err == nil || !strings.Contains(err.Error(), "outside any trace") {
+		t.Errorf("broken header: err %v, want a malformed XML error outside any trace", err)
+	}
+	cut := strings.Index(xesLog, `<string key="concept:name" value="Opportunity Created"/>`)
+	f.write("log/a.xes", xesLog[:cut])
+	res := mustRun(t, r, "log")
+	// c1's two complete events load; the broken c2 and the cut c3 are quarantined.
+	if res.RowsLoaded != 2 || res.RowsQuarantined != 2 || f.count("SELECT count(*) FROM stage_events") != 2 {
+		t.Errorf("truncated log: %+v", res)
+	}
+	if got := f.str("SELECT reason FROM quarantine ORDER BY line DESC LIMIT 1"); !strings.Contains(got, "unexpected EOF") {
+		t.Errorf("cut trace: %q", got)
+	}
+}

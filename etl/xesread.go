@@ -221,7 +221,7 @@ func (s *xesScanner) next() (*xesTrace, *xesBroken, error) {
 			default:
 				// Log attributes, extensions, globals, classifiers: not read.
 				if err := s.dec.Skip(); err != nil {
-					return nil, nil, fmt.Errorf("read xes: malformed XML in <%s> at byte %d (line %d): %w", t.Name.Local, off, line, err)
+					return nil, nil, fmt.Errorf("read xes: malformed XML in <%s> at byte %d (line %d), outside any trace: %w", t.Name.Local, off, line, err)
 				}
 			}
 		case xml.EndElement:
