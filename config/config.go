@@ -268,7 +268,7 @@ func Parse(file string, data []byte, dir string) (*Config, error) {
 	}
 	for i := range c.Sources {
 		if c.Sources[i].Kind == "" {
-			c.Sources[i].Kind = "file"
+			c.Sources[i].Kind = source.KindOf(c.Sources[i].Format)
 		}
 	}
 	if err := c.validate(file); err != nil {

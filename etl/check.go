@@ -30,6 +30,11 @@ func CheckSources(ctx context.Context, db *sql.DB, specs []source.Spec, resolve 
 			continue // config validation reports it
 		}
 		need := neededColumns(spec, target)
+		if spec.Format == source.FormatPostgres {
+			errs = append(errs, checkDatabase(ctx, spec, need)...)
+			errs = append(errs, checkLookups(spec, resolve)...)
+			continue
+		}
 		files, err := filepath.Glob(resolve(spec.Glob))
 		if err != nil {
 			continue // config validation reports a bad glob
@@ -120,6 +125,8 @@ func fileColumns(ctx context.Context, db *sql.DB, spec *source.Spec, path string
 		if err := rows.Err(); err != nil {
 			return nil, fmt.Errorf("read parquet schema: %w", err)
 		}
+	case source.FormatXES:
+		return xesFileColumns(path)
 	case "jsonl":
 		rec, err := firstJSONRecord(path)
 		if err != nil {
@@ -182,6 +189,25 @@ func checkLookups(spec *source.Spec, resolve func(string) string) []error {
 			if !have[c] {
 				errs = append(errs, fmt.Errorf("source %q: lookup file %s: missing column %q (for %s)", spec.Name, path, c, f))
 			}
+		}
+	}
+	return errs
+}
+
+// checkDatabase tries a database source's connection and checks that its table or query has
+// every column the mapping reads, and the cursor column.
+func checkDatabase(ctx context.Context, spec *source.Spec, need []neededColumn) []error {
+	have, err := postgresColumns(ctx, spec)
+	if err != nil {
+		return []error{fmt.Errorf("source %q: %w", spec.Name, err)}
+	}
+	if spec.Cursor != "" {
+		need = append(need, neededColumn{spec.Cursor, "the cursor"})
+	}
+	var errs []error
+	for _, n := range need {
+		if !have[n.column] {
+			errs = append(errs, fmt.Errorf("source %q: %s: missing column %q (for %s)", spec.Name, dbSourceName(spec), n.column, n.field))
 		}
 	}
 	return errs

@@ -237,6 +237,9 @@ func (r *Runner) run(ctx context.Context, job string, batch bool) (RunResult, er
 
 // runOn does the work of run on the pinned writer connection and fills res.
 func (r *Runner) runOn(ctx context.Context, conn *sql.Conn, spec *source.Spec, res *RunResult, batch bool) error {
+	if spec.Format == source.FormatPostgres {
+		return r.runDatabase(ctx, conn, spec, res, batch)
+	}
 	files, err := listFiles(r.opts.Resolve(spec.Glob), r.opts.Root)
 	if err != nil {
 		return err
@@ -350,25 +353,34 @@ func (r *Runner) load(ctx context.Context, conn *sql.Conn, spec *source.Spec, ru
 				spec.Name, f.name, c.read, c.loaded, c.quarantined, c.duplicate, note, time.Since(start).Seconds())
 		}
 	}
-	if batch {
-		if _, err := tx.ExecContext(ctx, "UPDATE data_version SET refresh_pending = true WHERE id = 1"); err != nil {
-			return total, fmt.Errorf("mark refresh pending: %w", err)
-		}
-	} else if _, err := r.commitVersion(ctx, tx); err != nil {
+	if err := r.finishLoad(ctx, tx, runID, len(files), total, batch); err != nil {
 		return total, err
-	}
-	// The run's outcome commits with its data: a process killed between this commit and record
-	// leaves a run that says what it loaded, not one RecoverInterrupted would call uncommitted.
-	if _, err := tx.ExecContext(ctx, `UPDATE etl_runs SET status = 'success', finished_at = now()::TIMESTAMP,
-		files = $2, rows_read = $3, rows_loaded = $4, rows_quarantined = $5, rows_duplicate = $6, rows_conflict = $7,
-		duration_ms = date_diff('millisecond', started_at, now()::TIMESTAMP) WHERE run_id = $1`,
-		runID, len(files), total.read, total.loaded, total.quarantined, total.duplicate, total.conflict); err != nil {
-		return total, fmt.Errorf("record outcome: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
 		return total, fmt.Errorf("commit: %w", err)
 	}
 	return total, nil
+}
+
+// finishLoad completes a run's transaction before its commit: it refreshes the derived tables
+// and bumps the data version (or, in a batch, marks the refresh pending) and records the run's
+// outcome, which so commits with its data: a process killed between this commit and record
+// leaves a run that says what it loaded, not one RecoverInterrupted would call uncommitted.
+func (r *Runner) finishLoad(ctx context.Context, tx *sql.Tx, runID int64, files int, total counts, batch bool) error {
+	if batch {
+		if _, err := tx.ExecContext(ctx, "UPDATE data_version SET refresh_pending = true WHERE id = 1"); err != nil {
+			return fmt.Errorf("mark refresh pending: %w", err)
+		}
+	} else if _, err := r.commitVersion(ctx, tx); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE etl_runs SET status = 'success', finished_at = now()::TIMESTAMP,
+		files = $2, rows_read = $3, rows_loaded = $4, rows_quarantined = $5, rows_duplicate = $6, rows_conflict = $7,
+		duration_ms = date_diff('millisecond', started_at, now()::TIMESTAMP) WHERE run_id = $1`,
+		runID, files, total.read, total.loaded, total.quarantined, total.duplicate, total.conflict); err != nil {
+		return fmt.Errorf("record outcome: %w", err)
+	}
+	return nil
 }
 
 // prepareFile stages one file into stg and classifies its rows into cls; nil means an empty

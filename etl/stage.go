@@ -54,6 +54,8 @@ func stageFile(ctx context.Context, conn *sql.Conn, spec *source.Spec, f fileInf
 		return stageJSONL(ctx, conn, path)
 	case "parquet":
 		return stageParquet(ctx, conn, path)
+	case source.FormatXES:
+		return stageXES(ctx, conn, spec, path)
 	}
 	return nil, fmt.Errorf("unknown format %q", spec.Format)
 }

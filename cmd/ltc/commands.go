@@ -12,6 +12,7 @@ import (
 
 	"github.com/ltc-analytics/ltc/config"
 	"github.com/ltc-analytics/ltc/etl"
+	"github.com/ltc-analytics/ltc/etl/source"
 	"github.com/ltc-analytics/ltc/etl/synth"
 	"github.com/ltc-analytics/ltc/schema"
 	"github.com/ltc-analytics/ltc/schema/kpi"
@@ -100,6 +101,9 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	for _, s := range cfg.Sources {
+		if s.Kind == source.KindDatabase {
+			continue // checked below by connecting
+		}
 		if matches, _ := filepath.Glob(cfg.Resolve(s.Glob)); len(matches) == 0 {
 			fmt.Fprintf(stdout, "warning: source %q: glob %q matches no file yet\n", s.Name, s.Glob)
 		}

@@ -1,5 +1,6 @@
-// Package source describes where ETL data comes from: file sources (CSV, JSON Lines, Parquet),
-// their column mapping onto the canonical tables, value maps, timestamp formats and lookups.
+// Package source describes where ETL data comes from: file sources (CSV, JSON Lines, Parquet, XES
+// event logs) and database sources (PostgreSQL), their column mapping onto the canonical tables,
+// value maps, timestamp formats and lookups.
 package source
 
 import (
@@ -19,12 +20,17 @@ import (
 type Spec struct {
 	// Name identifies the job (unique in the config).
 	Name string `yaml:"name"`
-	// Kind is the source kind; only "file" today.
+	// Kind is the source kind: file (csv, jsonl, parquet, xes) or database (postgres); the
+	// config fills it in from the format.
 	Kind string `yaml:"kind"`
-	// Format is csv, jsonl or parquet.
+	// Format is csv, jsonl, parquet, xes (files) or postgres (a database).
 	Format string `yaml:"format"`
 	// Glob selects the files, relative to the config file's folder unless absolute.
 	Glob string `yaml:"glob"`
+	// Postgres holds the options of a PostgreSQL source (format: postgres).
+	Postgres `yaml:",inline"`
+	// XES holds XES event log options.
+	XES XESOptions `yaml:"xes"`
 	// Target is the canonical table the rows land in (see schema.Targets).
 	Target string `yaml:"target"`
 	// Schedule says when the job runs.
@@ -58,6 +64,13 @@ type CSVOptions struct {
 	Quote     string `yaml:"quote"`
 	// NoHeader says the file has no header row (columns are then column0, column1, …).
 	NoHeader bool `yaml:"no_header"`
+}
+
+// XESOptions are the options of an XES event log source (format: xes).
+type XESOptions struct {
+	// Lifecycle keeps only events whose lifecycle:transition is one of these (e.g. [complete]);
+	// events without the attribute are kept. Empty keeps every event.
+	Lifecycle []string `yaml:"lifecycle"`
 }
 
 // Column maps one canonical field. Exactly one of From, Const or Lookup gives the value.
@@ -108,8 +121,28 @@ const (
 	Retract = "retract"
 )
 
+// Source kinds.
+const (
+	KindFile     = "file"
+	KindDatabase = "database"
+)
+
 // Formats are the file formats a file source reads.
-var Formats = []string{"csv", "jsonl", "parquet"}
+var Formats = []string{"csv", "jsonl", "parquet", FormatXES}
+
+// Format names of the sources that are not read by DuckDB's file readers.
+const (
+	FormatXES      = "xes"
+	FormatPostgres = "postgres"
+)
+
+// KindOf returns the kind of source a format belongs to.
+func KindOf(format string) string {
+	if format == FormatPostgres {
+		return KindDatabase
+	}
+	return KindFile
+}
 
 // Validate checks the spec against the canonical targets (field names per table) and returns every problem.
 func (s *Spec) Validate(targets map[string][]string) []error {
@@ -120,16 +153,26 @@ func (s *Spec) Validate(targets map[string][]string) []error {
 	if s.Name == "" {
 		bad("name is required")
 	}
-	if s.Kind != "" && s.Kind != "file" {
-		bad("kind %q is not supported (want file)", s.Kind)
+	if s.Kind != "" && s.Kind != KindOf(s.Format) {
+		bad("kind %q does not fit format %q (want %s)", s.Kind, s.Format, KindOf(s.Format))
 	}
-	if !oneOf(s.Format, Formats) {
-		bad("format %q: want one of %s", s.Format, strings.Join(Formats, ", "))
-	}
-	if s.Glob == "" {
+	switch {
+	case s.Format == FormatPostgres:
+		errs = append(errs, s.Postgres.validate(s.Name, s.Glob)...)
+	case !oneOf(s.Format, Formats):
+		bad("format %q: want one of %s, %s", s.Format, strings.Join(Formats, ", "), FormatPostgres)
+	case s.Glob == "":
 		bad("glob is required")
-	} else if _, err := filepath.Match(s.Glob, ""); err != nil {
-		bad("glob %q: %v", s.Glob, err)
+	default:
+		if _, err := filepath.Match(s.Glob, ""); err != nil {
+			bad("glob %q: %v", s.Glob, err)
+		}
+		if s.Postgres != (Postgres{}) {
+			bad("dsn, table, query, cursor, batch_size, statement_timeout and full_compare_every are options of format: postgres")
+		}
+	}
+	if len(s.XES.Lifecycle) > 0 && s.Format != FormatXES {
+		bad("xes.lifecycle is an option of format: xes")
 	}
 	if s.OnMissing != "" && s.OnMissing != Keep && s.OnMissing != Retract {
 		bad("on_missing %q: want keep or retract", s.OnMissing)

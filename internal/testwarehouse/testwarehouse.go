@@ -28,6 +28,8 @@ type Warehouse struct {
 	Engine  *kpi.Engine
 	Config  *config.Config
 	Results []etl.RunResult
+	// Runner is the ETL runner that loaded it, for further runs.
+	Runner *etl.Runner
 	// Summary describes the generated demo (zero for Maven).
 	Summary synth.Summary
 }
@@ -70,14 +72,39 @@ func FromConfig(tb testing.TB, cfgPath string, now time.Time) *Warehouse {
 	return load(tb, cfgPath, now)
 }
 
-// load opens an in-memory warehouse and runs every job of the config once.
-func load(tb testing.TB, cfgPath string, now time.Time) *Warehouse {
+// Example loads an example config (examples/<name>/ltc.yaml) the way `ltc check` and then `ltc
+// etl run` would: every source's columns are checked first (the test fails on any problem).
+func Example(tb testing.TB, cfgPath string) *Warehouse {
 	tb.Helper()
-	ctx := context.Background()
 	cfg, err := config.Load(cfgPath)
 	if err != nil {
 		tb.Fatal(err)
 	}
+	db, err := schema.Open(context.Background(), "", schema.Options{Threads: 1})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer db.Close()
+	if errs := etl.CheckSources(context.Background(), db.Read, cfg.Sources, cfg.Resolve); len(errs) > 0 {
+		tb.Fatalf("ltc check %s: %v", cfgPath, errs)
+	}
+	return loadConfig(tb, cfg, time.Time{})
+}
+
+// load opens an in-memory warehouse and runs every job of the config once.
+func load(tb testing.TB, cfgPath string, now time.Time) *Warehouse {
+	tb.Helper()
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return loadConfig(tb, cfg, now)
+}
+
+// loadConfig opens an in-memory warehouse and runs every job of cfg once.
+func loadConfig(tb testing.TB, cfg *config.Config, now time.Time) *Warehouse {
+	tb.Helper()
+	ctx := context.Background()
 	model, err := cfg.Model()
 	if err != nil {
 		tb.Fatal(err)
@@ -109,7 +136,7 @@ func load(tb testing.TB, cfgPath string, now time.Time) *Warehouse {
 			tb.Fatalf("%s: rows not accounted for: %+v", res.Job, res)
 		}
 	}
-	return &Warehouse{DB: db, Engine: eng, Config: cfg, Results: results}
+	return &Warehouse{DB: db, Engine: eng, Config: cfg, Results: results, Runner: r}
 }
 
 // repoRoot is the repository's top folder (two levels above this file).
