@@ -84,3 +84,43 @@ func TestCheckVerifiesSourceColumns(t *testing.T) {
 		t.Errorf("a.csv has every column:\n%s", got)
 	}
 }
+
+// TestCheckRejectsWrongSideTargets: with a warehouse, `ltc check` measures each initiative target's
+// baseline and rejects a target on the wrong side for its KPI's direction (DESIGN §5): the demo's
+// sales-cycle target of 25 days is below its baseline (lower is better) and passes; 400 days, far
+// above any baseline, is refused with the initiative and KPI named. Without a warehouse the check
+// says it cannot measure yet and passes.
+func TestCheckRejectsWrongSideTargets(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	cfg := newDemo(t, dir, "")
+	check := func() (int, string) {
+		var out, errOut bytes.Buffer
+		code := run(ctx, []string{"check", "--config", cfg}, &out, &errOut)
+		return code, out.String() + errOut.String()
+	}
+	if code, out := check(); code != 0 {
+		t.Fatalf("ltc check of the demo: %d\n%s", code, out)
+	}
+	b, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong := strings.Replace(string(b), "sales_cycle: 25", "sales_cycle: 400", 1)
+	if wrong == string(b) {
+		t.Fatal("the demo config has no sales_cycle: 25 target")
+	}
+	if err := os.WriteFile(cfg, []byte(wrong), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out := check()
+	if code == 0 || !strings.Contains(out, `initiative "north-pilot", target sales_cycle`) || !strings.Contains(out, "wrong side of the baseline") {
+		t.Errorf("ltc check with a 400-day target: %d\n%s", code, out)
+	}
+	if err := os.Remove(filepath.Join(dir, "ltc.duckdb")); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := check(); code != 0 || !strings.Contains(out, "no warehouse at") {
+		t.Errorf("ltc check without a warehouse: %d\n%s", code, out)
+	}
+}

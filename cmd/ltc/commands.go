@@ -121,6 +121,9 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	for _, w := range kpi.New(nil, m, kpiOptions(cfg)).Unserved() {
 		fmt.Fprintf(stdout, "warning: %s\n", w)
 	}
+	if err := checkTargets(ctx, cfg, m, stdout); err != nil {
+		return err
+	}
 	fmt.Fprintf(stdout, "%s: ok (%d sources, process %q with %d stages)\n", *cfgPath, len(cfg.Sources), m.Name, len(m.Stages))
 	return nil
 }
