@@ -96,6 +96,9 @@ type gen struct {
 	convQ, complexQ, adoptQ [numBU]float64
 	winQ                    [numBU][2]float64
 
+	// inject lists the injected changes (Options.Inject).
+	inject []Injection
+
 	out *outputs
 	sum Summary
 }
