@@ -39,6 +39,10 @@ type Options struct {
 	// Inject lists sustained changes to inject from a date in one business unit (for backtesting
 	// alert rules; see Injection). The data before the earliest injection date is unchanged.
 	Inject []Injection
+	// Binomial draws every rate independently (the binomial noise of real data) instead of against
+	// the per-unit quotas that keep a unit's counts within a few of their expectation (see gen.quota).
+	// The demo's story needs the quotas; a backtest of alert rules needs realistic noise.
+	Binomial bool
 }
 
 // Summary describes what Generate wrote.
@@ -103,7 +107,7 @@ func Generate(ctx context.Context, dir string, opts Options) (Summary, error) {
 		}
 	}
 	g := newGen(dir, n, opts.Seed, now)
-	g.inject = opts.Inject
+	g.inject, g.binomial = opts.Inject, opts.Binomial
 	if err := g.run(ctx); err != nil {
 		g.closeAll()
 		return Summary{}, fmt.Errorf("synth.Generate: %w", err)
