@@ -27,6 +27,8 @@ type app struct {
 	metrics  *server.ETLMetrics
 	// kpiMetrics holds the KPI gauges, refreshed after ETL commits and on a schedule (metrics.go).
 	kpiMetrics *server.KPIMetrics
+	// graphqlMetrics time /graphql operations and count response-cache hits.
+	graphqlMetrics *server.GraphQLMetrics
 	// snapshots publishes read-only snapshots after ETL commits (database.snapshot_dir); nil when off.
 	snapshots *snapshotPublisher
 	logger    *slog.Logger
@@ -61,6 +63,7 @@ func openApp(ctx context.Context, configPath string, logger *slog.Logger, progre
 	}
 	a.metrics = server.NewETLMetrics(a.registry)
 	a.kpiMetrics = a.newKPIMetrics()
+	a.graphqlMetrics = server.NewGraphQLMetrics(a.registry)
 	a.snapshots = newSnapshotPublisher(db, cfg.Resolve(cfg.Database.SnapshotDir), logger)
 	a.runner = etl.NewRunner(etl.Options{
 		DB: db, Model: model, Sources: cfg.Sources, Resolve: cfg.Resolve, Root: cfg.Dir,
