@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,6 +46,10 @@ type KPIMetricsOptions struct {
 	// it (those with the fewest cases) and stages or gates beyond it (in model order) are dropped,
 	// not aggregated, and counted in ltc_kpi_label_values_dropped. Totals always cover everything.
 	MaxLabelValues int
+	// Families restricts a refresh to these KPI query groups (the family label of
+	// ltc_kpi_family_refresh_success, e.g. lead_conversion, compliance); nil means all. The backtest
+	// uses it to replay only the KPIs its rules read.
+	Families []string
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 	// Logger receives refresh failures; nil means slog.Default().
@@ -154,6 +159,15 @@ func (m *KPIMetrics) Window() (from, to time.Time, dataVersion int64) {
 	return time.Time{}, time.Time{}, 0
 }
 
+// SetSource makes later refreshes compute over another warehouse (a read replica's newly opened
+// snapshot). It waits for a running refresh to finish, so the previous warehouse can be closed
+// after it returns; the gauges keep their values until the next refresh (call Trigger).
+func (m *KPIMetrics) SetSource(eng *kpi.Engine, db *schema.DB) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.opts.Engine, m.opts.DB = eng, db
+}
+
 // Trigger asks Run for a refresh without waiting; triggers that arrive while one is pending coalesce.
 // cmd/ltc calls it after each committed ETL run.
 func (m *KPIMetrics) Trigger() {
@@ -232,6 +246,9 @@ func (m *KPIMetrics) compute(ctx context.Context) (*kpiSnapshot, error) {
 	health := &snapBuilder{m: m, dropped: dropped}
 	var errs []error
 	for _, step := range m.kpiSteps(st) {
+		if m.opts.Families != nil && !slices.Contains(m.opts.Families, step.family) {
+			continue
+		}
 		b := &snapBuilder{m: m, dropped: dropped}
 		began := time.Now()
 		var err error
