@@ -372,15 +372,16 @@ func TestKPIMetricsLabelCap(t *testing.T) {
 	}
 }
 
-// TestKPIMetricsFailedRefreshKeepsValues closes the warehouse under a collector: the refresh fails and
-// is counted, and scrapes go on serving the last values (a scrape never touches the warehouse).
-func TestKPIMetricsFailedRefreshKeepsValues(t *testing.T) {
+// twoLeads is an in-memory warehouse with two leads of North created on 2026-03-01, none converted,
+// refreshed for the engine; it is closed when the test ends.
+func twoLeads(t *testing.T) (*schema.DB, *kpi.Engine) {
+	t.Helper()
 	ctx := context.Background()
 	db, err := schema.Open(ctx, "", schema.Options{Threads: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	t.Cleanup(func() { db.Close() })
 	if _, err := db.Write.ExecContext(ctx, `INSERT INTO leads (lead_id, created_at, business_unit, _file) VALUES
 		('L1', TIMESTAMP '2026-03-01 10:00:00', 'North', 't'), ('L2', TIMESTAMP '2026-03-01 11:00:00', 'North', 't')`); err != nil {
 		t.Fatal(err)
@@ -396,6 +397,14 @@ func TestKPIMetricsFailedRefreshKeepsValues(t *testing.T) {
 	if err := tx.Commit(); err != nil {
 		t.Fatal(err)
 	}
+	return db, eng
+}
+
+// TestKPIMetricsFailedRefreshKeepsValues closes the warehouse under a collector: the refresh fails and
+// is counted, and scrapes go on serving the last values (a scrape never touches the warehouse).
+func TestKPIMetricsFailedRefreshKeepsValues(t *testing.T) {
+	ctx := context.Background()
+	db, eng := twoLeads(t)
 	reg := prometheus.NewRegistry()
 	m := NewKPIMetrics(reg, KPIMetricsOptions{Engine: eng, DB: db, Now: func() time.Time { return demoNow },
 		Logger: slog.New(slog.DiscardHandler)})
@@ -435,27 +444,7 @@ func TestKPIMetricsFailedRefreshKeepsValues(t *testing.T) {
 // flagged 1, and the refresh counts as failed.
 func TestKPIMetricsFailingFamilyKeepsItsValues(t *testing.T) {
 	ctx := context.Background()
-	db, err := schema.Open(ctx, "", schema.Options{Threads: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	// Two leads of North created on 2026-03-01, none converted: lead conversion 0 over n = 2.
-	if _, err := db.Write.ExecContext(ctx, `INSERT INTO leads (lead_id, created_at, business_unit, _file) VALUES
-		('L1', TIMESTAMP '2026-03-01 10:00:00', 'North', 't'), ('L2', TIMESTAMP '2026-03-01 11:00:00', 'North', 't')`); err != nil {
-		t.Fatal(err)
-	}
-	eng := kpi.New(db, schema.StandardModel(), kpi.Options{})
-	tx, err := db.Write.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := eng.Refresh(ctx, tx); err != nil {
-		t.Fatal(err)
-	}
-	if err := tx.Commit(); err != nil {
-		t.Fatal(err)
-	}
+	db, eng := twoLeads(t) // lead conversion of North 0 over n = 2
 	reg := prometheus.NewRegistry()
 	now := demoNow
 	m := NewKPIMetrics(reg, KPIMetricsOptions{Engine: eng, DB: db, Now: func() time.Time { return now },

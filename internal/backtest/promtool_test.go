@@ -2,10 +2,15 @@ package backtest
 
 import (
 	"bytes"
+	"context"
 	"math"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ltc-analytics/ltc/internal/testenv"
 )
 
 func TestParseDuration(t *testing.T) {
@@ -72,5 +77,27 @@ func TestWriteOpenMetrics(t *testing.T) {
 		"# EOF", ""}, "\n")
 	if b.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
+	}
+}
+
+// TestCreateBlocks turns a replayed history into TSDB blocks with the real promtool and checks that
+// blocks were written and that promtool reads the series back.
+func TestCreateBlocks(t *testing.T) {
+	promtool := testenv.Tool(t, "promtool", "Debian package prometheus")
+	t0 := time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)
+	h := &History{Times: []time.Time{t0, t0.Add(24 * time.Hour), t0.Add(48 * time.Hour)}, Series: map[string][]float64{
+		`ltc_kpi_unit_lead_conversion_ratio{business_unit="North",window="7d"}`: {0.5, 0.25, math.NaN()},
+	}}
+	dir := t.TempDir()
+	if err := CreateBlocks(context.Background(), promtool, h, dir); err != nil {
+		t.Fatal(err)
+	}
+	metas, _ := filepath.Glob(filepath.Join(dir, "*", "meta.json"))
+	if len(metas) == 0 {
+		t.Fatalf("blocks: %v", metas)
+	}
+	out, err := exec.Command(promtool, "tsdb", "analyze", dir).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "ltc_kpi_unit_lead_conversion_ratio") {
+		t.Errorf("promtool tsdb analyze: %v\n%s", err, out)
 	}
 }
