@@ -58,10 +58,15 @@ fuzz-short:
 soak:
 	$(GO) test -count=1 -timeout 15m -run '^TestSoak$$' -v ./cmd/ltc -soak.clients=50 -soak.duration=2m -soak.adversarial=4
 
-## backtest: replay the demo's KPI history (drops of 10/25/50% in a large and a small unit, 12 months
-## without a change) through the exporter and the shipped alert rules; writes the table to backtest.md
+## backtest: replay the demo's KPI history (drops of 10/25/50/75% in a large and a small unit, 12 months
+## without a change) through the exporter and the shipped alert rules; writes the table to backtest.md.
+## With CONFIG=path/to/ltc.yaml: replay one's own data's last 12 months and list every firing instead.
 backtest:
+ifdef CONFIG
+	$(GO) test -count=1 -timeout 90m -run '^TestBacktestOwnData$$' -v ./internal/backtest -backtest.config $(abspath $(CONFIG))
+else
 	$(GO) test -count=1 -timeout 90m -run '^TestBacktestTable$$' -v ./internal/backtest -backtest.full -backtest.out $(CURDIR)/backtest.md
+endif
 
 ## generate: regenerate gqlgen code from graph/*.graphqls
 generate:

@@ -19,6 +19,7 @@ import (
 var (
 	fullTable = flag.Bool("backtest.full", false, "run the full backtest table (make backtest): drops of 10/25/50% in a large and a small unit and 12 months without a change")
 	tableOut  = flag.String("backtest.out", "", "also write the full table (markdown) to this file")
+	ownConfig = flag.String("backtest.config", "", "replay one's own data instead: the ltc.yaml whose sources to load (make backtest CONFIG=…)")
 )
 
 const rulesFile = "../../dashboards/prometheus/alerts.yml"
@@ -207,5 +208,38 @@ func logZ(t *testing.T, h *History) {
 			}
 		}
 		t.Logf("%s: lowest z %.2f on %s", u, minZ, at.Format(time.DateOnly))
+	}
+}
+
+// TestBacktestOwnData replays one's own warehouse (-backtest.config, make backtest CONFIG=ltc.yaml):
+// the 12 months ending two weeks before its newest event, every rate the drop rule reads, and lists
+// each LTCKPIDrop firing. Without an injected change there is no ground truth: each firing is either a
+// real drop worth a look in the dashboards or a false alarm that argues for a stricter threshold.
+func TestBacktestOwnData(t *testing.T) {
+	if *ownConfig == "" {
+		t.Skip("replays one's own data with -backtest.config (make backtest CONFIG=…)")
+	}
+	promtool := testenv.Tool(t, "promtool", "Debian package prometheus")
+	ctx := context.Background()
+	w := testwarehouse.FromConfig(t, *ownConfig)
+	var newest time.Time
+	if err := w.DB.Read.QueryRowContext(ctx, "SELECT max(occurred_at) FROM stage_events").Scan(&newest); err != nil {
+		t.Fatalf("newest event: %v", err)
+	}
+	to := newest.UTC().Truncate(24*time.Hour).AddDate(0, 0, -14)
+	h, err := Replay(ctx, HistoryOptions{Engine: w.Engine, DB: w.DB, From: to.AddDate(-1, 0, 0), To: to, Step: 24 * time.Hour,
+		Families: []string{"lead_conversion", "win_rate", "adoption", "compliance"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	firings, err := Evaluate(ctx, promtool, rulesFile, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s: %d days replayed up to %s, %d firing series", *ownConfig, len(h.Times), to.Format(time.DateOnly), len(firings))
+	for _, f := range firings {
+		for _, ep := range episodes(f.Times) {
+			t.Logf("%s %v from %s", f.Alert, f.Labels, ep.Format(time.DateOnly))
+		}
 	}
 }

@@ -62,6 +62,13 @@ func Maven(tb testing.TB) *Warehouse {
 	return load(tb, filepath.Join(root, "examples", "maven-crm", "ltc.yaml"), time.Time{})
 }
 
+// FromConfig loads the sources of the config at cfgPath (one's own data) into an in-memory
+// warehouse, as Demo does for the synthetic business.
+func FromConfig(tb testing.TB, cfgPath string) *Warehouse {
+	tb.Helper()
+	return load(tb, cfgPath, time.Time{})
+}
+
 // load opens an in-memory warehouse and runs every job of the config once.
 func load(tb testing.TB, cfgPath string, now time.Time) *Warehouse {
 	tb.Helper()
