@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // Target labels the replayed series carry, as a scrape of job "ltc" would add them.
@@ -105,8 +107,15 @@ func Evaluate(ctx context.Context, promtool, rules string, h *History) ([]Firing
 		return nil, fmt.Errorf("backtest.Evaluate: %w", err)
 	}
 	defer os.RemoveAll(dir)
+	groups, err := ruleGroups(abs)
+	if err != nil {
+		return nil, fmt.Errorf("backtest.Evaluate: %w", err)
+	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "rule_files: [%q]\nevaluation_interval: 1h\ntests:\n  - interval: 1h\n    input_series:\n", abs)
+	// The groups in file order, as Prometheus evaluates them: promtool's own order is random, and an
+	// alert group evaluated before the recording rules it reads sees no sample at that time.
+	fmt.Fprintf(&b, "rule_files: [%q]\nevaluation_interval: 1h\ngroup_eval_order: [%s]\ntests:\n  - interval: 1h\n    input_series:\n",
+		abs, strings.Join(groups, ", "))
 	for _, k := range h.Keys() {
 		fmt.Fprintf(&b, "      - series: %s\n        values: '", strconv.Quote(withTarget(k)))
 		for i, v := range h.Series[k] {
@@ -133,6 +142,11 @@ func Evaluate(ctx context.Context, promtool, rules string, h *History) ([]Firing
 	if err := os.WriteFile(test, []byte(b.String()), 0o644); err != nil {
 		return nil, fmt.Errorf("backtest.Evaluate: %w", err)
 	}
+	if keep := os.Getenv("LTC_BACKTEST_KEEP"); keep != "" { // debugging: keep the generated test file
+		if err := os.WriteFile(keep, []byte(b.String()), 0o644); err != nil {
+			return nil, fmt.Errorf("backtest.Evaluate: %w", err)
+		}
+	}
 	out, err := exec.CommandContext(ctx, promtool, "test", "rules", test).CombinedOutput()
 	if err == nil {
 		return nil, nil // every expectation of "nothing firing" held
@@ -141,6 +155,27 @@ func Evaluate(ctx context.Context, promtool, rules string, h *History) ([]Firing
 		return nil, fmt.Errorf("backtest.Evaluate: promtool test rules: %v\n%.4000s", err, out)
 	}
 	return parseFirings(string(out), h.Times[0], time.Duration(at)*time.Hour)
+}
+
+// ruleGroups returns the names of a rule file's groups in file order.
+func ruleGroups(path string) ([]string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var rf struct {
+		Groups []struct {
+			Name string `yaml:"name"`
+		} `yaml:"groups"`
+	}
+	if err := yaml.Unmarshal(data, &rf); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	names := make([]string, len(rf.Groups))
+	for i, g := range rf.Groups {
+		names[i] = strconv.Quote(g.Name)
+	}
+	return names, nil
 }
 
 var (
