@@ -256,11 +256,17 @@ func TestReadReplicasFollowSnapshots(t *testing.T) {
 		deadline := time.Now().Add(30 * time.Second)
 		for {
 			_, body := get(t, base+"/metrics")
-			if strings.Contains(body, want) && strings.Contains(body, `ltc_kpi_unit_lead_conversion_ratio{business_unit="North",window="7d"}`) {
+			if strings.Contains(body, want) && strings.Contains(body, `ltc_kpi_family_refresh_success{family="lead_conversion"} 1`) {
 				break
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("%s/metrics has no KPI gauges at data version %d:\n%.3000s", base, v2, body)
+				var ltc []string
+				for _, l := range strings.Split(body, "\n") {
+					if strings.HasPrefix(l, "ltc_kpi") {
+						ltc = append(ltc, l)
+					}
+				}
+				t.Fatalf("%s/metrics has no KPI gauges at data version %d:\n%.3000s", base, v2, strings.Join(ltc, "\n"))
 			}
 			time.Sleep(200 * time.Millisecond)
 		}
