@@ -9,7 +9,7 @@ SIZE    ?= small
 GRAPHIQL := dashboards/graphiql
 WEB      := dashboards/web
 
-.PHONY: run build ui test test-short generate bench bench-go lint clean fuzz fuzz-short soak
+.PHONY: run build ui test test-short generate bench bench-go lint clean fuzz fuzz-short soak backtest
 
 ## run: build everything and start the demo (synthetic data through the real ETL, served on 127.0.0.1:8080)
 run: build
@@ -57,6 +57,16 @@ fuzz-short:
 ## soak: 50 clients and 4 adversarial viewers for 2 minutes against ltc serve while the ETL runs every 10 s (latency, RSS under the budget, row counts)
 soak:
 	$(GO) test -count=1 -timeout 15m -run '^TestSoak$$' -v ./cmd/ltc -soak.clients=50 -soak.duration=2m -soak.adversarial=4
+
+## backtest: replay the demo's KPI history (drops of 10/25/50/75% in a large and a small unit, 12 months
+## without a change) through the exporter and the shipped alert rules; writes the table to backtest.md.
+## With CONFIG=path/to/ltc.yaml: replay one's own data's last 12 months and list every firing instead.
+backtest:
+ifdef CONFIG
+	$(GO) test -count=1 -timeout 90m -run '^TestBacktestOwnData$$' -v ./internal/backtest -backtest.config $(abspath $(CONFIG))
+else
+	$(GO) test -count=1 -timeout 90m -run '^TestBacktestTable$$' -v ./internal/backtest -backtest.full -backtest.out $(CURDIR)/backtest.md
+endif
 
 ## generate: regenerate gqlgen code from graph/*.graphqls
 generate:

@@ -55,6 +55,9 @@ type HandlerOptions struct {
 	// Refused, when set, is told of each refusal the API answers itself: FORBIDDEN and
 	// UNAUTHENTICATED fields, TOO_COMPLEX and TIMEOUT (for ltc_http_refusals_total).
 	Refused func(ctx context.Context, code Code)
+	// Observe, when set, is told of each executed operation: its kind (query, mutation,
+	// subscription), its duration and whether the response cache answered it (ltc_graphql_* metrics).
+	Observe func(kind string, seconds float64, cacheHit bool)
 }
 
 // NewHandler returns the production GraphQL HTTP handler over r: GET, POST and OPTIONS transports,
@@ -100,6 +103,9 @@ func newHandler(es graphql.ExecutableSchema, opts HandlerOptions) http.Handler {
 	srv.Use(extension.FixedComplexityLimit(opts.ComplexityLimit))
 	srv.Use(DepthLimit{Max: opts.DepthLimit})
 	srv.Use(RowEstimate{Max: opts.MaxResultRows})
+	if opts.Observe != nil { // outside the cache, so cached answers are timed too
+		srv.AroundResponses(observe(opts.Observe))
+	}
 	if opts.DataVersion != nil {
 		srv.Use(NewResponseCache(responseCacheBytes, opts.DataVersion))
 	}

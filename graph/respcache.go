@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"strconv"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -71,6 +72,9 @@ func (c *ResponseCache) InterceptResponse(ctx context.Context, next graphql.Resp
 		return next(ctx)
 	}
 	if resp, hit := c.cache.Get(key); hit {
+		if p, ok := ctx.Value(cacheHitKey{}).(*bool); ok {
+			*p = true
+		}
 		return resp
 	}
 	resp := next(ctx)
@@ -78,6 +82,24 @@ func (c *ResponseCache) InterceptResponse(ctx context.Context, next graphql.Resp
 		c.add(key, resp)
 	}
 	return resp
+}
+
+// cacheHitKey marks a request context whose *bool the cache sets on a hit (see observe).
+type cacheHitKey struct{}
+
+// observe times each operation and tells f its kind and whether the cache answered it.
+func observe(f func(kind string, seconds float64, cacheHit bool)) graphql.ResponseMiddleware {
+	return func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+		oc := graphql.GetOperationContext(ctx)
+		if oc == nil || oc.Operation == nil {
+			return next(ctx)
+		}
+		start := time.Now()
+		hit := false
+		resp := next(context.WithValue(ctx, cacheHitKey{}, &hit))
+		f(string(oc.Operation.Operation), time.Since(start).Seconds(), hit)
+		return resp
+	}
 }
 
 // key hashes the data version, the caller's role and row scope, operation name, query text and

@@ -1,14 +1,11 @@
 package server
 
 import (
-	"cmp"
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,6 +19,7 @@ import (
 // Defaults of KPIMetricsOptions.
 const (
 	DefaultKPIWindow          = 28 * 24 * time.Hour
+	DefaultKPIShortWindow     = 7 * 24 * time.Hour
 	DefaultKPIRefreshInterval = time.Minute
 	DefaultKPIRefreshTimeout  = 2 * time.Minute
 	DefaultKPIMaxLabelValues  = 50
@@ -36,8 +34,10 @@ type KPIMetricsOptions struct {
 	// Engine computes the KPIs; DB gives the data version and freshness.
 	Engine *kpi.Engine
 	DB     *schema.DB
-	// Window is the trailing window the gauges cover, ending at each refresh (default 28 days).
-	Window time.Duration
+	// Window is the long trailing window the gauges cover, ending at each refresh (default 28
+	// days); ShortWindow the short one (default 7 days). Each KPI gauge is exported over both, told
+	// apart by the label window ("7d", "28d"); equal windows export one.
+	Window, ShortWindow time.Duration
 	// Interval is the period of the scheduled refresh in Run (default one minute).
 	Interval time.Duration
 	// Timeout bounds one refresh (default two minutes).
@@ -46,6 +46,10 @@ type KPIMetricsOptions struct {
 	// it (those with the fewest cases) and stages or gates beyond it (in model order) are dropped,
 	// not aggregated, and counted in ltc_kpi_label_values_dropped. Totals always cover everything.
 	MaxLabelValues int
+	// Families restricts a refresh to these KPI query groups (the family label of
+	// ltc_kpi_family_refresh_success, e.g. lead_conversion, compliance); nil means all. The backtest
+	// uses it to replay only the KPIs its rules read.
+	Families []string
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 	// Logger receives refresh failures; nil means slog.Default().
@@ -71,93 +75,13 @@ type KPIMetrics struct {
 	lastRefresh prometheus.Gauge
 }
 
-// kpiSnapshot is the result of one refresh: ready-made const metrics plus what they were computed over.
+// kpiSnapshot is the result of one refresh: ready-made const metrics (per step, so a failed step can
+// keep its previous ones) plus what they were computed over.
 type kpiSnapshot struct {
 	metrics     []prometheus.Metric
+	steps       map[string][]prometheus.Metric
 	from, to    time.Time
 	dataVersion int64
-}
-
-// kpiFamily is one gauge family. A family labelled by business unit has two descriptors of the
-// same name and help: the total without labels and the per-unit series with business_unit.
-type kpiFamily struct {
-	name   string
-	total  *prometheus.Desc // nil when the family has no unlabelled total
-	series *prometheus.Desc // nil when the family has only a total
-}
-
-// Label dimensions of the KPI families.
-const (
-	byNone = iota
-	byBusinessUnit
-	byStage
-	byCycleStage
-	byGate
-	byMetric
-)
-
-// kpiFamilies lists every family the collector exports: name, label dimension and what it
-// measures: a KPI of the catalog (kpi.Catalog, with the statistic for cycle times), whose title,
-// definition, n and range make up the help text, or a help text of its own for bookkeeping
-// families. The window and refresh note are appended.
-var kpiFamilies = []struct {
-	name string
-	dim  int
-	kpi  string // catalog name; "" for bookkeeping families
-	stat string // "median" or "90th percentile" for cycle-time families
-	help string // bookkeeping families only
-}{
-	// KPIs over the window.
-	{name: "ltc_kpi_lead_conversion_ratio", dim: byBusinessUnit, kpi: "lead_conversion"},
-	{name: "ltc_kpi_win_rate_ratio", dim: byBusinessUnit, kpi: "win_rate"},
-	{name: "ltc_kpi_stage_conversion_ratio", dim: byStage, kpi: "stage_conversion"},
-	{name: "ltc_kpi_stage_reach_ratio", dim: byStage, kpi: "stage_reach"},
-	{name: "ltc_kpi_sales_cycle_p50_seconds", dim: byBusinessUnit, kpi: "sales_cycle", stat: "median"},
-	{name: "ltc_kpi_sales_cycle_p90_seconds", dim: byBusinessUnit, kpi: "sales_cycle", stat: "90th percentile"},
-	{name: "ltc_kpi_delivery_cycle_p50_seconds", dim: byBusinessUnit, kpi: "delivery_cycle", stat: "median"},
-	{name: "ltc_kpi_delivery_cycle_p90_seconds", dim: byBusinessUnit, kpi: "delivery_cycle", stat: "90th percentile"},
-	{name: "ltc_kpi_cash_cycle_p50_seconds", dim: byBusinessUnit, kpi: "cash_cycle", stat: "median"},
-	{name: "ltc_kpi_cash_cycle_p90_seconds", dim: byBusinessUnit, kpi: "cash_cycle", stat: "90th percentile"},
-	{name: "ltc_kpi_stage_time_share_ratio", dim: byCycleStage, kpi: "stage_time_share"},
-	{name: "ltc_kpi_bottleneck_stage", dim: byCycleStage, help: "1 for the stage with the largest share of the cycle's time (the cycle's bottleneck), 0 for the other stages, over the cases that completed the cycle in the window (DESIGN §5.4); cycle is the measured cycle (sales unless the model does not mark won)."},
-	{name: "ltc_kpi_adoption_ratio", dim: byBusinessUnit, kpi: "adoption"},
-	{name: "ltc_kpi_iron_triangle_coverage_ratio", dim: byBusinessUnit, kpi: "iron_triangle_coverage"},
-	{name: "ltc_kpi_compliance_ratio", dim: byBusinessUnit, kpi: "compliance"},
-	{name: "ltc_kpi_gate_compliance_ratio", dim: byGate, kpi: "gate_compliance"},
-	{name: "ltc_kpi_promise_kept_ratio", dim: byBusinessUnit, kpi: "promise_kept"},
-	{name: "ltc_kpi_dso_seconds", dim: byBusinessUnit, kpi: "dso"},
-	{name: "ltc_kpi_overdue_share_ratio", dim: byBusinessUnit, kpi: "overdue_share"},
-	// Not windowed: freshness and bookkeeping of the snapshot (see windowed).
-	{name: "ltc_data_updated_timestamp_seconds", dim: byNone, help: "Unix time of the last ETL commit that changed the warehouse (data version bump)."},
-	{name: "ltc_data_newest_event_timestamp_seconds", dim: byNone, help: "Unix time of the newest stage event in the warehouse (not after the refresh time): how fresh the data is."},
-	{name: "ltc_kpi_window_seconds", dim: byNone, help: "Length of the trailing window the ltc_kpi_* gauges cover, in seconds."},
-	{name: "ltc_kpi_data_version", dim: byNone, help: "Warehouse data version the ltc_kpi_* gauges were computed at."},
-	{name: "ltc_kpi_label_values_dropped", dim: byMetric, help: "Label values (business units, stages, gates) left out of the named gauge family at the last refresh because of the cap kpi.metrics_max_labels; the totals still include them."},
-}
-
-// kpiHelp is a catalog KPI's help text: title, definition, n and the timestamp placing it in the
-// window, in the metric's unit (days are exported in seconds).
-func kpiHelp(name, stat string, dim int) string {
-	k, ok := kpi.LookupKPI(name)
-	if !ok {
-		panic(fmt.Sprintf("server: gauge of unknown KPI %q", name)) // a build defect, caught by tests
-	}
-	title := k.Title
-	if stat != "" {
-		title = strings.ToUpper(stat[:1]) + stat[1:] + " of the " + strings.ToLower(k.Title[:1]) + k.Title[1:]
-	}
-	unit := ""
-	switch k.Unit {
-	case kpi.UnitDays:
-		unit = ", in seconds"
-	case kpi.UnitRatio:
-		unit = ", a ratio 0..1"
-	}
-	help := fmt.Sprintf("%s%s: %s; over the %s whose %s is in the window (DESIGN §%s).", title, unit, k.Definition, k.Over, k.RangeOn, k.Section)
-	if dim == byBusinessUnit {
-		help += " The series without business_unit is the total."
-	}
-	return help
 }
 
 // NewKPIMetrics creates the KPI collector and its refresh metrics and registers them with reg.
@@ -165,6 +89,9 @@ func kpiHelp(name, stat string, dim int) string {
 func NewKPIMetrics(reg prometheus.Registerer, opts KPIMetricsOptions) *KPIMetrics {
 	if opts.Window <= 0 {
 		opts.Window = DefaultKPIWindow
+	}
+	if opts.ShortWindow <= 0 {
+		opts.ShortWindow = DefaultKPIShortWindow
 	}
 	if opts.Interval <= 0 {
 		opts.Interval = DefaultKPIRefreshInterval
@@ -181,9 +108,9 @@ func NewKPIMetrics(reg prometheus.Registerer, opts KPIMetricsOptions) *KPIMetric
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	note := fmt.Sprintf(" Window: the trailing %s ending at the last refresh; refreshed after each ETL commit and every %s.",
-		windowText(opts.Window), durationText(opts.Interval))
-	m := &KPIMetrics{opts: opts, trigger: make(chan struct{}, 1), descs: map[string]*kpiFamily{},
+	note := fmt.Sprintf(" Window: the trailing window named by the label window (%s or %s) ending at the last refresh; refreshed after each ETL commit and every %s.",
+		windowLabel(opts.ShortWindow), windowLabel(opts.Window), durationText(opts.Interval))
+	m := &KPIMetrics{opts: opts, trigger: make(chan struct{}, 1),
 		refreshes: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ltc_kpi_refreshes_total",
 			Help: "KPI gauge refreshes attempted (after each ETL commit and on the schedule), successful or not.",
@@ -202,66 +129,10 @@ func NewKPIMetrics(reg prometheus.Registerer, opts KPIMetricsOptions) *KPIMetric
 			Help: "Unix time of the last successful KPI gauge refresh (0 before the first).",
 		}),
 	}
-	for _, f := range kpiFamilies {
-		help := f.help
-		if f.kpi != "" {
-			help = kpiHelp(f.kpi, f.stat, f.dim)
-		}
-		if windowed(f.name) {
-			help += note
-		} else {
-			help += " Refreshed after each ETL commit and every " + durationText(opts.Interval) + "."
-		}
-		fam := &kpiFamily{name: f.name}
-		switch f.dim {
-		case byNone:
-			fam.total = prometheus.NewDesc(f.name, help, nil, nil)
-		case byBusinessUnit:
-			fam.total = prometheus.NewDesc(f.name, help, nil, nil)
-			fam.series = prometheus.NewDesc(f.name, help, []string{"business_unit"}, nil)
-		case byStage:
-			fam.series = prometheus.NewDesc(f.name, help, []string{"stage"}, nil)
-		case byCycleStage:
-			fam.series = prometheus.NewDesc(f.name, help, []string{"cycle", "stage"}, nil)
-		case byGate:
-			fam.series = prometheus.NewDesc(f.name, help, []string{"gate"}, nil)
-		case byMetric:
-			fam.series = prometheus.NewDesc(f.name, help, []string{"metric"}, nil)
-		}
-		m.descs[f.name] = fam
-	}
+	m.descs = newKPIFamilies(note, " Refreshed after each ETL commit and every "+durationText(opts.Interval)+".")
 	m.addInitiativeFamilies()
 	reg.MustRegister(m, m.refreshes, m.failures, m.duration, m.lastRefresh)
 	return m
-}
-
-// windowed reports whether a family measures the KPI window (the others describe freshness and the snapshot).
-func windowed(name string) bool {
-	switch name {
-	case "ltc_data_updated_timestamp_seconds", "ltc_data_newest_event_timestamp_seconds", "ltc_kpi_window_seconds",
-		"ltc_kpi_data_version", "ltc_kpi_label_values_dropped":
-		return false
-	}
-	return true
-}
-
-// durationText renders a period for help text: "1m", "2h", else a Go duration.
-func durationText(d time.Duration) string {
-	switch {
-	case d%time.Hour == 0:
-		return fmt.Sprintf("%dh", d/time.Hour)
-	case d%time.Minute == 0:
-		return fmt.Sprintf("%dm", d/time.Minute)
-	}
-	return d.String()
-}
-
-// windowText renders a window for help text: whole days as "28-day window", else a Go duration.
-func windowText(d time.Duration) string {
-	if d%(24*time.Hour) == 0 {
-		return fmt.Sprintf("%d-day window", d/(24*time.Hour))
-	}
-	return d.String() + " window"
 }
 
 // Describe sends nothing: the collector is unchecked, because a family labelled by business unit
@@ -286,6 +157,15 @@ func (m *KPIMetrics) Window() (from, to time.Time, dataVersion int64) {
 		return s.from, s.to, s.dataVersion
 	}
 	return time.Time{}, time.Time{}, 0
+}
+
+// SetSource makes later refreshes compute over another warehouse (a read replica's newly opened
+// snapshot). It waits for a running refresh to finish, so the previous warehouse can be closed
+// after it returns; the gauges keep their values until the next refresh (call Trigger).
+func (m *KPIMetrics) SetSource(eng *kpi.Engine, db *schema.DB) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.opts.Engine, m.opts.DB = eng, db
 }
 
 // Trigger asks Run for a refresh without waiting; triggers that arrive while one is pending coalesce.
@@ -313,9 +193,12 @@ func (m *KPIMetrics) Run(ctx context.Context) {
 	}
 }
 
-// Refresh recomputes every gauge over the window ending now and swaps the snapshot in. On failure
-// the previous snapshot stays, ltc_kpi_refresh_failures_total is incremented (unless ctx itself was
-// cancelled, i.e. shutdown) and the error is logged and returned.
+// Refresh recomputes every gauge over the windows ending now and swaps the snapshot in. A step
+// (family) whose queries fail keeps its gauges of the previous snapshot, is flagged in
+// ltc_kpi_family_refresh_success and logged; the others are updated. A refresh with a failed step,
+// or one that fails as a whole (the data version cannot be read: the previous snapshot stays), is
+// counted in ltc_kpi_refresh_failures_total (unless ctx itself was cancelled, i.e. shutdown) and its
+// error returned; ltc_kpi_last_refresh_timestamp_seconds moves only when every step succeeded.
 func (m *KPIMetrics) Refresh(ctx context.Context) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -325,216 +208,85 @@ func (m *KPIMetrics) Refresh(ctx context.Context) error {
 	s, err := m.compute(cctx)
 	m.refreshes.Inc()
 	m.duration.Observe(time.Since(start).Seconds())
+	if err != nil && ctx.Err() != nil {
+		return fmt.Errorf("server.KPIMetrics.Refresh: %w", err) // shutdown: neither a failure nor a snapshot
+	}
+	if s != nil {
+		m.snap.Store(s)
+	}
 	if err != nil {
 		err = fmt.Errorf("server.KPIMetrics.Refresh: %w", err)
-		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
-			return err
-		}
 		m.failures.Inc()
-		m.opts.Logger.Warn("kpi metrics refresh failed; keeping the last values", "err", err,
+		m.opts.Logger.Warn("kpi metrics refresh failed; keeping the last values of what failed", "err", err,
 			"duration_seconds", time.Since(start).Seconds())
 		return err
 	}
-	m.snap.Store(s)
 	m.lastRefresh.Set(unixSeconds(m.opts.Now().UnixNano()))
 	return nil
 }
 
-// snapBuilder accumulates the const metrics of one refresh.
-type snapBuilder struct {
-	m       *KPIMetrics
-	out     []prometheus.Metric
-	dropped map[string]int
-}
-
-func (b *snapBuilder) total(name string, v float64) {
-	b.out = append(b.out, prometheus.MustNewConstMetric(b.m.descs[name].total, prometheus.GaugeValue, v))
-}
-
-func (b *snapBuilder) series(name string, v float64, labels ...string) {
-	b.out = append(b.out, prometheus.MustNewConstMetric(b.m.descs[name].series, prometheus.GaugeValue, v, labels...))
-}
-
-// kpiGroup is one business unit's value of a KPI.
-type kpiGroup struct {
-	unit string
-	v    kpi.Value
-}
-
-// byUnit emits a KPI family labelled by business unit: the total and, within the cap, the units
-// with the most observations (N). Values over nothing (N = 0) are undefined and not emitted.
-// scale converts the engine's unit (e.g. days to seconds).
-func byUnit[T any](b *snapBuilder, name string, bd *kpi.Breakdown[T], get func(T) kpi.Value, scale float64) {
-	if v := get(bd.Total); v.N > 0 {
-		b.total(name, v.Value*scale)
-	}
-	gs := make([]kpiGroup, 0, len(bd.Groups))
-	for _, g := range bd.Groups {
-		if v := get(g.Result); v.N > 0 {
-			u := g.Key["business_unit"]
-			if u == "" {
-				u = NoBusinessUnit
-			}
-			gs = append(gs, kpiGroup{u, v})
-		}
-	}
-	slices.SortFunc(gs, func(a, c kpiGroup) int {
-		return cmp.Or(cmp.Compare(c.v.N, a.v.N), cmp.Compare(a.unit, c.unit))
-	})
-	if limit := b.m.opts.MaxLabelValues; len(gs) > limit {
-		b.dropped[name] += len(gs) - limit
-		gs = gs[:limit]
-	}
-	for _, g := range gs {
-		b.series(name, g.v.Value*scale, g.unit)
-	}
-}
-
-// capped reports whether the i-th label value (0-based) of a family fits under the cap, counting it otherwise.
-func (b *snapBuilder) capped(name string, i int) bool {
-	if i < b.m.opts.MaxLabelValues {
-		return true
-	}
-	b.dropped[name]++
-	return false
-}
-
-const secondsPerDay = 86400
-
-// compute runs every KPI query over [now - Window, now) and builds a snapshot.
+// compute runs every step over the windows ending now. It returns no snapshot when the refresh
+// cannot start (data version unreadable); otherwise a snapshot, with the previous gauges of the
+// steps that failed, and their errors joined.
 func (m *KPIMetrics) compute(ctx context.Context) (*kpiSnapshot, error) {
-	e := m.opts.Engine
 	to := m.opts.Now().UTC().Truncate(time.Second)
-	from := to.Add(-m.opts.Window)
-	total := kpi.Scope{From: from, To: to}
-	units := kpi.Scope{From: from, To: to, GroupBy: []string{"business_unit"}}
 	version, err := schema.DataVersion(ctx, m.opts.DB.Read)
 	if err != nil {
 		return nil, err
 	}
-	b := &snapBuilder{m: m, dropped: map[string]int{}}
-
-	conv, err := e.LeadConversion(ctx, units)
-	if err != nil {
-		return nil, err
-	}
-	byUnit(b, "ltc_kpi_lead_conversion_ratio", conv, func(v kpi.Value) kpi.Value { return v }, 1)
-	win, err := e.WinRate(ctx, units)
-	if err != nil {
-		return nil, err
-	}
-	byUnit(b, "ltc_kpi_win_rate_ratio", win, func(v kpi.Value) kpi.Value { return v }, 1)
-
-	funnel, err := e.Funnel(ctx, total, nil)
-	if err != nil {
-		return nil, err
-	}
-	for i, st := range funnel.Total.Stages {
-		if st.FromTop.N > 0 && b.capped("ltc_kpi_stage_reach_ratio", i) {
-			b.series("ltc_kpi_stage_reach_ratio", st.FromTop.Value, st.Stage)
-		}
-		if i > 0 && st.FromPrevious.N > 0 && b.capped("ltc_kpi_stage_conversion_ratio", i-1) {
-			b.series("ltc_kpi_stage_conversion_ratio", st.FromPrevious.Value, st.Stage)
+	st := &refreshState{to: to, version: version}
+	for _, d := range []time.Duration{m.opts.ShortWindow, m.opts.Window} {
+		if len(st.windows) == 0 || st.windows[0].to.Sub(st.windows[0].from) != d {
+			st.windows = append(st.windows, kpiWindow{label: windowLabel(d), from: to.Add(-d), to: to})
 		}
 	}
-
-	cyc, err := e.CycleTimes(ctx, units)
-	if err != nil {
-		return nil, err
-	}
-	for _, c := range []struct {
-		name  string
-		cycle kpi.Cycle
-		get   func(kpi.CycleTimes) kpi.Value
-	}{
-		{"ltc_kpi_sales_cycle_p50_seconds", kpi.CycleSales, func(c kpi.CycleTimes) kpi.Value { return c.Sales.P50 }},
-		{"ltc_kpi_sales_cycle_p90_seconds", kpi.CycleSales, func(c kpi.CycleTimes) kpi.Value { return c.Sales.P90 }},
-		{"ltc_kpi_delivery_cycle_p50_seconds", kpi.CycleDelivery, func(c kpi.CycleTimes) kpi.Value { return c.Delivery.P50 }},
-		{"ltc_kpi_delivery_cycle_p90_seconds", kpi.CycleDelivery, func(c kpi.CycleTimes) kpi.Value { return c.Delivery.P90 }},
-		{"ltc_kpi_cash_cycle_p50_seconds", kpi.CycleCash, func(c kpi.CycleTimes) kpi.Value { return c.Cash.P50 }},
-		{"ltc_kpi_cash_cycle_p90_seconds", kpi.CycleCash, func(c kpi.CycleTimes) kpi.Value { return c.Cash.P90 }},
-	} {
-		if e.CycleConfigured(c.cycle) == nil { // a cycle the model cannot measure has no gauge, not a 0
-			byUnit(b, c.name, cyc, c.get, secondsPerDay)
+	prev := m.snap.Load()
+	s := &kpiSnapshot{steps: map[string][]prometheus.Metric{}, from: to.Add(-m.opts.Window), to: to, dataVersion: version}
+	dropped := map[string]int{}
+	health := &snapBuilder{m: m, dropped: dropped}
+	var errs []error
+	for _, step := range m.kpiSteps(st) {
+		if m.opts.Families != nil && !slices.Contains(m.opts.Families, step.family) {
+			continue
 		}
-	}
-
-	cycle, err := e.DefaultCycle()
-	if err != nil {
-		return nil, err
-	}
-	vs, err := e.ValueStreamOf(ctx, total, cycle)
-	if err != nil {
-		return nil, err
-	}
-	if vs.Total.Cases.N > 0 {
-		for i, st := range vs.Total.Stages {
-			if !b.capped("ltc_kpi_stage_time_share_ratio", i) {
-				b.dropped["ltc_kpi_bottleneck_stage"]++
-				continue
+		b := &snapBuilder{m: m, dropped: dropped}
+		began := time.Now()
+		var err error
+		if step.windowed {
+			for _, w := range st.windows {
+				if err = step.run(ctx, b, w); err != nil {
+					break
+				}
 			}
-			b.series("ltc_kpi_stage_time_share_ratio", st.Share.Value, string(cycle), st.Stage)
-			bottleneck := 0.0
-			if st.Stage == vs.Total.Bottleneck {
-				bottleneck = 1
+		} else {
+			err = step.run(ctx, b, kpiWindow{})
+		}
+		health.series("ltc_kpi_family_refresh_duration_seconds", time.Since(began).Seconds(), step.family)
+		ok := 1.0
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, err
 			}
-			b.series("ltc_kpi_bottleneck_stage", bottleneck, string(cycle), st.Stage)
+			ok = 0
+			errs = append(errs, fmt.Errorf("%s: %w", step.family, err))
+			b.out = nil
+			if prev != nil {
+				b.out = prev.steps[step.family]
+			}
 		}
+		health.series("ltc_kpi_family_refresh_success", ok, step.family)
+		s.steps[step.family] = b.out
+		s.metrics = append(s.metrics, b.out...)
 	}
-
-	ad, err := e.Adoption(ctx, units)
-	if err != nil {
-		return nil, err
-	}
-	byUnit(b, "ltc_kpi_adoption_ratio", ad, func(a kpi.Adoption) kpi.Value { return a.Rate }, 1)
-	if e.IronTriangleConfigured() == nil {
-		byUnit(b, "ltc_kpi_iron_triangle_coverage_ratio", ad, func(a kpi.Adoption) kpi.Value { return a.IronTriangle }, 1)
-	}
-
-	co, err := e.Compliance(ctx, units)
-	if err != nil {
-		return nil, err
-	}
-	byUnit(b, "ltc_kpi_compliance_ratio", co, func(c kpi.Compliance) kpi.Value { return c.Rate }, 1)
-	byUnit(b, "ltc_kpi_promise_kept_ratio", co, func(c kpi.Compliance) kpi.Value { return c.PromiseKept }, 1)
-	for i, g := range co.Total.Gates {
-		if g.Rate.N > 0 && b.capped("ltc_kpi_gate_compliance_ratio", i) {
-			b.series("ltc_kpi_gate_compliance_ratio", g.Rate.Value, g.Gate)
-		}
-	}
-
-	cash, err := e.Cash(ctx, units)
-	if err != nil {
-		return nil, err
-	}
-	byUnit(b, "ltc_kpi_dso_seconds", cash, func(c kpi.Cash) kpi.Value { return c.DSO }, secondsPerDay)
-	byUnit(b, "ltc_kpi_overdue_share_ratio", cash, func(c kpi.Cash) kpi.Value { return c.OverdueShare }, 1)
-
-	if err := m.initiativeGauges(ctx, b, to, version); err != nil {
-		return nil, err
-	}
-
-	f, err := schema.ReadFreshness(ctx, m.opts.DB.Read)
-	if err != nil {
-		return nil, err
-	}
-	if !f.UpdatedAt.IsZero() {
-		b.total("ltc_data_updated_timestamp_seconds", unixSeconds(f.UpdatedAt.UnixNano()))
-	}
-	var newest sql.NullTime
-	if err := m.opts.DB.Read.QueryRowContext(ctx,
-		"SELECT max(occurred_at) FROM stage_events WHERE occurred_at <= CAST(? AS TIMESTAMP)", to).Scan(&newest); err != nil {
-		return nil, fmt.Errorf("newest event: %w", err)
-	}
-	if newest.Valid {
-		b.total("ltc_data_newest_event_timestamp_seconds", unixSeconds(newest.Time.UnixNano()))
-	}
-	b.total("ltc_kpi_window_seconds", m.opts.Window.Seconds())
-	b.total("ltc_kpi_data_version", float64(version))
 	for _, fam := range kpiFamilies {
-		if fam.dim != byNone && fam.dim != byMetric {
-			b.series("ltc_kpi_label_values_dropped", float64(b.dropped[fam.name]), fam.name)
+		switch fam.dim {
+		case byNone, byMetric:
+		case byBusinessUnit:
+			health.series("ltc_kpi_label_values_dropped", float64(dropped[unitName(fam.name)]), unitName(fam.name))
+		default:
+			health.series("ltc_kpi_label_values_dropped", float64(dropped[fam.name]), fam.name)
 		}
 	}
-	return &kpiSnapshot{metrics: b.out, from: from, to: to, dataVersion: version}, nil
+	s.metrics = append(s.metrics, health.out...)
+	return s, errors.Join(errs...)
 }

@@ -140,6 +140,17 @@ func gauges(t *testing.T, reg prometheus.Gatherer, name string) map[string]float
 	return out
 }
 
+// only keeps the samples whose label key contains filter.
+func only(samples map[string]float64, filter string) map[string]float64 {
+	out := map[string]float64{}
+	for k, v := range samples {
+		if strings.Contains(k, filter) {
+			out[k] = v
+		}
+	}
+	return out
+}
+
 func labelKey(ls []*dto.LabelPair) string {
 	parts := make([]string, len(ls))
 	for i, l := range ls {
@@ -169,42 +180,60 @@ func TestKPIMetricsMatchEngine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]float64{"": conv.Total.Value}
+	want, wantN := map[string]float64{}, map[string]float64{}
 	for _, g := range conv.Groups {
-		want[fmt.Sprintf("business_unit=%q", g.Key["business_unit"])] = g.Result.Value
+		k := fmt.Sprintf("business_unit=%q,window=\"28d\"", g.Key["business_unit"])
+		want[k], wantN[k] = g.Result.Value, float64(g.Result.N)
 	}
 	if len(want) < 3 {
 		t.Fatalf("the demo should have several business units with leads in the window: %v", want)
 	}
-	checkGauges(t, reg, "ltc_kpi_lead_conversion_ratio", want)
+	// Totals and per-unit series are separate families; each carries its sample size.
+	checkWindowGauges(t, reg, "ltc_kpi_unit_lead_conversion_ratio", want, `window="28d"`)
+	checkWindowGauges(t, reg, "ltc_kpi_unit_lead_conversion_sample_size", wantN, `window="28d"`)
+	checkWindowGauges(t, reg, "ltc_kpi_lead_conversion_ratio", map[string]float64{`window="28d"`: conv.Total.Value}, `window="28d"`)
+	checkWindowGauges(t, reg, "ltc_kpi_lead_conversion_sample_size", map[string]float64{`window="28d"`: float64(conv.Total.N)}, `window="28d"`)
+	// The short window is the engine's value over the 7 days ending at the refresh.
+	conv7, err := d.eng.LeadConversion(ctx, kpi.Scope{From: to.Add(-7 * 24 * time.Hour), To: to})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if conv7.Total.N == 0 || conv7.Total.N >= conv.Total.N {
+		t.Fatalf("7-day n %d, 28-day n %d", conv7.Total.N, conv.Total.N)
+	}
+	checkWindowGauges(t, reg, "ltc_kpi_lead_conversion_ratio", map[string]float64{`window="7d"`: conv7.Total.Value}, `window="7d"`)
+	checkWindowGauges(t, reg, "ltc_kpi_lead_conversion_sample_size", map[string]float64{`window="7d"`: float64(conv7.Total.N)}, `window="7d"`)
 
 	co, err := d.eng.Compliance(ctx, units)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want = map[string]float64{"": co.Total.Rate.Value}
-	for _, g := range co.Groups {
-		want[fmt.Sprintf("business_unit=%q", g.Key["business_unit"])] = g.Result.Rate.Value
-	}
-	checkGauges(t, reg, "ltc_kpi_compliance_ratio", want)
 	want = map[string]float64{}
-	for _, g := range co.Total.Gates {
-		want[fmt.Sprintf("gate=%q", g.Gate)] = g.Rate.Value
+	for _, g := range co.Groups {
+		want[fmt.Sprintf("business_unit=%q,window=\"28d\"", g.Key["business_unit"])] = g.Result.Rate.Value
 	}
-	checkGauges(t, reg, "ltc_kpi_gate_compliance_ratio", want)
+	checkWindowGauges(t, reg, "ltc_kpi_unit_compliance_ratio", want, `window="28d"`)
+	checkWindowGauges(t, reg, "ltc_kpi_compliance_ratio", map[string]float64{`window="28d"`: co.Total.Rate.Value}, `window="28d"`)
+	want, wantN = map[string]float64{}, map[string]float64{}
+	for _, g := range co.Total.Gates {
+		k := fmt.Sprintf("gate=%q,window=\"28d\"", g.Gate)
+		want[k], wantN[k] = g.Rate.Value, float64(g.Rate.N)
+	}
+	checkWindowGauges(t, reg, "ltc_kpi_gate_compliance_ratio", want, `window="28d"`)
+	checkWindowGauges(t, reg, "ltc_kpi_gate_compliance_sample_size", wantN, `window="28d"`)
 
 	cyc, err := d.eng.CycleTimes(ctx, units)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := gauges(t, reg, "ltc_kpi_sales_cycle_p90_seconds")[""]; got != cyc.Total.Sales.P90.Value*86400 || got <= 0 {
+	if got := gauges(t, reg, "ltc_kpi_sales_cycle_p90_seconds")[`window="28d"`]; got != cyc.Total.Sales.P90.Value*86400 || got <= 0 {
 		t.Errorf("sales cycle p90 = %v s, engine %v days", got, cyc.Total.Sales.P90.Value)
 	}
 	cash, err := d.eng.Cash(ctx, units)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := gauges(t, reg, "ltc_kpi_dso_seconds")[""]; got != cash.Total.DSO.Value*86400 || got <= 0 {
+	if got := gauges(t, reg, "ltc_kpi_dso_seconds")[`window="28d"`]; got != cash.Total.DSO.Value*86400 || got <= 0 {
 		t.Errorf("DSO = %v s, engine %v days", got, cash.Total.DSO.Value)
 	}
 
@@ -212,8 +241,8 @@ func TestKPIMetricsMatchEngine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bn := gauges(t, reg, "ltc_kpi_bottleneck_stage")
-	if bn[fmt.Sprintf("cycle=\"sales\",stage=%q", vs.Total.Bottleneck)] != 1 || len(bn) != len(vs.Total.Stages) {
+	bn := only(gauges(t, reg, "ltc_kpi_bottleneck_stage"), `window="28d"`)
+	if bn[fmt.Sprintf("cycle=\"sales\",stage=%q,window=\"28d\"", vs.Total.Bottleneck)] != 1 || len(bn) != len(vs.Total.Stages) {
 		t.Errorf("bottleneck %q, gauges %v", vs.Total.Bottleneck, bn)
 	}
 	sum := 0.0
@@ -224,7 +253,7 @@ func TestKPIMetricsMatchEngine(t *testing.T) {
 		t.Errorf("bottleneck gauges sum to %v, want exactly one stage at 1", sum)
 	}
 
-	if got := gauges(t, reg, "ltc_kpi_window_seconds")[""]; got != DefaultKPIWindow.Seconds() {
+	if got := gauges(t, reg, "ltc_kpi_window_seconds")[`window="28d"`]; got != DefaultKPIWindow.Seconds() {
 		t.Errorf("window = %v", got)
 	}
 	if got := gauges(t, reg, "ltc_kpi_data_version")[""]; got != float64(version) {
@@ -260,7 +289,7 @@ func TestKPIMetricsMatchEngine(t *testing.T) {
 			t.Errorf("%s help lacks the refresh note: %q", mf.GetName(), mf.GetHelp())
 		}
 		if windowed(mf.GetName()) && strings.HasPrefix(mf.GetName(), "ltc_kpi_") && mf.GetType() == dto.MetricType_GAUGE &&
-			mf.GetName() != "ltc_kpi_last_refresh_timestamp_seconds" && !strings.Contains(mf.GetHelp(), "trailing 28-day window") {
+			mf.GetName() != "ltc_kpi_last_refresh_timestamp_seconds" && !strings.Contains(mf.GetHelp(), "label window (7d or 28d)") {
 			t.Errorf("%s help does not state the window: %q", mf.GetName(), mf.GetHelp())
 		}
 		if strings.HasSuffix(mf.GetName(), "_ratio") {
@@ -273,9 +302,9 @@ func TestKPIMetricsMatchEngine(t *testing.T) {
 		for _, mt := range mf.GetMetric() {
 			for _, l := range mt.GetLabel() {
 				switch l.GetName() {
-				case "business_unit", "cycle", "stage", "from_stage", "to_stage", "gate", "metric", "initiative", "kpi":
+				case "business_unit", "cycle", "stage", "gate", "metric", "initiative", "kpi", "window", "family":
 				default:
-					t.Errorf("%s has label %q: only business_unit, cycle, stage, gate, initiative and kpi (and metric on the drop counter)", mf.GetName(), l.GetName())
+					t.Errorf("%s has label %q: only business_unit, cycle, stage, gate, initiative, kpi and window (and metric, family on the bookkeeping)", mf.GetName(), l.GetName())
 				}
 			}
 		}
@@ -292,7 +321,17 @@ func TestKPIMetricsMatchEngine(t *testing.T) {
 
 func checkGauges(t *testing.T, reg prometheus.Gatherer, name string, want map[string]float64) {
 	t.Helper()
-	got := gauges(t, reg, name)
+	checkSamples(t, name, gauges(t, reg, name), want)
+}
+
+// checkWindowGauges compares the samples of name whose label key contains filter with want.
+func checkWindowGauges(t *testing.T, reg prometheus.Gatherer, name string, want map[string]float64, filter string) {
+	t.Helper()
+	checkSamples(t, name, only(gauges(t, reg, name), filter), want)
+}
+
+func checkSamples(t *testing.T, name string, got, want map[string]float64) {
+	t.Helper()
 	if len(got) != len(want) {
 		t.Errorf("%s: %d series %v, want %d %v", name, len(got), got, len(want), want)
 	}
@@ -310,9 +349,11 @@ func TestKPIMetricsLabelCap(t *testing.T) {
 	if err := m.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	conv := gauges(t, reg, "ltc_kpi_lead_conversion_ratio")
-	if _, ok := conv[""]; !ok || len(conv) != 3 {
-		t.Errorf("lead conversion with a cap of 2: %v, want the total and 2 business units", conv)
+	if total := gauges(t, reg, "ltc_kpi_lead_conversion_ratio"); len(total) != 2 {
+		t.Errorf("lead conversion totals with a cap of 2: %v, want one per window", total)
+	}
+	if conv := only(gauges(t, reg, "ltc_kpi_unit_lead_conversion_ratio"), `window="28d"`); len(conv) != 2 {
+		t.Errorf("lead conversion with a cap of 2: %v, want 2 business units", conv)
 	}
 	from, to, _ := m.Window()
 	all, err := d.eng.LeadConversion(context.Background(), kpi.Scope{From: from, To: to, GroupBy: []string{"business_unit"}})
@@ -320,10 +361,10 @@ func TestKPIMetricsLabelCap(t *testing.T) {
 		t.Fatal(err)
 	}
 	dropped := gauges(t, reg, "ltc_kpi_label_values_dropped")
-	if got, want := dropped[`metric="ltc_kpi_lead_conversion_ratio"`], float64(len(all.Groups)-2); got != want || want < 1 {
+	if got, want := dropped[`metric="ltc_kpi_unit_lead_conversion_ratio"`], float64(len(all.Groups)-2); got != want || want < 1 {
 		t.Errorf("dropped business units = %v, want %v", got, want)
 	}
-	if n := len(gauges(t, reg, "ltc_kpi_stage_time_share_ratio")); n != 2 {
+	if n := len(only(gauges(t, reg, "ltc_kpi_stage_time_share_ratio"), `window="28d"`)); n != 2 {
 		t.Errorf("stage time share series = %d, want 2", n)
 	}
 	if got := dropped[`metric="ltc_kpi_stage_time_share_ratio"`]; got != float64(len(d.eng.Model().Stages)-2) {
@@ -331,15 +372,16 @@ func TestKPIMetricsLabelCap(t *testing.T) {
 	}
 }
 
-// TestKPIMetricsFailedRefreshKeepsValues closes the warehouse under a collector: the refresh fails and
-// is counted, and scrapes go on serving the last values (a scrape never touches the warehouse).
-func TestKPIMetricsFailedRefreshKeepsValues(t *testing.T) {
+// twoLeads is an in-memory warehouse with two leads of North created on 2026-03-01, none converted,
+// refreshed for the engine; it is closed when the test ends.
+func twoLeads(t *testing.T) (*schema.DB, *kpi.Engine) {
+	t.Helper()
 	ctx := context.Background()
 	db, err := schema.Open(ctx, "", schema.Options{Threads: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	t.Cleanup(func() { db.Close() })
 	if _, err := db.Write.ExecContext(ctx, `INSERT INTO leads (lead_id, created_at, business_unit, _file) VALUES
 		('L1', TIMESTAMP '2026-03-01 10:00:00', 'North', 't'), ('L2', TIMESTAMP '2026-03-01 11:00:00', 'North', 't')`); err != nil {
 		t.Fatal(err)
@@ -355,14 +397,22 @@ func TestKPIMetricsFailedRefreshKeepsValues(t *testing.T) {
 	if err := tx.Commit(); err != nil {
 		t.Fatal(err)
 	}
+	return db, eng
+}
+
+// TestKPIMetricsFailedRefreshKeepsValues closes the warehouse under a collector: the refresh fails and
+// is counted, and scrapes go on serving the last values (a scrape never touches the warehouse).
+func TestKPIMetricsFailedRefreshKeepsValues(t *testing.T) {
+	ctx := context.Background()
+	db, eng := twoLeads(t)
 	reg := prometheus.NewRegistry()
 	m := NewKPIMetrics(reg, KPIMetricsOptions{Engine: eng, DB: db, Now: func() time.Time { return demoNow },
 		Logger: slog.New(slog.DiscardHandler)})
 	if err := m.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
-	before := exposition(t, reg, "ltc_kpi_lead_conversion_ratio", "ltc_kpi_data_version", "ltc_kpi_window_seconds")
-	if !strings.Contains(before, `ltc_kpi_lead_conversion_ratio{business_unit="North"} 0`) {
+	before := exposition(t, reg, "ltc_kpi_lead_conversion_ratio", "ltc_kpi_unit_lead_conversion_ratio", "ltc_kpi_data_version", "ltc_kpi_window_seconds")
+	if !strings.Contains(before, `ltc_kpi_unit_lead_conversion_ratio{business_unit="North",window="28d"} 0`) {
 		t.Fatalf("no lead conversion for North:\n%s", before)
 	}
 	// A cancelled refresh (shutdown) is not a failure.
@@ -384,8 +434,48 @@ func TestKPIMetricsFailedRefreshKeepsValues(t *testing.T) {
 	if got := testutil.ToFloat64(m.refreshes); got != 3 {
 		t.Errorf("refreshes = %v, want 3", got)
 	}
-	if after := exposition(t, reg, "ltc_kpi_lead_conversion_ratio", "ltc_kpi_data_version", "ltc_kpi_window_seconds"); after != before {
+	if after := exposition(t, reg, "ltc_kpi_lead_conversion_ratio", "ltc_kpi_unit_lead_conversion_ratio", "ltc_kpi_data_version", "ltc_kpi_window_seconds"); after != before {
 		t.Errorf("values changed after a failed refresh:\nbefore\n%s\nafter\n%s", before, after)
+	}
+}
+
+// TestKPIMetricsFailingFamilyKeepsItsValues: when one family's queries fail (its table is gone),
+// that family keeps its last values and is flagged (success 0), the others are still refreshed and
+// flagged 1, and the refresh counts as failed.
+func TestKPIMetricsFailingFamilyKeepsItsValues(t *testing.T) {
+	ctx := context.Background()
+	db, eng := twoLeads(t) // lead conversion of North 0 over n = 2
+	reg := prometheus.NewRegistry()
+	now := demoNow
+	m := NewKPIMetrics(reg, KPIMetricsOptions{Engine: eng, DB: db, Now: func() time.Time { return now },
+		Logger: slog.New(slog.DiscardHandler)})
+	if err := m.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	names := []string{"ltc_kpi_lead_conversion_ratio", "ltc_kpi_unit_lead_conversion_ratio", "ltc_kpi_unit_lead_conversion_sample_size"}
+	before := exposition(t, reg, names...)
+	if !strings.Contains(before, `ltc_kpi_unit_lead_conversion_sample_size{business_unit="North",window="28d"} 2`) {
+		t.Fatalf("no n = 2 for North:\n%s", before)
+	}
+	if _, err := db.Write.ExecContext(ctx, "DROP TABLE kpi_lead"); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(time.Hour) // another window: not answered from the engine's result cache
+	if err := m.Refresh(ctx); err == nil || !strings.Contains(err.Error(), "lead_conversion") {
+		t.Fatalf("refresh without kpi_lead: %v, want a lead_conversion error", err)
+	}
+	if got := testutil.ToFloat64(m.failures); got != 1 {
+		t.Errorf("failures = %v, want 1", got)
+	}
+	if after := exposition(t, reg, names...); after != before {
+		t.Errorf("lead conversion changed after its family failed:\nbefore\n%s\nafter\n%s", before, after)
+	}
+	ok := gauges(t, reg, "ltc_kpi_family_refresh_success")
+	if ok[`family="lead_conversion"`] != 0 || ok[`family="compliance"`] != 1 || ok[`family="freshness"`] != 1 || len(ok) < 8 {
+		t.Errorf("family success flags: %v", ok)
+	}
+	if d := gauges(t, reg, "ltc_kpi_family_refresh_duration_seconds"); len(d) != len(ok) {
+		t.Errorf("family durations %v for flags %v", d, ok)
 	}
 }
 
@@ -536,7 +626,7 @@ func TestPrometheusScrapesKPIGauges(t *testing.T) {
 	}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		if r := query(`ltc_kpi_compliance_ratio{job="ltc"}`); len(r) > 0 {
+		if r := query(`ltc_kpi_compliance_ratio{job="ltc",window="28d"}`); len(r) > 0 {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -600,7 +690,8 @@ func TestPrometheusScrapesKPIGauges(t *testing.T) {
 		metric string
 		want   map[string]float64
 	}{{"ltc_kpi_lead_conversion_ratio", wantConv}, {"ltc_kpi_compliance_ratio", wantComp}} {
-		got := query(c.metric + `{job="ltc"}`)
+		// The total and the per-unit family (ltc_kpi_unit_*), over the long window.
+		got := query(c.metric + `{job="ltc",window="28d"} or ` + strings.Replace(c.metric, "ltc_kpi_", "ltc_kpi_unit_", 1) + `{job="ltc",window="28d"}`)
 		if len(got) != len(c.want) {
 			t.Errorf("%s in Prometheus: %v, GraphQL: %v", c.metric, got, c.want)
 		}

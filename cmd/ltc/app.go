@@ -30,6 +30,8 @@ type app struct {
 	kpiMetrics *server.KPIMetrics
 	// initiatives stores and measures change initiatives over the warehouse and the KPI engine.
 	initiatives *initiative.Service
+	// graphqlMetrics time /graphql operations and count response-cache hits.
+	graphqlMetrics *server.GraphQLMetrics
 	// snapshots publishes read-only snapshots after ETL commits (database.snapshot_dir); nil when off.
 	snapshots *snapshotPublisher
 	logger    *slog.Logger
@@ -65,6 +67,7 @@ func openApp(ctx context.Context, configPath string, logger *slog.Logger, progre
 	}
 	a.metrics = server.NewETLMetrics(a.registry)
 	a.kpiMetrics = a.newKPIMetrics()
+	a.graphqlMetrics = server.NewGraphQLMetrics(a.registry)
 	a.snapshots = newSnapshotPublisher(db, cfg.Resolve(cfg.Database.SnapshotDir), logger)
 	a.runner = etl.NewRunner(etl.Options{
 		DB: db, Model: model, Sources: cfg.Sources, Resolve: cfg.Resolve, Root: cfg.Dir,

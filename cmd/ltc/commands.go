@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/ltc-analytics/ltc/config"
@@ -179,6 +180,13 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	listen := fs.String("listen", "", "listen address (default from the generated config, 127.0.0.1:8080)")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	insecure := fs.Bool("insecure", false, "allow a non-loopback listen address without auth.tokens")
+	var inject []synth.Injection
+	fs.Func("inject", "inject a sustained change into the generated data, e.g. lead_conversion=-25%@2026-09-01:North "+
+		"(KPIs: "+strings.Join(synth.InjectableKPIs, ", ")+"; repeatable; only when the data is generated)", func(s string) error {
+		in, err := synth.ParseInjection(s)
+		inject = append(inject, in)
+		return err
+	})
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -190,13 +198,16 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if _, err := os.Stat(cfgPath); errors.Is(err, os.ErrNotExist) {
 		fmt.Fprintf(stdout, "generating %s demo data in %s …\n", *size, *dir)
 		start := time.Now()
-		sum, err := synth.Generate(ctx, *dir, synth.Options{Size: *size, Seed: *seed, Now: time.Now().UTC()})
+		sum, err := synth.Generate(ctx, *dir, synth.Options{Size: *size, Seed: *seed, Now: time.Now().UTC(), Inject: inject})
 		if err != nil {
 			return fmt.Errorf("generate demo data: %w", err)
 		}
 		fmt.Fprintf(stdout, "generated %d leads, %d opportunities, %d events in %d files (%.1fs)\n",
 			sum.Leads, sum.Opportunities, sum.Events, sum.Files, time.Since(start).Seconds())
 	} else {
+		if len(inject) > 0 {
+			return fmt.Errorf("demo: --inject needs fresh data, but %s already has a demo (delete the folder or pick another --dir)", *dir)
+		}
 		fmt.Fprintf(stdout, "using existing demo data in %s (delete the folder to regenerate)\n", *dir)
 	}
 	a, err := openApp(ctx, cfgPath, logger, stdout)

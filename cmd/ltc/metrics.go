@@ -2,19 +2,31 @@ package main
 
 import (
 	"context"
+	"log/slog"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ltc-analytics/ltc/config"
+	"github.com/ltc-analytics/ltc/schema"
+	"github.com/ltc-analytics/ltc/schema/kpi"
 	"github.com/ltc-analytics/ltc/server"
 )
 
 // newKPIMetrics builds the KPI gauge collector on the app's registry from the kpi.metrics_* settings.
 func (a *app) newKPIMetrics() *server.KPIMetrics {
-	return server.NewKPIMetrics(a.registry, server.KPIMetricsOptions{
-		Engine:         a.kpi,
-		DB:             a.db,
-		Window:         a.cfg.KPI.Window(),
+	return newKPIGauges(a.registry, a.cfg, a.kpi, a.db, a.logger)
+}
+
+// newKPIGauges builds a KPI gauge collector over eng and db on reg from the kpi.metrics_* settings
+// (the writer's and a read replica's).
+func newKPIGauges(reg prometheus.Registerer, cfg *config.Config, eng *kpi.Engine, db *schema.DB, logger *slog.Logger) *server.KPIMetrics {
+	return server.NewKPIMetrics(reg, server.KPIMetricsOptions{
+		Engine:         eng,
+		DB:             db,
+		Window:         cfg.KPI.Window(),
 		Interval:       server.DefaultKPIRefreshInterval,
-		MaxLabelValues: a.cfg.KPI.MaxLabels(),
-		Logger:         a.logger,
+		MaxLabelValues: cfg.KPI.MaxLabels(),
+		Logger:         logger,
 	})
 }
 

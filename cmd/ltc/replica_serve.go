@@ -61,12 +61,17 @@ type replica struct {
 	// draining counts old generations waiting for their requests before they close.
 	draining sync.WaitGroup
 	switches prometheus.Counter
+	// kpiGauges are the KPI gauges over the current snapshot (as on the writer), switched with it.
+	kpiGauges *server.KPIMetrics
+	// graphqlMetrics time every generation's /graphql operations.
+	graphqlMetrics *server.GraphQLMetrics
 }
 
 // generation is one opened snapshot with its own engine and GraphQL handler (and so its own caches).
 type generation struct {
 	file     string
 	db       *schema.DB
+	eng      *kpi.Engine
 	gql      http.Handler
 	inflight sync.WaitGroup
 }
@@ -90,7 +95,7 @@ func serveReplica(ctx context.Context, cfg *config.Config, source string, insecu
 	if err := kpi.New(nil, model, kpiOptions(cfg)).Check(); err != nil {
 		return fmt.Errorf("kpi settings: %w", err)
 	}
-	r := &replica{cfg: cfg, model: model, source: source, logger: logger, sec: sec}
+	r := &replica{cfg: cfg, model: model, source: source, logger: logger, sec: sec, graphqlMetrics: server.NewGraphQLMetrics(reg)}
 	file, err := schema.CurrentSnapshot(source)
 	if err != nil {
 		return err
@@ -113,6 +118,13 @@ func serveReplica(ctx context.Context, cfg *config.Config, source string, insecu
 		Security: sec.server,
 		Probe:    r.probe,
 	})
+	r.kpiGauges = newKPIGauges(reg, cfg, g.eng, g.db, logger)
+	gaugeCtx, stopGauges := context.WithCancel(ctx)
+	gauged := make(chan struct{})
+	go func() {
+		defer close(gauged)
+		r.kpiGauges.Run(gaugeCtx)
+	}()
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	watched := make(chan struct{})
 	go func() {
@@ -125,6 +137,8 @@ func serveReplica(ctx context.Context, cfg *config.Config, source string, insecu
 	err = srv.Run(ctx)
 	stopWatch()
 	<-watched
+	stopGauges()
+	<-gauged
 	r.mu.Lock()
 	last := r.cur
 	r.mu.Unlock()
@@ -156,8 +170,9 @@ func (r *replica) open(ctx context.Context, file string) (*generation, error) {
 			DataVersion:          db.Version, // a snapshot never changes: its version is read once at open
 			ErrorCodes:           apiErrorCodes(),
 			Logger:               r.logger,
+			Observe:              r.graphqlMetrics.Observe,
 		}))
-	return &generation{file: file, db: db, gql: gql}, nil
+	return &generation{file: file, db: db, eng: eng, gql: gql}, nil
 }
 
 // acquire returns the current generation, counted in flight until release.
@@ -220,7 +235,9 @@ func (r *replica) watch(ctx context.Context, interval time.Duration) {
 			r.logger.Warn("cannot open the new snapshot; serving the current one", "snapshot", file, "err", err)
 			continue
 		}
+		r.kpiGauges.SetSource(g.eng, g.db) // waits for a refresh on the current snapshot, which stays open
 		r.swap(g)
+		r.kpiGauges.Trigger()
 	}
 }
 

@@ -250,6 +250,27 @@ func TestReadReplicasFollowSnapshots(t *testing.T) {
 	if c1 == b1 {
 		t.Error("the new month of events changed no answer")
 	}
+	// The replicas export the KPI gauges too, refreshed over the snapshot they switched to.
+	for _, base := range []string{r1, r2} {
+		want := fmt.Sprintf("\nltc_kpi_data_version %d\n", v2)
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			_, body := get(t, base+"/metrics")
+			if strings.Contains(body, want) && strings.Contains(body, `ltc_kpi_family_refresh_success{family="lead_conversion"} 1`) {
+				break
+			}
+			if time.Now().After(deadline) {
+				var ltc []string
+				for _, l := range strings.Split(body, "\n") {
+					if strings.HasPrefix(l, "ltc_kpi") {
+						ltc = append(ltc, l)
+					}
+				}
+				t.Fatalf("%s/metrics has no KPI gauges at data version %d:\n%.3000s", base, v2, strings.Join(ltc, "\n"))
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
 }
 
 // waitPublished waits until the folder's current snapshot is at data version v.

@@ -62,6 +62,7 @@ func (a *app) serve(ctx context.Context, initialLoad, insecure bool) error {
 			DataVersion:          a.db.Version,
 			ErrorCodes:           codes,
 			Logger:               a.logger,
+			Observe:              a.graphqlMetrics.Observe,
 		}))
 	var loading atomic.Bool
 	loading.Store(initialLoad)

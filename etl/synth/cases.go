@@ -64,10 +64,17 @@ const (
 	gateLate
 )
 
-func (g *gen) gateOutcome(eff float64) int {
+// gateOutcome draws the outcome of a gate of business unit bu reached at t, with the unit's effect eff
+// there; an injected gate_compliance change scales the chance of passing in time (see Injection).
+func (g *gen) gateOutcome(eff float64, bu int, t int64) int {
 	missing := 0.14 - 0.12*eff
 	failed := 0.04 - 0.03*eff
 	late := 0.09 - 0.07*eff
+	if f := g.injected("gate_compliance", bu, t); f != 1 {
+		bad := missing + failed + late
+		k := max(0, min(1/bad, (1-(1-bad)*f)/bad))
+		missing, failed, late = missing*k, failed*k, late*k
+	}
 	u := g.r.Float64()
 	switch {
 	case u < missing:
@@ -145,7 +152,7 @@ func (g *gen) lead(i int, cs *caseState) error {
 	eff := g.effect(bu, t)
 	g.spendLeads[tt.Year()*12+int(tt.Month())-1-g.month0][ch][bu]++
 
-	pConv := 0.15 * channelCM[ch] * (1 + 0.75*eff)
+	pConv := 0.15 * channelCM[ch] * (1 + 0.75*eff) * g.injected("lead_conversion", bu, t)
 	if t-owner.hired < 90*day { // new hires convert less while they ramp up
 		pConv *= 0.75
 	}
@@ -344,7 +351,7 @@ func (g *gen) opportunity(oppID, leadID string, acc *account, owner *employee, e
 			c += step(c, 8, 0.5, fastDesign)
 		}
 		lateReview := false
-		switch g.gateOutcome(g.effect(bu, c)) {
+		switch g.gateOutcome(g.effect(bu, c), bu, c) {
 		case gateOK:
 			gate(c, stReview, solution, "solution", "pass")
 		case gateFailed:
@@ -379,7 +386,7 @@ func (g *gen) opportunity(oppID, leadID string, acc *account, owner *employee, e
 	var signed int64
 	if closed == 0 {
 		const crDur = 4.5
-		switch g.gateOutcome(g.effect(bu, c)) {
+		switch g.gateOutcome(g.effect(bu, c), bu, c) {
 		case gateOK:
 			if g.chance(0.2) { // review fails first, is fixed, passes
 				gate(c, stContractReview, owner, "sales", "fail")

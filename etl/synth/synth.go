@@ -36,6 +36,13 @@ type Options struct {
 	// Now is the end of the data: leads are created until Now, no event occurs after it.
 	// The zero value means the current time (which makes the output depend on the clock).
 	Now time.Time
+	// Inject lists sustained changes to inject from a date in one business unit (for backtesting
+	// alert rules; see Injection). The data before the earliest injection date is unchanged.
+	Inject []Injection
+	// Binomial draws every rate independently (the binomial noise of real data) instead of against
+	// the per-unit quotas that keep a unit's counts within a few of their expectation (see gen.quota).
+	// The demo's story needs the quotas; a backtest of alert rules needs realistic noise.
+	Binomial bool
 }
 
 // Summary describes what Generate wrote.
@@ -94,7 +101,13 @@ func Generate(ctx context.Context, dir string, opts Options) (Summary, error) {
 			return Summary{}, fmt.Errorf("synth.Generate: %w", err)
 		}
 	}
+	for _, in := range opts.Inject {
+		if err := in.validate(); err != nil {
+			return Summary{}, fmt.Errorf("synth.Generate: %w", err)
+		}
+	}
 	g := newGen(dir, n, opts.Seed, now)
+	g.inject, g.binomial = opts.Inject, opts.Binomial
 	if err := g.run(ctx); err != nil {
 		g.closeAll()
 		return Summary{}, fmt.Errorf("synth.Generate: %w", err)

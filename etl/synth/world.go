@@ -96,6 +96,10 @@ type gen struct {
 	convQ, complexQ, adoptQ [numBU]float64
 	winQ                    [numBU][2]float64
 
+	// inject lists the injected changes (Options.Inject); binomial turns the quotas off (Options.Binomial).
+	inject   []Injection
+	binomial bool
+
 	out *outputs
 	sum Summary
 }
@@ -161,7 +165,11 @@ const quotaPull = 0.05
 // a unit that never changed stays flat, and the mix of simple and complex deals that a median
 // sales cycle is very sensitive to stays the same from window to window.
 func (g *gen) quota(surplus *float64, p float64) bool {
-	q := math.Min(1, math.Max(0, p-quotaPull*(*surplus)))
+	pull := quotaPull
+	if g.binomial {
+		pull = 0
+	}
+	q := math.Min(1, math.Max(0, p-pull*(*surplus)))
 	yes := g.chance(q)
 	if yes {
 		*surplus += 1 - p
