@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/ltc-analytics/ltc/schema"
@@ -50,6 +51,8 @@ type Engine struct {
 
 	cache *resultCache
 	fl    flights
+	// unsorted counts the cases incremental refreshes rewrote since kpi_case was last sorted (recluster).
+	unsorted atomic.Int64
 }
 
 // gate is a gate stage and the stage it guards.
