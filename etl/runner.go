@@ -113,6 +113,7 @@ func (r *Runner) RunAll(ctx context.Context) ([]RunResult, error) {
 func (r *Runner) RunBatch(ctx context.Context, jobs []string) ([]RunResult, error) {
 	var out []RunResult
 	var errs []error
+	defer r.limitMemory(ctx)()
 	for _, name := range jobs {
 		if ctx.Err() != nil {
 			errs = append(errs, fmt.Errorf("etl: interrupted before job %s: %w", name, context.Cause(ctx)))
@@ -200,11 +201,23 @@ func (r *Runner) commitVersion(ctx context.Context, tx *sql.Tx) (int64, error) {
 // bad rows, refresh derived tables, bump the data version and record the run in one transaction.
 // The run is recorded in etl_runs whatever happens; a failed run changes no data.
 func (r *Runner) Run(ctx context.Context, job string) (RunResult, error) {
+	defer r.limitMemory(ctx)()
 	res, err := r.run(ctx, job, false)
 	if err == nil && res.Status == StatusSuccess {
 		r.committed(res.DataVersion)
 	}
 	return res, err
+}
+
+// limitMemory lowers DuckDB's memory limit for a load (schema.DB.LimitForLoad) and returns the
+// function that restores it; a load whose limit could not be lowered runs under the normal one.
+func (r *Runner) limitMemory(ctx context.Context) (restore func()) {
+	restore, err := r.opts.DB.LimitForLoad(ctx)
+	if err != nil {
+		r.opts.Logger.Warn("etl: the load runs under the normal memory limit", "err", err)
+		return func() {}
+	}
+	return restore
 }
 
 // committed publishes a data version a job's transaction committed.
