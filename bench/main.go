@@ -37,6 +37,8 @@ type options struct {
 	repo     string
 	// serverOnly skips the ETL and KPI measurements (the server's own load still runs).
 	serverOnly bool
+	// loadOnly runs only the whole-warehouse load rows (ltc etl run against DuckDB's readers).
+	loadOnly bool
 }
 
 func main() {
@@ -48,8 +50,18 @@ func main() {
 	flag.IntVar(&o.etlReps, "etl-reps", 3, "repetitions of each ETL timing (median; L uses at most 2)")
 	flag.DurationVar(&o.duration, "duration", 30*time.Second, "concurrency run length (S runs a third of it)")
 	flag.IntVar(&o.clients, "clients", 32, "concurrent dashboard clients")
+	flag.BoolVar(&o.loadOnly, "load-only", false, "only the whole-warehouse loads (ltc etl run against DuckDB's readers, CSV and Parquet)")
 	flag.BoolVar(&o.serverOnly, "server-only", false, "only the server measurements (initial load, /metrics, concurrency, RSS)")
+	baseline := flag.String(baselineFlag, "", "internal: be the baseline child, loading this config's sources with DuckDB's readers")
+	baselineDB := flag.String("baseline-db", "", "internal: the baseline child's database file")
 	flag.Parse()
+	if *baseline != "" {
+		if err := copyBaseline(*baseline, *baselineDB); err != nil {
+			fmt.Fprintf(os.Stderr, "bench: baseline: %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
 	o.sizes = strings.Split(*sz, ",")
 	for _, s := range o.sizes {
 		if sizes[s] == "" {
@@ -102,6 +114,9 @@ func runSize(ctx context.Context, o options, size string, t *table, log *slog.Lo
 	if err != nil {
 		return err
 	}
+	if o.loadOnly {
+		return benchWholeLoads(ctx, o, w, t, size, reps, log)
+	}
 	if !o.serverOnly {
 		if err := benchLoads(ctx, o, w, d, t, size, reps, log); err != nil {
 			return err
@@ -119,6 +134,9 @@ func runSize(ctx context.Context, o options, size string, t *table, log *slog.Lo
 
 // benchLoads runs the ETL, KPI, incremental and Parquet measurements at one size into t.
 func benchLoads(ctx context.Context, o options, w *work, d *data, t *table, size string, reps int, log *slog.Logger) error {
+	if err := benchWholeLoads(ctx, o, w, t, size, reps, log); err != nil {
+		return err
+	}
 	loaded, full, err := benchETL(ctx, w, t, size, reps, log)
 	if err != nil {
 		return fmt.Errorf("etl: %w", err)

@@ -178,3 +178,25 @@ func TestSymlinkOutsideConfigFolderIsRefused(t *testing.T) {
 		t.Errorf("the linked file loaded")
 	}
 }
+
+// TestSameKeyInFilesOfOneRun: the rule of TestSameKeyInTwoFiles holds among the files of one
+// run, which merge together. Worked in file order: a.csv loads o1 and o2; b.csv's o1 has a's
+// values (a duplicate, staying with a.csv) and its o2 others (loaded, a conflict); c.csv's o2
+// differs from b's (loaded, a conflict). Read 5 = loaded 4 + duplicate 1; the table keeps
+// o1 from a.csv and o2 from c.csv.
+func TestSameKeyInFilesOfOneRun(t *testing.T) {
+	f := newFixture(t)
+	f.write("opps/a.csv", "id,stage\no1,Won\no2,Lost\n")
+	f.write("opps/b.csv", "id,stage\no1,Won\no2,Open\n")
+	f.write("opps/c.csv", "id,stage\no2,Won\n")
+	res := mustRun(t, f.runner(nil, oppSpec), "opps")
+	if res.RowsRead != 5 || res.RowsLoaded != 4 || res.RowsDuplicate != 1 || res.RowsConflict != 2 {
+		t.Fatalf("%+v, want 5 read, 4 loaded (2 conflicts), 1 duplicate", res)
+	}
+	if got := f.str("SELECT string_agg(opportunity_id || ':' || status || ':' || _file, ' ' ORDER BY opportunity_id) FROM opportunities"); got != "o1:won:opps/a.csv o2:won:opps/c.csv" {
+		t.Errorf("opportunities: %s", got)
+	}
+	if got := f.str("SELECT string_agg(path || '=' || rows, ' ' ORDER BY path) FROM etl_files"); got != "opps/a.csv=2 opps/b.csv=2 opps/c.csv=1" {
+		t.Errorf("manifest: %s", got)
+	}
+}

@@ -103,16 +103,30 @@ func (r *Runner) RecoverInterrupted(ctx context.Context) (int64, error) {
 // (so KPIs move from one consistent state to the next in a single commit). It returns every
 // job's result; a failed job does not stop the others unless ctx is cancelled.
 func (r *Runner) RunAll(ctx context.Context) ([]RunResult, error) {
+	return r.RunBatch(ctx, r.Jobs())
+}
+
+// RunBatch runs the named jobs once, in the order given, as one batch (see RunAll): the derived
+// tables are rebuilt once at the end, not once per job. A job whose name is unknown fails alone;
+// a cancelled ctx stops the batch before the next job (the refresh then stays pending, and
+// RefreshIfPending completes it at the next start).
+func (r *Runner) RunBatch(ctx context.Context, jobs []string) ([]RunResult, error) {
 	var out []RunResult
 	var errs []error
-	for _, name := range r.Jobs() {
-		res, err := r.run(ctx, name, true)
+	defer r.limitMemory(ctx)()
+	for _, name := range jobs {
+		if ctx.Err() != nil {
+			errs = append(errs, fmt.Errorf("etl: interrupted before job %s: %w", name, context.Cause(ctx)))
+			break
+		}
+		// A batch of one job is a plain run: its rows and their derived facts commit together.
+		alone := len(jobs) == 1
+		res, err := r.run(ctx, name, !alone)
 		out = append(out, res)
 		if err != nil {
 			errs = append(errs, err)
-			if ctx.Err() != nil {
-				break
-			}
+		} else if alone && res.Status == StatusSuccess {
+			r.committed(res.DataVersion)
 		}
 	}
 	if err := r.RefreshIfPending(ctx); err != nil {
@@ -150,11 +164,8 @@ func (r *Runner) RefreshIfPending(ctx context.Context) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("etl.RefreshIfPending: commit: %w", err)
 	}
-	r.opts.DB.SetVersion(version)
 	r.opts.Logger.Info("derived tables refreshed", "data_version", version, "duration_seconds", time.Since(start).Seconds())
-	if r.opts.OnCommit != nil {
-		r.opts.OnCommit(version)
-	}
+	r.committed(version)
 	return nil
 }
 
@@ -190,14 +201,31 @@ func (r *Runner) commitVersion(ctx context.Context, tx *sql.Tx) (int64, error) {
 // bad rows, refresh derived tables, bump the data version and record the run in one transaction.
 // The run is recorded in etl_runs whatever happens; a failed run changes no data.
 func (r *Runner) Run(ctx context.Context, job string) (RunResult, error) {
+	defer r.limitMemory(ctx)()
 	res, err := r.run(ctx, job, false)
 	if err == nil && res.Status == StatusSuccess {
-		r.opts.DB.SetVersion(res.DataVersion)
-		if r.opts.OnCommit != nil {
-			r.opts.OnCommit(res.DataVersion)
-		}
+		r.committed(res.DataVersion)
 	}
 	return res, err
+}
+
+// limitMemory lowers DuckDB's memory limit for a load (schema.DB.LimitForLoad) and returns the
+// function that restores it; a load whose limit could not be lowered runs under the normal one.
+func (r *Runner) limitMemory(ctx context.Context) (restore func()) {
+	restore, err := r.opts.DB.LimitForLoad(ctx)
+	if err != nil {
+		r.opts.Logger.Warn("etl: the load runs under the normal memory limit", "err", err)
+		return func() {}
+	}
+	return restore
+}
+
+// committed publishes a data version a job's transaction committed.
+func (r *Runner) committed(version int64) {
+	r.opts.DB.SetVersion(version)
+	if r.opts.OnCommit != nil {
+		r.opts.OnCommit(version)
+	}
 }
 
 // run runs one job; batch defers the refresh and the version bump to RefreshIfPending.
@@ -278,18 +306,28 @@ func (r *Runner) load(ctx context.Context, conn *sql.Conn, spec *source.Spec, ru
 		return total, err
 	}
 	lk := &lookups{tables: map[string]string{}}
-	// The first file is staged and classified before the transaction begins: the temp tables
-	// are then ordinary committed tables, which the merge reads at about twice the speed of
-	// tables in the transaction's local storage. Only temp tables change before the
-	// transaction, so a failed run still changes nothing. (Later files are staged inside it:
-	// the staging tables hold one file at a time.)
-	start := time.Now()
-	var first *staged
-	if len(files) > 0 {
-		var err error
-		if first, err = r.prepareFile(ctx, conn, spec, target, files[0], lk); err != nil {
-			return total, fmt.Errorf("%s: %w", files[0].name, err)
+	// Every file is staged and classified before the transaction begins: the temp tables are
+	// then ordinary committed tables, which the merge reads at about twice the speed of tables
+	// in the transaction's local storage. Only temp tables change before the transaction, so a
+	// failed run still changes nothing.
+	if err := startBatch(ctx, conn); err != nil {
+		return total, err
+	}
+	preps := make([]*staged, len(files))
+	present := make([]bool, len(files))
+	took := make([]time.Duration, len(files))
+	batched := false
+	for i, f := range files {
+		start := time.Now()
+		p, err := r.prepareFile(ctx, conn, spec, target, f, lk)
+		if err == nil && p != nil {
+			err = collect(ctx, conn, i, spec.Format, !batched)
+			batched = true
 		}
+		if err != nil {
+			return total, fmt.Errorf("%s: %w", f.name, err)
+		}
+		preps[i], present[i], took[i] = p, p != nil, time.Since(start)
 	}
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
@@ -320,15 +358,16 @@ func (r *Runner) load(ctx context.Context, conn *sql.Conn, spec *source.Spec, ru
 			fmt.Fprintf(r.opts.Progress, "%s: %s: gone, %s\n", spec.Name, e.name, stateWords(state))
 		}
 	}
-	for i, f := range files {
-		p := first
-		if i > 0 {
-			start = time.Now()
-			if p, err = r.prepareFile(ctx, conn, spec, target, f, lk); err != nil {
-				return total, fmt.Errorf("%s: %w", f.name, err)
-			}
+	merged := make([]counts, len(files))
+	if batched {
+		start := time.Now()
+		if merged, err = mergeBatch(ctx, tx, spec.Name, runID, target, files, present); err != nil {
+			return total, err
 		}
-		c, state, err := r.mergeFile(ctx, tx, spec, target, runID, f, p)
+		r.opts.Logger.Debug("batch merged", "job", spec.Name, "files", len(files), "duration_seconds", time.Since(start).Seconds())
+	}
+	for i, f := range files {
+		c, state, err := r.mergeFile(ctx, tx, spec, target, runID, f, preps[i], merged[i])
 		if err != nil {
 			return total, fmt.Errorf("%s: %w", f.name, err)
 		}
@@ -350,7 +389,7 @@ func (r *Runner) load(ctx context.Context, conn *sql.Conn, spec *source.Spec, ru
 				note = ", " + stateWords(state)
 			}
 			fmt.Fprintf(r.opts.Progress, "%s: %s: %d read, %d loaded, %d quarantined, %d duplicate%s (%.2fs)\n",
-				spec.Name, f.name, c.read, c.loaded, c.quarantined, c.duplicate, note, time.Since(start).Seconds())
+				spec.Name, f.name, c.read, c.loaded, c.quarantined, c.duplicate, note, took[i].Seconds())
 		}
 	}
 	if err := r.finishLoad(ctx, tx, runID, len(files), total, batch); err != nil {
@@ -408,12 +447,12 @@ func (r *Runner) prepareFile(ctx context.Context, conn *sql.Conn, spec *source.S
 	return st, nil
 }
 
-// mergeFile merges the prepared file (stg, cls) inside tx and returns its counts and manifest
-// state. An empty file (st nil) is treated like a deleted one (fileGone): by default the rows it
-// loaded before stay and the manifest says it is empty; on_missing: retract removes them.
+// mergeFile completes one file of the job inside tx, after the batch merge gave its counts c:
+// the reader's rejects join the quarantine and the manifest records the file. An empty file
+// (st nil) is treated like a deleted one (fileGone): by default the rows it loaded before stay
+// and the manifest says it is empty; on_missing: retract removes them.
 func (r *Runner) mergeFile(ctx context.Context, tx *sql.Tx, spec *source.Spec, target schema.Target,
-	runID int64, f fileInfo, st *staged) (counts, string, error) {
-	var c counts
+	runID int64, f fileInfo, st *staged, c counts) (counts, string, error) {
 	if st == nil {
 		state, rows := stateEmpty, f.prevRows
 		if f.loaded && spec.OnMissing == source.Retract {
@@ -423,10 +462,6 @@ func (r *Runner) mergeFile(ctx context.Context, tx *sql.Tx, spec *source.Spec, t
 			state, rows = stateRetracted, 0
 		}
 		return c, state, recordFile(ctx, tx, spec.Name, runID, f, rows, state)
-	}
-	c, err := merge(ctx, tx, spec.Name, runID, target, f, spec.Format)
-	if err != nil {
-		return c, "", err
 	}
 	if err := quarantineRejected(ctx, tx, spec.Name, runID, f.name, st.rejected); err != nil {
 		return c, "", err

@@ -42,6 +42,8 @@ type DB struct {
 	Path      string
 	connector *duckdb.Connector
 	readOnly  bool
+	// duckMem and loadMem are DuckDB's memory_limit settings: normally, and while the ETL loads.
+	duckMem, loadMem string
 	// version mirrors data_version in memory: read at Open, set by the ETL after each commit
 	// (the only writer is in this process), so caches can key on it without a query.
 	version atomic.Int64
@@ -57,6 +59,10 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		opts.MemoryLimit = "2GiB"
 	}
 	duckMem, err := duckDBMemoryLimit(opts.MemoryLimit)
+	if err != nil {
+		return nil, fmt.Errorf("schema.Open: memory_limit: %w", err)
+	}
+	loadMem, err := memoryShare(opts.MemoryLimit, loadShare)
 	if err != nil {
 		return nil, fmt.Errorf("schema.Open: memory_limit: %w", err)
 	}
@@ -99,6 +105,8 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		Path:      path,
 		connector: connector,
 		readOnly:  opts.ReadOnly,
+		duckMem:   duckMem,
+		loadMem:   loadMem,
 	}
 	db.Write.SetMaxOpenConns(1)
 	db.Read.SetMaxOpenConns(opts.Readers)
@@ -184,6 +192,20 @@ func (db *DB) drain() error {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// LimitForLoad lowers DuckDB's memory_limit to the load share of the budget (loadShare) until
+// restore is called: an ETL load spills sooner instead of growing the process past its budget.
+// The limit is the database's, so queries running meanwhile share it; a reader connection opened
+// meanwhile sets the normal limit again (best effort while serving).
+func (db *DB) LimitForLoad(ctx context.Context) (restore func(), err error) {
+	if _, err := db.Write.ExecContext(ctx, "SET memory_limit = '"+db.loadMem+"'"); err != nil {
+		return nil, fmt.Errorf("schema.DB.LimitForLoad: %w", err)
+	}
+	return func() {
+		// Not ctx: the normal limit comes back also after a cancelled load.
+		_, _ = db.Write.ExecContext(context.Background(), "SET memory_limit = '"+db.duckMem+"'")
+	}, nil
 }
 
 // DataVersion returns the version bumped by every ETL commit.

@@ -39,3 +39,36 @@ func TestOpenGivesDuckDBItsShare(t *testing.T) {
 		t.Error("Open with memory_limit lots: no error")
 	}
 }
+
+// TestLimitForLoad: during a load DuckDB's memory_limit is a quarter of the budget (2 GiB →
+// 512 MiB, as DuckDB prints it), and restore gives back three quarters (1.5 GiB).
+func TestLimitForLoad(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, "", Options{MemoryLimit: "2GiB"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	limit := func() string {
+		t.Helper()
+		var s string
+		if err := db.Write.QueryRowContext(ctx, "SELECT current_setting('memory_limit')").Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	if got := limit(); got != "1.5 GiB" {
+		t.Fatalf("normal limit %q, want 1.5 GiB", got)
+	}
+	restore, err := db.LimitForLoad(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := limit(); got != "512.0 MiB" {
+		t.Fatalf("load limit %q, want 512.0 MiB", got)
+	}
+	restore()
+	if got := limit(); got != "1.5 GiB" {
+		t.Fatalf("restored limit %q, want 1.5 GiB", got)
+	}
+}

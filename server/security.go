@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ltc-analytics/ltc/auth"
+	"github.com/ltc-analytics/ltc/internal/queryslot"
 )
 
 // Security configures authentication, TLS, CORS and the request limits. The zero value serves
@@ -356,8 +357,11 @@ func (s *security) limitQueries(next http.Handler) http.Handler {
 			s.refuse(w, r, http.StatusServiceUnavailable, CodeOverloaded, "server busy: too many queries running, retry shortly")
 			return
 		}
-		defer release()
-		next.ServeHTTP(w, r)
+		// The slot travels in the context: a request that only waits for another request's
+		// shared computation gives it back meanwhile (queryslot.Yield, in the KPI engine).
+		slot := queryslot.New(release, s.slots.acquire)
+		defer slot.Done()
+		next.ServeHTTP(w, r.WithContext(queryslot.With(r.Context(), slot)))
 	})
 }
 

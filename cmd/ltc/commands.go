@@ -48,20 +48,13 @@ func runETL(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if len(jobs) == 0 {
 		jobs = a.runner.Jobs()
 	}
-	var errs []error
-	for _, job := range jobs {
-		if ctx.Err() != nil {
-			// Interrupted (SIGINT/SIGTERM): the running job rolled back; the rest do not start.
-			errs = append(errs, fmt.Errorf("interrupted before job %s: %w", job, context.Cause(ctx)))
-			break
-		}
-		res, err := a.runner.Run(ctx, job)
+	// One batch: each job commits its rows, the derived tables are rebuilt once at the end.
+	// Interrupted (SIGINT/SIGTERM), the running job rolls back and the rest do not start.
+	results, err := a.runner.RunBatch(ctx, jobs)
+	for _, res := range results {
 		printRun(stdout, res)
-		if err != nil {
-			errs = append(errs, err)
-		}
 	}
-	return errors.Join(errs...)
+	return err
 }
 
 func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {

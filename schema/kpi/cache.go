@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/ltc-analytics/ltc/internal/bytecache"
+	"github.com/ltc-analytics/ltc/internal/queryslot"
 )
 
 // flightState counts the callers waiting for one in-flight computation, so that the shared
@@ -93,6 +94,7 @@ func (e *Engine) shared(ctx context.Context, key string, fn func(context.Context
 	f := &e.fl
 	f.mu.Lock()
 	st := f.m[key]
+	joined := st != nil
 	if st == nil {
 		runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 		st = &flightState{ctx: runCtx, cancel: cancel}
@@ -111,6 +113,11 @@ func (e *Engine) shared(ctx context.Context, key string, fn func(context.Context
 	})
 	f.mu.Unlock()
 
+	if joined {
+		// Only waiting for another caller's run: the request's query slot is free meanwhile.
+		resume := queryslot.Yield(ctx)
+		defer resume()
+	}
 	select {
 	case res := <-ch:
 		e.leave(key, st)

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/ltc-analytics/ltc/schema"
@@ -58,6 +59,8 @@ type Engine struct {
 
 	cache *resultCache
 	fl    flights
+	// unsorted counts the cases incremental refreshes rewrote since kpi_case was last sorted (recluster).
+	unsorted atomic.Int64
 }
 
 // gate is a gate stage and the stage it guards.

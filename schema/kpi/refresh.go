@@ -61,7 +61,7 @@ func (e *Engine) Refresh(ctx context.Context, tx *sql.Tx) (err error) {
 			return fmt.Errorf("model fingerprint: %w", err)
 		}
 	}
-	return nil
+	return e.recluster(ctx, tx, full, touched)
 }
 
 // derivedVersion changes whenever the definitions Refresh writes change, so that warehouses built
