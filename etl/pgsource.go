@@ -87,8 +87,16 @@ func (r *Runner) runDatabase(ctx context.Context, conn *sql.Conn, spec *source.S
 	if err := r.prepareActivityMap(ctx, conn); err != nil {
 		return err
 	}
+	// The rows read are classified and collected as a batch of one file before the transaction
+	// begins, as file sources' are (mergeBatch).
 	if read.st.rows > 0 {
 		if err := classify(ctx, conn, spec, target, read.st, r.opts.Resolve, &lookups{tables: map[string]string{}}); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		if err := startBatch(ctx, conn); err != nil {
+			return err
+		}
+		if err := collect(ctx, conn, 0, spec.Format, true); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
 	}
@@ -106,9 +114,11 @@ func (r *Runner) runDatabase(ctx context.Context, conn *sql.Conn, spec *source.S
 	var c counts
 	switch {
 	case read.st.rows > 0:
-		if c, err = merge(ctx, tx, spec.Name, res.RunID, target, f, spec.Format); err != nil {
+		cs, err := mergeBatch(ctx, tx, spec.Name, res.RunID, target, []fileInfo{f}, []bool{true})
+		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
+		c = cs[0]
 		c.read = read.st.rows
 		if err := keyQuarantine(ctx, tx, res.RunID, spec, target); err != nil {
 			return err
