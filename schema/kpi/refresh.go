@@ -348,7 +348,7 @@ func (e *Engine) aggSQL() *sqlBuilder {
 	fmt.Fprintf(&sb, " CAST(count(*) FILTER (WHERE %s AND tmpl) AS INTEGER) AS tmpl_used,", tmplCond)
 	// The variant: positions in event order. An unordered list sorted afterwards is much cheaper
 	// than an ordered aggregate; ord·64 + pos sorts by ord (pos < 64).
-	sb.WriteString(" array_to_string(list_transform(list_sort(list(ord * 64 + pos)), x -> x % 64), '.') AS variant")
+	sb.WriteString(" array_to_string(list_transform(list_sort(list(ord * 64 + pos)), lambda x: x % 64), '.') AS variant")
 	sb.WriteString(" FROM _kpi_ev GROUP BY case_id")
 	return (&sqlBuilder{}).add(sb.String())
 }
