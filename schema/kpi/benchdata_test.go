@@ -69,12 +69,12 @@ func buildBench(n int) (*Engine, *schema.DB, error) {
 		 FROM range(`+N+`) t(i)`,
 		`INSERT INTO leads SELECT 'L' || i, start, CASE i % 3 WHEN 0 THEN 'Web' WHEN 1 THEN 'Event' ELSE 'Partner' END, NULL, NULL,
 		   'E' || (i % 50), 'BU' || (i % 5), 'R' || (i % 3), 'S' || (i % 2), NULL, NULL, NULL,
-		   CASE WHEN i % 5 = 0 THEN NULL ELSE 'O' || i END, 'bench' FROM bcase`,
+		   CASE WHEN i % 5 = 0 THEN NULL ELSE 'O' || i END, 'bench', NULL FROM bcase`, // attributes: none
 		`INSERT INTO opportunities SELECT case_id, 'L' || i, NULL, 'E' || (i % 50), 'BU' || (i % 5), 'R' || (i % 3), 'S' || (i % 2),
 		   product, NULL, start + INTERVAL 2 DAY,
 		   CASE WHEN furthest >= 8 OR i % 3 = 0 THEN start + to_days(CAST(10 + i % 20 AS INTEGER)) END,
-		   CASE WHEN furthest >= 8 THEN 'won' WHEN i % 3 = 0 THEN 'lost' ELSE 'open' END, 1000 + i % 5000, 'EUR', 'bench'
-		 FROM bcase WHERE i % 5 <> 0`,
+		   CASE WHEN furthest >= 8 THEN 'won' WHEN i % 3 = 0 THEN 'lost' ELSE 'open' END, 1000 + i % 5000, 'EUR', 'bench', NULL
+		 FROM bcase WHERE i % 5 <> 0`, // attributes: none
 		// Stage events: stage k at start + k·(1..3 days), branch stages only on complex cases,
 		// rework of needs_analysis on every 7th case, a personal activity on every other case.
 		`INSERT INTO stage_events (case_id, stage, activity, occurred_at, actor_id, actor_role, outcome, template_used, source, seq, _file)

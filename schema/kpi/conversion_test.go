@@ -188,6 +188,23 @@ func BenchmarkFunnel(b *testing.B) {
 	b.Run("naive", func(b *testing.B) { naive(b, "funnel", s) })
 }
 
+// BenchmarkFunnelByRegionMonthly is conversion by region by month: one funnel request grouped by
+// region with a monthly series per group (each group's own series from the same scan).
+func BenchmarkFunnelByRegionMonthly(b *testing.B) {
+	eng := benchEngine(b)
+	ctx := context.Background()
+	s := benchScope()
+	s.GroupBy, s.Grain = []string{"region"}, GrainMonth
+	b.Run("engine", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := eng.Funnel(ctx, s, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("naive", func(b *testing.B) { naive(b, "funnelByRegionMonthly", s) })
+}
+
 func BenchmarkLeadConversion(b *testing.B) {
 	eng := benchEngine(b)
 	ctx := context.Background()
