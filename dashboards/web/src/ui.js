@@ -178,3 +178,19 @@ export function table(cols, rows, rowAttrs) {
 export function callout(text, kind = 'info') {
   return h('p.callout.' + kind, text);
 }
+
+// sidePanel opens (or replaces) the side panel #id over the page: a dialog with a title, a
+// subtitle, a close button and Escape to close, in the loading state with a skeleton body. It
+// returns the panel and its body, for the caller to fill and set data-state on.
+export function sidePanel(id, attrs, title, subtitle, close) {
+  const body = h('div.panel-body', h('div.skeleton', h('span'), h('span'), h('span')));
+  const panel = h(`aside#${id}.panel`, { role: 'dialog', 'data-state': 'loading', ...attrs },
+    h('header.card-head', h('div', h('h2', title), h('p.sub', subtitle)),
+      h('button.ghost', { type: 'button', onclick: close, 'aria-label': 'Close' }, '✕')), body);
+  const old = document.getElementById(id);
+  if (old) old.replaceWith(panel);
+  else document.body.append(panel);
+  const onKey = (e) => { if (e.key === 'Escape') { document.removeEventListener('keydown', onKey); close(); } };
+  document.addEventListener('keydown', onKey);
+  return { panel, body };
+}

@@ -3,7 +3,7 @@
 // case's event timeline (the `case` param opens it, so a drill-down is a shareable link too).
 
 import { kpiSpec } from '../catalog.js';
-import { h, card, tile, tiles, table, EMPTY, chartBox } from '../ui.js';
+import { h, card, tile, tiles, table, EMPTY, chartBox, sidePanel } from '../ui.js';
 import { KPI, gql } from '../api.js';
 import { scope, grainFor } from '../state.js';
 import { lines, bars, COLORS } from '../charts.js';
@@ -227,15 +227,10 @@ export async function openCase(ctx) {
   const gate = ctx.params.get('vgate');
   const kind = ctx.params.get('vkind');
   const enteredAt = Date.parse(ctx.params.get('vat') || '');
-  const body = h('div.panel-body', h('div.skeleton', h('span'), h('span'), h('span')));
-  const next = h('aside#case-panel.panel', { role: 'dialog', 'aria-label': `Case ${id}`, 'data-case': id, 'data-state': 'loading' },
-    h('header.card-head', h('div', h('h2', `Case ${id}`), h('p.sub', 'Every event of the case, in order; gate outcomes and personal-tier activities included')),
-      h('button.ghost', { type: 'button', onclick: close, 'aria-label': 'Close' }, '✕')), body);
-  if (panel) panel.replaceWith(next);
-  else document.body.append(next);
-  panel = next;
-  const onKey = (e) => { if (e.key === 'Escape') { document.removeEventListener('keydown', onKey); close(); } };
-  document.addEventListener('keydown', onKey);
+  const opened = sidePanel('case-panel', { 'aria-label': `Case ${id}`, 'data-case': id }, `Case ${id}`,
+    'Every event of the case, in order; gate outcomes and personal-tier activities included', close);
+  panel = opened.panel;
+  const body = opened.body;
   try {
     const r = await gql('query CaseTimeline($id: ID!) { caseTimeline(caseId: $id) { stage activity occurredAt actorId actorRole outcome templateUsed source seq } }', { id });
     const ev = r.get('caseTimeline');

@@ -6,7 +6,7 @@
 import { kpiSpec } from '../catalog.js';
 import { gql } from '../api.js';
 import { scope, dims } from '../state.js';
-import { h, table } from '../ui.js';
+import { h, table, sidePanel } from '../ui.js';
 import { FORMATS, kpi, kpiChange, groupName, count } from '../format.js';
 
 // EXPLAINABLE are the catalog KPIs explainChange splits (the sales cycle on its mean).
@@ -49,16 +49,11 @@ export async function openExplain(ctx) {
   }
   const spec = kpiSpec({ kpi: name });
   const close = () => ctx.setParams({ explain: null });
-  const body = h('div.panel-body', h('div.skeleton', h('span'), h('span'), h('span')));
-  const next = h('aside#explain-panel.panel', { role: 'dialog', 'aria-label': `Why ${spec.label} moved`, 'data-kpi': name, 'data-state': 'loading' },
-    h('header.card-head', h('div', h('h2', `Why ${spec.label.toLowerCase()} moved`),
-      h('p.sub', 'Against the previous period of equal length; mix = the value\'s share changed, rate = the value did better or worse')),
-    h('button.ghost', { type: 'button', onclick: close, 'aria-label': 'Close' }, '✕')), body);
-  if (panel) panel.replaceWith(next);
-  else document.body.append(next);
-  panel = next;
-  const onKey = (e) => { if (e.key === 'Escape') { document.removeEventListener('keydown', onKey); close(); } };
-  document.addEventListener('keydown', onKey);
+  const opened = sidePanel('explain-panel', { 'aria-label': `Why ${spec.label} moved`, 'data-kpi': name },
+    `Why ${spec.label.toLowerCase()} moved`,
+    'Against the previous period of equal length; mix = the value\'s share changed, rate = the value did better or worse', close);
+  panel = opened.panel;
+  const body = opened.body;
   try {
     const by = dims().map((d) => d.key);
     const r = await gql(QUERY, { kpi: name, s: scope(ctx.params, { groupByNames: by }) });
