@@ -25,7 +25,7 @@ func (r *Resolver) explainChange(ctx context.Context, name string, in model.Scop
 		for j, c := range sp.Contributions {
 			ms.Contributions[j] = &model.ChangeContribution{Value: c.Value, Current: c.Current, Previous: c.Previous,
 				N: int(c.N), PreviousN: int(c.PreviousN), Weight: c.Weight, PreviousWeight: c.PreviousWeight,
-				Mix: c.Mix, Rate: c.Rate, Total: c.Total}
+				Mix: c.Mix, Rate: c.Rate, Total: c.Total, Median: c.Median, PreviousMedian: c.PreviousMedian}
 		}
 		out.Splits[i] = ms
 	}

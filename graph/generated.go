@@ -136,9 +136,11 @@ type ComplexityRoot struct {
 
 	ChangeContribution struct {
 		Current        func(childComplexity int) int
+		Median         func(childComplexity int) int
 		Mix            func(childComplexity int) int
 		N              func(childComplexity int) int
 		Previous       func(childComplexity int) int
+		PreviousMedian func(childComplexity int) int
 		PreviousN      func(childComplexity int) int
 		PreviousWeight func(childComplexity int) int
 		Rate           func(childComplexity int) int
@@ -1157,6 +1159,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ChangeContribution.Current(childComplexity), true
+	case "ChangeContribution.median":
+		if e.ComplexityRoot.ChangeContribution.Median == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeContribution.Median(childComplexity), true
 	case "ChangeContribution.mix":
 		if e.ComplexityRoot.ChangeContribution.Mix == nil {
 			break
@@ -1175,6 +1183,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ChangeContribution.Previous(childComplexity), true
+	case "ChangeContribution.previousMedian":
+		if e.ComplexityRoot.ChangeContribution.PreviousMedian == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeContribution.PreviousMedian(childComplexity), true
 	case "ChangeContribution.previousN":
 		if e.ComplexityRoot.ChangeContribution.PreviousN == nil {
 			break
@@ -4001,6 +4015,10 @@ func (ec *executionContext) childFields_ChangeContribution(ctx context.Context, 
 		return ec.fieldContext_ChangeContribution_rate(ctx, field)
 	case "total":
 		return ec.fieldContext_ChangeContribution_total(ctx, field)
+	case "median":
+		return ec.fieldContext_ChangeContribution_median(ctx, field)
+	case "previousMedian":
+		return ec.fieldContext_ChangeContribution_previousMedian(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ChangeContribution", field.Name)
 }
@@ -7652,6 +7670,52 @@ func (ec *executionContext) _ChangeContribution_total(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_ChangeContribution_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChangeContribution", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ChangeContribution_median(ctx context.Context, field graphql.CollectedField, obj *model.ChangeContribution) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChangeContribution_median(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Median, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ChangeContribution_median(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChangeContribution", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ChangeContribution_previousMedian(ctx context.Context, field graphql.CollectedField, obj *model.ChangeContribution) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChangeContribution_previousMedian(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PreviousMedian, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ChangeContribution_previousMedian(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ChangeContribution", field, false, false, "Float")
 }
 
@@ -20111,6 +20175,16 @@ func (ec *executionContext) _ChangeContribution(ctx context.Context, sel ast.Sel
 		case "total":
 			out.Values[i] = ec._ChangeContribution_total(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "median":
+			out.Values[i] = ec._ChangeContribution_median(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "previousMedian":
+			out.Values[i] = ec._ChangeContribution_previousMedian(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:

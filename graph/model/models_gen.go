@@ -197,6 +197,10 @@ type ChangeContribution struct {
 	Rate float64 `json:"rate"`
 	// mix + rate.
 	Total float64 `json:"total"`
+	// For a duration split on its mean (sales_cycle): the value's own median now, in days (null otherwise or without cases).
+	Median *float64 `json:"median,omitempty"`
+	// For a duration split on its mean: the value's own median in the previous period, in days.
+	PreviousMedian *float64 `json:"previousMedian,omitempty"`
 }
 
 // Why a KPI moved: its value and one split per dimension.

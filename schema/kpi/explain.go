@@ -35,6 +35,14 @@ var explainable = map[string]func(ctx context.Context, e *Engine, s Scope) (*Bre
 	},
 }
 
+// explainMedian maps a duration KPI split on its mean to its medians, which ExplainChange reports
+// per value beside the split (each value's own change: medians do not add up).
+var explainMedian = map[string]func(ctx context.Context, e *Engine, s Scope) (*Breakdown[Value], error){
+	"sales_cycle": func(ctx context.Context, e *Engine, s Scope) (*Breakdown[Value], error) {
+		return pick(e.CycleTimes(ctx, s))(func(c CycleTimes) Value { return c.Sales.P50 })
+	},
+}
+
 // Explainable lists the catalog KPIs ExplainChange splits, sorted.
 func Explainable() []string {
 	out := make([]string, 0, len(explainable))
@@ -71,6 +79,9 @@ type Contribution struct {
 	// Mix = (Weight − PreviousWeight) × the previous KPI used for it; Rate = Weight × (Current −
 	// that previous KPI); Total = Mix + Rate.
 	Mix, Rate, Total float64
+	// Median and PreviousMedian are the value's own medians, for a duration split on its mean
+	// (nil otherwise, or without cases on that side).
+	Median, PreviousMedian *float64
 }
 
 // DimensionSplit is a KPI's change split over the values of one dimension; its Mix and Rate add up
@@ -113,7 +124,13 @@ func (e *Engine) ExplainChange(ctx context.Context, name string, s Scope, dims [
 			return nil, err
 		}
 		out.Value = bd.Total
-		out.Splits = append(out.Splits, split(d, bd))
+		sp := split(d, bd)
+		if med, ok := explainMedian[name]; ok {
+			if err := medians(ctx, e, med, ds, &sp); err != nil {
+				return nil, err
+			}
+		}
+		out.Splits = append(out.Splits, sp)
 	}
 	return out, nil
 }
@@ -153,4 +170,27 @@ func split(dim string, bd *Breakdown[Value]) DimensionSplit {
 		return math.Abs(out.Contributions[i].Total) > math.Abs(out.Contributions[j].Total)
 	})
 	return out
+}
+
+// medians fills each contribution of sp with its value's own medians from med over scope s.
+func medians(ctx context.Context, e *Engine, med func(context.Context, *Engine, Scope) (*Breakdown[Value], error), s Scope, sp *DimensionSplit) error {
+	bd, err := med(ctx, e, s)
+	if err != nil {
+		return err
+	}
+	byValue := map[string]Value{}
+	for _, g := range bd.Groups {
+		byValue[g.Key[sp.Dimension]] = g.Result
+	}
+	for i := range sp.Contributions {
+		c := &sp.Contributions[i]
+		v, ok := byValue[c.Value]
+		if ok && v.N > 0 {
+			c.Median = &v.Value
+		}
+		if ok && v.PreviousN > 0 {
+			c.PreviousMedian = &v.Previous
+		}
+	}
+	return nil
 }

@@ -91,6 +91,35 @@ func TestExplainChangeAddsUp(t *testing.T) {
 			}
 		}
 	}
+	// The sales cycle splits on its mean and reports each value's own median beside it.
+	x, err := eng.ExplainChange(ctx, "sales_cycle", s, []string{"business_unit"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bs := s
+	bs.GroupBy = []string{"business_unit"}
+	ct, err := eng.CycleTimes(ctx, bs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, g := range ct.Groups {
+		for _, c := range x.Splits[0].Contributions {
+			if c.Value != g.Key["business_unit"] || g.Result.Sales.P50.N == 0 {
+				continue
+			}
+			checked++
+			if c.Median == nil || *c.Median != g.Result.Sales.P50.Value {
+				t.Errorf("sales cycle median of %s = %v, cycle times say %v", c.Value, c.Median, g.Result.Sales.P50.Value)
+			}
+		}
+	}
+	if checked == 0 {
+		t.Error("no business unit has a sales cycle in March: the median check checked nothing")
+	}
+	if x, err := eng.ExplainChange(ctx, "win_rate", s, []string{"business_unit"}); err != nil || x.Splits[0].Contributions[0].Median != nil {
+		t.Errorf("a rate carries a median: %+v, %v", x, err)
+	}
 	for _, bad := range []struct {
 		kpi  string
 		dims []string
