@@ -21,8 +21,10 @@ import (
 
 // explainable maps a catalog KPI that splits this way to the breakdown it is read from.
 var explainable = map[string]func(ctx context.Context, e *Engine, s Scope) (*Breakdown[Value], error){
-	"lead_conversion": func(ctx context.Context, e *Engine, s Scope) (*Breakdown[Value], error) { return e.LeadConversion(ctx, s) },
-	"win_rate":        func(ctx context.Context, e *Engine, s Scope) (*Breakdown[Value], error) { return e.WinRate(ctx, s) },
+	"lead_conversion": func(ctx context.Context, e *Engine, s Scope) (*Breakdown[Value], error) {
+		return e.LeadConversion(ctx, s)
+	},
+	"win_rate": func(ctx context.Context, e *Engine, s Scope) (*Breakdown[Value], error) { return e.WinRate(ctx, s) },
 	"adoption": func(ctx context.Context, e *Engine, s Scope) (*Breakdown[Value], error) {
 		return pick(e.Adoption(ctx, s))(func(a Adoption) Value { return a.Rate })
 	},
