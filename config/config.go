@@ -149,6 +149,9 @@ type KPI struct {
 	// AdoptionFrom is the stage from which a case counts for adoption KPIs (default: every case);
 	// e.g. opportunity_created, when lead-only cases would trivially "adopt" the lead stages.
 	AdoptionFrom string `yaml:"adoption_from"`
+	// MinSample is the n below which a KPI value is flagged lowSample (drawn faint, never read as a
+	// change; default 30). The shipped alert rules keep their own minimum of 30 cases.
+	MinSample int `yaml:"min_sample"`
 }
 
 // ETL configures behaviour shared by all sources.
@@ -292,6 +295,9 @@ func (c *Config) validate(file string) error {
 		if _, err := time.Parse(time.DateOnly, c.KPI.SprintAnchor); err != nil {
 			errs = append(errs, fmt.Errorf("kpi.sprint_anchor %q: want YYYY-MM-DD", c.KPI.SprintAnchor))
 		}
+	}
+	if c.KPI.MinSample < 0 || c.KPI.MinSample > 1_000_000 {
+		errs = append(errs, fmt.Errorf("kpi.min_sample %d: want 1..1000000 (0 means the default, 30)", c.KPI.MinSample))
 	}
 	if c.KPI.MetricsMaxLabels < 0 {
 		errs = append(errs, fmt.Errorf("kpi.metrics_max_labels %d: want a positive number (0 means the default, 50)", c.KPI.MetricsMaxLabels))

@@ -29,7 +29,7 @@ func kpiOptions(cfg *config.Config) kpi.Options {
 	if cfg.KPI.SprintAnchor != "" {
 		anchor, _ = time.Parse(time.DateOnly, cfg.KPI.SprintAnchor) // validated by config.Load
 	}
-	return kpi.Options{SprintAnchor: anchor, AdoptionFrom: cfg.KPI.AdoptionFrom, Dimensions: cfg.Dimensions}
+	return kpi.Options{SprintAnchor: anchor, AdoptionFrom: cfg.KPI.AdoptionFrom, Dimensions: cfg.Dimensions, MinSample: cfg.KPI.MinSample}
 }
 
 // loadServeConfig loads the config of `ltc serve`; a read-only replica may run without one

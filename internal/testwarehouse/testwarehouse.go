@@ -114,7 +114,7 @@ func loadConfig(tb testing.TB, cfg *config.Config, now time.Time) *Warehouse {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { db.Close() })
-	opts := kpi.Options{AdoptionFrom: cfg.KPI.AdoptionFrom, Dimensions: cfg.Dimensions}
+	opts := kpi.Options{AdoptionFrom: cfg.KPI.AdoptionFrom, Dimensions: cfg.Dimensions, MinSample: cfg.KPI.MinSample}
 	if !now.IsZero() {
 		opts.Now = func() time.Time { return now }
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"time"
 
@@ -63,8 +64,16 @@ func timeKey(t time.Time) string {
 // scope of ctx (RowScope): from the LRU cache
 // when present, else computed once however many callers ask at the same time (singleflight).
 // Results are shared between callers and must be treated as read-only.
-func cached[T any](ctx context.Context, e *Engine, name, args string, fn func(context.Context) (T, error)) (T, error) {
+func cached[T any](ctx context.Context, e *Engine, name, args string, compute func(context.Context) (T, error)) (T, error) {
 	var zero T
+	// Every result leaves the engine with LowSample set by the engine's minimum n.
+	fn := func(c context.Context) (T, error) {
+		r, err := compute(c)
+		if err == nil {
+			flagLowSample(reflect.ValueOf(&r), e.minSample())
+		}
+		return r, err
+	}
 	if e.cache == nil {
 		return fn(ctx)
 	}
@@ -149,4 +158,43 @@ func (e *Engine) leave(key string, st *flightState) {
 	if last {
 		st.cancel()
 	}
+}
+
+// valueType is the type flagLowSample sets LowSample on.
+var valueType = reflect.TypeFor[Value]()
+
+// flagLowSample sets LowSample to N < min on every Value reachable from v through pointers,
+// exported struct fields, slices and arrays: one threshold for every family, group, bucket and field.
+func flagLowSample(v reflect.Value, min int64) {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if !v.IsNil() {
+			flagLowSample(v.Elem(), min)
+		}
+	case reflect.Struct:
+		if v.Type() == valueType {
+			if v.CanSet() {
+				x := v.Addr().Interface().(*Value)
+				x.LowSample = x.N < min
+			}
+			return
+		}
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				flagLowSample(v.Field(i), min)
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		for i := range v.Len() {
+			flagLowSample(v.Index(i), min)
+		}
+	}
+}
+
+// minSample is the engine's minimum n (Options.MinSample, default MinSample).
+func (e *Engine) minSample() int64 {
+	if e.opts.MinSample > 0 {
+		return int64(e.opts.MinSample)
+	}
+	return MinSample
 }

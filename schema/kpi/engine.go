@@ -39,6 +39,8 @@ type Options struct {
 	// a built-in, reading its Attribute from the cases' attributes map. Check reports invalid ones,
 	// which New leaves out.
 	Dimensions []schema.Dimension
+	// MinSample is the n below which a value is flagged LowSample; 0 means MinSample (30).
+	MinSample int
 }
 
 // Engine answers KPI queries over the derived tables that Refresh maintains.

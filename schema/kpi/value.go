@@ -21,11 +21,13 @@ type Value struct {
 	// deals, events); nil for other values and for an undefined rate.
 	Low  *float64 `json:"low"`
 	High *float64 `json:"high"`
-	// LowSample is N < MinSample: too few to read a change into (drawn faint, never alerted on).
+	// LowSample is N below the engine's minimum n (Options.MinSample, default MinSample): too few to
+	// read a change into (drawn faint, never alerted on).
 	LowSample bool `json:"lowSample"`
 }
 
-// MinSample is the n below which a value is flagged LowSample (DESIGN §5, reading a number honestly).
+// MinSample is the default n below which a value is flagged LowSample (DESIGN §5, reading a number
+// honestly); Options.MinSample changes it per engine.
 const MinSample = 30
 
 // wilson returns the 95% Wilson score interval of the proportion p over n trials.
