@@ -227,9 +227,11 @@ func TestSoak(t *testing.T) {
 	if len(all) == 0 {
 		t.Fatal("no request completed")
 	}
-	if len(rss) >= 4 {
-		// Stable: the peak of the last quarter stays within 1.5× the first half's peak, or 150 MB of it
-		// plus the two result caches' budgets (2 × 64 MiB), which a short soak is still filling.
+	// Stable, over a soak long enough to tell a leak from warm-up (make soak: 2 minutes): the peak of
+	// the last quarter stays within 1.5× the first half's peak, or 150 MB of it plus the two result
+	// caches' budgets (2 × 64 MiB). make test's 15 s soak is still warming up DuckDB's buffers, the
+	// caches and the ETL (one CI run grew 332 → 637 MB, far under the budget): it checks the budget only.
+	if len(rss) >= 4 && *soakDuration >= time.Minute {
 		half, quarter := rss[:len(rss)/2], rss[len(rss)*3/4:]
 		peak := func(ss []sample) int64 {
 			var m int64
