@@ -13,6 +13,7 @@ import (
 	"github.com/99designs/gqlgen/client"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
+	"github.com/ltc-analytics/ltc/internal/testwarehouse"
 	"github.com/ltc-analytics/ltc/schema"
 	"github.com/ltc-analytics/ltc/schema/kpi"
 )
@@ -117,30 +118,8 @@ func newKPIFixture(t testing.TB) (*schema.DB, *kpi.Engine) {
 	exec(`INSERT INTO payments (payment_id, invoice_id, received_at, amount, _file) VALUES ('P1', 'I1', ?, 600, 'fx')`, day("03-31"))
 
 	eng := kpi.New(db, model, kpi.Options{SprintAnchor: day("03-03"), Now: func() time.Time { return day("06-01") }})
-	refreshEngine(t, db, eng)
+	testwarehouse.Refresh(t, db, eng)
 	return db, eng
-}
-
-// refreshEngine runs the engine's Refresh in a writer transaction and bumps the data version, as the ETL does.
-func refreshEngine(t testing.TB, db *schema.DB, eng *kpi.Engine) {
-	t.Helper()
-	ctx := context.Background()
-	tx, err := db.Write.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback()
-	if err := eng.Refresh(ctx, tx); err != nil {
-		t.Fatal(err)
-	}
-	var v int64
-	if err := tx.QueryRowContext(ctx, "UPDATE data_version SET version = version + 1, updated_at = now() RETURNING version").Scan(&v); err != nil {
-		t.Fatal(err)
-	}
-	if err := tx.Commit(); err != nil {
-		t.Fatal(err)
-	}
-	db.SetVersion(v)
 }
 
 const (

@@ -144,3 +144,27 @@ func repoRoot() string {
 	_, file, _, _ := runtime.Caller(0)
 	return filepath.Join(filepath.Dir(file), "..", "..")
 }
+
+// Refresh runs eng's Refresh in a writer transaction and bumps the data version, as the ETL does,
+// for tests that write canonical rows themselves. schema/kpi's and initiative's own tests keep a
+// copy: importing this package from them would be an import cycle (it imports kpi and config).
+func Refresh(tb testing.TB, db *schema.DB, eng *kpi.Engine) {
+	tb.Helper()
+	ctx := context.Background()
+	tx, err := db.Write.BeginTx(ctx, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer tx.Rollback()
+	if err := eng.Refresh(ctx, tx); err != nil {
+		tb.Fatal(err)
+	}
+	var v int64
+	if err := tx.QueryRowContext(ctx, "UPDATE data_version SET version = version + 1, updated_at = now() RETURNING version").Scan(&v); err != nil {
+		tb.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		tb.Fatal(err)
+	}
+	db.SetVersion(v)
+}
