@@ -836,7 +836,7 @@ type QuarantinedRow struct {
 	RunID int `json:"runId"`
 	// Name of the ETL job.
 	Job string `json:"job"`
-	// Source file (or URL) the row came from.
+	// Where the row came from: the source file's path, or `postgres:<job>/<table>` (or `postgres:<job>/query`) for a database source.
 	File string `json:"file"`
 	// 1-based line number in the source file; null when the source has no line numbers.
 	Line *int `json:"line,omitempty"`
