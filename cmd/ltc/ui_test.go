@@ -51,9 +51,15 @@ const (
 )
 
 const (
-	width, height = 1280, 800
-	renderTimeout = 90 * time.Second
+	// width, height is the desktop viewport; tabletWidth, tabletHeight a tablet in portrait.
+	width, height             = 1440, 900
+	tabletWidth, tabletHeight = 820, 1180
+	renderTimeout             = 90 * time.Second
 )
+
+// pages are the dashboard's pages in nav order (dashboards/web/src/state.js PAGES; testScreenshots
+// checks the nav against it).
+var pages = []string{"overview", "funnel", "valuestream", "adoption", "cash", "diagnosis", "initiative"}
 
 // TestDashboards is the end-to-end test of every page; the subtests share one server and one browser.
 func TestDashboards(t *testing.T) {
@@ -79,6 +85,32 @@ func TestDashboards(t *testing.T) {
 	t.Run("empty", func(t *testing.T) { testEmpty(t, browser, base, art) })
 	t.Run("error", func(t *testing.T) { testError(t, browser, base, art) })
 	t.Run("budget", func(t *testing.T) { testBudget(t, browser, base) })
+	t.Run("screenshots", func(t *testing.T) { testScreenshots(t, browser, base, art) })
+}
+
+// testScreenshots writes a full-page screenshot of every page at the desktop and the tablet width
+// for review (their paths are logged), one load per page and width; no page may overflow
+// horizontally or fail a card.
+func testScreenshots(t *testing.T, browser context.Context, base, art string) {
+	for _, vp := range []struct{ w, h int64 }{{width, height}, {tabletWidth, tabletHeight}} {
+		tb := openTab(t, browser, base, vp.w, vp.h)
+		for i, page := range pages {
+			if i == 0 {
+				tb.load("#/" + page)
+				if nav := tb.eval(`[...document.querySelectorAll('nav a')].map(a => a.dataset.page)`); fmt.Sprint(nav) != fmt.Sprint(pages) {
+					t.Errorf("the nav lists %v, the test screenshots %v", nav, pages)
+				}
+			} else {
+				tb.navigate("#/" + page)
+			}
+			tb.noCardErrors()
+			if over := tb.eval(`document.documentElement.scrollWidth - document.documentElement.clientWidth`); over.(float64) > 0 {
+				t.Errorf("%s at %dpx overflows horizontally by %vpx", page, vp.w, over)
+			}
+			tb.screenshot(art, fmt.Sprintf("%s-%d", page, vp.w))
+		}
+		tb.noConsoleErrors()
+	}
 }
 
 // --- overview -------------------------------------------------------------------------------------
@@ -182,7 +214,7 @@ func testOverview(t *testing.T, browser context.Context, base, art string) {
 	}
 
 	// A tablet in portrait: one column, nothing wider than the screen.
-	tb.do(chromedp.EmulateViewport(820, 1180))
+	tb.do(chromedp.EmulateViewport(tabletWidth, tabletHeight))
 	tb.act(`new Promise(r => setTimeout(r, 300))`)
 	if over := tb.eval(`document.documentElement.scrollWidth - document.documentElement.clientWidth`); over.(float64) > 0 {
 		t.Errorf("tablet layout overflows horizontally by %vpx", over)
@@ -795,7 +827,10 @@ func testOneBottleneck(t *testing.T, browser context.Context, base string) {
 // testEmpty opens pages over a period without data: every card says so, none fails.
 func testEmpty(t *testing.T, browser context.Context, base, art string) {
 	tb := openTab(t, browser, base, width, height)
-	for _, page := range []string{"overview", "funnel", "valuestream", "adoption", "cash", "diagnosis"} {
+	for _, page := range pages {
+		if page == "initiative" { // its windows come from the initiative, not the period
+			continue
+		}
 		tb.navigate("#/" + page + "?period=custom&from=2001-01-01&to=2001-01-31")
 		tb.noCardErrors()
 		if n := tb.eval(`document.querySelectorAll('#page [data-state=empty]').length`); n.(float64) == 0 {
@@ -849,7 +884,6 @@ func testError(t *testing.T, browser context.Context, base, art string) {
 // testBudget loads every page in a fresh tab and counts its GraphQL requests and the bytes of
 // JavaScript and CSS transferred; then moves between pages inside the app.
 func testBudget(t *testing.T, browser context.Context, base string) {
-	pages := []string{"overview", "funnel", "valuestream", "adoption", "cash", "diagnosis", "initiative"}
 	for _, page := range pages {
 		tb := openTab(t, browser, base, width, height)
 		tb.load("#/" + page)
