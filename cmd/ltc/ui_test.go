@@ -90,7 +90,7 @@ func TestDashboards(t *testing.T) {
 
 // testScreenshots writes a full-page screenshot of every page at the desktop and the tablet width
 // for review (their paths are logged), one load per page and width; no page may overflow
-// horizontally or fail a card.
+// horizontally, hide table columns or fail a card.
 func testScreenshots(t *testing.T, browser context.Context, base, art string) {
 	for _, vp := range []struct{ w, h int64 }{{width, height}, {tabletWidth, tabletHeight}} {
 		tb := openTab(t, browser, base, vp.w, vp.h)
@@ -106,6 +106,10 @@ func testScreenshots(t *testing.T, browser context.Context, base, art string) {
 			tb.noCardErrors()
 			if over := tb.eval(`document.documentElement.scrollWidth - document.documentElement.clientWidth`); over.(float64) > 0 {
 				t.Errorf("%s at %dpx overflows horizontally by %vpx", page, vp.w, over)
+			}
+			// A table wider than its card hides columns behind a scroll bar nobody sees.
+			if cut := tb.eval(`[...document.querySelectorAll('#page .table-wrap')].filter(w => w.scrollWidth > w.clientWidth + 1).map(w => w.closest('[data-card]').dataset.card)`); len(cut.([]any)) > 0 {
+				t.Errorf("%s at %dpx: the tables of %v are wider than their cards", page, vp.w, cut)
 			}
 			tb.screenshot(art, fmt.Sprintf("%s-%d", page, vp.w))
 		}
