@@ -316,6 +316,7 @@ func testFunnel(t *testing.T, browser context.Context, base, art string) {
 	}
 	before := checkFunnel(t, tb, base, scope, "BUSINESS_UNIT")
 	tb.noCardErrors()
+	checkMaturity(t, tb, base)
 	tb.screenshot(art, "funnel")
 
 	// Side by side by region instead of business unit.
@@ -362,6 +363,34 @@ func checkFunnel(t *testing.T, tb *tab, base string, scope map[string]any, by st
 		t.Errorf("side by side by %s shows %v, API groups %v", by, head, groups)
 	}
 	return reach
+}
+
+// checkMaturity: the funnel says, beside its previous-period comparisons, that reach and lead
+// conversion are still maturing, in the catalog's words; win rate, final once closed, does not.
+func checkMaturity(t *testing.T, tb *tab, base string) {
+	t.Helper()
+	note := map[string]string{}
+	for _, k := range at(graphql(t, base, `{ catalog { kpis { name maturity } } }`, nil), "catalog", "kpis").([]any) {
+		if m, ok := at(k, "maturity").(string); ok {
+			note[at(k, "name").(string)] = m
+		}
+	}
+	if note["stage_reached"] == "" || note["lead_conversion"] == "" || note["win_rate"] != "" {
+		t.Fatalf("catalog maturity notes: %v", note)
+	}
+	// The reach table's previous-period column is marked and the note follows the table.
+	head := tb.eval(`[...document.querySelectorAll('[data-card=reach] th')].map(th => th.textContent).pop()`)
+	after := tb.eval(`document.querySelector('[data-card=reach] .table-wrap').nextElementSibling?.textContent ?? ''`).(string)
+	if head != "Prev. period †" || !strings.HasPrefix(after, "† ") || !strings.Contains(after, note["stage_reached"][1:]) {
+		t.Errorf("funnel reach: previous-period column %q, then %q; want it marked and followed by %q", head, after, note["stage_reached"])
+	}
+	// The tiles: a maturing KPI's comparison carries the note, a final one's does not.
+	for key, kpi := range map[string]string{"leadConversion": "lead_conversion", "winRate": "win_rate"} {
+		m := tb.eval(fmt.Sprintf(`document.querySelector('[data-card=conversion] [data-kpi=%s] .tile-meta + .maturity')?.title ?? ''`, key)).(string)
+		if want := note[kpi]; (want == "") != (m == "") || (want != "" && !strings.Contains(m, want[1:])) {
+			t.Errorf("%s tile: maturity note %q beside its comparison, catalog %q", key, m, want)
+		}
+	}
 }
 
 // --- value stream ---------------------------------------------------------------------------------
