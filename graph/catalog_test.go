@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/99designs/gqlgen/client"
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/ltc-analytics/ltc/graph/model"
@@ -126,5 +127,37 @@ func TestClientErrorsAndWarnings(t *testing.T) {
 	w := text(r["extensions"])
 	if !strings.Contains(w, `filter business_unit: no case has the value \"Nrth\" (values: North, South)`) || !strings.Contains(w, `no case \"Z9\"`) {
 		t.Errorf("warnings: %s", text(r))
+	}
+}
+
+// TestCatalogMaturityAPI: the catalog serves each KPI's maturity note as declared, null for a KPI
+// that is final once its period has ended.
+func TestCatalogMaturityAPI(t *testing.T) {
+	var resp struct {
+		Catalog struct {
+			Kpis []struct {
+				Name     string
+				Maturity *string
+			}
+		}
+	}
+	client.New(newKPIHandler(t)).MustPost(`{ catalog { kpis { name maturity } } }`, &resp)
+	got := map[string]*string{}
+	for _, k := range resp.Catalog.Kpis {
+		got[k.Name] = k.Maturity
+	}
+	for _, k := range kpi.Catalog() {
+		m, ok := got[k.Name]
+		switch {
+		case !ok:
+			t.Errorf("the catalog does not serve %s", k.Name)
+		case k.Maturity == "" && m != nil:
+			t.Errorf("%s: maturity %q, want null", k.Name, *m)
+		case k.Maturity != "" && (m == nil || *m != k.Maturity):
+			t.Errorf("%s: maturity %v, want %q", k.Name, m, k.Maturity)
+		}
+	}
+	if got["lead_conversion"] == nil || got["win_rate"] != nil {
+		t.Errorf("lead conversion's maturity %v (want a note), win rate's %v (want null)", got["lead_conversion"], got["win_rate"])
 	}
 }

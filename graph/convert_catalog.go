@@ -25,7 +25,7 @@ func catalog(ctx context.Context, e *kpi.Engine) (*model.Catalog, error) {
 			Name: k.Name, Title: k.Title, Unit: model.KpiUnit(strings.ToUpper(string(k.Unit))),
 			Direction: model.KpiDirection(strings.ToUpper(string(k.Direction))), RangeOn: k.RangeOn, Over: k.Over,
 			Definition: k.Definition, Section: k.Section, Milestones: schema.MilestoneStrings(k.Milestones),
-			MissingMilestones: schema.MilestoneStrings(e.Missing(k)), Fields: k.Fields,
+			MissingMilestones: schema.MilestoneStrings(e.Missing(k)), Fields: k.Fields, Maturity: nonEmpty(k.Maturity),
 		})
 	}
 	for _, d := range e.Dimensions() {

@@ -399,6 +399,7 @@ type ComplexityRoot struct {
 		Definition        func(childComplexity int) int
 		Direction         func(childComplexity int) int
 		Fields            func(childComplexity int) int
+		Maturity          func(childComplexity int) int
 		Milestones        func(childComplexity int) int
 		MissingMilestones func(childComplexity int) int
 		Name              func(childComplexity int) int
@@ -2210,6 +2211,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.KpiDefinition.Fields(childComplexity), true
+	case "KpiDefinition.maturity":
+		if e.ComplexityRoot.KpiDefinition.Maturity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KpiDefinition.Maturity(childComplexity), true
 	case "KpiDefinition.milestones":
 		if e.ComplexityRoot.KpiDefinition.Milestones == nil {
 			break
@@ -4539,6 +4546,8 @@ func (ec *executionContext) childFields_KpiDefinition(ctx context.Context, field
 		return ec.fieldContext_KpiDefinition_missingMilestones(ctx, field)
 	case "fields":
 		return ec.fieldContext_KpiDefinition_fields(ctx, field)
+	case "maturity":
+		return ec.fieldContext_KpiDefinition_maturity(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type KpiDefinition", field.Name)
 }
@@ -12097,6 +12106,29 @@ func (ec *executionContext) _KpiDefinition_fields(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_KpiDefinition_fields(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("KpiDefinition", field, false, false, "String")
+}
+
+func (ec *executionContext) _KpiDefinition_maturity(ctx context.Context, field graphql.CollectedField, obj *model.KpiDefinition) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KpiDefinition_maturity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Maturity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_KpiDefinition_maturity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("KpiDefinition", field, false, false, "String")
 }
 
@@ -21889,6 +21921,11 @@ func (ec *executionContext) _KpiDefinition(ctx context.Context, sel ast.Selectio
 		case "fields":
 			out.Values[i] = ec._KpiDefinition_fields(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "maturity":
+			out.Values[i] = ec._KpiDefinition_maturity(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:

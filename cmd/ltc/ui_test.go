@@ -51,9 +51,15 @@ const (
 )
 
 const (
-	width, height = 1280, 800
-	renderTimeout = 90 * time.Second
+	// width, height is the desktop viewport; tabletWidth, tabletHeight a tablet in portrait.
+	width, height             = 1440, 900
+	tabletWidth, tabletHeight = 820, 1180
+	renderTimeout             = 90 * time.Second
 )
+
+// pages are the dashboard's pages in nav order (dashboards/web/src/state.js PAGES; testScreenshots
+// checks the nav against it).
+var pages = []string{"overview", "funnel", "valuestream", "adoption", "cash", "diagnosis", "initiative"}
 
 // TestDashboards is the end-to-end test of every page; the subtests share one server and one browser.
 func TestDashboards(t *testing.T) {
@@ -79,6 +85,36 @@ func TestDashboards(t *testing.T) {
 	t.Run("empty", func(t *testing.T) { testEmpty(t, browser, base, art) })
 	t.Run("error", func(t *testing.T) { testError(t, browser, base, art) })
 	t.Run("budget", func(t *testing.T) { testBudget(t, browser, base) })
+	t.Run("screenshots", func(t *testing.T) { testScreenshots(t, browser, base, art) })
+}
+
+// testScreenshots writes a full-page screenshot of every page at the desktop and the tablet width
+// for review (their paths are logged), one load per page and width; no page may overflow
+// horizontally, hide table columns or fail a card.
+func testScreenshots(t *testing.T, browser context.Context, base, art string) {
+	for _, vp := range []struct{ w, h int64 }{{width, height}, {tabletWidth, tabletHeight}} {
+		tb := openTab(t, browser, base, vp.w, vp.h)
+		for i, page := range pages {
+			if i == 0 {
+				tb.load("#/" + page)
+				if nav := tb.eval(`[...document.querySelectorAll('nav a')].map(a => a.dataset.page)`); fmt.Sprint(nav) != fmt.Sprint(pages) {
+					t.Errorf("the nav lists %v, the test screenshots %v", nav, pages)
+				}
+			} else {
+				tb.navigate("#/" + page)
+			}
+			tb.noCardErrors()
+			if over := tb.eval(`document.documentElement.scrollWidth - document.documentElement.clientWidth`); over.(float64) > 0 {
+				t.Errorf("%s at %dpx overflows horizontally by %vpx", page, vp.w, over)
+			}
+			// A table wider than its card hides columns behind a scroll bar nobody sees.
+			if cut := tb.eval(`[...document.querySelectorAll('#page .table-wrap')].filter(w => w.scrollWidth > w.clientWidth + 1).map(w => w.closest('[data-card]').dataset.card)`); len(cut.([]any)) > 0 {
+				t.Errorf("%s at %dpx: the tables of %v are wider than their cards", page, vp.w, cut)
+			}
+			tb.screenshot(art, fmt.Sprintf("%s-%d", page, vp.w))
+		}
+		tb.noConsoleErrors()
+	}
 }
 
 // --- overview -------------------------------------------------------------------------------------
@@ -182,7 +218,7 @@ func testOverview(t *testing.T, browser context.Context, base, art string) {
 	}
 
 	// A tablet in portrait: one column, nothing wider than the screen.
-	tb.do(chromedp.EmulateViewport(820, 1180))
+	tb.do(chromedp.EmulateViewport(tabletWidth, tabletHeight))
 	tb.act(`new Promise(r => setTimeout(r, 300))`)
 	if over := tb.eval(`document.documentElement.scrollWidth - document.documentElement.clientWidth`); over.(float64) > 0 {
 		t.Errorf("tablet layout overflows horizontally by %vpx", over)
@@ -280,6 +316,7 @@ func testFunnel(t *testing.T, browser context.Context, base, art string) {
 	}
 	before := checkFunnel(t, tb, base, scope, "BUSINESS_UNIT")
 	tb.noCardErrors()
+	checkMaturity(t, tb, base)
 	tb.screenshot(art, "funnel")
 
 	// Side by side by region instead of business unit.
@@ -326,6 +363,34 @@ func checkFunnel(t *testing.T, tb *tab, base string, scope map[string]any, by st
 		t.Errorf("side by side by %s shows %v, API groups %v", by, head, groups)
 	}
 	return reach
+}
+
+// checkMaturity: the funnel says, beside its previous-period comparisons, that reach and lead
+// conversion are still maturing, in the catalog's words; win rate, final once closed, does not.
+func checkMaturity(t *testing.T, tb *tab, base string) {
+	t.Helper()
+	note := map[string]string{}
+	for _, k := range at(graphql(t, base, `{ catalog { kpis { name maturity } } }`, nil), "catalog", "kpis").([]any) {
+		if m, ok := at(k, "maturity").(string); ok {
+			note[at(k, "name").(string)] = m
+		}
+	}
+	if note["stage_reached"] == "" || note["lead_conversion"] == "" || note["win_rate"] != "" {
+		t.Fatalf("catalog maturity notes: %v", note)
+	}
+	// The reach table's previous-period column is marked and the note follows the table.
+	head := tb.eval(`[...document.querySelectorAll('[data-card=reach] th')].map(th => th.textContent).pop()`)
+	after := tb.eval(`document.querySelector('[data-card=reach] .table-wrap').nextElementSibling?.textContent ?? ''`).(string)
+	if head != "Prev. period †" || !strings.HasPrefix(after, "† ") || !strings.Contains(after, note["stage_reached"][1:]) {
+		t.Errorf("funnel reach: previous-period column %q, then %q; want it marked and followed by %q", head, after, note["stage_reached"])
+	}
+	// The tiles: a maturing KPI's comparison carries the note, a final one's does not.
+	for key, kpi := range map[string]string{"leadConversion": "lead_conversion", "winRate": "win_rate"} {
+		m := tb.eval(fmt.Sprintf(`document.querySelector('[data-card=conversion] [data-kpi=%s] .tile-meta + .maturity')?.title ?? ''`, key)).(string)
+		if want := note[kpi]; (want == "") != (m == "") || (want != "" && !strings.Contains(m, want[1:])) {
+			t.Errorf("%s tile: maturity note %q beside its comparison, catalog %q", key, m, want)
+		}
+	}
 }
 
 // --- value stream ---------------------------------------------------------------------------------
@@ -795,7 +860,10 @@ func testOneBottleneck(t *testing.T, browser context.Context, base string) {
 // testEmpty opens pages over a period without data: every card says so, none fails.
 func testEmpty(t *testing.T, browser context.Context, base, art string) {
 	tb := openTab(t, browser, base, width, height)
-	for _, page := range []string{"overview", "funnel", "valuestream", "adoption", "cash", "diagnosis"} {
+	for _, page := range pages {
+		if page == "initiative" { // its windows come from the initiative, not the period
+			continue
+		}
 		tb.navigate("#/" + page + "?period=custom&from=2001-01-01&to=2001-01-31")
 		tb.noCardErrors()
 		if n := tb.eval(`document.querySelectorAll('#page [data-state=empty]').length`); n.(float64) == 0 {
@@ -849,7 +917,6 @@ func testError(t *testing.T, browser context.Context, base, art string) {
 // testBudget loads every page in a fresh tab and counts its GraphQL requests and the bytes of
 // JavaScript and CSS transferred; then moves between pages inside the app.
 func testBudget(t *testing.T, browser context.Context, base string) {
-	pages := []string{"overview", "funnel", "valuestream", "adoption", "cash", "diagnosis", "initiative"}
 	for _, page := range pages {
 		tb := openTab(t, browser, base, width, height)
 		tb.load("#/" + page)

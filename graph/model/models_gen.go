@@ -686,6 +686,12 @@ type KpiDefinition struct {
 	MissingMilestones []string `json:"missingMilestones"`
 	// The GraphQL fields that return it, as Type.field.
 	Fields []string `json:"fields"`
+	// Why the value of a recent period is not final yet, in one sentence, or null when it is final once
+	// its period has ended. Set on the KPIs that count an outcome arriving after the timestamp their range
+	// applies to (funnel reach and conversion, lead conversion, adoption, rework, compliance, collection
+	// rate…): the previous period, one period length older, has had longer to mature, so a comparison with
+	// it is read with this in mind. The dashboards show it beside every previous-period comparison.
+	Maturity *string `json:"maturity,omitempty"`
 }
 
 // A KPI measured over some business units in a window [from, to).

@@ -5,22 +5,29 @@ import (
 	"fmt"
 )
 
+// adoptionMaturity is adoption's maturity note (KPI.Maturity): a case is measured up to the furthest
+// stage it has reached so far.
+const adoptionMaturity = "cases started in the period have yet to reach their later stages, where a skipped stage counts against them: the previous period's cases have had one period longer"
+
 // adoptionKPIs are process adoption's KPIs (DESIGN §5.5).
 var adoptionKPIs = []KPI{
 	{Name: "adoption", Title: "Process adoption", Unit: UnitRatio, Direction: HigherIsBetter, Section: "5.5",
 		RangeOn: "case start (first event of any tier)", Over: "cases with a staged event",
 		Definition: "cases that recorded every non-gate stage expected on their branch up to the furthest stage reached / cases",
-		Fields:     []string{"Adoption.rate"}},
+		Fields:     []string{"Adoption.rate"}, Maturity: adoptionMaturity},
 	{Name: "adoption_coverage", Title: "Stage coverage", Unit: UnitRatio, Direction: HigherIsBetter, Section: "5.5",
 		RangeOn: "case start (first event of any tier)", Over: "cases with a staged event",
-		Definition: "mean share of the expected stages a case recorded", Fields: []string{"Adoption.coverage"}},
+		Definition: "mean share of the expected stages a case recorded", Fields: []string{"Adoption.coverage"},
+		Maturity: adoptionMaturity},
 	{Name: "template_adoption", Title: "Template adoption", Unit: UnitRatio, Direction: HigherIsBetter, Section: "5.5",
 		RangeOn: "case start (first event of any tier)", Over: "events on stages with a template",
-		Definition: "events with template_used / events on stages where a template applies", Fields: []string{"Adoption.template"}},
+		Definition: "events with template_used / events on stages where a template applies", Fields: []string{"Adoption.template"},
+		Maturity: "cases started in the period have yet to record their later events on template stages: the previous period's cases have had one period longer"},
 	{Name: "iron_triangle_coverage", Title: "Iron-triangle coverage", Unit: UnitRatio, Direction: HigherIsBetter, Section: "5.5",
 		RangeOn: "case start (first event of any tier)", Over: "cases past the model's iron_triangle_after stage",
 		Definition: "cases with sales, solution and delivery all assigned / cases past the stage the team is due after",
-		Fields:     []string{"Adoption.ironTriangle"}},
+		Fields:     []string{"Adoption.ironTriangle"},
+		Maturity:   "cases started in the period have yet to pass the stage the team is due after and to have every role assigned: the previous period's cases have had one period longer"},
 }
 
 // Adoption is process adoption (DESIGN §5.5) for a cohort of cases.

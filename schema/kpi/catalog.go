@@ -52,6 +52,16 @@ type KPI struct {
 	Milestones []schema.Milestone `json:"milestones"`
 	// Fields are the GraphQL fields ("Type.field") that return the KPI.
 	Fields []string `json:"fields"`
+	// Maturity, when set, is one sentence saying why the value of a recent period is not final
+	// (DESIGN §5, reading a number honestly): the KPI counts an outcome that can happen after the
+	// timestamp its range applies to (a cohort by case start, lead creation or invoice issue, or a
+	// stage that can still repeat), so a case's contribution changes as it goes on, and the previous
+	// period, one period length older, has had longer to mature than the current one. Dashboards show
+	// it beside every previous-period comparison of the KPI. Empty when the value is final once its
+	// period has ended: the range applies to the outcome itself (cycle times and the value stream on
+	// the cycle's end event, win rate and won value on closing, promise kept on acceptance) or the
+	// value is taken as of the period end (receivables, DSO, ageing).
+	Maturity string `json:"maturity,omitempty"`
 }
 
 // Catalog returns every KPI, by family in the order of DESIGN §5.

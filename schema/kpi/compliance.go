@@ -10,11 +10,16 @@ import (
 	"time"
 )
 
+// gateLateMaturity is the maturity note (KPI.Maturity) of the violation kinds a later gate pass moves
+// a case between.
+const gateLateMaturity = "a gate missing before its stage can still be passed later, turning the violation into a late one: the previous period's cases have had one period longer"
+
 // complianceKPIs are process compliance's KPIs (DESIGN §5.6).
 var complianceKPIs = []KPI{
 	{Name: "compliance", Title: "Process compliance", Unit: UnitRatio, Direction: HigherIsBetter, Section: "5.6",
 		RangeOn: "the case's first entry of a guarded stage", Over: "cases that entered a guarded stage",
-		Definition: "cases with no gate violation / cases that entered any guarded stage", Fields: []string{"Compliance.rate"}},
+		Definition: "cases with no gate violation / cases that entered any guarded stage", Fields: []string{"Compliance.rate"},
+		Maturity: "cases that entered a guarded stage in the period can still enter a later one and break its gate: the previous period's cases have had one period longer"},
 	{Name: "gate_compliance", Title: "Gate compliance", Unit: UnitRatio, Direction: HigherIsBetter, Section: "5.6",
 		RangeOn: "the case's first entry of the guarded stage", Over: "cases that entered the guarded stage",
 		Definition: "cases that passed the gate at or before entering the stage it guards / cases that entered that stage",
@@ -27,13 +32,15 @@ var complianceKPIs = []KPI{
 		Definition: "cases with a passing gate event at or before their first entry of the guarded stage", Fields: []string{"GateCompliance.compliant"}},
 	{Name: "gate_missing", Title: "Violations: gate missing", Unit: UnitCount, Direction: LowerIsBetter, Section: "5.6",
 		RangeOn: "the case's first entry of the guarded stage", Over: "cases",
-		Definition: "cases with no gate event before entering the guarded stage", Fields: []string{"GateCompliance.missing"}},
+		Definition: "cases with no gate event before entering the guarded stage", Fields: []string{"GateCompliance.missing"},
+		Maturity: gateLateMaturity},
 	{Name: "gate_failed", Title: "Violations: gate failed", Unit: UnitCount, Direction: LowerIsBetter, Section: "5.6",
 		RangeOn: "the case's first entry of the guarded stage", Over: "cases",
 		Definition: "cases whose gate events before the guarded stage all failed", Fields: []string{"GateCompliance.failed"}},
 	{Name: "gate_late", Title: "Violations: gate passed late", Unit: UnitCount, Direction: LowerIsBetter, Section: "5.6",
 		RangeOn: "the case's first entry of the guarded stage", Over: "cases",
-		Definition: "cases that passed the gate only after entering the guarded stage", Fields: []string{"GateCompliance.late"}},
+		Definition: "cases that passed the gate only after entering the guarded stage", Fields: []string{"GateCompliance.late"},
+		Maturity: gateLateMaturity},
 	{Name: "promise_kept", Title: "Delivery promise kept", Unit: UnitRatio, Direction: HigherIsBetter, Section: "5.6",
 		RangeOn: "the delivery's accepted_at", Over: "deliveries accepted",
 		Definition: "deliveries accepted by the committed delivery date / deliveries accepted", Fields: []string{"Compliance.promiseKept"}},

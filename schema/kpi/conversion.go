@@ -6,18 +6,23 @@ import (
 	"slices"
 )
 
+// funnelMaturity is the funnel's maturity note (KPI.Maturity): reach is counted on a cohort by case start.
+const funnelMaturity = "cases started in the period can still reach later stages: the previous period's cases have had one period longer to get there"
+
 // funnelKPIs are the funnel's KPIs (DESIGN §5.1), per stage of the model.
 var funnelKPIs = []KPI{
 	{Name: "stage_reached", Title: "Cases reaching the stage", Unit: UnitCount, Direction: Neutral, Section: "5.1",
 		RangeOn: "case start (first event of any tier)", Over: "cases started",
-		Definition: "cases with at least one event of the stage", Fields: []string{"FunnelStage.reached"}},
+		Definition: "cases with at least one event of the stage", Fields: []string{"FunnelStage.reached"},
+		Maturity: funnelMaturity},
 	{Name: "stage_conversion", Title: "Conversion from the previous stage", Unit: UnitRatio, Direction: HigherIsBetter, Section: "5.1",
 		RangeOn: "case start (first event of any tier)", Over: "cases reaching the previous stage",
 		Definition: "of the cases that reached the stage before it on their branch, the share that reached the stage (never above 1)",
-		Fields:     []string{"FunnelStage.fromPrevious"}},
+		Fields:     []string{"FunnelStage.fromPrevious"}, Maturity: funnelMaturity},
 	{Name: "stage_reach", Title: "Reach from the first stage", Unit: UnitRatio, Direction: HigherIsBetter, Section: "5.1",
 		RangeOn: "case start (first event of any tier)", Over: "cases reaching the first stage",
-		Definition: "of the cases that reached the first stage, the share that reached the stage", Fields: []string{"FunnelStage.fromTop"}},
+		Definition: "of the cases that reached the first stage, the share that reached the stage", Fields: []string{"FunnelStage.fromTop"},
+		Maturity: funnelMaturity},
 }
 
 // conversionKPIs are lead conversion and win rate (DESIGN §5.2).
@@ -25,7 +30,8 @@ var conversionKPIs = []KPI{
 	{Name: "lead_conversion", Title: "Lead conversion", Unit: UnitRatio, Direction: HigherIsBetter, Section: "5.2",
 		RangeOn: "the lead's created_at", Over: "leads created",
 		Definition: "leads converted (with an opportunity, a converted_at, or the status converted) / leads created",
-		Fields:     []string{"Query.leadConversion", "Diagnosis.leadConversion"}},
+		Fields:     []string{"Query.leadConversion", "Diagnosis.leadConversion"},
+		Maturity:   "leads created in the period can still convert: the previous period's leads have had one period longer to"},
 	{Name: "win_rate", Title: "Win rate", Unit: UnitRatio, Direction: HigherIsBetter, Section: "5.2",
 		RangeOn: "the opportunity's closed_at", Over: "deals closed won or lost",
 		Definition: "opportunities won / (won + lost)", Fields: []string{"Query.winRate", "Diagnosis.winRate"}},

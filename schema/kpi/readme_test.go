@@ -28,6 +28,9 @@ func catalogTable() string {
 		if len(k.Milestones) > 0 {
 			def += "; needs milestones " + strings.Join(schema.MilestoneStrings(k.Milestones), ", ")
 		}
+		if k.Maturity != "" {
+			def += "; still maturing in a recent period: " + k.Maturity
+		}
 		fmt.Fprintf(&b, "| %s | `%s` | %s | %s | %s | %s | §%s |\n", k.Title, k.Name, k.Unit, better[k.Direction], k.RangeOn, def, k.Section)
 	}
 	return b.String()

@@ -28,7 +28,8 @@ var valueStreamKPIs = []KPI{
 	{Name: "rework", Title: "Rework", Unit: UnitRatio, Direction: LowerIsBetter, Section: "5.4",
 		RangeOn: "the case's first entry of the stage", Over: "cases reaching the stage",
 		Definition: "cases with the stage twice or more / cases reaching it; repeatable stages are never rework",
-		Fields:     []string{"StageStream.rework"}},
+		Fields:     []string{"StageStream.rework"},
+		Maturity:   "a stage first entered in the period can still be repeated: the previous period's cases have had one period longer to repeat it"},
 }
 
 // StageStream is one stage of the value stream (DESIGN §5.4). Times are in days.

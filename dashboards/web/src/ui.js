@@ -138,6 +138,7 @@ export function tile(spec, v, points, i = 0) {
     h('div.tile-meta',
       h('span.tile-change.' + cls, change ? arrow + change : 'no comparison'),
       h('span.tile-prev', `prev. ${kpi(v, spec.unit, 'previous')}`)),
+    spec.maturity && v && v.n > 0 && v.previousN > 0 ? h('div.maturity', { title: spec.maturity }, 'still maturing') : null,
     h('div.tile-n', v && v.n > 0 ? `n = ${v.n.toLocaleString('en-US')}${ci}${low ? ' · small sample' : ''}` : 'no data in this period'));
   // The sparkline ends at the last finished bucket: a running one is partial, not a trend.
   const done = points ? points.filter((p) => !p.partial) : [];

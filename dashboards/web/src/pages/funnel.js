@@ -7,6 +7,7 @@ import { scope } from '../state.js';
 import { bars } from '../charts.js';
 import { pct, count, stage, groupName } from '../format.js';
 import { kpiRows, axisPct } from './common.js';
+import { maturityNote } from '../catalog.js';
 
 export const BY = [
   { key: 'business_unit', dim: 'BUSINESS_UNIT', label: 'Business unit' },
@@ -65,10 +66,13 @@ export async function render(ctx) {
     const box = chartBox('tall');
     body.append(box);
     bars(box, { categories: st.map((s) => stage(s.stage)), series: [{ name: 'Cases reached', data: st.map((s) => s.reached.value) }], fmt: count, horizontal: true, labels: true });
+    // Reach keeps growing as a period's cases age: the previous period's column says so.
+    const note = maturityNote('stage_reached');
     body.append(table(
-      [{ label: 'Stage' }, { label: 'Reached', num: true }, { label: 'From previous', num: true }, { label: 'From top', num: true }, { label: 'Prev. period', num: true }],
+      [{ label: 'Stage' }, { label: 'Reached', num: true }, { label: 'From previous', num: true }, { label: 'From top', num: true }, { label: note ? 'Prev. period †' : 'Prev. period', num: true }],
       st.map((s) => [stage(s.stage), count(s.reached.value), pct(s.fromPrevious.value), pct(s.fromTop.value), count(s.reached.previous)]),
       (i) => ({ 'data-stage': st[i].stage })));
+    if (note) body.append(h('p.maturity-note', { 'data-testid': 'maturity' }, `† ${note}`));
     total.csv([['stage', 'reached', 'from_previous', 'from_top', 'reached_previous'],
       ...st.map((s) => [s.stage, s.reached.value, s.fromPrevious.value, s.fromTop.value, s.reached.previous])]);
   });

@@ -45,7 +45,7 @@ export const QUERY = `query Overview($s: ScopeInput!) {
 
 export async function render(ctx) {
   const grain = grainFor(ctx.range);
-  const head = ctx.add(card({ id: 'headline', title: 'Headline KPIs', subtitle: 'This period against the previous period of equal length', wide: true, csvName: 'overview-headline' }));
+  const head = ctx.add(card({ id: 'headline', title: 'Headline KPIs', subtitle: 'This period against the previous period of equal length; “still maturing”: this period’s cases can still move the value, so the older previous period is ahead (hover for why)', wide: true, csvName: 'overview-headline' }));
   const bottleneck = ctx.add(card({ id: 'bottleneck', title: 'Where the cycle time goes', subtitle: 'Share of the sales cycle spent in each stage, cases that signed a contract in the period', csvName: 'overview-time-share' }));
   const cycles = ctx.add(card({ id: 'cycles', title: 'Cycle times', subtitle: 'Median and 90th percentile, in days', csvName: 'overview-cycle-times' }));
   const trend = ctx.add(card({ id: 'trend', title: 'Process health over time', subtitle: `Rates per ${grain.toLowerCase()}; hollow points rest on too few cases to read`, wide: true, csvName: 'overview-trend' }));
