@@ -165,7 +165,7 @@ type Group[T any] struct {
 	Key    map[string]string `json:"key"`
 	Result T                 `json:"result"`
 	// Series is the group's own time series when the scope has a grain (same buckets as the
-	// Breakdown's), for the families that compute one (every family built on the shared runner).
+	// Breakdown's), for the families that compute one (every family built on the shared runner, and Cash).
 	Series []Point[T] `json:"series,omitempty"`
 }
 
