@@ -144,8 +144,8 @@ type CycleTimes struct {
 }
 
 // CycleTimes returns the cycle times of the cases whose end event (the later of each pair) falls in
-// the scope. Percentiles interpolate linearly between the closest ranks (quantileSQL, as DuckDB's
-// quantile_cont); each median carries its order-statistics 95% interval (medianSQL) in Low and High from
+// the scope. Percentiles are DuckDB's quantile_cont (linear interpolation between the closest
+// ranks); each median carries its order-statistics 95% interval (medianSQL) in Low and High from
 // MedianIntervalMinN cases on; cases whose end precedes their start (out-of-order data) are left out. It fails with
 // ErrNotConfigured only when the model marks no cycle's milestones.
 func (e *Engine) CycleTimes(ctx context.Context, s Scope) (*Breakdown[CycleTimes], error) {
@@ -180,7 +180,7 @@ func (e *Engine) cycleTimes(ctx context.Context, s Scope) (*Breakdown[CycleTimes
 			start = c.startCol
 		}
 		d := fmt.Sprintf("((epoch_us(%s) - epoch_us(%s)) / 86400e6)", c.endCol, start)
-		aggs := append([]string{"count(*)", quantileSQL(d, 0.9), "avg(" + d + ")"}, medianSQL(d)...)
+		aggs := append([]string{"count(*)", "quantile_cont(" + d + ", 0.9)", "avg(" + d + ")"}, medianSQL(d)...)
 		qs[i] = aggQuery{table: "kpi_case", ts: c.endCol, where: fmt.Sprintf("%s <= %s", start, c.endCol), aggs: aggs}
 	}
 	// Each query's cells: n, p90, mean, then medianSQL's three (p50 and its interval's bounds).
