@@ -146,8 +146,8 @@ type CycleTimes struct {
 // CycleTimes returns the cycle times of the cases whose end event (the later of each pair) falls in
 // the scope. Percentiles are DuckDB's quantile_cont (linear interpolation between the closest
 // ranks); each median carries its order-statistics 95% interval (medianSQL) in Low and High from
-// MedianIntervalMinN cases on; cases whose end precedes their start (out-of-order data) are left out. It fails with
-// ErrNotConfigured only when the model marks no cycle's milestones.
+// MedianIntervalMinN cases on. Cases whose end precedes their start (out-of-order data) are left
+// out. It fails with ErrNotConfigured only when the model marks no cycle's milestones.
 func (e *Engine) CycleTimes(ctx context.Context, s Scope) (*Breakdown[CycleTimes], error) {
 	if err := e.check(ctx, s); err != nil {
 		return nil, err

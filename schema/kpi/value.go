@@ -56,10 +56,10 @@ const medianRankHalfWidth = 0.98
 // interpolation between the closest ranks), then x(j) and x(k) of the values sorted
 // x(1) ≤ … ≤ x(n), with j = ⌊n/2 − 0.98·√n⌋ and k = ⌈1 + n/2 + 0.98·√n⌉, each clamped to 1..n.
 // Read them with median. d is a constant SQL expression built by this package. The bounds index
-// one sorted list of the group's values (DuckDB evaluates the repeated list once per group):
-// DuckDB's quantile_disc wants a constant probability, while these ranks depend on each group's
-// n. Measured on BenchmarkCycleTimes' data, this beats reading the median and the 90th
-// percentile from the same list too (a list costs more per value than quantile_cont's state).
+// the sorted list of the group's values (one list aggregate, bound once by DuckDB), because
+// DuckDB's quantile_disc wants a constant probability while these ranks depend on each group's n.
+// The list costs more per value than quantile_cont's state: reading the median and the 90th
+// percentile from it too measured slower on BenchmarkCycleTimes' data than this.
 func medianSQL(d string) []string {
 	l, n := fmt.Sprintf("list_sort(list(%s))", d), fmt.Sprintf("count(%s)", d)
 	at := func(rank string) string {
