@@ -348,8 +348,8 @@ func cash(c *kpi.Cash) *model.Cash {
 
 func cashBreakdown(s kpi.Scope, bd *kpi.Breakdown[kpi.Cash]) *model.CashBreakdown {
 	t, g, p := breakdown(s, bd, cash,
-		func(k []*model.DimensionValue, r *model.Cash, _ []*model.CashPoint) *model.CashGroup {
-			return &model.CashGroup{Key: k, Result: r}
+		func(k []*model.DimensionValue, r *model.Cash, ps []*model.CashPoint) *model.CashGroup {
+			return &model.CashGroup{Key: k, Result: r, Series: ps}
 		},
 		func(p *kpi.Point[kpi.Cash], r *model.Cash) *model.CashPoint {
 			return &model.CashPoint{Start: p.Start, End: p.End, Complete: p.Complete, Result: r}

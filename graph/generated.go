@@ -111,6 +111,7 @@ type ComplexityRoot struct {
 	CashGroup struct {
 		Key    func(childComplexity int) int
 		Result func(childComplexity int) int
+		Series func(childComplexity int) int
 	}
 
 	CashPoint struct {
@@ -1078,6 +1079,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CashGroup.Result(childComplexity), true
+	case "CashGroup.series":
+		if e.ComplexityRoot.CashGroup.Series == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CashGroup.Series(childComplexity), true
 
 	case "CashPoint.complete":
 		if e.ComplexityRoot.CashPoint.Complete == nil {
@@ -3954,6 +3961,8 @@ func (ec *executionContext) childFields_CashGroup(ctx context.Context, field gra
 		return ec.fieldContext_CashGroup_key(ctx, field)
 	case "result":
 		return ec.fieldContext_CashGroup_result(ctx, field)
+	case "series":
+		return ec.fieldContext_CashGroup_series(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CashGroup", field.Name)
 }
@@ -7099,6 +7108,38 @@ func (ec *executionContext) fieldContext_CashGroup_result(_ context.Context, fie
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Cash(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CashGroup_series(ctx context.Context, field graphql.CollectedField, obj *model.CashGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CashGroup_series(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Series, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.CashPoint) graphql.Marshaler {
+			return ec.marshalNCashPoint2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐCashPointᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CashGroup_series(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CashGroup",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CashPoint(ctx, field)
 		},
 	}
 	return fc, nil
@@ -19984,6 +20025,11 @@ func (ec *executionContext) _CashGroup(ctx context.Context, sel ast.SelectionSet
 			}
 		case "result":
 			out.Values[i] = ec._CashGroup_result(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "series":
+			out.Values[i] = ec._CashGroup_series(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

@@ -65,7 +65,11 @@ func kpiCodes() *ErrorCodes { return KPIErrorCodes() }
 // transaction (as the ETL does) and returns the production handler over it.
 func newKPIHandler(t testing.TB) http.Handler {
 	t.Helper()
-	db, eng := newKPIFixture(t)
+	return kpiHandler(newKPIFixture(t))
+}
+
+// kpiHandler is the production handler over db and its engine eng.
+func kpiHandler(db *schema.DB, eng *kpi.Engine) http.Handler {
 	return NewHandler(NewResolver(Deps{DB: db, KPI: eng, Version: "test", Logger: quietLogger()}),
 		HandlerOptions{ErrorCodes: kpiCodes(), Logger: quietLogger()})
 }

@@ -137,6 +137,8 @@ type CashGroup struct {
 	Key []*DimensionValue `json:"key"`
 	// Cash for the group.
 	Result *Cash `json:"result"`
+	// The group's own time series when the scope has a grain: the same buckets as the breakdown's series, oldest first; empty without grain.
+	Series []*CashPoint `json:"series"`
 }
 
 // Cash for one time bucket.
@@ -384,7 +386,7 @@ type DimensionValue struct {
 
 // A duration's distribution over cases, in days; n (in each value) is the number of cases measured.
 type DurationStats struct {
-	// Median, in days (linear interpolation between the closest ranks).
+	// Median, in days (linear interpolation between the closest ranks), with its 95% order-statistics interval in low/high from 6 cases on.
 	P50Days *KpiValue `json:"p50Days"`
 	// 90th percentile, in days (linear interpolation).
 	P90Days *KpiValue `json:"p90Days"`
@@ -734,9 +736,14 @@ type KpiValue struct {
 	N int `json:"n"`
 	// How many things the previous value is computed over.
 	PreviousN int `json:"previousN"`
-	// For a rate of cases, leads, deals or events: the lower bound of its 95% Wilson interval; null otherwise or when undefined.
+	// Lower bound of the value's 95% interval, in its unit: for a rate of cases, leads, deals or events,
+	// the Wilson score interval; for a median (e.g. `DurationStats.p50Days`), the distribution-free
+	// order-statistics interval — with the n values sorted x(1) ≤ … ≤ x(n), x(j) with
+	// j = floor(n/2 − 0.98·√n) (clamped to 1..n). Null for other values, for an undefined rate and for a
+	// median over fewer than 6 values (even x(1)…x(n) covers the median with less than 95% probability).
 	Low *float64 `json:"low,omitempty"`
-	// For a rate: the upper bound of its 95% Wilson interval; null otherwise or when undefined.
+	// Upper bound of the value's 95% interval (see `low`): Wilson for a rate; for a median, x(k) with
+	// k = ceil(1 + n/2 + 0.98·√n) (clamped to 1..n). Null whenever `low` is.
 	High *float64 `json:"high,omitempty"`
 	// True when n is below 30: too few to read a change into (dashboards draw it faint; alerts ignore it).
 	LowSample bool `json:"lowSample"`

@@ -169,7 +169,7 @@ func (e *Engine) cash(ctx context.Context, s Scope, asOf time.Time) (*Breakdown[
 	b.add(") SELECT w.k")
 	dims := make([]string, nd)
 	for i, d := range s.GroupBy {
-		dims[i] = fmt.Sprintf("CASE WHEN w.k < 2 THEN r.%s END", strings.TrimPrefix(e.dimCol[d], "c."))
+		dims[i] = "r." + strings.TrimPrefix(e.dimCol[d], "c.")
 		b.add(fmt.Sprintf(", %s AS _d%d", dims[i], i))
 	}
 	if nd > 0 {
@@ -213,7 +213,7 @@ FROM r JOIN w ON r.at < w.t GROUP BY `)
 		ageing                               [5]float64
 	}
 	totals := make([]meas, len(wins))
-	groups := map[string]*[2]meas{}
+	groups := map[string][]meas{} // per window, as totals
 	keys := map[string][]string{}
 	for rows.Next() {
 		var k int
@@ -235,16 +235,13 @@ FROM r JOIN w ON r.at < w.t GROUP BY `)
 			totals[k] = m
 			continue
 		}
-		if k >= 2 {
-			continue
-		}
 		key := make([]string, nd)
 		for i, d := range ds {
 			key[i] = d.String
 		}
 		id := strings.Join(key, "\x00")
 		if groups[id] == nil {
-			groups[id] = &[2]meas{}
+			groups[id] = make([]meas, len(wins))
 			keys[id] = key
 		}
 		groups[id][k] = m
@@ -264,6 +261,16 @@ FROM r JOIN w ON r.at < w.t GROUP BY `)
 			OverdueShare: pair(o1, o0), DSO: pair(d1, d0), CollectionRate: pair(r1, r0),
 			Ageing: Ageing{NotDue: age(0), PastDue0To30: age(1), PastDue31To60: age(2), PastDue61To90: age(3), PastDueOver90: age(4)}}
 	}
+	// series is the points of the buckets from measurements per window (windows 3… are the
+	// buckets, window 2 the bucket before the first).
+	series := func(ms []meas) []Point[Cash] {
+		var ps []Point[Cash]
+		for i, t := range buckets {
+			k := 3 + i
+			ps = append(ps, point(e, s, t, build(ms[k], ms[k-1], wins[k], wins[k-1])))
+		}
+		return ps
+	}
 	out := &Breakdown[Cash]{Total: build(totals[0], totals[1], wins[0], wins[1]), Complete: e.ended(s.To)}
 	ids := make([]string, 0, len(groups))
 	for id := range groups {
@@ -275,11 +282,9 @@ FROM r JOIN w ON r.at < w.t GROUP BY `)
 		for i, d := range s.GroupBy {
 			key[d] = keys[id][i]
 		}
-		out.Groups = append(out.Groups, Group[Cash]{Key: key, Result: build(groups[id][0], groups[id][1], wins[0], wins[1])})
+		g := groups[id]
+		out.Groups = append(out.Groups, Group[Cash]{Key: key, Result: build(g[0], g[1], wins[0], wins[1]), Series: series(g)})
 	}
-	for i, t := range buckets {
-		k := 3 + i
-		out.Series = append(out.Series, point(e, s, t, build(totals[k], totals[k-1], wins[k], wins[k-1])))
-	}
+	out.Series = series(totals)
 	return out, nil
 }

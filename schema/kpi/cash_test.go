@@ -51,6 +51,51 @@ func TestCashFixture(t *testing.T) {
 	checkValue(t, "Mar DSO", bd.Series[0].Result.DSO, 600.0/1700*31, 17.5, 3, 1, f(600.0/1700*31-17.5))
 }
 
+// TestCashGroupSeries: with a grain, each business unit carries its own monthly series, the
+// breakdown's buckets. Scope [02-01, 04-01) by month; receivables are measured at each bucket's end.
+// North (I9 02-16 800, paid 300 on 02-26 and 500 on 03-05; I1 03-21 1000, paid 600 on 03-31;
+// I2 03-26 500, paid 500 on 03-30):
+//
+//	Feb: billed 800 (1 invoice), collected 300 (1), AR(03-01) = 800 − 300 = 500 over 1 invoice,
+//	     DSO = 500/800 × 28 = 17.5; previous (January) billed 0 over 0.
+//	Mar: billed 1000 + 500 = 1500 (2), collected 500 + 600 + 500 = 1600 (3),
+//	     AR(04-01) = 2300 − 1900 = 400 over 3 invoices, DSO = 400/1500 × 31; previous = February.
+//
+// South (I3 03-13 200, due 03-20, unpaid): Feb billed 0 over 0, AR 0; Mar billed 200 (1),
+// collected 0, AR 200 over 1, all overdue (share 1), DSO = 200/200 × 31 = 31 (previous undefined:
+// nothing billed in February).
+func TestCashGroupSeries(t *testing.T) {
+	eng, _ := newFixture(t)
+	s := Scope{From: at("02-01"), To: at("04-01"), GroupBy: []string{"business_unit"}, Grain: GrainMonth}
+	bd, err := eng.Cash(context.Background(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bd.Groups) != 2 || bd.Groups[0].Key["business_unit"] != "North" || bd.Groups[1].Key["business_unit"] != "South" {
+		t.Fatalf("groups = %+v", bd.Groups)
+	}
+	north, south := bd.Groups[0].Series, bd.Groups[1].Series
+	if len(north) != 2 || len(south) != 2 || !north[1].Start.Equal(at("03-01")) || !south[0].Start.Equal(at("02-01")) {
+		t.Fatalf("series: North %d points, South %d, want 2 each (Feb, Mar)", len(north), len(south))
+	}
+	feb, mar := north[0].Result, north[1].Result
+	checkValue(t, "North Feb billed", feb.Billed, 800, 0, 1, 0, f(800))
+	checkValue(t, "North Feb collected", feb.Collected, 300, 0, 1, 0, f(300))
+	checkValue(t, "North Feb AR", feb.Receivables, 500, 0, 1, 0, f(500))
+	checkValue(t, "North Feb DSO", feb.DSO, 17.5, 0, 1, 0, nil)
+	checkValue(t, "North Mar billed", mar.Billed, 1500, 800, 2, 1, f(700))
+	checkValue(t, "North Mar collected", mar.Collected, 1600, 300, 3, 1, f(1300))
+	checkValue(t, "North Mar AR", mar.Receivables, 400, 500, 3, 1, f(-100))
+	checkValue(t, "North Mar DSO", mar.DSO, 400.0/1500*31, 17.5, 2, 1, f(400.0/1500*31-17.5))
+	checkValue(t, "South Feb billed", south[0].Result.Billed, 0, 0, 0, 0, f(0))
+	checkValue(t, "South Feb AR", south[0].Result.Receivables, 0, 0, 0, 0, f(0))
+	checkValue(t, "South Mar billed", south[1].Result.Billed, 200, 0, 1, 0, f(200))
+	checkValue(t, "South Mar collected", south[1].Result.Collected, 0, 0, 0, 0, f(0))
+	checkValue(t, "South Mar AR", south[1].Result.Receivables, 200, 0, 1, 0, f(200))
+	checkValue(t, "South Mar overdue", south[1].Result.OverdueShare, 1, 0, 1, 0, nil)
+	checkValue(t, "South Mar DSO", south[1].Result.DSO, 31, 0, 1, 0, nil)
+}
+
 // TestCashAgeingAndRunningDSO: receivables split by days past due, and DSO over the days of a
 // running period that have elapsed (not the whole period).
 func TestCashAgeingAndRunningDSO(t *testing.T) {

@@ -145,8 +145,9 @@ type CycleTimes struct {
 
 // CycleTimes returns the cycle times of the cases whose end event (the later of each pair) falls in
 // the scope. Percentiles are DuckDB's quantile_cont (linear interpolation between the closest
-// ranks); cases whose end precedes their start (out-of-order data) are left out. It fails with
-// ErrNotConfigured only when the model marks no cycle's milestones.
+// ranks); each median carries its order-statistics 95% interval (medianSQL) in Low and High from
+// MedianIntervalMinN cases on. Cases whose end precedes their start (out-of-order data) are left
+// out. It fails with ErrNotConfigured only when the model marks no cycle's milestones.
 func (e *Engine) CycleTimes(ctx context.Context, s Scope) (*Breakdown[CycleTimes], error) {
 	if err := e.check(ctx, s); err != nil {
 		return nil, err
@@ -179,17 +180,19 @@ func (e *Engine) cycleTimes(ctx context.Context, s Scope) (*Breakdown[CycleTimes
 			start = c.startCol
 		}
 		d := fmt.Sprintf("((epoch_us(%s) - epoch_us(%s)) / 86400e6)", c.endCol, start)
-		qs[i] = aggQuery{table: "kpi_case", ts: c.endCol, where: fmt.Sprintf("%s <= %s", start, c.endCol),
-			aggs: []string{"count(*)", "quantile_cont(" + d + ", 0.5)", "quantile_cont(" + d + ", 0.9)", "avg(" + d + ")"}}
+		aggs := append([]string{"count(*)", "quantile_cont(" + d + ", 0.9)", "avg(" + d + ")"}, medianSQL(d)...)
+		qs[i] = aggQuery{table: "kpi_case", ts: c.endCol, where: fmt.Sprintf("%s <= %s", start, c.endCol), aggs: aggs}
 	}
+	// Each query's cells: n, p90, mean, then medianSQL's three (p50 and its interval's bounds).
+	const nCol, p90Col, meanCol, p50Col = 0, 1, 2, 3
 	return multi(ctx, e, s, qs, func(cur, prev []cell) CycleTimes {
 		dur := func(i int) Duration {
 			c, p := cur[i], prev[i]
-			n, pn := int64(c[0]), int64(p[0])
+			n, pn := int64(c[nCol]), int64(p[nCol])
 			return Duration{
-				P50:  pair(stat(c[1], n), stat(p[1], pn)),
-				P90:  pair(stat(c[2], n), stat(p[2], pn)),
-				Mean: pair(stat(c[3], n), stat(p[3], pn)),
+				P50:  pair(median(c[p50Col:], n), median(p[p50Col:], pn)),
+				P90:  pair(stat(c[p90Col], n), stat(p[p90Col], pn)),
+				Mean: pair(stat(c[meanCol], n), stat(p[meanCol], pn)),
 			}
 		}
 		return CycleTimes{Sales: dur(0), Delivery: dur(1), Cash: dur(2), LeadToCash: dur(3)}

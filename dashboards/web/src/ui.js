@@ -1,7 +1,7 @@
 // DOM helpers and the building blocks every page uses: cards with loading, empty and error states
 // and a CSV download, KPI tiles with a coloured change and a sparkline, and tables.
 
-import { kpi, kpiChange, FORMATS, DASH, pct } from './format.js';
+import { kpi, kpiChange, FORMATS, DASH } from './format.js';
 import { sparkline, COLORS } from './charts.js';
 import { kpiSpec } from './catalog.js';
 
@@ -131,7 +131,9 @@ export function tile(spec, v, points, i = 0) {
   const arrow = !v || v.change == null ? '' : v.change > 0 ? '▲ ' : v.change < 0 ? '▼ ' : '';
   const change = kpiChange(v, spec.unit);
   const low = !!(v && v.lowSample && v.n > 0);
-  const ci = v && v.low != null && v.high != null ? ` · 95% CI ${pct(v.low)}–${pct(v.high)}` : '';
+  // The 95% interval (Wilson for a rate, order statistics for a median) in the KPI's unit.
+  const fmt = FORMATS[spec.unit].value;
+  const ci = v && v.low != null && v.high != null ? ` · 95% CI ${fmt(v.low)}–${fmt(v.high)}` : '';
   const el = h('article.tile' + (low ? '.low-sample' : ''), { 'data-kpi': spec.key, 'data-state': 'ready', title: (spec.hint || '') + (low ? ' Few cases: read the change with care.' : '') },
     h('h3', spec.label),
     h('div.tile-value', kpi(v, spec.unit)),
