@@ -117,8 +117,13 @@ func (e *Engine) valueStream(ctx context.Context, s Scope, cyc Cycle) (*Breakdow
 			sel: fmt.Sprintf("c.*, s.stage_pos, s.%s_s AS time_s", d.col),
 			ts:  d.endCol, key: "s.stage_pos", where: fmt.Sprintf("%s AND s.%s_events > 0", where, d.col),
 			aggs: []string{"sum(" + t + ")", "count(*)", "quantile_cont(" + t + ", 0.5)", "quantile_cont(" + t + ", 0.9)"}},
+		// A stage's first entry lies inside its case's staged span, so the cases whose span misses
+		// the range (current and previous period) are dropped before the join; kpi_case is sorted
+		// by case start, so zone maps skip those starting after it.
 		{from: "kpi_case_stage s JOIN kpi_case c ON c.case_id = s.case_id", sel: "c.*, s.stage_pos, s.events AS stage_events",
-			ts: "s.first_at", key: "s.stage_pos", aggs: []string{"count(*)", "count(*) FILTER (WHERE c.stage_events >= 2)"}},
+			ts: "s.first_at", key: "s.stage_pos", aggs: []string{"count(*)", "count(*) FILTER (WHERE c.stage_events >= 2)"},
+			where:     "c.first_staged_at < CAST(? AS TIMESTAMP) AND c.last_staged_at >= CAST(? AS TIMESTAMP)",
+			whereArgs: []any{ts(s.To), ts(s.previous())}},
 	}
 	return perStage(ctx, e, s, qs[0], qs[1:], func(cur, prev cell) ValueStream {
 		n, pn := int64(cur[0]), int64(prev[0])
