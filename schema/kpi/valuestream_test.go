@@ -232,3 +232,21 @@ func TestValueStreamGroupSeries(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkValueStreamByUnit is the lead-to-cash value stream by business unit by month: one
+// request grouped by business unit with a monthly series per unit (each unit's own series from the
+// same scans), against testdata/naive/valueStreamByUnit.sql.
+func BenchmarkValueStreamByUnit(b *testing.B) {
+	eng := benchEngine(b)
+	ctx := context.Background()
+	s := benchScope() // by business unit
+	s.Grain = GrainMonth
+	b.Run("engine", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := eng.ValueStreamOf(ctx, s, CycleLeadToCash); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("naive", func(b *testing.B) { naive(b, "valueStreamByUnit", s) })
+}
