@@ -299,13 +299,15 @@ func (e *Engine) caseStageSQL() string {
 }
 
 // caseStagesSQL selects kpi_case.stages (migration 013) from kpi_case_stage, already written: per
-// case, its rows as a list of structs (the touched cases' only, with inc).
+// case, its rows as a list of structs sorted by stage position, so that a full and an incremental
+// refresh write the same list (the touched cases' only, with inc). An unordered list sorted
+// afterwards is cheaper than an ordered aggregate; pos comes first, so structs sort by it.
 func caseStagesSQL(inc bool) string {
 	fields := []string{"'pos': stage_pos", "'first_at': first_at", "'events': events"}
 	for _, c := range cycleDefs {
 		fields = append(fields, fmt.Sprintf("'%s_events': %s_events", c.col, c.col), fmt.Sprintf("'%s_s': %s_s", c.col, c.col))
 	}
-	return "SELECT case_id, list({" + strings.Join(fields, ", ") + "}) AS stages FROM kpi_case_stage WHERE " +
+	return "SELECT case_id, list_sort(list({" + strings.Join(fields, ", ") + "})) AS stages FROM kpi_case_stage WHERE " +
 		touchedOnly(inc, "case_id") + " GROUP BY case_id"
 }
 
