@@ -30,9 +30,10 @@ func bit(p int) string { return fmt.Sprintf("%d", int64(1)<<p) }
 // It is set-based SQL. A full refresh writes each derived table once with CREATE OR REPLACE TABLE
 // … AS (columns and types as in migration 003): one window pass over the staged events ordered by
 // (case, occurred_at, seq) gives each event its order and dwell (DESIGN §5.4); one GROUP BY (case,
-// stage) gives the long kpi_case_stage table; one GROUP BY case gives the case-level facts, from
-// which kpi_case (sorted by case start) and kpi_case_gate (sorted by entry of the guarded stage)
-// are written. An incremental refresh runs the same statements over the touched cases' rows only,
+// stage) gives the long kpi_case_stage table, whose rows kpi_case also carries per case as a list
+// (stages, which the value stream reads without a join); one GROUP BY case gives the case-level
+// facts, from which kpi_case (sorted by case start) and kpi_case_gate (sorted by entry of the
+// guarded stage) are written. An incremental refresh runs the same statements over the touched cases' rows only,
 // then deletes those cases' rows from each derived table and inserts the new ones. Stage
 // positions, gates, branches and the branch rule come from the engine's model.
 func (e *Engine) Refresh(ctx context.Context, tx *sql.Tx) (err error) {
