@@ -28,22 +28,34 @@ var (
 	kpiTo    = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	kpiPrev  = time.Date(2024, 11, 1, 0, 0, 0, 0, time.UTC)
 	kpiScope = kpi.Scope{From: kpiFrom, To: kpiTo, GroupBy: []string{"business_unit"}}
+	// kpiMonthly adds each group's own monthly series (a breakdown with a series).
+	kpiMonthly = kpi.Scope{From: kpiFrom, To: kpiTo, GroupBy: kpiScope.GroupBy, Grain: kpi.GrainMonth}
 )
 
 const (
-	gScope  = `{from: "2025-11-01T00:00:00Z", to: "2026-11-01T00:00:00Z", groupBy: [BUSINESS_UNIT]}`
-	gKV     = `{ value previous change relChange n previousN }`
-	gDur    = `{ p50Days ` + gKV + ` p90Days ` + gKV + ` meanDays ` + gKV + ` }`
-	gCycle  = `{ sales ` + gDur + ` delivery ` + gDur + ` cash ` + gDur + ` leadToCash ` + gDur + ` }`
-	gFunnel = `{ stages { stage reached ` + gKV + ` fromPrevious ` + gKV + ` fromTop ` + gKV + ` } }`
-	gStream = `{ bottleneck cases ` + gKV + ` stages { stage share ` + gKV + ` medianDays ` + gKV + ` p90Days ` + gKV + ` rework ` + gKV + ` cases ` + gKV + ` } }`
-	gAdopt  = `{ rate ` + gKV + ` coverage ` + gKV + ` template ` + gKV + ` ironTriangle ` + gKV + ` }`
-	gCompl  = `{ rate ` + gKV + ` promiseKept ` + gKV + ` gates { gate guards entered ` + gKV + ` compliant ` + gKV + ` rate ` + gKV + ` missing ` + gKV + ` failed ` + gKV + ` late ` + gKV + ` } }`
-	gCash   = `{ billed ` + gKV + ` collected ` + gKV + ` receivables ` + gKV + ` overdueShare ` + gKV + ` dsoDays ` + gKV + ` collectionRate ` + gKV + ` }`
+	gScope = `{from: "2025-11-01T00:00:00Z", to: "2026-11-01T00:00:00Z", groupBy: [BUSINESS_UNIT]}`
+	// gMonthly is kpiMonthly.
+	gMonthly = `{from: "2025-11-01T00:00:00Z", to: "2026-11-01T00:00:00Z", groupBy: [BUSINESS_UNIT], grain: MONTH}`
+	gKV      = `{ value previous change relChange n previousN }`
+	gDur     = `{ p50Days ` + gKV + ` p90Days ` + gKV + ` meanDays ` + gKV + ` }`
+	gCycle   = `{ sales ` + gDur + ` delivery ` + gDur + ` cash ` + gDur + ` leadToCash ` + gDur + ` }`
+	gFunnel  = `{ stages { stage reached ` + gKV + ` fromPrevious ` + gKV + ` fromTop ` + gKV + ` } }`
+	gStream  = `{ bottleneck cases ` + gKV + ` stages { stage share ` + gKV + ` medianDays ` + gKV + ` p90Days ` + gKV + ` rework ` + gKV + ` cases ` + gKV + ` } }`
+	gAdopt   = `{ rate ` + gKV + ` coverage ` + gKV + ` template ` + gKV + ` ironTriangle ` + gKV + ` }`
+	gCompl   = `{ rate ` + gKV + ` promiseKept ` + gKV + ` gates { gate guards entered ` + gKV + ` compliant ` + gKV + ` rate ` + gKV + ` missing ` + gKV + ` failed ` + gKV + ` late ` + gKV + ` } }`
+	gCash    = `{ billed ` + gKV + ` collected ` + gKV + ` receivables ` + gKV + ` overdueShare ` + gKV + ` dsoDays ` + gKV + ` collectionRate ` + gKV + ` }`
 )
 
-func gq(field, result string) string {
-	return `{ ` + field + `(scope: ` + gScope + `) { total ` + result + ` groups { key { dimension value } result ` + result + ` } } }`
+// gq is the request of field over the KPI scope: the total and each group's result.
+func gq(field, result string) string { return gqIn(field, gScope, result, "") }
+
+// gqMonthly is the request of field over the monthly scope: gq's plus the total's and each group's series.
+func gqMonthly(field, result string) string {
+	return gqIn(field, gMonthly, result, ` series { start result `+result+` }`)
+}
+
+func gqIn(field, scope, result, series string) string {
+	return `{ ` + field + `(scope: ` + scope + `) { total ` + result + series + ` groups { key { dimension value } result ` + result + series + ` } } }`
 }
 
 // family is one KPI family: its GraphQL request and the same engine call. Its naive answer, plain
@@ -64,6 +76,10 @@ var families = []family{
 	{name: "cycleTimes", query: gq("cycleTimes", gCycle), direct: func(ctx context.Context, e *kpi.Engine) (any, error) { return e.CycleTimes(ctx, kpiScope) }},
 	{name: "valueStream", query: gq("valueStream", gStream), direct: func(ctx context.Context, e *kpi.Engine) (any, error) {
 		return e.ValueStreamOf(ctx, kpiScope, kpi.CycleLeadToCash)
+	}},
+	// Value stream by business unit, each unit with its own monthly series.
+	{name: "valueStreamByUnit", query: gqMonthly("valueStream", gStream), direct: func(ctx context.Context, e *kpi.Engine) (any, error) {
+		return e.ValueStreamOf(ctx, kpiMonthly, kpi.CycleLeadToCash)
 	}},
 	{name: "adoption", query: gq("adoption", gAdopt), direct: func(ctx context.Context, e *kpi.Engine) (any, error) { return e.Adoption(ctx, kpiScope) }},
 	{name: "compliance", query: gq("compliance", gCompl), direct: func(ctx context.Context, e *kpi.Engine) (any, error) { return e.Compliance(ctx, kpiScope) }},

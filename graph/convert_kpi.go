@@ -266,8 +266,8 @@ func valueStream(v *kpi.ValueStream) *model.ValueStream {
 
 func valueStreamBreakdown(s kpi.Scope, bd *kpi.Breakdown[kpi.ValueStream]) *model.ValueStreamBreakdown {
 	t, g, p := breakdown(s, bd, valueStream,
-		func(k []*model.DimensionValue, r *model.ValueStream, _ []*model.ValueStreamPoint) *model.ValueStreamGroup {
-			return &model.ValueStreamGroup{Key: k, Result: r}
+		func(k []*model.DimensionValue, r *model.ValueStream, ps []*model.ValueStreamPoint) *model.ValueStreamGroup {
+			return &model.ValueStreamGroup{Key: k, Result: r, Series: ps}
 		},
 		func(p *kpi.Point[kpi.ValueStream], r *model.ValueStream) *model.ValueStreamPoint {
 			return &model.ValueStreamPoint{Start: p.Start, End: p.End, Complete: p.Complete, Result: r}

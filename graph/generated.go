@@ -694,6 +694,7 @@ type ComplexityRoot struct {
 	ValueStreamGroup struct {
 		Key    func(childComplexity int) int
 		Result func(childComplexity int) int
+		Series func(childComplexity int) int
 	}
 
 	ValueStreamPoint struct {
@@ -3576,6 +3577,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ValueStreamGroup.Result(childComplexity), true
+	case "ValueStreamGroup.series":
+		if e.ComplexityRoot.ValueStreamGroup.Series == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ValueStreamGroup.Series(childComplexity), true
 
 	case "ValueStreamPoint.complete":
 		if e.ComplexityRoot.ValueStreamPoint.Complete == nil {
@@ -5059,6 +5066,8 @@ func (ec *executionContext) childFields_ValueStreamGroup(ctx context.Context, fi
 		return ec.fieldContext_ValueStreamGroup_key(ctx, field)
 	case "result":
 		return ec.fieldContext_ValueStreamGroup_result(ctx, field)
+	case "series":
+		return ec.fieldContext_ValueStreamGroup_series(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ValueStreamGroup", field.Name)
 }
@@ -17601,6 +17610,38 @@ func (ec *executionContext) fieldContext_ValueStreamGroup_result(_ context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _ValueStreamGroup_series(ctx context.Context, field graphql.CollectedField, obj *model.ValueStreamGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ValueStreamGroup_series(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Series, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ValueStreamPoint) graphql.Marshaler {
+			return ec.marshalNValueStreamPoint2ᚕᚖgithubᚗcomᚋltcᚑanalyticsᚋltcᚋgraphᚋmodelᚐValueStreamPointᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ValueStreamGroup_series(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ValueStreamGroup",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ValueStreamPoint(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ValueStreamPoint_end(ctx context.Context, field graphql.CollectedField, obj *model.ValueStreamPoint) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -23859,6 +23900,11 @@ func (ec *executionContext) _ValueStreamGroup(ctx context.Context, sel ast.Selec
 			}
 		case "result":
 			out.Values[i] = ec._ValueStreamGroup_result(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "series":
+			out.Values[i] = ec._ValueStreamGroup_series(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

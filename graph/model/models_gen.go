@@ -1186,6 +1186,8 @@ type ValueStreamGroup struct {
 	Key []*DimensionValue `json:"key"`
 	// The value stream for the group.
 	Result *ValueStream `json:"result"`
+	// The group's own time series when the scope has a grain: the same buckets as the breakdown's series, oldest first; empty without grain.
+	Series []*ValueStreamPoint `json:"series"`
 }
 
 // The value stream for one time bucket.

@@ -30,9 +30,10 @@ func bit(p int) string { return fmt.Sprintf("%d", int64(1)<<p) }
 // It is set-based SQL. A full refresh writes each derived table once with CREATE OR REPLACE TABLE
 // … AS (columns and types as in migration 003): one window pass over the staged events ordered by
 // (case, occurred_at, seq) gives each event its order and dwell (DESIGN §5.4); one GROUP BY (case,
-// stage) gives the long kpi_case_stage table; one GROUP BY case gives the case-level facts, from
-// which kpi_case (sorted by case start) and kpi_case_gate (sorted by entry of the guarded stage)
-// are written. An incremental refresh runs the same statements over the touched cases' rows only,
+// stage) gives the long kpi_case_stage table, whose rows kpi_case also carries per case as a list
+// (stages, which the value stream reads without a join); one GROUP BY case gives the case-level
+// facts, from which kpi_case (sorted by case start) and kpi_case_gate (sorted by entry of the
+// guarded stage) are written. An incremental refresh runs the same statements over the touched cases' rows only,
 // then deletes those cases' rows from each derived table and inserts the new ones. Stage
 // positions, gates, branches and the branch rule come from the engine's model.
 func (e *Engine) Refresh(ctx context.Context, tx *sql.Tx) (err error) {
@@ -219,7 +220,7 @@ var caseColumns = []string{"case_id", "business_unit", "region", "segment", "pro
 	"won_at", "delivered_at", "invoiced_at", "collected_at", "guarded_at", "violated",
 	"CAST(expected_n AS SMALLINT) AS expected_n", "CAST(recorded_n AS SMALLINT) AS recorded_n",
 	"tmpl_n", "tmpl_used", "team_due", "CAST(roles_n AS SMALLINT) AS roles_n", "variant", "status", "closed_at",
-	schema.AttributesField}
+	schema.AttributesField, "stages"}
 
 // dimsOf selects the dimension columns of alias a.
 func dimsOf(a string) string {
@@ -296,6 +297,19 @@ func (e *Engine) caseStageSQL() string {
 	}
 	sb.WriteString("\nFROM _kpi_ev GROUP BY case_id, pos")
 	return sb.String()
+}
+
+// caseStagesSQL selects kpi_case.stages (migration 013) from kpi_case_stage, already written: per
+// case, its rows as a list of structs sorted by stage position, so that a full and an incremental
+// refresh write the same list (the touched cases' only, with inc). An unordered list sorted
+// afterwards is cheaper than an ordered aggregate; pos comes first, so structs sort by it.
+func caseStagesSQL(inc bool) string {
+	fields := []string{"'pos': stage_pos", "'first_at': first_at", "'events': events"}
+	for _, c := range cycleDefs {
+		fields = append(fields, fmt.Sprintf("'%s_events': %s_events", c.col, c.col), fmt.Sprintf("'%s_s': %s_s", c.col, c.col))
+	}
+	return "SELECT case_id, list_sort(list({" + strings.Join(fields, ", ") + "})) AS stages FROM kpi_case_stage WHERE " +
+		touchedOnly(inc, "case_id") + " GROUP BY case_id"
 }
 
 // cycleSpanSQL is the condition on an event of _kpi_ev of lying in cycle c's span; "false" when the
@@ -397,7 +411,7 @@ WITH lc AS (
 	b.add(`) AS branch) FROM x
 ), c AS (
 SELECT a.*, sp.started_at, sp.last_at, sp.events, g.first_staged_at, g.last_staged_at, g.reached, g.furthest,
-       g.tmpl_n, g.tmpl_used, g.variant, coalesce(r.roles_n, 0) AS roles_n`)
+       g.tmpl_n, g.tmpl_used, g.variant, coalesce(r.roles_n, 0) AS roles_n, st.stages`)
 	first := func(p int) string {
 		if p < 0 {
 			return "NULL::TIMESTAMP"
@@ -438,6 +452,7 @@ LEFT JOIN _kpi_span sp ON sp.case_id = a.case_id
 LEFT JOIN _kpi_agg g ON g.case_id = a.case_id
 LEFT JOIN (SELECT opportunity_id AS case_id, CAST(count(DISTINCT role) AS INTEGER) AS roles_n
            FROM assignments WHERE ` + touchedOnly(inc, "opportunity_id") + ` GROUP BY ALL) r ON r.case_id = a.case_id
+LEFT JOIN (` + caseStagesSQL(inc) + `) st ON st.case_id = a.case_id
 ), f AS (
 SELECT c.*,`)
 	// Adoption (DESIGN §5.5): of the expected stages up to the furthest reached, those recorded.

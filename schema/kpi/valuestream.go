@@ -105,21 +105,24 @@ func (e *Engine) ValueStreamOf(ctx context.Context, s Scope, c Cycle) (*Breakdow
 }
 
 func (e *Engine) valueStream(ctx context.Context, s Scope, cyc Cycle) (*Breakdown[ValueStream], error) {
-	// The cohort from kpi_case; per stage, the cohort's kpi_case_stage rows grouped by stage (a
-	// case has a row only for the stages it reached), and every case reaching the stage for rework.
+	// The cohort from kpi_case; per stage, the cohort's stages (kpi_case.stages, one row per stage
+	// the case reached) grouped by stage, and the stages of every case for rework. Both read each
+	// case's stages next to its attributes, in one scan of kpi_case, restricted before the unnest:
+	// the cohort by its end event, rework to the cases whose staged span meets the range (a stage's
+	// first entry lies inside it; kpi_case is sorted by case start, so zone maps skip later ones).
 	// Column names and expressions are constants of cycleDefs, never input.
 	d, _ := cycleDefOf(cyc)
 	where := d.startCol + " <= " + d.endCol
-	t := "(c.time_s / 86400)"
+	t := fmt.Sprintf("(c.u.%s_s / 86400)", d.col)
+	from := "(SELECT c.*, unnest(c.stages) AS u FROM kpi_case c WHERE %s >= CAST(? AS TIMESTAMP) AND %s < CAST(? AS TIMESTAMP)) c"
 	qs := [3]aggQuery{
 		{table: "kpi_case", ts: d.endCol, where: where, aggs: []string{
 			"count(*)", fmt.Sprintf("sum((epoch_us(%s) - epoch_us(%s)) / 86400e6)", d.endCol, d.startCol)}},
-		{from: "kpi_case_stage s JOIN kpi_case c ON c.case_id = s.case_id",
-			sel: fmt.Sprintf("c.*, s.stage_pos, s.%s_s AS time_s", d.col),
-			ts:  d.endCol, key: "s.stage_pos", where: fmt.Sprintf("%s AND s.%s_events > 0", where, d.col),
+		{from: fmt.Sprintf(from, d.endCol, d.endCol), fromArgs: []any{ts(s.previous()), ts(s.To)},
+			ts: d.endCol, key: "c.u.pos", where: fmt.Sprintf("%s AND c.u.%s_events > 0", where, d.col),
 			aggs: []string{"sum(" + t + ")", "count(*)", "quantile_cont(" + t + ", 0.5)", "quantile_cont(" + t + ", 0.9)"}},
-		{from: "kpi_case_stage s JOIN kpi_case c ON c.case_id = s.case_id", sel: "c.*, s.stage_pos, s.events AS stage_events",
-			ts: "s.first_at", key: "s.stage_pos", aggs: []string{"count(*)", "count(*) FILTER (WHERE c.stage_events >= 2)"}},
+		{from: fmt.Sprintf(from, "c.last_staged_at", "c.first_staged_at"), fromArgs: []any{ts(s.previous()), ts(s.To)},
+			ts: "c.u.first_at", key: "c.u.pos", aggs: []string{"count(*)", "count(*) FILTER (WHERE c.u.events >= 2)"}},
 	}
 	return perStage(ctx, e, s, qs[0], qs[1:], func(cur, prev cell) ValueStream {
 		n, pn := int64(cur[0]), int64(prev[0])

@@ -170,3 +170,83 @@ func BenchmarkValueStream(b *testing.B) {
 		}
 	})
 }
+
+// TestValueStreamGroupSeries: grouped by business unit with a monthly grain, each unit carries its
+// own value-stream series over February and March (sales cycle, cohort by first contract_signed).
+func TestValueStreamGroupSeries(t *testing.T) {
+	eng, _ := newFixture(t)
+	s := Scope{From: at("02-01"), To: at("04-01"), GroupBy: []string{"business_unit"}, Grain: GrainMonth}
+	bd, err := eng.ValueStreamOf(context.Background(), s, CycleSales)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bd.Groups) != 2 || bd.Groups[0].Key["business_unit"] != "North" || bd.Groups[1].Key["business_unit"] != "South" {
+		t.Fatalf("groups = %+v", bd.Groups)
+	}
+	north, south := bd.Groups[0], bd.Groups[1]
+	if len(north.Series) != 2 || len(south.Series) != 2 || !north.Series[1].Start.Equal(at("03-01")) {
+		t.Fatalf("series: North %d points, South %d, want 2 each (February, March)", len(north.Series), len(south.Series))
+	}
+	// North, February: O9 (CS 02-08): LC1 LQ1 OC1 NA2 Q1 CR1 = 7 days; NA 2/7 is the bottleneck.
+	// Its previous bucket (January) is empty.
+	nf := north.Series[0].Result
+	if nf.Bottleneck != "needs_analysis" {
+		t.Errorf("North February bottleneck = %q, want needs_analysis", nf.Bottleneck)
+	}
+	checkValue(t, "North Feb cases", nf.Cases, 1, 0, 1, 0, f(1)) // a count changes from 0
+	checkValue(t, "North Feb NA share", nf.Stages[3].Share, 2.0/7, 0, 1, 0, nil)
+	// North, March: O1 (9: LC1 LQ1 OC2 NA3 Q1 CR1), O2 (12: LC1 LQ1 OC1 NA2 SD3 SR2 Q2) and O5
+	// (7: LC1 LQ1 OC1 NA1 Q2 CR1), 28 days: NA 3+2+1 = 6 is the bottleneck (6/28, previous 2/7);
+	// Q 1+2+2 = 5 → 5/28 (previous 1/7), Q times 1, 2, 2: median 2. NA rework over the North cases
+	// first reaching NA in March (O1, O2 twice, O5): 1/3; February O9: 0/1.
+	nm := north.Series[1].Result
+	if nm.Bottleneck != "needs_analysis" {
+		t.Errorf("North March bottleneck = %q, want needs_analysis", nm.Bottleneck)
+	}
+	checkValue(t, "North Mar cases", nm.Cases, 3, 1, 3, 1, f(2))
+	checkValue(t, "North Mar NA share", nm.Stages[3].Share, 6.0/28, 2.0/7, 3, 1, f(6.0/28-2.0/7))
+	checkValue(t, "North Mar Q share", nm.Stages[6].Share, 5.0/28, 1.0/7, 3, 1, f(5.0/28-1.0/7))
+	checkValue(t, "North Mar Q median", nm.Stages[6].MedianDays, 2, 1, 3, 1, f(1))
+	checkValue(t, "North Mar NA rework", nm.Stages[3].Rework, 1.0/3, 0, 3, 1, f(1.0/3))
+	// South, February: nothing signed, no bottleneck.
+	if sf := south.Series[0].Result; sf.Bottleneck != "" || sf.Cases.Value != 0 {
+		t.Errorf("South February = %+v, want an empty cohort", sf)
+	}
+	// South, March: O3 (9+10/24: LC1 LQ1 OC1 NA1 SD2 Q 3+10/24 CR0) and O4 (10+9/24: LC1 OC2
+	// Q 7+9/24), 19+19/24 days: Q 10+19/24 is the bottleneck. NA rework: O3, O8 once each: 0/2.
+	sm := south.Series[1].Result
+	if sm.Bottleneck != "quote" {
+		t.Errorf("South March bottleneck = %q, want quote", sm.Bottleneck)
+	}
+	checkValue(t, "South Mar cases", sm.Cases, 2, 0, 2, 0, f(2))
+	checkValue(t, "South Mar Q share", sm.Stages[6].Share, (10+19.0/24)/(19+19.0/24), 0, 2, 0, nil)
+	checkValue(t, "South Mar NA rework", sm.Stages[3].Rework, 0, 0, 2, 0, nil)
+	// Without a grain, groups carry no series.
+	s.Grain = GrainNone
+	if bd, err = eng.ValueStreamOf(context.Background(), s, CycleSales); err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range bd.Groups {
+		if len(g.Series) != 0 {
+			t.Errorf("group %v has a series without a grain", g.Key)
+		}
+	}
+}
+
+// BenchmarkValueStreamByUnit is the lead-to-cash value stream by business unit by month: one
+// request grouped by business unit with a monthly series per unit (each unit's own series from the
+// same scans), against testdata/naive/valueStreamByUnit.sql.
+func BenchmarkValueStreamByUnit(b *testing.B) {
+	eng := benchEngine(b)
+	ctx := context.Background()
+	s := benchScope() // by business unit
+	s.Grain = GrainMonth
+	b.Run("engine", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := eng.ValueStreamOf(ctx, s, CycleLeadToCash); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("naive", func(b *testing.B) { naive(b, "valueStreamByUnit", s) })
+}
