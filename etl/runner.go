@@ -268,10 +268,12 @@ func (r *Runner) runOn(ctx context.Context, conn *sql.Conn, spec *source.Spec, r
 	if spec.Format == source.FormatPostgres {
 		return r.runDatabase(ctx, conn, spec, res, batch)
 	}
+	start := time.Now()
 	files, err := listFiles(r.opts.Resolve(spec.Glob), r.opts.Root)
 	if err != nil {
 		return err
 	}
+	r.opts.Logger.Debug("files listed", "job", spec.Name, "files", len(files), "duration_seconds", time.Since(start).Seconds())
 	manifest, err := readManifest(ctx, conn, spec.Name)
 	if err != nil {
 		return err
@@ -321,8 +323,10 @@ func (r *Runner) load(ctx context.Context, conn *sql.Conn, spec *source.Spec, ru
 		start := time.Now()
 		p, err := r.prepareFile(ctx, conn, spec, target, f, lk)
 		if err == nil && p != nil {
+			c := time.Now()
 			err = collect(ctx, conn, i, spec.Format, !batched)
 			batched = true
+			r.opts.Logger.Debug("file collected", "job", spec.Name, "file", f.name, "duration_seconds", time.Since(c).Seconds())
 		}
 		if err != nil {
 			return total, fmt.Errorf("%s: %w", f.name, err)
@@ -335,9 +339,11 @@ func (r *Runner) load(ctx context.Context, conn *sql.Conn, spec *source.Spec, ru
 	}
 	defer tx.Rollback()
 	if target.Table == "stage_events" {
+		start := time.Now()
 		if err := identifyEvents(ctx, tx); err != nil {
 			return total, err
 		}
+		r.opts.Logger.Debug("events identified", "job", spec.Name, "duration_seconds", time.Since(start).Seconds())
 	}
 	for _, rn := range renamed {
 		if err := renameFile(ctx, tx, spec.Name, runID, target, rn); err != nil {
@@ -392,12 +398,14 @@ func (r *Runner) load(ctx context.Context, conn *sql.Conn, spec *source.Spec, ru
 				spec.Name, f.name, c.read, c.loaded, c.quarantined, c.duplicate, note, took[i].Seconds())
 		}
 	}
+	start := time.Now()
 	if err := r.finishLoad(ctx, tx, runID, len(files), total, batch); err != nil {
 		return total, err
 	}
 	if err := tx.Commit(); err != nil {
 		return total, fmt.Errorf("commit: %w", err)
 	}
+	r.opts.Logger.Debug("job committed", "job", spec.Name, "duration_seconds", time.Since(start).Seconds())
 	return total, nil
 }
 
@@ -426,7 +434,9 @@ func (r *Runner) finishLoad(ctx context.Context, tx *sql.Tx, runID int64, files 
 // file: 0 bytes, or no record (a header only, blank lines, a Parquet file of no rows).
 func (r *Runner) prepareFile(ctx context.Context, conn *sql.Conn, spec *source.Spec, target schema.Target,
 	f fileInfo, lk *lookups) (*staged, error) {
+	start := time.Now()
 	st, err := stageFile(ctx, conn, spec, f)
+	r.opts.Logger.Debug("file staged", "job", spec.Name, "file", f.name, "duration_seconds", time.Since(start).Seconds())
 	if errors.Is(err, errEmptyFile) {
 		return nil, nil
 	}
@@ -441,9 +451,11 @@ func (r *Runner) prepareFile(ctx context.Context, conn *sql.Conn, spec *source.S
 	if err := f.check(); err != nil {
 		return nil, err
 	}
+	start = time.Now()
 	if err := classify(ctx, conn, spec, target, st, r.opts.Resolve, lk); err != nil {
 		return nil, err
 	}
+	r.opts.Logger.Debug("file validated", "job", spec.Name, "file", f.name, "duration_seconds", time.Since(start).Seconds())
 	return st, nil
 }
 

@@ -1,6 +1,7 @@
 package etl
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/ltc-analytics/ltc/etl/source"
@@ -41,5 +42,28 @@ func TestTimestampsOutOfRangeAreQuarantined(t *testing.T) {
 	}
 	if got := f.str("SELECT reason FROM quarantine WHERE line = 5"); got != "qualified_at: '10000-01-01' is out of range (years 1 to 9999)" {
 		t.Errorf("reason on line 5: %q", got)
+	}
+}
+
+// TestSessionZoneTimestamps: a source in the session's zone (UTC, read with a plain cast) stores
+// the timestamps a source in another spelling of UTC (Etc/UTC, read through timezone()) stores,
+// offsets and unparsable values included.
+func TestSessionZoneTimestamps(t *testing.T) {
+	f := newFixture(t)
+	csv := "lead_id,created_at\nl1,2026-01-01 08:30:00\nl2,2026-03-29T02:30:00\nl3,2026-01-01 00:00:00+02\nl4,2026-01-01\nl5,2026-13-01\n"
+	f.write("utc/a.csv", csv)
+	f.write("etc/a.csv", strings.ReplaceAll(csv, "\nl", "\ne"))
+	utc := source.Spec{Name: "utc", Format: "csv", Glob: "utc/*.csv", Target: "leads", Timezone: "UTC"}
+	etc := source.Spec{Name: "etc", Format: "csv", Glob: "etc/*.csv", Target: "leads", Timezone: "Etc/UTC"}
+	r := f.runner(nil, utc, etc)
+	mustRun(t, r, "utc")
+	mustRun(t, r, "etc")
+	// Loaded: 4 of 5 in each (line 6, month 13, is quarantined), and the same timestamps.
+	if n := f.count("SELECT count(*) FROM leads"); n != 8 {
+		t.Fatalf("leads: %d, want 8 (4 per source)", n)
+	}
+	if n := f.count(`SELECT count(*) FROM leads u JOIN leads e ON e.lead_id = replace(u.lead_id, 'l', 'e')
+		WHERE u.lead_id LIKE 'l%' AND u.created_at = e.created_at`); n != 4 {
+		t.Errorf("leads with the same created_at in both sources: %d, want 4", n)
 	}
 }
