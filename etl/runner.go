@@ -321,7 +321,7 @@ func (r *Runner) load(ctx context.Context, conn *sql.Conn, spec *source.Spec, ru
 	batched := false
 	for i, f := range files {
 		start := time.Now()
-		p, err := r.prepareFile(ctx, conn, spec, target, f, lk)
+		p, err := r.prepareFile(ctx, conn, spec, target, f, lk, i, !batched)
 		if err == nil && p != nil {
 			c := time.Now()
 			err = collect(ctx, conn, i, spec.Format, !batched)
@@ -430,10 +430,11 @@ func (r *Runner) finishLoad(ctx context.Context, tx *sql.Tx, runID int64, files 
 	return nil
 }
 
-// prepareFile stages one file into stg and classifies its rows into cls; nil means an empty
-// file: 0 bytes, or no record (a header only, blank lines, a Parquet file of no rows).
+// prepareFile stages one file into stg and classifies its rows into the batch as file fid (first:
+// the batch's first file); nil means an empty file: 0 bytes, or no record (a header only, blank
+// lines, a Parquet file of no rows), which adds nothing to the batch.
 func (r *Runner) prepareFile(ctx context.Context, conn *sql.Conn, spec *source.Spec, target schema.Target,
-	f fileInfo, lk *lookups) (*staged, error) {
+	f fileInfo, lk *lookups, fid int, first bool) (*staged, error) {
 	start := time.Now()
 	st, err := stageFile(ctx, conn, spec, f)
 	r.opts.Logger.Debug("file staged", "job", spec.Name, "file", f.name, "duration_seconds", time.Since(start).Seconds())
@@ -452,7 +453,7 @@ func (r *Runner) prepareFile(ctx context.Context, conn *sql.Conn, spec *source.S
 		return nil, err
 	}
 	start = time.Now()
-	if err := classify(ctx, conn, spec, target, st, r.opts.Resolve, lk); err != nil {
+	if err := classify(ctx, conn, spec, target, st, r.opts.Resolve, lk, fid, first); err != nil {
 		return nil, err
 	}
 	r.opts.Logger.Debug("file validated", "job", spec.Name, "file", f.name, "duration_seconds", time.Since(start).Seconds())

@@ -37,13 +37,14 @@ func (lk *lookups) prepare(ctx context.Context, conn *sql.Conn, path string, l *
 	return name, nil
 }
 
-// classify turns the staged rows of stg into the temp table cls in one statement: the target's
-// fields mapped and typed, plus _line, _class (load | quarantine | duplicate) and _reason.
-// For a keyed target the first row of a key loads; a later row with identical values is a
-// duplicate, one with different values is quarantined. Without a key (the event log), identical
-// rows are duplicates.
+// classify writes the staged rows of stg into the job's batch table cls_all in one statement,
+// tagged as file fid (first: the job's first file, which creates the table): the target's fields
+// mapped and typed, plus _fid, _line, _class (load | quarantine | duplicate), _reason and _h (the
+// hash of the fields). For a keyed target the first row of a key loads; a later row with
+// identical values is a duplicate, one with different values is quarantined. Without a key (the
+// event log), identical rows are duplicates.
 func classify(ctx context.Context, conn *sql.Conn, spec *source.Spec, target schema.Target, st *staged,
-	resolve func(string) string, lk *lookups) error {
+	resolve func(string) string, lk *lookups, fid int, first bool) error {
 	p := &params{}
 	var values, typed, reasons, names, sel []string
 	for _, fl := range target.Fields {
@@ -80,12 +81,17 @@ func classify(ctx context.Context, conn *sql.Conn, spec *source.Spec, target sch
 	// whole row, without a key) repeats. Repeats are found by a GROUP BY (a small table of the
 	// repeats) rather than a window over every row, which would sort the whole file, and only
 	// the repeated rows are then reclassified.
-	q := `CREATE OR REPLACE TEMP TABLE cls AS
+	// The rows go straight into the batch: no per-file table copied into it afterwards.
+	write := "INSERT INTO cls_all BY NAME "
+	if first {
+		write = "CREATE TEMP TABLE cls_all AS "
+	}
+	q := write + `SELECT * FROM (
 		WITH mapped AS (SELECT _line, ` + strings.Join(values, ", ") + ` FROM stg s),
 		typed AS (SELECT *, ` + strings.Join(typed, ", ") + ` FROM mapped),
 		checked AS (SELECT _line, ` + strings.Join(sel, ", ") + `, nullif(concat_ws('; ', ` + strings.Join(reasons, ", ") + `), '') AS _reason,
 			hash(` + fields + `) AS _h FROM typed)
-		SELECT *, CASE WHEN _reason IS NULL THEN 'load' ELSE 'quarantine' END AS _class FROM checked`
+		SELECT ` + p.bind(fid) + `::INTEGER AS _fid, *, CASE WHEN _reason IS NULL THEN 'load' ELSE 'quarantine' END AS _class FROM checked)`
 	if _, err := conn.ExecContext(ctx, q, p.args...); err != nil {
 		return fmt.Errorf("validate: %w", err)
 	}
@@ -96,7 +102,7 @@ func classify(ctx context.Context, conn *sql.Conn, spec *source.Spec, target sch
 	var repeats int64
 	if err := conn.QueryRowContext(ctx, `CREATE OR REPLACE TEMP TABLE cls_repeats AS
 		SELECT `+strings.Join(part, ", ")+`, min(_line) AS _first_line, `+firstH+` AS _first_h
-		FROM cls WHERE _reason IS NULL GROUP BY ALL HAVING count(*) > 1`).Scan(&repeats); err != nil {
+		FROM cls_all WHERE _fid = $1 AND _reason IS NULL GROUP BY ALL HAVING count(*) > 1`, fid).Scan(&repeats); err != nil {
 		return fmt.Errorf("validate: repeats: %w", err)
 	}
 	if repeats == 0 {
@@ -105,12 +111,12 @@ func classify(ctx context.Context, conn *sql.Conn, spec *source.Spec, target sch
 	// The first row of a repeated key loads; a later one with identical values is a duplicate,
 	// one with different values is quarantined.
 	for i, k := range part {
-		join[i] = "d." + k + " = cls." + k
+		join[i] = "d." + k + " = c." + k
 	}
-	if _, err := conn.ExecContext(ctx, `UPDATE cls SET
-			_class = CASE WHEN d._first_h = cls._h THEN 'duplicate' ELSE 'quarantine' END,
-			_reason = CASE WHEN d._first_h <> cls._h THEN 'duplicate key: first seen on line ' || d._first_line || ' with different values' END
-		FROM cls_repeats d WHERE cls._reason IS NULL AND d._first_line <> cls._line AND `+strings.Join(join, " AND ")); err != nil {
+	if _, err := conn.ExecContext(ctx, `UPDATE cls_all c SET
+			_class = CASE WHEN d._first_h = c._h THEN 'duplicate' ELSE 'quarantine' END,
+			_reason = CASE WHEN d._first_h <> c._h THEN 'duplicate key: first seen on line ' || d._first_line || ' with different values' END
+		FROM cls_repeats d WHERE c._fid = $1 AND c._reason IS NULL AND d._first_line <> c._line AND `+strings.Join(join, " AND "), fid); err != nil {
 		return fmt.Errorf("validate: repeats: %w", err)
 	}
 	return nil
