@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/ltc-analytics/ltc/etl/source"
@@ -20,6 +21,21 @@ type staged struct {
 	rejected []rejectedRow
 	// columns present in the file (empty for JSON Lines, whose records carry their own keys).
 	columns map[string]bool
+	// jsonPaths are the paths classify reads from each JSON Lines record (jsonField).
+	jsonPaths []string
+}
+
+// jsonField is the text of key name of a JSON Lines record: an element of the list _j, the values
+// at every path of jsonPaths, which classify extracts in one parse of the record (a
+// json_extract_string per field parses it once per field, sixty times the cost at 12 fields).
+func (s *staged) jsonField(name string) string {
+	path := `$."` + strings.ReplaceAll(name, `"`, `\"`) + `"`
+	i := slices.Index(s.jsonPaths, path)
+	if i < 0 {
+		s.jsonPaths = append(s.jsonPaths, path)
+		i = len(s.jsonPaths) - 1
+	}
+	return fmt.Sprintf("s._j[%d]", i+1)
 }
 
 // rejectedRow is a record the file reader itself refused (ragged row, bad encoding, bad JSON).

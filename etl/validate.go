@@ -46,6 +46,7 @@ func (lk *lookups) prepare(ctx context.Context, conn *sql.Conn, path string, l *
 func classify(ctx context.Context, conn *sql.Conn, spec *source.Spec, target schema.Target, st *staged,
 	resolve func(string) string, lk *lookups, fid int, first bool) error {
 	p := &params{}
+	st.jsonPaths = nil
 	var values, typed, reasons, names, sel []string
 	for _, fl := range target.Fields {
 		expr, err := valueExpr(ctx, conn, p, spec, fl, st, resolve, lk)
@@ -81,13 +82,17 @@ func classify(ctx context.Context, conn *sql.Conn, spec *source.Spec, target sch
 	// whole row, without a key) repeats. Repeats are found by a GROUP BY (a small table of the
 	// repeats) rather than a window over every row, which would sort the whole file, and only
 	// the repeated rows are then reclassified.
+	from := "stg s"
+	if len(st.jsonPaths) > 0 {
+		from = "(SELECT *, json_extract_string(_raw, " + p.bind(st.jsonPaths) + ") AS _j FROM stg) s"
+	}
 	// The rows go straight into the batch: no per-file table copied into it afterwards.
 	write := "INSERT INTO cls_all BY NAME "
 	if first {
 		write = "CREATE TEMP TABLE cls_all AS "
 	}
 	q := write + `SELECT * FROM (
-		WITH mapped AS (SELECT _line, ` + strings.Join(values, ", ") + ` FROM stg s),
+		WITH mapped AS (SELECT _line, ` + strings.Join(values, ", ") + ` FROM ` + from + `),
 		typed AS (SELECT *, ` + strings.Join(typed, ", ") + ` FROM mapped),
 		checked AS (SELECT _line, ` + strings.Join(sel, ", ") + `, nullif(concat_ws('; ', ` + strings.Join(reasons, ", ") + `), '') AS _reason,
 			hash(` + fields + `) AS _h FROM typed)
@@ -189,7 +194,7 @@ func valueExpr(ctx context.Context, conn *sql.Conn, p *params, spec *source.Spec
 // field needs, must exist in the file (CSV and Parquet); otherwise the field is NULL.
 func sourceColumn(p *params, spec *source.Spec, st *staged, name string, fl schema.Field, explicit bool) (string, error) {
 	if spec.Format == "jsonl" {
-		return "json_extract_string(_raw, " + p.bind(`$."`+strings.ReplaceAll(name, `"`, `\"`)+`"`) + ")", nil
+		return st.jsonField(name), nil
 	}
 	if !st.columns[name] {
 		if explicit || fl.Required {

@@ -67,3 +67,31 @@ func TestSessionZoneTimestamps(t *testing.T) {
 		t.Errorf("leads with the same created_at in both sources: %d, want 4", n)
 	}
 }
+
+// TestJSONFieldsOneParse: JSON Lines fields are read in one extraction per record; a key two
+// fields map reads the same value into both, a key a record lacks is missing (a required field's
+// row is quarantined), a number reads as its text.
+func TestJSONFieldsOneParse(t *testing.T) {
+	f := newFixture(t)
+	f.write("leads/a.jsonl", `{"id":"l1","created":"2026-01-01 10:00:00","bu":7}
+{"id":"l2"}
+{"id":"l3","created":"2026-01-02","bu":"North"}
+`)
+	spec := source.Spec{Name: "leads", Format: "jsonl", Glob: "leads/*.jsonl", Target: "leads",
+		Columns: map[string]source.Column{
+			"lead_id":        {From: "id"},
+			"opportunity_id": {From: "id"},
+			"created_at":     {From: "created"},
+			"business_unit":  {From: "bu"},
+		}}
+	res := mustRun(t, f.runner(nil, spec), "leads")
+	if res.RowsLoaded != 2 || res.RowsQuarantined != 1 {
+		t.Fatalf("run: %+v, want 2 loaded (l1, l3), 1 quarantined (l2: no created)", res)
+	}
+	if got := f.str("SELECT reason FROM quarantine WHERE line = 2"); got != "created_at: required value missing" {
+		t.Errorf("reason on line 2: %q", got)
+	}
+	if got := f.str("SELECT opportunity_id || ' ' || business_unit || ' ' || created_at::VARCHAR FROM leads WHERE lead_id = 'l1'"); got != "l1 7 2026-01-01 10:00:00" {
+		t.Errorf("l1: %q, want \"l1 7 2026-01-01 10:00:00\"", got)
+	}
+}
