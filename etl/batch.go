@@ -33,8 +33,16 @@ func collect(ctx context.Context, conn *sql.Conn, fid int, format string, first 
 			return fmt.Errorf("batch tables: %w", err)
 		}
 	}
-	// The raw record of a quarantined row comes from staging: the JSON line itself, or the
-	// row's source columns as JSON.
+	// The raw record of a quarantined row comes from staging (which may read the file again: a
+	// Parquet stg is a view over it), so only for a file with quarantined rows: the JSON line
+	// itself, or the row's source columns as JSON.
+	var bad bool
+	if err := conn.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM cls_all WHERE _fid = $1 AND _class = 'quarantine')", fid).Scan(&bad); err != nil {
+		return fmt.Errorf("collect quarantined rows: %w", err)
+	}
+	if !bad {
+		return nil
+	}
 	raw := "to_json(s)::VARCHAR"
 	if format == "jsonl" {
 		raw = "s._raw"

@@ -456,6 +456,10 @@ func (r *Runner) prepareFile(ctx context.Context, conn *sql.Conn, spec *source.S
 	if err := classify(ctx, conn, spec, target, st, r.opts.Resolve, lk, fid, first); err != nil {
 		return nil, err
 	}
+	// A Parquet file is read by classify itself (stageParquet): check again.
+	if err := f.check(); err != nil {
+		return nil, err
+	}
 	r.opts.Logger.Debug("file validated", "job", spec.Name, "file", f.name, "duration_seconds", time.Since(start).Seconds())
 	return st, nil
 }

@@ -261,15 +261,20 @@ func rejectsFrom(ctx context.Context, conn *sql.Conn, table string, s *staged) e
 	return rows.Err()
 }
 
+// stageParquet makes stg a view over the Parquet file, not a copy of it: classify reads the file
+// once, straight into the batch (a copy would read it, write it and read it again), and counting
+// its rows and listing its columns read only its metadata. prepareFile checks after classify that
+// the file is still the version listed.
 func stageParquet(ctx context.Context, conn *sql.Conn, path string) (*staged, error) {
-	if _, err := conn.ExecContext(ctx, `CREATE TEMP TABLE stg_data AS
-		SELECT file_row_number + 1 AS _line, * EXCLUDE (file_row_number) FROM read_parquet(?, file_row_number = true)`, path); err != nil {
+	if _, err := conn.ExecContext(ctx, `CREATE TEMP VIEW stg AS
+		SELECT file_row_number + 1 AS _line, * EXCLUDE (file_row_number) FROM read_parquet(`+literal(path)+`, file_row_number = true)`); err != nil {
 		return nil, fmt.Errorf("read parquet: %w", err)
 	}
-	if _, err := conn.ExecContext(ctx, "CREATE TEMP VIEW stg AS SELECT * FROM stg_data"); err != nil {
+	s, err := (&staged{}).finish(ctx, conn)
+	if err != nil {
 		return nil, fmt.Errorf("read parquet: %w", err)
 	}
-	return (&staged{}).finish(ctx, conn)
+	return s, nil
 }
 
 // finish counts the staged rows and lists the columns.

@@ -1,6 +1,7 @@
 package etl
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -93,5 +94,25 @@ func TestJSONFieldsOneParse(t *testing.T) {
 	}
 	if got := f.str("SELECT opportunity_id || ' ' || business_unit || ' ' || created_at::VARCHAR FROM leads WHERE lead_id = 'l1'"); got != "l1 7 2026-01-01 10:00:00" {
 		t.Errorf("l1: %q, want \"l1 7 2026-01-01 10:00:00\"", got)
+	}
+}
+
+// TestParquetQuarantineRaw: a Parquet file is read through a view over it; its bad rows are
+// quarantined with their row number and their staged columns (_line too) as JSON, the good ones load.
+func TestParquetQuarantineRaw(t *testing.T) {
+	f := newFixture(t)
+	path := filepath.Join(f.dir, "c.parquet")
+	// Rows 1..4; row 3 has no contract_id (required).
+	if _, err := f.db.Write.Exec(`COPY (SELECT CASE WHEN i <> 3 THEN 'c' || i END AS contract_id, 'o' || i AS opportunity_id,
+		TIMESTAMP '2025-01-01' + INTERVAL (i) DAY AS signed_at FROM range(1, 5) t(i)) TO '` + path + `' (FORMAT parquet)`); err != nil {
+		t.Fatal(err)
+	}
+	spec := source.Spec{Name: "contracts", Format: "parquet", Glob: "*.parquet", Target: "contracts"}
+	res := mustRun(t, f.runner(nil, spec), "contracts")
+	if res.RowsLoaded != 3 || res.RowsQuarantined != 1 {
+		t.Fatalf("run: %+v, want 3 loaded, 1 quarantined", res)
+	}
+	if got := f.str("SELECT line || ' ' || raw FROM quarantine"); got != `3 {"_line":3,"contract_id":null,"opportunity_id":"o3","signed_at":"2025-01-04 00:00:00"}` {
+		t.Errorf("quarantined: %q", got)
 	}
 }
