@@ -9,10 +9,11 @@ import (
 	"github.com/ltc-analytics/ltc/schema"
 )
 
-// A job's staged files are merged together: each file's classified rows (cls) are appended to the
-// temp table cls_all, tagged with the file's index in the job's list (_fid, so no row carries a
-// path), and its quarantined rows with their raw records to q_all. One merge then moves them all
-// into the target: one join against the table, one insert, one quarantine insert per job.
+// A job's staged files are merged together: classify writes each file's classified rows into
+// the temp table cls_all, tagged with the file's index in the job's list (_fid, so no row carries
+// a path), and collect adds its quarantined rows with their raw records to q_all. One merge then
+// moves them all into the target: one join against the table, one insert, one quarantine insert
+// per job.
 
 // startBatch drops the previous job's batch tables.
 func startBatch(ctx context.Context, conn *sql.Conn) error {
@@ -24,26 +25,30 @@ func startBatch(ctx context.Context, conn *sql.Conn) error {
 	return nil
 }
 
-// collect appends the classified file (cls, with its staging stg) to the job's batch as file fid.
+// collect adds the quarantined rows of file fid (classified in cls_all, staged in stg) with their
+// raw records to the job's batch; first creates q_all.
 func collect(ctx context.Context, conn *sql.Conn, fid int, format string, first bool) error {
-	add := "INSERT INTO cls_all BY NAME SELECT $1::INTEGER AS _fid, * FROM cls"
 	if first {
-		add = "CREATE TEMP TABLE cls_all AS SELECT $1::INTEGER AS _fid, * FROM cls"
 		if _, err := conn.ExecContext(ctx, "CREATE TEMP TABLE q_all (_fid INTEGER, line BIGINT, reason VARCHAR, raw VARCHAR)"); err != nil {
 			return fmt.Errorf("batch tables: %w", err)
 		}
 	}
-	if _, err := conn.ExecContext(ctx, add, fid); err != nil {
-		return fmt.Errorf("collect classified rows: %w", err)
+	// The raw record of a quarantined row comes from staging (which may read the file again: a
+	// Parquet stg is a view over it), so only for a file with quarantined rows: the JSON line
+	// itself, or the row's source columns as JSON.
+	var bad bool
+	if err := conn.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM cls_all WHERE _fid = $1 AND _class = 'quarantine')", fid).Scan(&bad); err != nil {
+		return fmt.Errorf("collect quarantined rows: %w", err)
 	}
-	// The raw record of a quarantined row comes from staging: the JSON line itself, or the
-	// row's source columns as JSON.
+	if !bad {
+		return nil
+	}
 	raw := "to_json(s)::VARCHAR"
 	if format == "jsonl" {
 		raw = "s._raw"
 	}
-	if _, err := conn.ExecContext(ctx, `INSERT INTO q_all SELECT $1, cls._line, cls._reason, `+raw+`
-		FROM cls JOIN stg s USING (_line) WHERE cls._class = 'quarantine' ORDER BY cls._line`, fid); err != nil {
+	if _, err := conn.ExecContext(ctx, `INSERT INTO q_all SELECT $1, c._line, c._reason, `+raw+`
+		FROM cls_all c JOIN stg s USING (_line) WHERE c._fid = $1 AND c._class = 'quarantine' ORDER BY c._line`, fid); err != nil {
 		return fmt.Errorf("collect quarantined rows: %w", err)
 	}
 	return nil

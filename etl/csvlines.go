@@ -94,7 +94,7 @@ func isRest(r *bufio.Reader, rest string) bool {
 func columnsLiteral(names []string) string {
 	parts := make([]string, len(names))
 	for i, n := range names {
-		parts[i] = "'" + strings.ReplaceAll(n, "'", "''") + "': 'VARCHAR'"
+		parts[i] = literal(n) + ": 'VARCHAR'"
 	}
 	return "{" + strings.Join(parts, ", ") + "}"
 }

@@ -90,11 +90,11 @@ func (r *Runner) runDatabase(ctx context.Context, conn *sql.Conn, spec *source.S
 	// The rows read are classified and collected as a batch of one file before the transaction
 	// begins, as file sources' are (mergeBatch).
 	if read.st.rows > 0 {
-		if err := classify(ctx, conn, spec, target, read.st, r.opts.Resolve, &lookups{tables: map[string]string{}}); err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
 		if err := startBatch(ctx, conn); err != nil {
 			return err
+		}
+		if err := classify(ctx, conn, spec, target, read.st, r.opts.Resolve, &lookups{tables: map[string]string{}}, 0, true); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
 		}
 		if err := collect(ctx, conn, 0, spec.Format, true); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
@@ -197,7 +197,7 @@ func keyQuarantine(ctx context.Context, tx *sql.Tx, runID int64, spec *source.Sp
 	}
 	runArg, jobArg := p.bind(runID), p.bind(spec.Name)
 	q := "UPDATE quarantine SET line = NULL, reason = 'key ' || " + strings.Join(parts, " || ', ' || ") + " || ': ' || quarantine.reason " +
-		"FROM cls WHERE quarantine.run_id = " + runArg + " AND quarantine.job = " + jobArg + " AND quarantine.line = cls._line"
+		"FROM cls_all cls WHERE quarantine.run_id = " + runArg + " AND quarantine.job = " + jobArg + " AND quarantine.line = cls._line"
 	if _, err := tx.ExecContext(ctx, q, p.args...); err != nil {
 		return fmt.Errorf("quarantine: name the keys: %w", err)
 	}

@@ -268,10 +268,12 @@ func (r *Runner) runOn(ctx context.Context, conn *sql.Conn, spec *source.Spec, r
 	if spec.Format == source.FormatPostgres {
 		return r.runDatabase(ctx, conn, spec, res, batch)
 	}
+	start := time.Now()
 	files, err := listFiles(r.opts.Resolve(spec.Glob), r.opts.Root)
 	if err != nil {
 		return err
 	}
+	r.opts.Logger.Debug("files listed", "job", spec.Name, "files", len(files), "duration_seconds", time.Since(start).Seconds())
 	manifest, err := readManifest(ctx, conn, spec.Name)
 	if err != nil {
 		return err
@@ -319,10 +321,12 @@ func (r *Runner) load(ctx context.Context, conn *sql.Conn, spec *source.Spec, ru
 	batched := false
 	for i, f := range files {
 		start := time.Now()
-		p, err := r.prepareFile(ctx, conn, spec, target, f, lk)
+		p, err := r.prepareFile(ctx, conn, spec, target, f, lk, i, !batched)
 		if err == nil && p != nil {
+			c := time.Now()
 			err = collect(ctx, conn, i, spec.Format, !batched)
 			batched = true
+			r.opts.Logger.Debug("file collected", "job", spec.Name, "file", f.name, "duration_seconds", time.Since(c).Seconds())
 		}
 		if err != nil {
 			return total, fmt.Errorf("%s: %w", f.name, err)
@@ -335,9 +339,11 @@ func (r *Runner) load(ctx context.Context, conn *sql.Conn, spec *source.Spec, ru
 	}
 	defer tx.Rollback()
 	if target.Table == "stage_events" {
+		start := time.Now()
 		if err := identifyEvents(ctx, tx); err != nil {
 			return total, err
 		}
+		r.opts.Logger.Debug("events identified", "job", spec.Name, "duration_seconds", time.Since(start).Seconds())
 	}
 	for _, rn := range renamed {
 		if err := renameFile(ctx, tx, spec.Name, runID, target, rn); err != nil {
@@ -392,12 +398,14 @@ func (r *Runner) load(ctx context.Context, conn *sql.Conn, spec *source.Spec, ru
 				spec.Name, f.name, c.read, c.loaded, c.quarantined, c.duplicate, note, took[i].Seconds())
 		}
 	}
+	start := time.Now()
 	if err := r.finishLoad(ctx, tx, runID, len(files), total, batch); err != nil {
 		return total, err
 	}
 	if err := tx.Commit(); err != nil {
 		return total, fmt.Errorf("commit: %w", err)
 	}
+	r.opts.Logger.Debug("job committed", "job", spec.Name, "duration_seconds", time.Since(start).Seconds())
 	return total, nil
 }
 
@@ -422,11 +430,14 @@ func (r *Runner) finishLoad(ctx context.Context, tx *sql.Tx, runID int64, files 
 	return nil
 }
 
-// prepareFile stages one file into stg and classifies its rows into cls; nil means an empty
-// file: 0 bytes, or no record (a header only, blank lines, a Parquet file of no rows).
+// prepareFile stages one file into stg and classifies its rows into the batch as file fid (first:
+// the batch's first file); nil means an empty file: 0 bytes, or no record (a header only, blank
+// lines, a Parquet file of no rows), which adds nothing to the batch.
 func (r *Runner) prepareFile(ctx context.Context, conn *sql.Conn, spec *source.Spec, target schema.Target,
-	f fileInfo, lk *lookups) (*staged, error) {
+	f fileInfo, lk *lookups, fid int, first bool) (*staged, error) {
+	start := time.Now()
 	st, err := stageFile(ctx, conn, spec, f)
+	r.opts.Logger.Debug("file staged", "job", spec.Name, "file", f.name, "duration_seconds", time.Since(start).Seconds())
 	if errors.Is(err, errEmptyFile) {
 		return nil, nil
 	}
@@ -441,9 +452,15 @@ func (r *Runner) prepareFile(ctx context.Context, conn *sql.Conn, spec *source.S
 	if err := f.check(); err != nil {
 		return nil, err
 	}
-	if err := classify(ctx, conn, spec, target, st, r.opts.Resolve, lk); err != nil {
+	start = time.Now()
+	if err := classify(ctx, conn, spec, target, st, r.opts.Resolve, lk, fid, first); err != nil {
 		return nil, err
 	}
+	// A Parquet file is read by classify itself (stageParquet): check again.
+	if err := f.check(); err != nil {
+		return nil, err
+	}
+	r.opts.Logger.Debug("file validated", "job", spec.Name, "file", f.name, "duration_seconds", time.Since(start).Seconds())
 	return st, nil
 }
 

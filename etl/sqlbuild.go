@@ -18,3 +18,8 @@ func (p *params) bind(v any) string {
 func ident(name string) string {
 	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
 }
+
+// literal quotes a text as an SQL string literal, where a bound value cannot go (a view's text).
+func literal(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+}

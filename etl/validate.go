@@ -37,14 +37,16 @@ func (lk *lookups) prepare(ctx context.Context, conn *sql.Conn, path string, l *
 	return name, nil
 }
 
-// classify turns the staged rows of stg into the temp table cls in one statement: the target's
-// fields mapped and typed, plus _line, _class (load | quarantine | duplicate) and _reason.
-// For a keyed target the first row of a key loads; a later row with identical values is a
-// duplicate, one with different values is quarantined. Without a key (the event log), identical
-// rows are duplicates.
+// classify writes the staged rows of stg into the job's batch table cls_all in one statement,
+// tagged as file fid (first: the job's first file, which creates the table): the target's fields
+// mapped and typed, plus _fid, _line, _class (load | quarantine | duplicate), _reason and _h (the
+// hash of the fields). For a keyed target the first row of a key loads; a later row with
+// identical values is a duplicate, one with different values is quarantined. Without a key (the
+// event log), identical rows are duplicates.
 func classify(ctx context.Context, conn *sql.Conn, spec *source.Spec, target schema.Target, st *staged,
-	resolve func(string) string, lk *lookups) error {
+	resolve func(string) string, lk *lookups, fid int, first bool) error {
 	p := &params{}
+	st.jsonPaths = nil
 	var values, typed, reasons, names, sel []string
 	for _, fl := range target.Fields {
 		expr, err := valueExpr(ctx, conn, p, spec, fl, st, resolve, lk)
@@ -80,12 +82,21 @@ func classify(ctx context.Context, conn *sql.Conn, spec *source.Spec, target sch
 	// whole row, without a key) repeats. Repeats are found by a GROUP BY (a small table of the
 	// repeats) rather than a window over every row, which would sort the whole file, and only
 	// the repeated rows are then reclassified.
-	q := `CREATE OR REPLACE TEMP TABLE cls AS
-		WITH mapped AS (SELECT _line, ` + strings.Join(values, ", ") + ` FROM stg s),
+	from := "stg s"
+	if len(st.jsonPaths) > 0 {
+		from = "(SELECT *, json_extract_string(_raw, " + p.bind(st.jsonPaths) + ") AS _j FROM stg) s"
+	}
+	// The rows go straight into the batch: no per-file table copied into it afterwards.
+	write := "INSERT INTO cls_all BY NAME "
+	if first {
+		write = "CREATE TEMP TABLE cls_all AS "
+	}
+	q := write + `SELECT * FROM (
+		WITH mapped AS (SELECT _line, ` + strings.Join(values, ", ") + ` FROM ` + from + `),
 		typed AS (SELECT *, ` + strings.Join(typed, ", ") + ` FROM mapped),
 		checked AS (SELECT _line, ` + strings.Join(sel, ", ") + `, nullif(concat_ws('; ', ` + strings.Join(reasons, ", ") + `), '') AS _reason,
 			hash(` + fields + `) AS _h FROM typed)
-		SELECT *, CASE WHEN _reason IS NULL THEN 'load' ELSE 'quarantine' END AS _class FROM checked`
+		SELECT ` + p.bind(fid) + `::INTEGER AS _fid, *, CASE WHEN _reason IS NULL THEN 'load' ELSE 'quarantine' END AS _class FROM checked)`
 	if _, err := conn.ExecContext(ctx, q, p.args...); err != nil {
 		return fmt.Errorf("validate: %w", err)
 	}
@@ -96,7 +107,7 @@ func classify(ctx context.Context, conn *sql.Conn, spec *source.Spec, target sch
 	var repeats int64
 	if err := conn.QueryRowContext(ctx, `CREATE OR REPLACE TEMP TABLE cls_repeats AS
 		SELECT `+strings.Join(part, ", ")+`, min(_line) AS _first_line, `+firstH+` AS _first_h
-		FROM cls WHERE _reason IS NULL GROUP BY ALL HAVING count(*) > 1`).Scan(&repeats); err != nil {
+		FROM cls_all WHERE _fid = $1 AND _reason IS NULL GROUP BY ALL HAVING count(*) > 1`, fid).Scan(&repeats); err != nil {
 		return fmt.Errorf("validate: repeats: %w", err)
 	}
 	if repeats == 0 {
@@ -105,12 +116,12 @@ func classify(ctx context.Context, conn *sql.Conn, spec *source.Spec, target sch
 	// The first row of a repeated key loads; a later one with identical values is a duplicate,
 	// one with different values is quarantined.
 	for i, k := range part {
-		join[i] = "d." + k + " = cls." + k
+		join[i] = "d." + k + " = c." + k
 	}
-	if _, err := conn.ExecContext(ctx, `UPDATE cls SET
-			_class = CASE WHEN d._first_h = cls._h THEN 'duplicate' ELSE 'quarantine' END,
-			_reason = CASE WHEN d._first_h <> cls._h THEN 'duplicate key: first seen on line ' || d._first_line || ' with different values' END
-		FROM cls_repeats d WHERE cls._reason IS NULL AND d._first_line <> cls._line AND `+strings.Join(join, " AND ")); err != nil {
+	if _, err := conn.ExecContext(ctx, `UPDATE cls_all c SET
+			_class = CASE WHEN d._first_h = c._h THEN 'duplicate' ELSE 'quarantine' END,
+			_reason = CASE WHEN d._first_h <> c._h THEN 'duplicate key: first seen on line ' || d._first_line || ' with different values' END
+		FROM cls_repeats d WHERE c._fid = $1 AND c._reason IS NULL AND d._first_line <> c._line AND `+strings.Join(join, " AND "), fid); err != nil {
 		return fmt.Errorf("validate: repeats: %w", err)
 	}
 	return nil
@@ -183,7 +194,7 @@ func valueExpr(ctx context.Context, conn *sql.Conn, p *params, spec *source.Spec
 // field needs, must exist in the file (CSV and Parquet); otherwise the field is NULL.
 func sourceColumn(p *params, spec *source.Spec, st *staged, name string, fl schema.Field, explicit bool) (string, error) {
 	if spec.Format == "jsonl" {
-		return "json_extract_string(_raw, " + p.bind(`$."`+strings.ReplaceAll(name, `"`, `\"`)+`"`) + ")", nil
+		return st.jsonField(name), nil
 	}
 	if !st.columns[name] {
 		if explicit || fl.Required {
@@ -207,12 +218,17 @@ func typedExpr(p *params, spec *source.Spec, fl schema.Field) string {
 		if zone == "" {
 			zone = spec.Timezone
 		}
+
 		var ts string
 		switch {
 		case format != "" && zone != "":
 			ts = "timezone(" + p.bind(zone) + ", try_strptime(" + v + ", " + p.bind(format) + "))::TIMESTAMP"
 		case format != "":
 			ts = "try_strptime(" + v + ", " + p.bind(format) + ")"
+		case zone == schema.SessionTimeZone:
+			// The same values as the case below (an offset is ignored there too), without
+			// timezone(), which costs twenty times the cast.
+			ts = "try_cast(" + v + " AS TIMESTAMP)"
 		case zone != "":
 			ts = "timezone(" + p.bind(zone) + ", try_cast(" + v + " AS TIMESTAMP))::TIMESTAMP"
 		default:

@@ -1,6 +1,8 @@
 package etl
 
 import (
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/ltc-analytics/ltc/etl/source"
@@ -41,5 +43,76 @@ func TestTimestampsOutOfRangeAreQuarantined(t *testing.T) {
 	}
 	if got := f.str("SELECT reason FROM quarantine WHERE line = 5"); got != "qualified_at: '10000-01-01' is out of range (years 1 to 9999)" {
 		t.Errorf("reason on line 5: %q", got)
+	}
+}
+
+// TestSessionZoneTimestamps: a source in the session's zone (UTC, read with a plain cast) stores
+// the timestamps a source in another spelling of UTC (Etc/UTC, read through timezone()) stores,
+// offsets and unparsable values included.
+func TestSessionZoneTimestamps(t *testing.T) {
+	f := newFixture(t)
+	csv := "lead_id,created_at\nl1,2026-01-01 08:30:00\nl2,2026-03-29T02:30:00\nl3,2026-01-01 00:00:00+02\nl4,2026-01-01\nl5,2026-13-01\n"
+	f.write("utc/a.csv", csv)
+	f.write("etc/a.csv", strings.ReplaceAll(csv, "\nl", "\ne"))
+	utc := source.Spec{Name: "utc", Format: "csv", Glob: "utc/*.csv", Target: "leads", Timezone: "UTC"}
+	etc := source.Spec{Name: "etc", Format: "csv", Glob: "etc/*.csv", Target: "leads", Timezone: "Etc/UTC"}
+	r := f.runner(nil, utc, etc)
+	mustRun(t, r, "utc")
+	mustRun(t, r, "etc")
+	// Loaded: 4 of 5 in each (line 6, month 13, is quarantined), and the same timestamps.
+	if n := f.count("SELECT count(*) FROM leads"); n != 8 {
+		t.Fatalf("leads: %d, want 8 (4 per source)", n)
+	}
+	if n := f.count(`SELECT count(*) FROM leads u JOIN leads e ON e.lead_id = replace(u.lead_id, 'l', 'e')
+		WHERE u.lead_id LIKE 'l%' AND u.created_at = e.created_at`); n != 4 {
+		t.Errorf("leads with the same created_at in both sources: %d, want 4", n)
+	}
+}
+
+// TestJSONFieldsOneParse: JSON Lines fields are read in one extraction per record; a key two
+// fields map reads the same value into both, a key a record lacks is missing (a required field's
+// row is quarantined), a number reads as its text.
+func TestJSONFieldsOneParse(t *testing.T) {
+	f := newFixture(t)
+	f.write("leads/a.jsonl", `{"id":"l1","created":"2026-01-01 10:00:00","bu":7}
+{"id":"l2"}
+{"id":"l3","created":"2026-01-02","bu":"North"}
+`)
+	spec := source.Spec{Name: "leads", Format: "jsonl", Glob: "leads/*.jsonl", Target: "leads",
+		Columns: map[string]source.Column{
+			"lead_id":        {From: "id"},
+			"opportunity_id": {From: "id"},
+			"created_at":     {From: "created"},
+			"business_unit":  {From: "bu"},
+		}}
+	res := mustRun(t, f.runner(nil, spec), "leads")
+	if res.RowsLoaded != 2 || res.RowsQuarantined != 1 {
+		t.Fatalf("run: %+v, want 2 loaded (l1, l3), 1 quarantined (l2: no created)", res)
+	}
+	if got := f.str("SELECT reason FROM quarantine WHERE line = 2"); got != "created_at: required value missing" {
+		t.Errorf("reason on line 2: %q", got)
+	}
+	if got := f.str("SELECT opportunity_id || ' ' || business_unit || ' ' || created_at::VARCHAR FROM leads WHERE lead_id = 'l1'"); got != "l1 7 2026-01-01 10:00:00" {
+		t.Errorf("l1: %q, want \"l1 7 2026-01-01 10:00:00\"", got)
+	}
+}
+
+// TestParquetQuarantineRaw: a Parquet file is read through a view over it; its bad rows are
+// quarantined with their row number and their staged columns (_line too) as JSON, the good ones load.
+func TestParquetQuarantineRaw(t *testing.T) {
+	f := newFixture(t)
+	path := filepath.Join(f.dir, "c.parquet")
+	// Rows 1..4; row 3 has no contract_id (required).
+	if _, err := f.db.Write.Exec(`COPY (SELECT CASE WHEN i <> 3 THEN 'c' || i END AS contract_id, 'o' || i AS opportunity_id,
+		TIMESTAMP '2025-01-01' + INTERVAL (i) DAY AS signed_at FROM range(1, 5) t(i)) TO '` + path + `' (FORMAT parquet)`); err != nil {
+		t.Fatal(err)
+	}
+	spec := source.Spec{Name: "contracts", Format: "parquet", Glob: "*.parquet", Target: "contracts"}
+	res := mustRun(t, f.runner(nil, spec), "contracts")
+	if res.RowsLoaded != 3 || res.RowsQuarantined != 1 {
+		t.Fatalf("run: %+v, want 3 loaded, 1 quarantined", res)
+	}
+	if got := f.str("SELECT line || ' ' || raw FROM quarantine"); got != `3 {"_line":3,"contract_id":null,"opportunity_id":"o3","signed_at":"2025-01-04 00:00:00"}` {
+		t.Errorf("quarantined: %q", got)
 	}
 }

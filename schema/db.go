@@ -49,6 +49,9 @@ type DB struct {
 	version atomic.Int64
 }
 
+// SessionTimeZone is every connection's TimeZone setting: naive timestamps are read as UTC.
+const SessionTimeZone = "UTC"
+
 // Open opens (creating if needed) the DuckDB warehouse at path ("" or ":memory:" for in-memory)
 // and, unless read-only, applies pending migrations.
 func Open(ctx context.Context, path string, opts Options) (*DB, error) {
@@ -82,7 +85,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	settings := []string{
 		fmt.Sprintf("SET memory_limit = '%s'", duckMem),
 		fmt.Sprintf("SET threads = %d", opts.Threads),
-		"SET TimeZone = 'UTC'",
+		"SET TimeZone = '" + SessionTimeZone + "'",
 	}
 	if opts.TempDirectory != "" {
 		settings = append(settings, fmt.Sprintf("SET temp_directory = '%s'", sqlString(opts.TempDirectory)))

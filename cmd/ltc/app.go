@@ -59,7 +59,9 @@ func openApp(ctx context.Context, configPath string, logger *slog.Logger, progre
 		return nil, err
 	}
 	a := &app{cfg: cfg, db: db, model: model, logger: logger, registry: server.NewRegistry()}
-	a.kpi = kpi.New(db, model, kpiOptions(cfg))
+	kopts := kpiOptions(cfg)
+	kopts.Logger = logger
+	a.kpi = kpi.New(db, model, kopts)
 	a.initiatives = initiative.New(db, a.kpi)
 	if err := a.kpi.Check(); err != nil {
 		db.Close()

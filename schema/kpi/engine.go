@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -41,6 +42,8 @@ type Options struct {
 	Dimensions []schema.Dimension
 	// MinSample is the n below which a value is flagged LowSample; 0 means MinSample (30).
 	MinSample int
+	// Logger receives Refresh's step timings (debug level); nil means none.
+	Logger *slog.Logger
 }
 
 // Engine answers KPI queries over the derived tables that Refresh maintains.
@@ -84,6 +87,9 @@ func New(db *schema.DB, model *schema.Model, opts Options) *Engine {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	e := &Engine{db: db, model: model, opts: opts, stagePos: map[string]int{}, fingerprint: modelFingerprint(model),
 		fl: flights{m: map[string]*flightState{}}}

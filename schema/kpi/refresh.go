@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/ltc-analytics/ltc/schema"
 )
@@ -53,9 +54,11 @@ func (e *Engine) Refresh(ctx context.Context, tx *sql.Tx) (err error) {
 		return nil
 	}
 	for _, s := range e.refreshSteps(!full) {
+		start := time.Now()
 		if _, err := tx.ExecContext(ctx, s.b.sb.String(), s.b.args...); err != nil {
 			return fmt.Errorf("%s: %w", s.name, err)
 		}
+		e.opts.Logger.Debug("refresh step", "step", s.name, "full", full, "duration_seconds", time.Since(start).Seconds())
 	}
 	if full {
 		if _, err := tx.ExecContext(ctx, "UPDATE data_version SET model_hash = ? WHERE id = 1", e.fingerprint); err != nil {
