@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"slices"
@@ -36,11 +37,25 @@ var (
 
 const dropUnit = "Central"
 
-// scenario is one replay: the demo of a size (medium: Central has about 250 leads a week, a large
-// unit; small: about 25, below the minimum n of 30), with binomial noise, with or without a drop.
+// ruleFamilies are the KPI query groups (the exporter's family label) of every rate LTCKPIDrop reads:
+// lead conversion, win rate, adoption and iron-triangle coverage, compliance and promise kept.
+var ruleFamilies = []string{"lead_conversion", "win_rate", "adoption", "compliance"}
+
+// ruleKPI is LTCKPIDrop's kpi label for each injectable KPI: an injected gate_compliance change
+// lowers the chance of passing each gate in time, which the rule sees in compliance (the share of
+// cases that passed every gate in time).
+var ruleKPI = map[string]string{"lead_conversion": "lead_conversion", "gate_compliance": "compliance"}
+
+// zWatch is the recorded z-scores the drop rule compares with its threshold, total and per unit.
+const zWatch = "ltc:kpi_zscore or ltc:kpi_unit_zscore"
+
+// scenario is one replay: the demo of a size (medium: Central has about 260 leads and 260 cases
+// entering a guarded stage a week, a large unit; small: about 26, below the minimum n of 30), with
+// binomial noise, with or without a drop of one KPI (kpi, one of synth.InjectableKPIs).
 type scenario struct {
 	size     string
 	binomial bool
+	kpi      string
 	drop     float64 // relative, e.g. -0.25; 0 for none
 	from, to time.Time
 }
@@ -53,50 +68,65 @@ func (s scenario) String() string {
 	if s.drop == 0 {
 		return fmt.Sprintf("%s demo (%s noise), no change, %s … %s", s.size, noise, s.from.Format(time.DateOnly), s.to.Format(time.DateOnly))
 	}
-	return fmt.Sprintf("%s demo (%s noise), lead_conversion %+.0f%% in %s from %s", s.size, noise, s.drop*100, dropUnit, injectAt.Format(time.DateOnly))
+	return fmt.Sprintf("%s demo (%s noise), %s %+.0f%% in %s from %s", s.size, noise, s.kpi, s.drop*100, dropUnit, injectAt.Format(time.DateOnly))
 }
 
 // outcome is what the shipped rules did over a scenario's replay.
 type outcome struct {
 	// detected is when LTCKPIDrop fired for the injected KPI and unit (zero if never).
 	detected time.Time
-	// falseFirings counts the other firing episodes of LTCKPIDrop (other units or KPIs, or before the drop).
+	// falseFirings lists the other firing episodes of LTCKPIDrop (other units or KPIs, or before the drop).
 	falseFirings []string
-	// n7 is the median 7-day sample size of the injected unit's lead conversion over the replay.
+	// n7 is the median 7-day sample size of the injected unit's KPI (lead conversion without a drop) over the replay.
 	n7 float64
+	// change is the relative change of the unit's KPI over 28 days, the 28 days before the drop to the
+	// 28 days after it (NaN without a drop or when the replay does not reach that far).
+	change float64
+	// lowest is the lowest recorded z-score of each KPI and scope (label set) over the replay.
+	lowest map[string]Low
 }
 
 func run(t *testing.T, promtool string, s scenario) outcome {
 	t.Helper()
 	ctx := context.Background()
 	opts := synth.Options{Size: s.size, Seed: 1, Now: btNow, Binomial: s.binomial}
+	kpiLabel := ruleKPI["lead_conversion"]
 	if s.drop != 0 {
-		opts.Inject = []synth.Injection{{KPI: "lead_conversion", Change: s.drop, From: injectAt, Unit: dropUnit}}
+		opts.Inject = []synth.Injection{{KPI: s.kpi, Change: s.drop, From: injectAt, Unit: dropUnit}}
+		kpiLabel = ruleKPI[s.kpi]
 	}
 	w := testwarehouse.DemoWith(t, opts)
 	h, err := Replay(ctx, HistoryOptions{Engine: w.Engine, DB: w.DB, From: s.from, To: s.to, Step: 24 * time.Hour,
-		Families: []string{"lead_conversion"}})
+		Families: ruleFamilies})
 	if err != nil {
 		t.Fatal(err)
 	}
-	firings, err := Evaluate(ctx, promtool, rulesFile, h)
+	rep, err := Evaluate(ctx, promtool, rulesFile, h, zWatch)
 	if err != nil {
 		t.Fatal(err)
 	}
-	logZ(t, h)
-	var out outcome
-	ns := slices.Clone(h.Series[`ltc_kpi_unit_lead_conversion_sample_size{business_unit="Central",window="7d"}`])
+	out := outcome{change: math.NaN(), lowest: rep.Lowest}
+	unitSeries := func(what, window string) []float64 {
+		return h.Series[fmt.Sprintf(`ltc_kpi_unit_%s_%s{business_unit=%q,window=%q}`, kpiLabel, what, dropUnit, window)]
+	}
+	ns := slices.Clone(unitSeries("sample_size", "7d"))
 	slices.Sort(ns)
 	if len(ns) > 0 {
 		out.n7 = ns[len(ns)/2]
 	}
-	for _, f := range firings {
-		if f.Alert != "LTCKPIDrop" {
-			t.Errorf("%v: unexpected alert %s %v at %v", s, f.Alert, f.Labels, f.First())
+	if r28 := unitSeries("ratio", "28d"); s.drop != 0 && len(r28) == len(h.Times) {
+		before, after := slices.Index(h.Times, injectAt), slices.Index(h.Times, injectAt.AddDate(0, 0, 28))
+		if before >= 0 && after >= 0 {
+			out.change = r28[after]/r28[before] - 1
+		}
+	}
+	for _, f := range rep.Firings {
+		if f.Alert != "LTCKPIDrop" { // the level alerts (LTCComplianceLow under 60%) are not this backtest's subject
+			t.Logf("%v: %s %v from %s", s, f.Alert, f.Labels, f.First().Format(time.DateOnly))
 			continue
 		}
 		for _, ep := range episodes(f.Times) {
-			hit := s.drop != 0 && f.Labels["kpi"] == "lead_conversion" && f.Labels["business_unit"] == dropUnit && !ep.Before(injectAt)
+			hit := s.drop != 0 && f.Labels["kpi"] == kpiLabel && f.Labels["business_unit"] == dropUnit && !ep.Before(injectAt)
 			if hit && out.detected.IsZero() {
 				out.detected = ep
 				continue
@@ -136,7 +166,7 @@ func TestBacktestShort(t *testing.T) {
 		t.Skip("backtest: loads the medium demo (about a minute)")
 	}
 	from, to := injectAt.AddDate(0, 0, -42), injectAt.AddDate(0, 0, 28)
-	drop := run(t, promtool, scenario{size: "medium", binomial: true, drop: -0.75, from: from, to: to})
+	drop := run(t, promtool, scenario{size: "medium", binomial: true, kpi: "lead_conversion", drop: -0.75, from: from, to: to})
 	if drop.detected.IsZero() || drop.detected.Sub(injectAt) > 7*24*time.Hour {
 		t.Errorf("75%% drop in %s on %s: detected %v, want within 7 days", dropUnit, injectAt.Format(time.DateOnly), drop.detected)
 	}
@@ -149,40 +179,51 @@ func TestBacktestShort(t *testing.T) {
 	t.Logf("75%% drop detected after %s (Central n7 ≈ %.0f)", days(drop.detected.Sub(injectAt)), drop.n7)
 }
 
-// TestBacktestTable is `make backtest`: the table of detection delays and false firings.
+// TestBacktestTable is `make backtest`: the table of detection delays and false firings, and the
+// lowest z-score of every KPI and scope over the undisturbed year (what the threshold must stay below).
 func TestBacktestTable(t *testing.T) {
 	if !*fullTable {
 		t.Skip("the full backtest runs with -backtest.full (make backtest)")
 	}
 	promtool := testenv.Tool(t, "promtool", "Debian package prometheus")
 	var b strings.Builder
-	fmt.Fprintf(&b, "Backtest of dashboards/prometheus/alerts.yml (LTCKPIDrop), `make backtest`; demo seed 1, today %s, daily replay.\n\n", btNow.Format(time.DateOnly))
-	fmt.Fprintf(&b, "| unit (demo size) | noise | median n (7 d) | change from %s | detected after | other firings |\n|---|---|---|---|---|---|\n", injectAt.Format(time.DateOnly))
+	fmt.Fprintf(&b, "Backtest of dashboards/prometheus/alerts.yml (LTCKPIDrop), `make backtest`; demo seed 1, today %s, daily replay, binomial noise.\n\n", btNow.Format(time.DateOnly))
+	fmt.Fprintf(&b, "| unit (demo size) | KPI the rule sees | median n (7 d) | injected from %s | measured change (28 d) | detected after | other firings |\n|---|---|---|---|---|---|---|\n", injectAt.Format(time.DateOnly))
+	var quiet []outcome
 	row := func(s scenario, o outcome) {
-		det := "never"
-		if !o.detected.IsZero() {
-			det = days(o.detected.Sub(injectAt))
+		det, change, measured := "—", fmt.Sprintf("none, %s … %s", s.from.Format(time.DateOnly), s.to.Format(time.DateOnly)), "—"
+		kpiLabel := "all six"
+		if s.drop != 0 {
+			det, change, kpiLabel = "never", fmt.Sprintf("%s %+.0f%%", s.kpi, s.drop*100), ruleKPI[s.kpi]
+			if !o.detected.IsZero() {
+				det = days(o.detected.Sub(injectAt))
+			}
+			if !math.IsNaN(o.change) {
+				measured = fmt.Sprintf("%+.0f%%", o.change*100)
+			}
 		}
-		if s.drop == 0 {
-			det = "—"
-		}
-		change := fmt.Sprintf("%+.0f%%", s.drop*100)
-		if s.drop == 0 {
-			change = fmt.Sprintf("none, %s … %s", s.from.Format(time.DateOnly), s.to.Format(time.DateOnly))
-		}
-		noise := map[bool]string{true: "binomial", false: "demo quotas"}[s.binomial]
-		fmt.Fprintf(&b, "| %s (%s) | %s | %.0f | %s | %s | %d %s |\n", dropUnit, s.size, noise, o.n7, change, det,
+		fmt.Fprintf(&b, "| %s (%s) | %s | %.0f | %s | %s | %s | %d %s |\n", dropUnit, s.size, kpiLabel, o.n7, change, measured, det,
 			len(o.falseFirings), strings.Join(o.falseFirings, "; "))
-		t.Logf("%v: detected %v, false %v, n7 %.0f", s, o.detected, o.falseFirings, o.n7)
+		t.Logf("%v: detected %v, change %.3f, false %v, n7 %.0f", s, o.detected, o.change, o.falseFirings, o.n7)
 	}
 	for _, size := range []string{"medium", "small"} {
-		for _, drop := range []float64{-0.1, -0.25, -0.5, -0.75} {
-			s := scenario{size: size, binomial: true, drop: drop, from: injectAt.AddDate(0, 0, -42), to: injectAt.AddDate(0, 0, 42)}
-			row(s, run(t, promtool, s))
+		for _, k := range synth.InjectableKPIs {
+			drops := []float64{-0.1, -0.25, -0.5}
+			if k == "lead_conversion" {
+				drops = append(drops, -0.75)
+			}
+			for _, drop := range drops {
+				s := scenario{size: size, binomial: true, kpi: k, drop: drop, from: injectAt.AddDate(0, 0, -42), to: injectAt.AddDate(0, 0, 42)}
+				row(s, run(t, promtool, s))
+			}
 		}
 		s := scenario{size: size, binomial: true, from: replayTo.AddDate(-1, 0, 0), to: replayTo}
-		row(s, run(t, promtool, s))
+		o := run(t, promtool, s)
+		row(s, o)
+		quiet = append(quiet, o)
 	}
+	b.WriteString("\nLowest z-score (ltc:kpi_zscore, ltc:kpi_unit_zscore) over the undisturbed year, per KPI and scope (medium / small demo):\n\n")
+	writeLowest(&b, quiet)
 	t.Log("\n" + b.String())
 	if *tableOut != "" {
 		if err := os.WriteFile(*tableOut, []byte(b.String()), 0o644); err != nil {
@@ -191,23 +232,48 @@ func TestBacktestTable(t *testing.T) {
 	}
 }
 
-// logZ logs (shown with -v), per business unit, the lowest z-score of the 7 days against the 28 days a week earlier
-// (the formula of the ltc:kpi_unit_zscore rule, for choosing its threshold) and when it occurred.
-func logZ(t *testing.T, h *History) {
-	for _, u := range []string{"North", "South", "Central", "Enterprise"} {
-		k := func(w, what string) []float64 {
-			return h.Series[fmt.Sprintf(`ltc_kpi_unit_lead_conversion_%s{business_unit=%q,window=%q}`, what, u, w)]
+// writeLowest writes a table of the lowest z per KPI (rows) and scope (columns: the total, then each
+// business unit), one "a / b / …" cell entry per outcome.
+func writeLowest(b *strings.Builder, outs []outcome) {
+	kpis, scopes := map[string]bool{}, map[string]bool{"total": true}
+	lows := make([]map[[2]string]Low, len(outs))
+	for i, o := range outs {
+		lows[i] = map[[2]string]Low{}
+		for k, low := range o.lowest {
+			ls := map[string]string{}
+			for _, l := range labelRE.FindAllStringSubmatch(k, -1) {
+				ls[l[1]] = l[2]
+			}
+			scope := ls["business_unit"]
+			if scope == "" {
+				scope = "total"
+			}
+			kpis[ls["kpi"]], scopes[scope] = true, true
+			lows[i][[2]string{ls["kpi"], scope}] = low
 		}
-		r7, n7, r28, n28 := k("7d", "ratio"), k("7d", "sample_size"), k("28d", "ratio"), k("28d", "sample_size")
-		minZ, at := 0.0, time.Time{}
-		for i := 7; i < len(h.Times); i++ {
-			p0 := r28[i-7]
-			z := (r7[i] - p0) / math.Sqrt(max(p0*(1-p0), 0.0025)*(1/n7[i]+1/n28[i-7]))
-			if z < minZ {
-				minZ, at = z, h.Times[i]
+	}
+	cols := slices.Sorted(maps.Keys(scopes))
+	cols = append([]string{"total"}, slices.DeleteFunc(cols, func(s string) bool { return s == "total" })...)
+	fmt.Fprintf(b, "| KPI | %s | lowest (medium) |\n|---|%s---|\n", strings.Join(cols, " | "), strings.Repeat("---|", len(cols)))
+	for _, k := range slices.Sorted(maps.Keys(kpis)) {
+		cells := make([]string, len(cols))
+		for j, c := range cols {
+			vs := make([]string, len(outs))
+			for i := range outs {
+				vs[i] = "–"
+				if low, ok := lows[i][[2]string{k, c}]; ok {
+					vs[i] = fmt.Sprintf("%.2f", low.Value)
+				}
+			}
+			cells[j] = strings.Join(vs, " / ")
+		}
+		minLow, minAt := Low{Value: math.Inf(1)}, ""
+		for c, low := range lows[0] {
+			if c[0] == k && low.Value < minLow.Value {
+				minLow, minAt = low, c[1]
 			}
 		}
-		t.Logf("%s: lowest z %.2f on %s", u, minZ, at.Format(time.DateOnly))
+		fmt.Fprintf(b, "| %s | %s | %.2f (%s, %s) |\n", k, strings.Join(cells, " | "), minLow.Value, minAt, minLow.At.Format(time.DateOnly))
 	}
 }
 
@@ -228,16 +294,16 @@ func TestBacktestOwnData(t *testing.T) {
 	}
 	to := newest.UTC().Truncate(24*time.Hour).AddDate(0, 0, -14)
 	h, err := Replay(ctx, HistoryOptions{Engine: w.Engine, DB: w.DB, From: to.AddDate(-1, 0, 0), To: to, Step: 24 * time.Hour,
-		Families: []string{"lead_conversion", "win_rate", "adoption", "compliance"}})
+		Families: ruleFamilies})
 	if err != nil {
 		t.Fatal(err)
 	}
-	firings, err := Evaluate(ctx, promtool, rulesFile, h)
+	rep, err := Evaluate(ctx, promtool, rulesFile, h, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("%s: %d days replayed up to %s, %d firing series", *ownConfig, len(h.Times), to.Format(time.DateOnly), len(firings))
-	for _, f := range firings {
+	t.Logf("%s: %d days replayed up to %s, %d firing series", *ownConfig, len(h.Times), to.Format(time.DateOnly), len(rep.Firings))
+	for _, f := range rep.Firings {
 		for _, ep := range episodes(f.Times) {
 			t.Logf("%s %v from %s", f.Alert, f.Labels, ep.Format(time.DateOnly))
 		}
