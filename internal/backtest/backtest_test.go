@@ -98,8 +98,12 @@ type outcome struct {
 	// change is, per target, the relative change of its KPI and scope over 28 days, the 28 days before
 	// the drop to the 28 days after it (NaN when the replay does not reach that far).
 	change []float64
-	// falseFirings lists the other firing episodes of LTCKPIDrop (other scopes or KPIs, or before the drop).
+	// falseFirings lists the other firing episodes of LTCKPIDrop (other scopes or KPIs, or before the
+	// drop), but for unitHits.
 	falseFirings []string
+	// unitHits lists the firings, after the drop, for a target's KPI in a unit it was injected into
+	// besides the target's scope (a drop injected into every unit, seen in one of them too).
+	unitHits []string
 	// lowest is the lowest recorded z-score of each KPI and scope (label set) over the replay.
 	lowest map[string]Low
 }
@@ -159,15 +163,23 @@ func run(t *testing.T, promtool string, s scenario) outcome {
 			continue
 		}
 		for _, ep := range episodes(f.Times) {
-			hit := -1
+			hit, alsoHit := -1, false
 			for i, tg := range targets {
-				if s.drop != 0 && f.Labels["kpi"] == tg.kpi && f.Labels["business_unit"] == tg.scope && !ep.Before(injectAt) {
+				if s.drop == 0 || f.Labels["kpi"] != tg.kpi || ep.Before(injectAt) {
+					continue
+				}
+				switch {
+				case f.Labels["business_unit"] == tg.scope:
 					hit = i
+				case tg.unit == synth.AllUnits: // a unit the drop was injected into too: seen there, not false
+					alsoHit = true
 				}
 			}
 			switch {
 			case hit >= 0 && out.detected[hit].IsZero():
 				out.detected[hit] = ep
+			case alsoHit:
+				out.unitHits = append(out.unitHits, fmt.Sprintf("%s %s from %s", f.Labels["business_unit"], f.Labels["kpi"], ep.Format(time.DateOnly)))
 			case hit < 0:
 				out.falseFirings = append(out.falseFirings, fmt.Sprintf("%v from %s", f.Labels, ep.Format(time.DateOnly)))
 			}
@@ -253,10 +265,13 @@ func TestBacktestTable(t *testing.T) {
 			if i == 0 {
 				other = fmt.Sprintf("%d %s", len(o.falseFirings), strings.Join(o.falseFirings, "; "))
 			}
+			if tg.unit == synth.AllUnits && len(o.unitHits) > 0 {
+				det += " (also " + strings.Join(o.unitHits, ", ") + ")"
+			}
 			fmt.Fprintf(&b, "| %s | %s %+.0f%% in %s | %s (%s) | %.0f | %s | %s | %s |\n", s.size, tg.inject, s.drop*100, tg.unit,
 				tg.kpi, scope, o.n7[i], measured, det, other)
 		}
-		t.Logf("%v: detected %v, change %v, false %v, n7 %v", s, o.detected, o.change, o.falseFirings, o.n7)
+		t.Logf("%v: detected %v, change %v, false %v, also %v, n7 %v", s, o.detected, o.change, o.falseFirings, o.unitHits, o.n7)
 	}
 	for _, size := range []string{"medium", "small"} {
 		for _, drop := range []float64{-0.1, -0.25, -0.5, -0.75} {
