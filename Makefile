@@ -62,8 +62,9 @@ fuzz-short:
 soak:
 	$(GO) test -count=1 -timeout 15m -run '^TestSoak$$' -v ./cmd/ltc -soak.clients=50 -soak.duration=2m -soak.adversarial=4
 
-## backtest: replay the demo's KPI history (drops of 10/25/50/75% in a large and a small unit, 12 months
-## without a change) through the exporter and the shipped alert rules; writes the table to backtest.md.
+## backtest: replay the demo's KPI history (drops of 10/25/50/75% of lead conversion in a unit and of gate
+## compliance in every unit, medium and small demo; 12 months without a change, every KPI the drop rule
+## reads) through the exporter and the shipped alert rules; writes the table to backtest.md.
 ## With CONFIG=path/to/ltc.yaml: replay one's own data's last 12 months and list every firing instead.
 backtest:
 ifdef CONFIG

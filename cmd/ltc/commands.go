@@ -174,7 +174,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	insecure := fs.Bool("insecure", false, "allow a non-loopback listen address without auth.tokens")
 	var inject []synth.Injection
-	fs.Func("inject", "inject a sustained change into the generated data, e.g. lead_conversion=-25%@2026-09-01:North "+
+	fs.Func("inject", "inject a sustained change into the generated data, e.g. lead_conversion=-25%@2026-09-01:North (unit * for all) "+
 		"(KPIs: "+strings.Join(synth.InjectableKPIs, ", ")+"; repeatable; only when the data is generated)", func(s string) error {
 		in, err := synth.ParseInjection(s)
 		inject = append(inject, in)

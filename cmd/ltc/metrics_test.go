@@ -33,6 +33,7 @@ func TestAlertRulesPromtool(t *testing.T) {
 	for _, args := range [][]string{
 		{"check", "rules", "alerts.yml"},
 		{"test", "rules", "alerts_test.yml"},
+		{"test", "rules", "alerts_quarter_test.yml"},
 		{"check", "config", "prometheus.yml"},
 	} {
 		cmd := exec.Command(promtool, args...)

@@ -22,15 +22,20 @@ type Injection struct {
 	KPI    string
 	Change float64 // relative, e.g. -0.25
 	From   time.Time
-	Unit   string
+	Unit   string // a business unit, or AllUnits
 }
+
+// AllUnits as an Injection's Unit injects the change into every business unit (e.g. to give a KPI
+// whose units are each below the minimum n a drop in its total).
+const AllUnits = "*"
 
 // InjectableKPIs are the KPI names an Injection accepts.
 var InjectableKPIs = []string{"lead_conversion", "gate_compliance"}
 
 var injectionRE = regexp.MustCompile(`^([a-z_]+)=([+-]?[0-9]+(?:\.[0-9]+)?)%@([0-9]{4}-[0-9]{2}-[0-9]{2}):(.+)$`)
 
-// ParseInjection parses "kpi=±N%@YYYY-MM-DD:Unit", e.g. "lead_conversion=-25%@2026-09-01:North".
+// ParseInjection parses "kpi=±N%@YYYY-MM-DD:Unit", e.g. "lead_conversion=-25%@2026-09-01:North"
+// (Unit * for every unit).
 func ParseInjection(s string) (Injection, error) {
 	m := injectionRE.FindStringSubmatch(s)
 	if m == nil {
@@ -59,8 +64,8 @@ func (in Injection) validate() error {
 	if in.Change <= -1 || in.Change > 1 {
 		return fmt.Errorf("synth: injected change %+.0f%% out of range (-100%%, +100%%]", in.Change*100)
 	}
-	if unitIndex(in.Unit) < 0 {
-		return fmt.Errorf("synth: unknown business unit %q (want one of %s)", in.Unit, strings.Join(buNames[:], ", "))
+	if in.Unit != AllUnits && unitIndex(in.Unit) < 0 {
+		return fmt.Errorf("synth: unknown business unit %q (want one of %s, or %s for all)", in.Unit, strings.Join(buNames[:], ", "), AllUnits)
 	}
 	return nil
 }
@@ -84,7 +89,7 @@ func (g *gen) injected(kpi string, bu int, t int64) float64 {
 	f := 1.0
 	for _, in := range g.inject {
 		// A virtual day maps onto the same date, so virtual t ≥ From's midnight is "on or after From".
-		if in.KPI == kpi && unitIndex(in.Unit) == bu && t >= in.From.Unix() {
+		if in.KPI == kpi && (in.Unit == AllUnits || unitIndex(in.Unit) == bu) && t >= in.From.Unix() {
 			f *= 1 + in.Change
 		}
 	}

@@ -25,6 +25,9 @@ func TestParseInjection(t *testing.T) {
 	if in, err := ParseInjection("gate_compliance=+10.5%@2026-01-31:Central"); err != nil || in.Change != 0.105 {
 		t.Errorf("gate_compliance: %+v, %v", in, err)
 	}
+	if in, err := ParseInjection("gate_compliance=-25%@2026-09-07:*"); err != nil || in.Unit != AllUnits {
+		t.Errorf("all units: %+v, %v", in, err)
+	}
 	for _, bad := range []string{
 		"lead_conversion=-25@2026-09-01:North",   // no %
 		"lead_conversion=-25%@2026-13-01:North",  // no such month
@@ -35,6 +38,31 @@ func TestParseInjection(t *testing.T) {
 	} {
 		if _, err := ParseInjection(bad); err == nil {
 			t.Errorf("ParseInjection(%q): want an error", bad)
+		}
+	}
+}
+
+// TestInjectedAllUnits: an injection into AllUnits scales the chance in every unit from its date on,
+// one into a unit only there.
+func TestInjectedAllUnits(t *testing.T) {
+	from := time.Date(2026, 9, 7, 0, 0, 0, 0, time.UTC)
+	g := &gen{inject: []Injection{
+		{KPI: "gate_compliance", Change: -0.25, From: from, Unit: AllUnits},
+		{KPI: "lead_conversion", Change: -0.5, From: from, Unit: "South"},
+	}}
+	for bu, name := range buNames {
+		if f := g.injected("gate_compliance", bu, from.Unix()); f != 0.75 {
+			t.Errorf("%s gate_compliance at %v: factor %v, want 0.75", name, from, f)
+		}
+		if f := g.injected("gate_compliance", bu, from.Unix()-1); f != 1 {
+			t.Errorf("%s gate_compliance before %v: factor %v, want 1", name, from, f)
+		}
+		want := 1.0
+		if name == "South" {
+			want = 0.5
+		}
+		if f := g.injected("lead_conversion", bu, from.Unix()); f != want {
+			t.Errorf("%s lead_conversion: factor %v, want %v", name, f, want)
 		}
 	}
 }

@@ -86,10 +86,28 @@ func (f Firing) First() time.Time { return f.Times[0] }
 // evalHour is the hour of each day at which the firing alerts are read (the end of the day's samples).
 const evalHour = 23
 
+// firingExpr is the expression whose samples are the firing alerts.
+const firingExpr = `ALERTS{alertstate="firing"}`
+
+// Report is what the rules did over a replay: the alerts that fired and, per series of the watched
+// expression (Evaluate's watch), its lowest value.
+type Report struct {
+	Firings []Firing
+	Lowest  map[string]Low
+}
+
+// Low is the lowest value a watched series reached and the (first) time it did.
+type Low struct {
+	Value float64
+	At    time.Time
+}
+
 // Evaluate runs the rule file over h with `promtool test rules` (evaluating every hour; each step's
-// samples repeated hourly until the next step, as a scrape every hour would store them) and returns
+// samples repeated hourly until the next step, as a scrape every hour would store them) and reports
 // the alerts firing at the end of each step (evalHour into it), read from promtool's report of ALERTS.
-func Evaluate(ctx context.Context, promtool, rules string, h *History) ([]Firing, error) {
+// With watch (a PromQL expression, e.g. a recording rule's name) it also reports the lowest value
+// each of watch's series took at those times, as the rules computed it.
+func Evaluate(ctx context.Context, promtool, rules string, h *History, watch string) (*Report, error) {
 	if len(h.Times) < 2 {
 		return nil, fmt.Errorf("backtest.Evaluate: need at least two steps, got %d", len(h.Times))
 	}
@@ -135,8 +153,14 @@ func Evaluate(ctx context.Context, promtool, rules string, h *History) ([]Firing
 	}
 	b.WriteString("    promql_expr_test:\n")
 	at := evalHour % hours
+	exprs := []string{firingExpr}
+	if watch != "" {
+		exprs = append(exprs, watch)
+	}
 	for i := range h.Times {
-		fmt.Fprintf(&b, "      - expr: ALERTS{alertstate=\"firing\"}\n        eval_time: %dh\n        exp_samples: []\n", i*hours+at)
+		for _, e := range exprs {
+			fmt.Fprintf(&b, "      - expr: %s\n        eval_time: %dh\n        exp_samples: []\n", strconv.Quote(e), i*hours+at)
+		}
 	}
 	test := filepath.Join(dir, "backtest_test.yml")
 	if err := os.WriteFile(test, []byte(b.String()), 0o644); err != nil {
@@ -149,12 +173,12 @@ func Evaluate(ctx context.Context, promtool, rules string, h *History) ([]Firing
 	}
 	out, err := exec.CommandContext(ctx, promtool, "test", "rules", test).CombinedOutput()
 	if err == nil {
-		return nil, nil // every expectation of "nothing firing" held
+		return &Report{}, nil // every expectation of "nothing" held
 	}
 	if _, ok := err.(*exec.ExitError); !ok || !strings.Contains(string(out), "exp: nil") {
 		return nil, fmt.Errorf("backtest.Evaluate: promtool test rules: %v\n%.4000s", err, out)
 	}
-	return parseFirings(string(out), h.Times[0], time.Duration(at)*time.Hour)
+	return parseReport(string(out), watch, h.Times[0], time.Duration(at)*time.Hour)
 }
 
 // ruleGroups returns the names of a rule file's groups in file order.
@@ -179,46 +203,74 @@ func ruleGroups(path string) ([]string, error) {
 }
 
 var (
-	failureRE = regexp.MustCompile(`time: ([0-9a-z]+),\s*\n\s*exp: nil\s*\n\s*got: ([^\n]*)`)
-	labelsRE  = regexp.MustCompile(`\{([^}]*)\}`)
+	failureRE = regexp.MustCompile(`expr: ("(?:[^"\\]|\\.)*"), time: ([0-9a-z]+),\s*\n\s*exp: nil\s*\n\s*got: ([^\n]*)`)
+	sampleRE  = regexp.MustCompile(`\{([^}]*)\} ([-+0-9.eEInfNa]+)`)
 	labelRE   = regexp.MustCompile(`([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"`)
 )
 
-// parseFirings reads promtool's failure report: for each evaluation time, the ALERTS series it got.
-// t0 is the time of the first sample; a step is reported at its time plus offset.
-func parseFirings(out string, t0 time.Time, offset time.Duration) ([]Firing, error) {
+// parseReport reads promtool's failure report: for each expression and evaluation time, the samples
+// it got: firingExpr's are the firing alerts, watch's go into Lowest. t0 is the time of the first
+// sample; a step is reported at its time plus offset.
+func parseReport(out, watch string, t0 time.Time, offset time.Duration) (*Report, error) {
 	byKey := map[string]*Firing{}
+	rep := &Report{Lowest: map[string]Low{}}
 	for _, m := range failureRE.FindAllStringSubmatch(out, -1) {
-		d, err := parseDuration(m[1])
+		expr, err := strconv.Unquote(m[1])
+		if err != nil {
+			return nil, fmt.Errorf("backtest: promtool report: expression %s: %w", m[1], err)
+		}
+		d, err := parseDuration(m[2])
 		if err != nil {
 			return nil, fmt.Errorf("backtest: promtool report: %w", err)
 		}
 		at := t0.Add(d - offset)
-		for _, ls := range labelsRE.FindAllStringSubmatch(m[2], -1) {
-			f := Firing{Labels: map[string]string{}}
-			for _, l := range labelRE.FindAllStringSubmatch(ls[1], -1) {
-				switch l[1] {
-				case "__name__", "alertstate", "instance", "job":
-				case "alertname":
-					f.Alert = l[2]
-				default:
-					f.Labels[l[1]] = l[2]
+		for _, sm := range sampleRE.FindAllStringSubmatch(m[3], -1) {
+			switch expr {
+			case firingExpr:
+				f := Firing{Labels: map[string]string{}}
+				for _, l := range labelRE.FindAllStringSubmatch(sm[1], -1) {
+					switch l[1] {
+					case "__name__", "alertstate", "instance", "job":
+					case "alertname":
+						f.Alert = l[2]
+					default:
+						f.Labels[l[1]] = l[2]
+					}
+				}
+				key := sm[1]
+				if byKey[key] == nil {
+					byKey[key] = &f
+				}
+				byKey[key].Times = append(byKey[key].Times, at)
+			case watch:
+				v, err := strconv.ParseFloat(sm[2], 64)
+				if err != nil {
+					return nil, fmt.Errorf("backtest: promtool report: value of %s: %w", sm[1], err)
+				}
+				key := watchKey(sm[1])
+				if low, ok := rep.Lowest[key]; !ok || v < low.Value {
+					rep.Lowest[key] = Low{Value: v, At: at}
 				}
 			}
-			key := ls[1]
-			if byKey[key] == nil {
-				byKey[key] = &f
-			}
-			byKey[key].Times = append(byKey[key].Times, at)
 		}
 	}
-	out2 := make([]Firing, 0, len(byKey))
 	for _, f := range byKey {
 		sort.Slice(f.Times, func(i, j int) bool { return f.Times[i].Before(f.Times[j]) })
-		out2 = append(out2, *f)
+		rep.Firings = append(rep.Firings, *f)
 	}
-	sort.Slice(out2, func(i, j int) bool { return out2[i].First().Before(out2[j].First()) })
-	return out2, nil
+	sort.Slice(rep.Firings, func(i, j int) bool { return rep.Firings[i].First().Before(rep.Firings[j].First()) })
+	return rep, nil
+}
+
+// watchKey is a watched series' labels as promtool printed them, without the target's (instance, job).
+func watchKey(labels string) string {
+	var kept []string
+	for _, l := range labelRE.FindAllStringSubmatch(labels, -1) {
+		if l[1] != "instance" && l[1] != "job" {
+			kept = append(kept, l[0])
+		}
+	}
+	return "{" + strings.Join(kept, ", ") + "}"
 }
 
 // durationRE matches one unit of a Prometheus duration as promtool prints it (1y2w3d4h5m6s7ms).

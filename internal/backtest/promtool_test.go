@@ -27,9 +27,9 @@ func TestParseDuration(t *testing.T) {
 	}
 }
 
-// TestParseFirings reads a report as promtool 2.42 prints it (copied from a run): two evaluation
-// times, the second with two alerts.
-func TestParseFirings(t *testing.T) {
+// TestParseReport reads a report as promtool 2.42 prints it (copied from a run): two evaluation
+// times, the second with two alerts, and a watched expression's samples at both.
+func TestParseReport(t *testing.T) {
 	const report = `Unit Testing:  t.yml
   FAILED:
     expr: "ALERTS{alertstate=\"firing\"}", time: 23h,
@@ -39,12 +39,34 @@ func TestParseFirings(t *testing.T) {
     expr: "ALERTS{alertstate=\"firing\"}", time: 1d23h,
         exp: nil
         got: {__name__="ALERTS", alertname="LTCKPIDrop", alertstate="firing", business_unit="Central", instance="backtest", job="ltc", kpi="lead_conversion", severity="warning"} 1E+00, {__name__="ALERTS", alertname="LTCKPIDrop", alertstate="firing", instance="backtest", job="ltc", kpi="win_rate", severity="warning"} 1E+00
+
+    expr: "ltc:kpi_zscore or ltc:kpi_unit_zscore", time: 23h,
+        exp: nil
+        got: {__name__="ltc:kpi_unit_zscore", business_unit="Central", instance="backtest", job="ltc", kpi="lead_conversion"} -2.7512344E+00, {__name__="ltc:kpi_zscore", instance="backtest", job="ltc", kpi="win_rate"} 3E-01
+
+    expr: "ltc:kpi_zscore or ltc:kpi_unit_zscore", time: 1d23h,
+        exp: nil
+        got: {__name__="ltc:kpi_unit_zscore", business_unit="Central", instance="backtest", job="ltc", kpi="lead_conversion"} -3.5E+00, {__name__="ltc:kpi_zscore", instance="backtest", job="ltc", kpi="win_rate"} 1.25E+00
 `
 	t0 := time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)
-	fs, err := parseFirings(report, t0, 23*time.Hour)
+	rep, err := parseReport(report, "ltc:kpi_zscore or ltc:kpi_unit_zscore", t0, 23*time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The lowest of each watched series: Central -3.5 on the second day, the total win rate 0.3 on the first.
+	want := map[string]Low{
+		`{__name__="ltc:kpi_unit_zscore", business_unit="Central", kpi="lead_conversion"}`: {Value: -3.5, At: t0.Add(24 * time.Hour)},
+		`{__name__="ltc:kpi_zscore", kpi="win_rate"}`:                                      {Value: 0.3, At: t0},
+	}
+	if len(rep.Lowest) != len(want) {
+		t.Errorf("lowest: %v, want %v", rep.Lowest, want)
+	}
+	for k, w := range want {
+		if got := rep.Lowest[k]; got.Value != w.Value || !got.At.Equal(w.At) {
+			t.Errorf("lowest %s = %+v, want %+v", k, got, w)
+		}
+	}
+	fs := rep.Firings
 	if len(fs) != 2 {
 		t.Fatalf("got %d firings: %+v", len(fs), fs)
 	}
