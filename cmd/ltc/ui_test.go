@@ -185,6 +185,10 @@ func testOverview(t *testing.T, browser context.Context, base, art string) {
 	if p := tb.eval(`document.querySelector('[data-card=trend] [data-partial]')?.dataset.partial`); p != "1" {
 		t.Errorf("the overview trend marks %v partial buckets, want the running one (1)", p)
 	}
+	// Each rate on the trend has its 95% (Wilson) interval from the API drawn as a band.
+	if b := tb.eval(`document.querySelector('[data-card=trend] [data-bands]')?.dataset.bands`); b != "4" {
+		t.Errorf("the overview trend draws %v interval bands, want one per rate (4: lead conversion, win rate, adoption, compliance)", b)
+	}
 	tb.screenshot(art, "overview")
 
 	// The business-unit filter lists the API's business units; choosing one (through the select, as a

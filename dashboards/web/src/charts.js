@@ -102,7 +102,11 @@ export function sparkline(el, labels, values, color, fmt) {
 // bucket and dashed from there, so a running bucket reads as partial, not as a cliff; the chart's
 // element carries data-partial with the number of partial buckets drawn that way. A series' low[i]
 // marks a value over too few cases (lowSample): its point is drawn hollow and faint, and the chart
-// element carries data-low-sample with the number of such points.
+// element carries data-low-sample with the number of such points. A series' ci[i] = [lo, hi] is the
+// value's 95% interval: drawn as a shaded band in the series' colour (the lower bound, invisible, and
+// hi − lo stacked on it), named like the series so its legend entry toggles both, left out of the
+// tooltip, which prints the interval beside the value instead; the element carries data-bands with
+// the number of series drawn with one.
 export function lines(el, { labels, series, fmt, axisFmt, area = false, min, partial }) {
   const cut = partial ? partial.indexOf(true) : -1;
   const drawn = [];
@@ -119,11 +123,22 @@ export function lines(el, { labels, series, fmt, axisFmt, area = false, min, par
   const lows = series.reduce((n, s) => n + (s.low ? s.low.filter((l, j) => l && s.data[j] != null).length : 0), 0);
   if (lows > 0) el.dataset.lowSample = String(lows);
   const faint = (s) => (s.low ? s.data.map((v, j) => (s.low[j] && v != null ? { value: v, symbol: 'emptyCircle', itemStyle: { opacity: 0.35 } } : v)) : s.data);
+  const banded = series.map((s, i) => ({ s, color: s.color || COLORS[i % COLORS.length] })).filter(({ s }) => !s.dashed && s.ci && s.ci.some((c, j) => c && s.data[j] != null));
+  const band = (s, color, k) => {
+    const at = (f) => s.ci.map((c, j) => (c && s.data[j] != null ? f(c) : null));
+    const common = { type: 'line', name: s.name, stack: `ci${k}`, symbol: 'none', silent: true, connectNulls: false, lineStyle: { opacity: 0 }, z: 1 };
+    return [
+      { ...common, id: `band-lo-${k}`, data: at((c) => c[0]) },
+      { ...common, id: `band-w-${k}`, data: at((c) => c[1] - c[0]), areaStyle: { color, opacity: 0.12 } },
+    ];
+  };
+  if (banded.length) el.dataset.bands = String(banded.length);
+  const ciByName = new Map(banded.map(({ s }) => [s.name, s.ci]));
   return mount(el, {
     color: COLORS,
     grid: { left: 8, right: 16, top: series.length > 1 ? 36 : 16, bottom: 8, containLabel: true },
     legend: series.length > 1 ? { top: 0, textStyle: { color: TEXT } } : undefined,
-    tooltip: { ...tooltip(fmt), axisPointer: { type: 'line' }, formatter: cut >= 0 ? onePerName(fmt) : undefined },
+    tooltip: { ...tooltip(fmt), axisPointer: { type: 'line' }, formatter: cut >= 0 || banded.length ? onePerName(fmt, ciByName) : undefined },
     xAxis: { type: 'category', data: labels, boundaryGap: false, axisLine: { lineStyle: { color: AXIS } }, axisLabel: { color: TEXT } },
     yAxis: { type: 'value', min, axisLabel: { color: TEXT, formatter: axisFmt || fmt }, splitLine: { lineStyle: { color: '#eef2f7' } } },
     series: drawn.map((s) => ({
@@ -131,18 +146,26 @@ export function lines(el, { labels, series, fmt, axisFmt, area = false, min, par
       areaStyle: area && !s.dashed && !s.partial ? { opacity: 0.1 } : undefined,
       lineStyle: { width: 2, type: s.dashed || s.partial ? 'dashed' : 'solid', color: s.color, opacity: s.partial ? 0.6 : 1 },
       itemStyle: { color: s.color, opacity: s.partial ? 0.6 : 1 },
-    })),
+    })).concat(banded.flatMap(({ s, color }, k) => band(s, color, k))),
   });
 }
 
 // onePerName is an axis tooltip listing each series name once (a series drawn in a solid and a
-// dashed part shows its one value), names escaped as text.
-function onePerName(fmt) {
+// dashed part shows its one value, its interval bands none), names escaped as text, with the value's
+// 95% interval from ciByName (series name → [lo, hi] per bucket) when it has one.
+function onePerName(fmt, ciByName = new Map()) {
   const esc = (t) => String(t).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
   return (params) => {
     const byName = new Map();
-    for (const p of params) if (!byName.has(p.seriesName) || byName.get(p.seriesName).value == null) byName.set(p.seriesName, p);
-    const rows = [...byName.values()].map((p) => `${p.marker}${esc(p.seriesName)}: <b>${p.value == null ? '—' : esc(fmt(p.value))}</b>`);
+    for (const p of params) {
+      if (String(p.seriesId).startsWith('band-')) continue;
+      if (!byName.has(p.seriesName) || byName.get(p.seriesName).value == null) byName.set(p.seriesName, p);
+    }
+    const ci = (p) => {
+      const c = p.value == null ? null : ciByName.get(p.seriesName)?.[p.dataIndex];
+      return c ? ` <span class="ci">(95% CI ${esc(fmt(c[0]))}–${esc(fmt(c[1]))})</span>` : '';
+    };
+    const rows = [...byName.values()].map((p) => `${p.marker}${esc(p.seriesName)}: <b>${p.value == null ? '—' : esc(fmt(p.value))}</b>${ci(p)}`);
     return [esc(params[0].axisValueLabel), ...rows].join('<br>');
   };
 }

@@ -47,15 +47,15 @@ export function query(n) {
   const vars = [];
   for (let i = 0; i < n; i++) {
     vars.push(`$b${i}: ScopeInput!`);
-    perUnit.push(`a${i}: adoption(scope: $b${i}) { series { start complete result { rate { value n lowSample } } } }`);
-    perUnit.push(`c${i}: compliance(scope: $b${i}) { series { start complete result { rate { value n lowSample } } } }`);
+    perUnit.push(`a${i}: adoption(scope: $b${i}) { series { start complete result { rate { value n lowSample low high } } } }`);
+    perUnit.push(`c${i}: compliance(scope: $b${i}) { series { start complete result { rate { value n lowSample low high } } } }`);
   }
   return `query Adoption($s: ScopeInput!, $g: ScopeInput!, $v: ScopeInput!, $vo: ViolationSort, $vd: SortDirection${vars.map((v) => ', ' + v).join('')}) {
-  adoption(scope: $s) { total { rate { ${KPI} } coverage { ${KPI} } template { ${KPI} } ironTriangle { ${KPI} } } series { start complete result { rate { value n lowSample } } } }
+  adoption(scope: $s) { total { rate { ${KPI} } coverage { ${KPI} } template { ${KPI} } ironTriangle { ${KPI} } } series { start complete result { rate { value n lowSample low high } } } }
   adoptionByUnit: adoption(scope: $g) { groups { key { value } result { rate { ${KPI} } } } }
   compliance(scope: $s) {
     total { rate { ${KPI} } promiseKept { ${KPI} } gates { gate guards entered { value n } compliant { value } rate { ${KPI} } missing { value } failed { value } late { value } } }
-    series { start complete result { rate { value n lowSample } } }
+    series { start complete result { rate { value n lowSample low high } } }
   }
   complianceByUnit: compliance(scope: $g) { groups { key { value } result { rate { ${KPI} } } } }
   violations(scope: $v, first: ${PAGE_SIZE}, orderBy: $vo, direction: $vd) { nodes { ${VIOLATION} } pageInfo { hasNextPage endCursor } }
@@ -83,8 +83,8 @@ export async function render(ctx) {
   const grain = grainFor(ctx.range);
   const us = units(ctx);
   const head = ctx.add(card({ id: 'headline', title: 'Is the process followed?', subtitle: 'This period against the previous period of equal length', wide: true, csvName: 'adoption-headline' }));
-  const adoptT = ctx.add(card({ id: 'adoption-trend', title: 'Adoption by business unit over time', subtitle: `Share of cases that recorded every expected stage, per ${grain.toLowerCase()} of case start; hollow points rest on few cases`, csvName: 'adoption-by-unit-over-time' }));
-  const compT = ctx.add(card({ id: 'compliance-trend', title: 'Compliance by business unit over time', subtitle: `Cases with no gate violation, per ${grain.toLowerCase()}`, csvName: 'compliance-by-unit-over-time' }));
+  const adoptT = ctx.add(card({ id: 'adoption-trend', title: 'Adoption by business unit over time', subtitle: `Share of cases that recorded every expected stage, per ${grain.toLowerCase()} of case start; shaded bands are 95% intervals, hollow points rest on few cases`, csvName: 'adoption-by-unit-over-time' }));
+  const compT = ctx.add(card({ id: 'compliance-trend', title: 'Compliance by business unit over time', subtitle: `Cases with no gate violation, per ${grain.toLowerCase()}; shaded bands are 95% intervals, hollow points rest on few cases`, csvName: 'compliance-by-unit-over-time' }));
   const byUnit = ctx.add(card({ id: 'by-unit', title: 'By business unit', subtitle: 'Adoption and compliance this period, change against the previous period', csvName: 'adoption-compliance-by-unit' }));
   const gates = ctx.add(card({ id: 'gates', title: 'Compliance per gate', subtitle: 'Cases entering the guarded stage: compliant, or how the gate was violated', csvName: 'compliance-per-gate' }));
   const viol = ctx.add(card({ id: 'violations', title: 'Violations', subtitle: 'Gate violations by entry into the guarded stage; click a row to open the case timeline', wide: true, csvName: 'violations' }));
@@ -116,7 +116,7 @@ export async function render(ctx) {
     const base = res.get(`${prefix}0`).series;
     const series = us.map((u, i) => {
       const ps = points(res.get(`${prefix}${i}`).series, grain, (r) => r.rate);
-      return { name: groupName(u), data: ps.map((p) => p.value), low: ps.map((p) => p.low) };
+      return { name: groupName(u), data: ps.map((p) => p.value), low: ps.map((p) => p.low), ci: ps.map((p) => p.ci) };
     });
     if (!base.length || series.every((s) => s.data.every((v) => v == null))) return EMPTY;
     const box = chartBox('tall');

@@ -2,15 +2,17 @@
 
 import { bucket, FORMATS } from '../format.js';
 
-// points turns a series into [{label, value}] with pick(result) → KpiValue; buckets computed over
-// nothing (n = 0) are gaps (null).
+// points turns a series into [{label, value, low, ci}] with pick(result) → KpiValue; buckets computed
+// over nothing (n = 0) are gaps (null); low is the value's lowSample flag, ci its 95% interval
+// [low, high] when the API gives one (rates, medians), else null.
 // A bucket that has not ended (complete: false) is labelled "(partial)" so a chart never shows a
 // running week as a collapse.
 export function points(series, grain, pick) {
   return series.map((p) => {
     const v = pick(p.result);
     const partial = p.complete === false;
-    return { label: bucket(p.start, grain) + (partial ? ' (partial)' : ''), start: p.start, partial, value: v && v.n > 0 ? v.value : null, low: !!(v && v.lowSample && v.n > 0) };
+    const ci = v && v.n > 0 && v.low != null && v.high != null ? [v.low, v.high] : null;
+    return { label: bucket(p.start, grain) + (partial ? ' (partial)' : ''), start: p.start, partial, value: v && v.n > 0 ? v.value : null, low: !!(v && v.lowSample && v.n > 0), ci };
   });
 }
 

@@ -27,7 +27,7 @@ export const TILES = [
   { key: 'dso', kpi: 'dso', field: 'cash', get: (r) => r.dsoDays },
 ];
 
-const P = 'value n lowSample';
+const P = 'value n lowSample low high';
 const DUR = `p50Days { ${KPI} } p90Days { ${KPI} }`;
 
 export const QUERY = `query Overview($s: ScopeInput!) {
@@ -48,7 +48,7 @@ export async function render(ctx) {
   const head = ctx.add(card({ id: 'headline', title: 'Headline KPIs', subtitle: 'This period against the previous period of equal length; “still maturing”: this period’s cases can still move the value, so the older previous period is ahead (hover for why)', wide: true, csvName: 'overview-headline' }));
   const bottleneck = ctx.add(card({ id: 'bottleneck', title: 'Where the cycle time goes', subtitle: 'Share of the sales cycle spent in each stage, cases that signed a contract in the period', csvName: 'overview-time-share' }));
   const cycles = ctx.add(card({ id: 'cycles', title: 'Cycle times', subtitle: 'Median and 90th percentile, in days', csvName: 'overview-cycle-times' }));
-  const trend = ctx.add(card({ id: 'trend', title: 'Process health over time', subtitle: `Rates per ${grain.toLowerCase()}; hollow points rest on too few cases to read`, wide: true, csvName: 'overview-trend' }));
+  const trend = ctx.add(card({ id: 'trend', title: 'Process health over time', subtitle: `Rates per ${grain.toLowerCase()}; shaded bands are 95% intervals, hollow points rest on too few cases to read`, wide: true, csvName: 'overview-trend' }));
   let res;
   try {
     res = await ctx.query(QUERY, { s: scope(ctx.params, { grain }) });
@@ -108,7 +108,7 @@ export async function render(ctx) {
     const rates = TILES.map(kpiSpec).filter((t) => t.unit === 'ratio');
     const series = rates.map((t) => {
       const ps = points(res.get(t.field).series, grain, t.get);
-      return { name: t.label, data: ps.map((p) => p.value), low: ps.map((p) => p.low) };
+      return { name: t.label, data: ps.map((p) => p.value), low: ps.map((p) => p.low), ci: ps.map((p) => p.ci) };
     });
     const base = res.get('leadConversion').series;
     if (base.length === 0 || series.every((s) => s.data.every((v) => v == null))) return EMPTY;
