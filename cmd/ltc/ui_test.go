@@ -178,6 +178,9 @@ func testOverview(t *testing.T, browser context.Context, base, art string) {
 	if s := tb.text(`#explain-panel [data-testid=explain-sentence]`); !strings.HasPrefix(s, "Lead conversion ") {
 		t.Errorf("explanation sentence %q", s)
 	}
+	if s := tb.text(`#explain-panel [data-testid=maturity]`); !strings.HasPrefix(s, "Still maturing: ") {
+		t.Errorf("lead conversion's explanation does not say it is still maturing: %q", s)
+	}
 	tb.act(`document.dispatchEvent(new KeyboardEvent('keydown', {key: 'Escape'}))`)
 	tb.poll(`document.querySelector('#explain-panel') === null`)
 
@@ -482,6 +485,18 @@ func testAdoption(t *testing.T, browser context.Context, base, art string) {
 		t.Errorf("adoption and compliance over time: %v charts", n)
 	}
 	tb.screenshot(art, "adoption")
+	// The by-unit change columns compare with the previous period: both KPIs are still maturing
+	// (catalog), so both columns are marked and their notes follow the table.
+	if got := tb.eval(`[...document.querySelectorAll('[data-card=by-unit] th')].map(th => th.textContent).join('|')`); got != "Business unit|Adoption †|Compliance ‡" {
+		t.Errorf("by-unit headers %q, want the maturing columns marked", got)
+	}
+	if got := tb.eval(`[...document.querySelectorAll('[data-card=by-unit] [data-testid=maturity]')].map(p => p.textContent.slice(0, 2)).join('')`); got != "† ‡ " {
+		t.Errorf("by-unit maturity notes %q, want † and ‡", got)
+	}
+	// Each unit's trend draws its rates' 95% intervals as bands.
+	if b := tb.eval(`document.querySelector('[data-card=adoption-trend] [data-bands]')?.dataset.bands ?? '0'`); b == "0" {
+		t.Errorf("adoption by unit over time draws no interval band")
+	}
 
 	// Drill down: a violation opens its case timeline, one event per item.
 	if len(violations) == 0 {

@@ -2,7 +2,7 @@
 // business unit over time, compliance per gate, and the violation list with a drill-down into a
 // case's event timeline (the `case` param opens it, so a drill-down is a shareable link too).
 
-import { kpiSpec } from '../catalog.js';
+import { kpiSpec, maturityNote } from '../catalog.js';
 import { h, card, tile, tiles, table, EMPTY, chartBox, sidePanel } from '../ui.js';
 import { KPI, gql } from '../api.js';
 import { scope, grainFor } from '../state.js';
@@ -136,8 +136,13 @@ export async function render(ctx) {
     const find = (gs, n) => (gs.find((g) => g.key[0].value === n) || { result: { rate: null } }).result.rate;
     const cell = (v) => h('span', { class: 'delta' }, v && v.n > 0 ? pct(v.value) : '—',
       v && v.change != null ? h('small.' + (v.change >= 0 ? 'good' : 'bad'), ` ${v.change >= 0 ? '▲' : '▼'} ${Math.abs(v.change * 100).toFixed(1)} pp`) : null);
-    body.append(table([{ label: 'Business unit' }, { label: 'Adoption', num: true }, { label: 'Compliance', num: true }],
+    // The change columns compare with the previous period: KPIs the catalog says are still maturing
+    // carry a mark and their note under the table, as on the Funnel.
+    const notes = [['adoption', '†'], ['compliance', '‡']].map(([k, mark]) => ({ mark, note: maturityNote(k) }));
+    const head = (label, { mark, note }) => ({ label: note ? `${label} ${mark}` : label, num: true });
+    body.append(table([{ label: 'Business unit' }, head('Adoption', notes[0]), head('Compliance', notes[1])],
       names.map((n) => [groupName(n), cell(find(ag, n)), cell(find(cg, n))]), (i) => ({ 'data-unit': names[i] })));
+    for (const { mark, note } of notes) if (note) body.append(h('p.maturity-note', { 'data-testid': 'maturity' }, `${mark} ${note}`));
     const box = chartBox();
     body.append(box);
     bars(box, { categories: names.map(groupName), series: [{ name: 'Adoption', data: names.map((n) => val(find(ag, n))) }, { name: 'Compliance', data: names.map((n) => val(find(cg, n))) }], fmt: pct, axisFmt: axisPct });

@@ -66,6 +66,8 @@ export async function openExplain(ctx) {
     const ch = FORMATS[spec.unit].change;
     const val = FORMATS[spec.unit].value;
     const note = name === 'sales_cycle' ? [h('p.sub', `Split on the mean (${kpi(x.value, 'days', 'previous')} → ${kpi(x.value, 'days')}); the tile shows the median, and medians do not add up.`)] : [];
+    // A KPI still maturing (catalog) says so: part of its change may be the older period's head start.
+    if (spec.maturity) note.push(h('p.sub.maturity-note', { 'data-testid': 'maturity' }, `Still maturing: ${spec.maturity}`));
     body.replaceChildren(
       h('p.callout.info', { 'data-testid': 'explain-sentence' }, explainSentence(spec, x)),
       ...note,
