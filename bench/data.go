@@ -112,7 +112,7 @@ func (d *data) sources(eventGlob, format string, withEvents, withOthers bool) []
 type work struct {
 	d      *data
 	dir    string
-	events string // folder of symlinks to the event log files, plus incremental files
+	events string // folder of hard links to the event log files, plus incremental files
 }
 
 func newWork(d *data) (*work, error) {
@@ -127,7 +127,9 @@ func newWork(d *data) (*work, error) {
 	return w, nil
 }
 
-// linkEvents fills dir with symlinks to the event log files.
+// linkEvents fills dir with hard links to the event log files (copies across file systems): not
+// symlinks, which ltc refuses when they point outside the config's folder (a server run with
+// symlinked events would load none of them).
 func linkEvents(d *data, dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -137,8 +139,11 @@ func linkEvents(d *data, dir string) error {
 		return err
 	}
 	for _, f := range files {
-		if err := os.Symlink(f, filepath.Join(dir, filepath.Base(f))); err != nil {
-			return err
+		dst := filepath.Join(dir, filepath.Base(f))
+		if err := os.Link(f, dst); err != nil {
+			if err := copyFile(f, dst); err != nil {
+				return fmt.Errorf("bench: linking %s: %w", f, err)
+			}
 		}
 	}
 	return nil
@@ -148,6 +153,11 @@ func linkEvents(d *data, dir string) error {
 func copyDB(src, dst string) error {
 	os.Remove(dst)
 	os.Remove(dst + ".wal")
+	return copyFile(src, dst)
+}
+
+// copyFile copies the file src to dst (created or truncated).
+func copyFile(src, dst string) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return err

@@ -140,6 +140,10 @@ func benchServer(ctx context.Context, o options, w *work, t *table, size string,
 		}
 	}
 	load := time.Since(start)
+	// A source that failed to load would make every figure below one of a smaller warehouse.
+	if b, err := os.ReadFile(logPath); err == nil && bytes.Contains(b, []byte("initial load had failures")) {
+		return fmt.Errorf("ltc serve: the initial load had failures (log: %s)", logPath)
+	}
 	t.set("server: start + initial load of all 11 sources (ltc serve, to /readyz)", size, secs(load))
 	log.Info("server ready", "size", size, "s", load.Seconds())
 
