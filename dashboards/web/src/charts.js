@@ -109,31 +109,31 @@ export function sparkline(el, labels, values, color, fmt) {
 // the number of series drawn with one.
 export function lines(el, { labels, series, fmt, axisFmt, area = false, min, partial }) {
   const cut = partial ? partial.indexOf(true) : -1;
+  const coloured = series.map((s, i) => ({ ...s, color: s.color || COLORS[i % COLORS.length] }));
   const drawn = [];
-  series.forEach((s, i) => {
-    const color = s.color || COLORS[i % COLORS.length];
+  coloured.forEach((s) => {
     if (cut < 0 || s.dashed) {
-      drawn.push({ ...s, color });
+      drawn.push(s);
       return;
     }
-    drawn.push({ ...s, color, data: s.data.map((v, j) => (j < cut ? v : null)) });
-    drawn.push({ ...s, color, partial: true, data: s.data.map((v, j) => (j >= cut - 1 ? v : null)) });
+    drawn.push({ ...s, data: s.data.map((v, j) => (j < cut ? v : null)) });
+    drawn.push({ ...s, partial: true, data: s.data.map((v, j) => (j >= cut - 1 ? v : null)) });
   });
   if (cut >= 0) el.dataset.partial = String(partial.length - cut);
   const lows = series.reduce((n, s) => n + (s.low ? s.low.filter((l, j) => l && s.data[j] != null).length : 0), 0);
   if (lows > 0) el.dataset.lowSample = String(lows);
   const faint = (s) => (s.low ? s.data.map((v, j) => (s.low[j] && v != null ? { value: v, symbol: 'emptyCircle', itemStyle: { opacity: 0.35 } } : v)) : s.data);
-  const banded = series.map((s, i) => ({ s, color: s.color || COLORS[i % COLORS.length] })).filter(({ s }) => !s.dashed && s.ci && s.ci.some((c, j) => c && s.data[j] != null));
-  const band = (s, color, k) => {
+  const banded = coloured.filter((s) => !s.dashed && s.ci && s.ci.some((c, j) => c && s.data[j] != null));
+  const band = (s, k) => {
     const at = (f) => s.ci.map((c, j) => (c && s.data[j] != null ? f(c) : null));
     const common = { type: 'line', name: s.name, stack: `ci${k}`, symbol: 'none', silent: true, connectNulls: false, lineStyle: { opacity: 0 }, z: 1 };
     return [
       { ...common, id: `band-lo-${k}`, data: at((c) => c[0]) },
-      { ...common, id: `band-w-${k}`, data: at((c) => c[1] - c[0]), areaStyle: { color, opacity: 0.12 } },
+      { ...common, id: `band-w-${k}`, data: at((c) => c[1] - c[0]), areaStyle: { color: s.color, opacity: 0.12 } },
     ];
   };
   if (banded.length) el.dataset.bands = String(banded.length);
-  const ciByName = new Map(banded.map(({ s }) => [s.name, s.ci]));
+  const ciByName = new Map(banded.map((s) => [s.name, s.ci]));
   return mount(el, {
     color: COLORS,
     grid: { left: 8, right: 16, top: series.length > 1 ? 36 : 16, bottom: 8, containLabel: true },
@@ -146,7 +146,7 @@ export function lines(el, { labels, series, fmt, axisFmt, area = false, min, par
       areaStyle: area && !s.dashed && !s.partial ? { opacity: 0.1 } : undefined,
       lineStyle: { width: 2, type: s.dashed || s.partial ? 'dashed' : 'solid', color: s.color, opacity: s.partial ? 0.6 : 1 },
       itemStyle: { color: s.color, opacity: s.partial ? 0.6 : 1 },
-    })).concat(banded.flatMap(({ s, color }, k) => band(s, color, k))),
+    })).concat(banded.flatMap((s, k) => band(s, k))),
   });
 }
 
