@@ -78,11 +78,11 @@ func BenchmarkCycleTimes(b *testing.B) {
 	ctx := context.Background()
 	s := benchScope()
 	b.Run("engine", func(b *testing.B) {
-		for b.Loop() {
+		loopCPU(b, func() {
 			if _, err := eng.CycleTimes(ctx, s); err != nil {
 				b.Fatal(err)
 			}
-		}
+		})
 	})
 	b.Run("naive", func(b *testing.B) { naive(b, "cycleTimes", s) })
 }
