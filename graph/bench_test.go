@@ -342,16 +342,25 @@ func medianOf(ds []time.Duration) time.Duration {
 	return s[len(s)/2]
 }
 
-// BenchmarkGraphQLValueStreamByUnit is the by-unit value stream request alone (engine cache off),
-// for a CPU profile of the GraphQL path:
+// BenchmarkGraphQLValueStreamByUnit is the by-unit value stream request alone, for a CPU or
+// allocation profile of the GraphQL path: engine cache off (uncached), and over an engine that
+// answers from its cache (engineCached: the API's own cost, resolvers to JSON):
 //
-//	go test -run '^$' -bench BenchmarkGraphQLValueStreamByUnit -benchtime 10x -cpuprofile /tmp/vs.prof ./graph/
+//	go test -run '^$' -bench BenchmarkGraphQLValueStreamByUnit -benchtime 20x -benchmem -cpuprofile /tmp/vs.prof ./graph/
 func BenchmarkGraphQLValueStreamByUnit(b *testing.B) {
 	w := benchWorldFor(b)
 	body, _ := json.Marshal(map[string]string{"query": mbQuery(`valueStream`, mbMonthly+`, cycle: LEAD_TO_CASH`, bStream, ` series { start result `+bStream+` }`)})
-	for b.Loop() {
-		serve(b, w.uncached, body)
-	}
+	b.Run("uncached", func(b *testing.B) {
+		for b.Loop() {
+			serve(b, w.uncached, body)
+		}
+	})
+	b.Run("engineCached", func(b *testing.B) {
+		serve(b, w.cached, body) // fills the engine's cache
+		for b.Loop() {
+			serve(b, w.cached, body)
+		}
+	})
 }
 
 // BenchmarkGraphQLWinRate is make bench's win rate request alone (engine cache off), for a CPU
