@@ -44,18 +44,22 @@ const (
 	gAdopt   = `{ rate ` + gKV + ` coverage ` + gKV + ` template ` + gKV + ` ironTriangle ` + gKV + ` }`
 	gCompl   = `{ rate ` + gKV + ` promiseKept ` + gKV + ` gates { gate guards entered ` + gKV + ` compliant ` + gKV + ` rate ` + gKV + ` missing ` + gKV + ` failed ` + gKV + ` late ` + gKV + ` } }`
 	gCash    = `{ billed ` + gKV + ` collected ` + gKV + ` receivables ` + gKV + ` overdueShare ` + gKV + ` dsoDays ` + gKV + ` collectionRate ` + gKV + ` }`
+	// gL2C is the value stream's cycle argument: lead to cash, as the engine call and the naive SQL
+	// (the field's default cycle is SALES).
+	gL2C = `, cycle: LEAD_TO_CASH`
 )
 
-// gq is the request of field over the KPI scope: the total and each group's result.
-func gq(field, result string) string { return gqIn(field, gScope, result, "") }
+// gq is the request of field over the KPI scope: the total and each group's result. args are the
+// field's further arguments, each starting with ", ".
+func gq(field, result string, args ...string) string { return gqIn(field, gScope, result, "", args) }
 
 // gqMonthly is the request of field over the monthly scope: gq's plus the total's and each group's series.
-func gqMonthly(field, result string) string {
-	return gqIn(field, gMonthly, result, ` series { start result `+result+` }`)
+func gqMonthly(field, result string, args ...string) string {
+	return gqIn(field, gMonthly, result, ` series { start result `+result+` }`, args)
 }
 
-func gqIn(field, scope, result, series string) string {
-	return `{ ` + field + `(scope: ` + scope + `) { total ` + result + series + ` groups { key { dimension value } result ` + result + series + ` } } }`
+func gqIn(field, scope, result, series string, args []string) string {
+	return `{ ` + field + `(scope: ` + scope + strings.Join(args, "") + `) { total ` + result + series + ` groups { key { dimension value } result ` + result + series + ` } } }`
 }
 
 // family is one KPI family: its GraphQL request and the same engine call. Its naive answer, plain
@@ -74,11 +78,11 @@ var families = []family{
 	{name: "leadConversion", query: gq("leadConversion", gKV), direct: func(ctx context.Context, e *kpi.Engine) (any, error) { return e.LeadConversion(ctx, kpiScope) }},
 	{name: "winRate", query: gq("winRate", gKV), direct: func(ctx context.Context, e *kpi.Engine) (any, error) { return e.WinRate(ctx, kpiScope) }},
 	{name: "cycleTimes", query: gq("cycleTimes", gCycle), direct: func(ctx context.Context, e *kpi.Engine) (any, error) { return e.CycleTimes(ctx, kpiScope) }},
-	{name: "valueStream", query: gq("valueStream", gStream), direct: func(ctx context.Context, e *kpi.Engine) (any, error) {
+	{name: "valueStream", query: gq("valueStream", gStream, gL2C), direct: func(ctx context.Context, e *kpi.Engine) (any, error) {
 		return e.ValueStreamOf(ctx, kpiScope, kpi.CycleLeadToCash)
 	}},
 	// Value stream by business unit, each unit with its own monthly series.
-	{name: "valueStreamByUnit", query: gqMonthly("valueStream", gStream), direct: func(ctx context.Context, e *kpi.Engine) (any, error) {
+	{name: "valueStreamByUnit", query: gqMonthly("valueStream", gStream, gL2C), direct: func(ctx context.Context, e *kpi.Engine) (any, error) {
 		return e.ValueStreamOf(ctx, kpiMonthly, kpi.CycleLeadToCash)
 	}},
 	{name: "adoption", query: gq("adoption", gAdopt), direct: func(ctx context.Context, e *kpi.Engine) (any, error) { return e.Adoption(ctx, kpiScope) }},

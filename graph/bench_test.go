@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -151,7 +152,7 @@ var benchFamilies = []struct {
 		_, err := e.CycleTimes(ctx, benchScope)
 		return err
 	}},
-	{"valueStream", bd(`valueStream(scope: `+bScope+`)`, bStream), func(ctx context.Context, e *kpi.Engine) error {
+	{"valueStream", bd(`valueStream(scope: `+bScope+`, cycle: LEAD_TO_CASH)`, bStream), func(ctx context.Context, e *kpi.Engine) error {
 		_, err := e.ValueStreamOf(ctx, benchScope, kpi.CycleLeadToCash)
 		return err
 	}},
@@ -222,5 +223,152 @@ func BenchmarkKPIMedium(b *testing.B) {
 				serve(b, w.cached, body)
 			}
 		})
+	}
+}
+
+// naiveRows runs one of schema/kpi's naive SQL files ($1 = from, $2 = start of the previous period,
+// $3 = to) over w's warehouse and reads every row.
+func (w *benchWorld) naiveRows(ctx context.Context, q string, from, prev, to time.Time) error {
+	rows, err := w.db.Read.QueryContext(ctx, q, from, prev, to)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return err
+	}
+	vals := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// The make bench KPI scope (bench/kpi.go): the last twelve months by business unit, with the monthly
+// series for the by-unit value stream.
+const (
+	mbScope   = `{from: "2025-11-01T00:00:00Z", to: "2026-11-01T00:00:00Z", groupBy: [BUSINESS_UNIT]}`
+	mbMonthly = `{from: "2025-11-01T00:00:00Z", to: "2026-11-01T00:00:00Z", groupBy: [BUSINESS_UNIT], grain: MONTH}`
+)
+
+var (
+	mbFrom, mbTo, mbPrev = time.Date(2025, 11, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(2024, 11, 1, 0, 0, 0, 0, time.UTC)
+	mbKPIScope = kpi.Scope{From: mbFrom, To: mbTo, GroupBy: []string{"business_unit"}}
+)
+
+func mbQuery(field, scope, result, series string) string {
+	return `{ ` + field + `(scope: ` + scope + `) { total ` + result + series + ` groups { key { dimension value } result ` + result + series + ` } } }`
+}
+
+// BenchmarkGraphQLVsNaive runs make bench's rows for value stream (by unit with monthly series),
+// win rate and cash in one loop each: the GraphQL request (engine cache off), the same engine call
+// and the family's naive SQL (schema/kpi/testdata/naive), alternating so load hits them alike. It
+// reports each side's median and the ratios graphql/naive and graphql/direct.
+//
+//	go test -run '^$' -bench BenchmarkGraphQLVsNaive -benchtime 5x ./graph/
+func BenchmarkGraphQLVsNaive(b *testing.B) {
+	monthly := mbKPIScope
+	monthly.Grain = kpi.GrainMonth
+	for _, f := range []struct {
+		name, naive, query string
+		direct             func(ctx context.Context, e *kpi.Engine) error
+	}{
+		{"valueStream", "valueStream", mbQuery(`valueStream`, mbScope+`, cycle: LEAD_TO_CASH`, bStream, ""),
+			func(ctx context.Context, e *kpi.Engine) error {
+				_, err := e.ValueStreamOf(ctx, mbKPIScope, kpi.CycleLeadToCash)
+				return err
+			}},
+		{"valueStreamByUnit", "valueStreamByUnit", mbQuery(`valueStream`, mbMonthly+`, cycle: LEAD_TO_CASH`, bStream, ` series { start result `+bStream+` }`),
+			func(ctx context.Context, e *kpi.Engine) error {
+				_, err := e.ValueStreamOf(ctx, monthly, kpi.CycleLeadToCash)
+				return err
+			}},
+		{"winRate", "winRate", mbQuery(`winRate`, mbScope, bKV, ""), func(ctx context.Context, e *kpi.Engine) error {
+			_, err := e.WinRate(ctx, mbKPIScope)
+			return err
+		}},
+		{"cash", "cash", mbQuery(`cash`, mbScope, bCash, ""), func(ctx context.Context, e *kpi.Engine) error {
+			_, err := e.Cash(ctx, mbKPIScope)
+			return err
+		}},
+	} {
+		b.Run(f.name, func(b *testing.B) {
+			w := benchWorldFor(b)
+			ctx := context.Background()
+			naive, err := os.ReadFile(filepath.Join("..", "schema", "kpi", "testdata", "naive", f.naive+".sql"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			body, _ := json.Marshal(map[string]string{"query": f.query})
+			var gs, ds, ns []time.Duration
+			for b.Loop() {
+				for _, side := range []struct {
+					out *[]time.Duration
+					run func() error
+				}{
+					{&gs, func() error { serve(b, w.uncached, body); return nil }},
+					{&ds, func() error { return f.direct(ctx, w.direct) }},
+					{&ns, func() error { return w.naiveRows(ctx, string(naive), mbFrom, mbPrev, mbTo) }},
+				} {
+					start := time.Now()
+					if err := side.run(); err != nil {
+						b.Fatal(err)
+					}
+					*side.out = append(*side.out, time.Since(start))
+				}
+			}
+			g, d, n := medianOf(gs), medianOf(ds), medianOf(ns)
+			b.ReportMetric(float64(g.Microseconds())/1000, "graphql-ms")
+			b.ReportMetric(float64(d.Microseconds())/1000, "direct-ms")
+			b.ReportMetric(float64(n.Microseconds())/1000, "naive-ms")
+			b.ReportMetric(float64(g)/float64(n), "graphql/naive")
+			b.ReportMetric(float64(g)/float64(d), "graphql/direct")
+		})
+	}
+}
+
+// medianOf returns the median of ds (the upper one for an even count).
+func medianOf(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// BenchmarkGraphQLValueStreamByUnit is the by-unit value stream request alone, for a CPU or
+// allocation profile of the GraphQL path: engine cache off (uncached), and over an engine that
+// answers from its cache (engineCached: the API's own cost, resolvers to JSON):
+//
+//	go test -run '^$' -bench BenchmarkGraphQLValueStreamByUnit -benchtime 20x -benchmem -cpuprofile /tmp/vs.prof ./graph/
+func BenchmarkGraphQLValueStreamByUnit(b *testing.B) {
+	w := benchWorldFor(b)
+	body, _ := json.Marshal(map[string]string{"query": mbQuery(`valueStream`, mbMonthly+`, cycle: LEAD_TO_CASH`, bStream, ` series { start result `+bStream+` }`)})
+	b.Run("uncached", func(b *testing.B) {
+		for b.Loop() {
+			serve(b, w.uncached, body)
+		}
+	})
+	b.Run("engineCached", func(b *testing.B) {
+		serve(b, w.cached, body) // fills the engine's cache
+		for b.Loop() {
+			serve(b, w.cached, body)
+		}
+	})
+}
+
+// BenchmarkGraphQLWinRate is make bench's win rate request alone (engine cache off), for a CPU
+// profile of the per-request fixed costs.
+func BenchmarkGraphQLWinRate(b *testing.B) {
+	w := benchWorldFor(b)
+	body, _ := json.Marshal(map[string]string{"query": mbQuery(`winRate`, mbScope, bKV, "")})
+	for b.Loop() {
+		serve(b, w.uncached, body)
 	}
 }

@@ -118,11 +118,22 @@ func ageingSQL() []string {
 	}
 	out := make([]string, len(conds))
 	for i, c := range conds {
-		out[i] = fmt.Sprintf("coalesce(sum(r.inv) FILTER (WHERE r.received_at IS NULL AND r.issued_at < w.a AND %s), 0)\n"+
-			"    - coalesce(sum(r.pay) FILTER (WHERE r.received_at < w.a AND %s), 0)", c, c)
+		out[i] = sumIf("r.inv", "r.received_at IS NULL AND r.issued_at < w.a AND "+c) + "\n    - " +
+			sumIf("r.pay", "r.received_at < w.a AND "+c)
 	}
 	return out
 }
+
+// sumIf is the sum of x over the rows meeting cond, 0 when none does. The cash query writes its
+// conditional aggregates as CASE inside the aggregate, not FILTER: the same rows in the same
+// order, but DuckDB evaluates the conditions once in a projection instead of per aggregate
+// (the cash query at 100k cases: 43 → 30 ms).
+func sumIf(x, cond string) string {
+	return "coalesce(sum(CASE WHEN " + cond + " THEN " + x + " END), 0)"
+}
+
+// countIf counts the rows meeting cond (see sumIf).
+func countIf(cond string) string { return "count(CASE WHEN " + cond + " THEN 1 END)" }
 
 func (e *Engine) cash(ctx context.Context, s Scope, asOf time.Time) (*Breakdown[Cash], error) {
 	wins := []cashWindow{{s.From, s.To, asOf}, {s.previous(), s.From, s.From}}
@@ -177,18 +188,22 @@ func (e *Engine) cash(ctx context.Context, s Scope, asOf time.Time) (*Breakdown[
 	} else {
 		b.add(", 1")
 	}
-	b.add(`,
-  count(*) FILTER (WHERE r.received_at IS NULL AND r.issued_at >= w.f AND r.issued_at < w.t),
-  coalesce(sum(r.inv) FILTER (WHERE r.received_at IS NULL AND r.issued_at >= w.f AND r.issued_at < w.t), 0),
-  count(*) FILTER (WHERE r.received_at >= w.f AND r.received_at < w.t),
-  coalesce(sum(r.pay) FILTER (WHERE r.received_at >= w.f AND r.received_at < w.t), 0),
-  count(*) FILTER (WHERE r.received_at IS NULL AND r.issued_at < w.a),
-  coalesce(sum(r.inv) FILTER (WHERE r.received_at IS NULL AND r.issued_at < w.a), 0)
-    - coalesce(sum(r.pay) FILTER (WHERE r.received_at < w.a), 0),
-  coalesce(sum(r.inv) FILTER (WHERE r.received_at IS NULL AND r.issued_at < w.a AND r.due_at < w.a), 0)
-    - coalesce(sum(r.pay) FILTER (WHERE r.received_at < w.a AND r.due_at < w.a), 0),
-  coalesce(sum(r.pay) FILTER (WHERE r.issued_at >= w.f AND r.issued_at < w.t AND r.received_at < w.a), 0)`)
-	for _, a := range ageingSQL() {
+	const (
+		open     = "r.received_at IS NULL"                    // an invoice row, not a payment
+		issuedIn = "r.issued_at >= w.f AND r.issued_at < w.t" // issued in the window
+		paidIn   = "r.received_at >= w.f AND r.received_at < w.t"
+	)
+	aggs := []string{
+		countIf(open + " AND " + issuedIn),
+		sumIf("r.inv", open+" AND "+issuedIn),
+		countIf(paidIn),
+		sumIf("r.pay", paidIn),
+		countIf(open + " AND r.issued_at < w.a"),
+		sumIf("r.inv", open+" AND r.issued_at < w.a") + "\n    - " + sumIf("r.pay", "r.received_at < w.a"),
+		sumIf("r.inv", open+" AND r.issued_at < w.a AND r.due_at < w.a") + "\n    - " + sumIf("r.pay", "r.received_at < w.a AND r.due_at < w.a"),
+		sumIf("r.pay", issuedIn+" AND r.received_at < w.a"),
+	}
+	for _, a := range append(aggs, ageingSQL()...) {
 		b.add(",\n  " + a)
 	}
 	b.add(`
