@@ -34,6 +34,10 @@ func TestFilesReadTogetherKeepTheirLines(t *testing.T) {
 	if got := f.str("SELECT string_agg(file || ':' || line, ' ' ORDER BY file, line) FROM quarantine"); got != "events/1.csv:3 events/2.csv:4 events/2.csv:5 events/5.csv:3" {
 		t.Errorf("quarantined %s", got)
 	}
+	// The raw record of a row read with other files: its source columns, as a file read alone gives them.
+	if got := f.str("SELECT raw FROM quarantine WHERE file = 'events/1.csv'"); got != `{"_line":3,"case":"c1","act":"Call","at":"not a time"}` {
+		t.Errorf("raw %s", got)
+	}
 	if got := f.str("SELECT string_agg(_file || ':' || seq, ' ' ORDER BY _file, seq) FROM stage_events"); got != "events/1.csv:2 events/1.csv:4 events/2.csv:2 events/2.csv:6 events/4.csv:3 events/5.csv:2" {
 		t.Errorf("events %s", got)
 	}
