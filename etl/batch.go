@@ -25,31 +25,47 @@ func startBatch(ctx context.Context, conn *sql.Conn) error {
 	return nil
 }
 
-// collect adds the quarantined rows of file fid (classified in cls_all, staged in stg) with their
-// raw records to the job's batch; first creates q_all.
-func collect(ctx context.Context, conn *sql.Conn, fid int, format string, first bool) error {
+// collect adds the quarantined rows of the files staged in stg (st.fids, or file fid alone),
+// classified in cls_all, with their raw records to the job's batch; first creates q_all.
+func collect(ctx context.Context, conn *sql.Conn, st *staged, fid int, format string, first bool) error {
 	if first {
 		if _, err := conn.ExecContext(ctx, "CREATE TEMP TABLE q_all (_fid INTEGER, line BIGINT, reason VARCHAR, raw VARCHAR)"); err != nil {
 			return fmt.Errorf("batch tables: %w", err)
 		}
 	}
+	fids, stg := []int{fid}, "(SELECT * FROM stg)"
+	if st.fids != nil {
+		fids, stg = st.fids, "(SELECT * EXCLUDE (_fid) FROM stg WHERE _fid = $1)"
+	}
 	// The raw record of a quarantined row comes from staging (which may read the file again: a
 	// Parquet stg is a view over it), so only for a file with quarantined rows: the JSON line
 	// itself, or the row's source columns as JSON.
-	var bad bool
-	if err := conn.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM cls_all WHERE _fid = $1 AND _class = 'quarantine')", fid).Scan(&bad); err != nil {
+	rows, err := conn.QueryContext(ctx, "SELECT DISTINCT _fid FROM cls_all WHERE list_contains("+intList(fids)+", _fid) AND _class = 'quarantine' ORDER BY 1")
+	if err != nil {
 		return fmt.Errorf("collect quarantined rows: %w", err)
 	}
-	if !bad {
-		return nil
+	var bad []int
+	for rows.Next() {
+		var f int
+		if err := rows.Scan(&f); err != nil {
+			rows.Close()
+			return fmt.Errorf("collect quarantined rows: %w", err)
+		}
+		bad = append(bad, f)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("collect quarantined rows: %w", err)
 	}
 	raw := "to_json(s)::VARCHAR"
 	if format == "jsonl" {
 		raw = "s._raw"
 	}
-	if _, err := conn.ExecContext(ctx, `INSERT INTO q_all SELECT $1, c._line, c._reason, `+raw+`
-		FROM cls_all c JOIN stg s USING (_line) WHERE c._fid = $1 AND c._class = 'quarantine' ORDER BY c._line`, fid); err != nil {
-		return fmt.Errorf("collect quarantined rows: %w", err)
+	for _, f := range bad {
+		if _, err := conn.ExecContext(ctx, `INSERT INTO q_all SELECT $1, c._line, c._reason, `+raw+`
+			FROM cls_all c JOIN `+stg+` s USING (_line) WHERE c._fid = $1 AND c._class = 'quarantine' ORDER BY c._line`, f); err != nil {
+			return fmt.Errorf("collect quarantined rows: %w", err)
+		}
 	}
 	return nil
 }

@@ -96,7 +96,7 @@ func (r *Runner) runDatabase(ctx context.Context, conn *sql.Conn, spec *source.S
 		if err := classify(ctx, conn, spec, target, read.st, r.opts.Resolve, &lookups{tables: map[string]string{}}, 0, true); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
-		if err := collect(ctx, conn, 0, spec.Format, true); err != nil {
+		if err := collect(ctx, conn, read.st, 0, spec.Format, true); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
 	}

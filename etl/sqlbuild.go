@@ -23,3 +23,12 @@ func ident(name string) string {
 func literal(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
 }
+
+// intList is an SQL list literal of integers (duckdb-go does not bind a []int).
+func intList[T int | int64](vs []T) string {
+	parts := make([]string, len(vs))
+	for i, v := range vs {
+		parts[i] = fmt.Sprint(v)
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
+}

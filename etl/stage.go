@@ -21,8 +21,12 @@ type staged struct {
 	rejected []rejectedRow
 	// columns present in the file (empty for JSON Lines, whose records carry their own keys).
 	columns map[string]bool
+	// types are the staged columns' DuckDB types (VARCHAR for text formats).
+	types map[string]string
 	// jsonPaths are the paths classify reads from each JSON Lines record (jsonField).
 	jsonPaths []string
+	// fids are the files staged together (stageCSVGroup): stg then carries each row's _fid.
+	fids []int
 }
 
 // jsonField is the text of key name of a JSON Lines record: an element of the list _j, the values
@@ -91,22 +95,7 @@ func stageCSV(ctx context.Context, conn *sql.Conn, spec *source.Spec, f fileInfo
 	if !spec.CSV.NoHeader {
 		first = 2
 	}
-	p := &params{}
-	q := "CREATE TEMP TABLE stg_data AS SELECT * FROM read_csv(" + p.bind(path) +
-		", all_varchar = true, store_rejects = true, rejects_table = 'csv_rejects', rejects_scan = 'csv_reject_scans'" +
-		", header = " + p.bind(!spec.CSV.NoHeader)
-	// RFC 4180 unless configured: sniffing the dialect per file would let a stray ' or ; change how
-	// a file splits into records.
-	delim, quote := spec.CSV.Delimiter, spec.CSV.Quote
-	if delim == "" {
-		delim = ","
-	}
-	if quote == "" {
-		quote = `"`
-	}
-	q += ", delim = " + p.bind(delim) + ", quote = " + p.bind(quote) + ", escape = " + p.bind(quote)
-	// The columns come from the first record, not DuckDB's sniffer: the sniffer fails the whole
-	// file on one record over max_line_size, which the reader itself rejects like any bad record.
+	delim, quote := csvDialect(spec)
 	cols, err := csvColumns(path, delim, quote[0], !spec.CSV.NoHeader)
 	if err != nil {
 		return nil, err
@@ -114,8 +103,8 @@ func stageCSV(ctx context.Context, conn *sql.Conn, spec *source.Spec, f fileInfo
 	if len(cols) == 0 {
 		return nil, errEmptyFile
 	}
-	q += ", auto_detect = false, columns = " + columnsLiteral(cols)
-	if _, err := conn.ExecContext(ctx, q+")", p.args...); err != nil {
+	p := &params{}
+	if _, err := conn.ExecContext(ctx, "CREATE TEMP TABLE stg_data AS SELECT * FROM "+readCSVQuery(p, spec, []string{path}, cols), p.args...); err != nil {
 		return nil, fmt.Errorf("read csv: %w", err)
 	}
 	var n, lo, hi sql.NullInt64
@@ -277,24 +266,24 @@ func stageParquet(ctx context.Context, conn *sql.Conn, path string) (*staged, er
 	return s, nil
 }
 
-// finish counts the staged rows and lists the columns.
+// finish counts the staged rows and lists the columns with their types.
 func (s *staged) finish(ctx context.Context, conn *sql.Conn) (*staged, error) {
 	if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM stg").Scan(&s.rows); err != nil {
 		return nil, err
 	}
-	rows, err := conn.QueryContext(ctx, "SELECT column_name FROM (DESCRIBE stg)")
+	rows, err := conn.QueryContext(ctx, "SELECT column_name, column_type FROM (DESCRIBE stg)")
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	s.columns = map[string]bool{}
+	s.columns, s.types = map[string]bool{}, map[string]string{}
 	for rows.Next() {
-		var c string
-		if err := rows.Scan(&c); err != nil {
+		var c, t string
+		if err := rows.Scan(&c, &t); err != nil {
 			return nil, err
 		}
 		if !strings.HasPrefix(c, "_") || c == "_raw" {
-			s.columns[c] = true
+			s.columns[c], s.types[c] = true, t
 		}
 	}
 	return s, rows.Err()

@@ -38,7 +38,8 @@ func (lk *lookups) prepare(ctx context.Context, conn *sql.Conn, path string, l *
 }
 
 // classify writes the staged rows of stg into the job's batch table cls_all in one statement,
-// tagged as file fid (first: the job's first file, which creates the table): the target's fields
+// tagged as file fid, or each as its own file when stg holds several (st.fids) (first: the job's
+// first rows, which create the table): the target's fields
 // mapped and typed, plus _fid, _line, _class (load | quarantine | duplicate), _reason and _h (the
 // hash of the fields). For a keyed target the first row of a key loads; a later row with
 // identical values is a duplicate, one with different values is quarantined. Without a key (the
@@ -46,6 +47,11 @@ func (lk *lookups) prepare(ctx context.Context, conn *sql.Conn, path string, l *
 func classify(ctx context.Context, conn *sql.Conn, spec *source.Spec, target schema.Target, st *staged,
 	resolve func(string) string, lk *lookups, fid int, first bool) error {
 	p := &params{}
+	// The files classified: stg's own _fid when it holds several.
+	fidCol, fids := "_fid", st.fids
+	if fids == nil {
+		fidCol, fids = p.bind(fid)+"::INTEGER AS _fid", []int{fid}
+	}
 	st.jsonPaths = nil
 	var values, typed, reasons, names, sel []string
 	for _, fl := range target.Fields {
@@ -54,7 +60,11 @@ func classify(ctx context.Context, conn *sql.Conn, spec *source.Spec, target sch
 			return err
 		}
 		values = append(values, expr+" AS "+ident("v_"+fl.Name))
-		typed = append(typed, typedExpr(p, spec, fl)+" AS "+ident(fl.Name))
+		if plainColumn(spec, fl, st) != "" {
+			typed = append(typed, ident("v_"+fl.Name)+" AS "+ident(fl.Name))
+		} else {
+			typed = append(typed, typedExpr(p, spec, fl)+" AS "+ident(fl.Name))
+		}
 		reasons = append(reasons, reasonExprs(p, fl)...)
 		names = append(names, ident(fl.Name))
 		if target.Table == "stage_events" && fl.Name == "event_id" {
@@ -92,11 +102,11 @@ func classify(ctx context.Context, conn *sql.Conn, spec *source.Spec, target sch
 		write = "CREATE TEMP TABLE cls_all AS "
 	}
 	q := write + `SELECT * FROM (
-		WITH mapped AS (SELECT _line, ` + strings.Join(values, ", ") + ` FROM ` + from + `),
+		WITH mapped AS (SELECT ` + fidCol + `, _line, ` + strings.Join(values, ", ") + ` FROM ` + from + `),
 		typed AS (SELECT *, ` + strings.Join(typed, ", ") + ` FROM mapped),
-		checked AS (SELECT _line, ` + strings.Join(sel, ", ") + `, nullif(concat_ws('; ', ` + strings.Join(reasons, ", ") + `), '') AS _reason,
+		checked AS (SELECT _fid, _line, ` + strings.Join(sel, ", ") + `, nullif(concat_ws('; ', ` + strings.Join(reasons, ", ") + `), '') AS _reason,
 			hash(` + fields + `) AS _h FROM typed)
-		SELECT ` + p.bind(fid) + `::INTEGER AS _fid, *, CASE WHEN _reason IS NULL THEN 'load' ELSE 'quarantine' END AS _class FROM checked)`
+		SELECT *, CASE WHEN _reason IS NULL THEN 'load' ELSE 'quarantine' END AS _class FROM checked)`
 	if _, err := conn.ExecContext(ctx, q, p.args...); err != nil {
 		return fmt.Errorf("validate: %w", err)
 	}
@@ -106,8 +116,8 @@ func classify(ctx context.Context, conn *sql.Conn, spec *source.Spec, target sch
 	}
 	var repeats int64
 	if err := conn.QueryRowContext(ctx, `CREATE OR REPLACE TEMP TABLE cls_repeats AS
-		SELECT `+strings.Join(part, ", ")+`, min(_line) AS _first_line, `+firstH+` AS _first_h
-		FROM cls_all WHERE _fid = $1 AND _reason IS NULL GROUP BY ALL HAVING count(*) > 1`, fid).Scan(&repeats); err != nil {
+		SELECT _fid, `+strings.Join(part, ", ")+`, min(_line) AS _first_line, `+firstH+` AS _first_h
+		FROM cls_all WHERE list_contains(`+intList(fids)+`, _fid) AND _reason IS NULL GROUP BY ALL HAVING count(*) > 1`).Scan(&repeats); err != nil {
 		return fmt.Errorf("validate: repeats: %w", err)
 	}
 	if repeats == 0 {
@@ -121,7 +131,7 @@ func classify(ctx context.Context, conn *sql.Conn, spec *source.Spec, target sch
 	if _, err := conn.ExecContext(ctx, `UPDATE cls_all c SET
 			_class = CASE WHEN d._first_h = c._h THEN 'duplicate' ELSE 'quarantine' END,
 			_reason = CASE WHEN d._first_h <> c._h THEN 'duplicate key: first seen on line ' || d._first_line || ' with different values' END
-		FROM cls_repeats d WHERE c._fid = $1 AND c._reason IS NULL AND d._first_line <> c._line AND `+strings.Join(join, " AND "), fid); err != nil {
+		FROM cls_repeats d WHERE c._fid = d._fid AND c._reason IS NULL AND d._first_line <> c._line AND `+strings.Join(join, " AND ")); err != nil {
 		return fmt.Errorf("validate: repeats: %w", err)
 	}
 	return nil
@@ -133,6 +143,9 @@ func valueExpr(ctx context.Context, conn *sql.Conn, p *params, spec *source.Spec
 	resolve func(string) string, lk *lookups) (string, error) {
 	if fl.Type == schema.Attributes {
 		return attributesExpr(ctx, conn, p, spec, st, resolve, lk)
+	}
+	if c := plainColumn(spec, fl, st); c != "" {
+		return c, nil
 	}
 	col, mapped := spec.Columns[fl.Name]
 	var base string
@@ -188,6 +201,34 @@ func valueExpr(ctx context.Context, conn *sql.Conn, p *params, spec *source.Spec
 		expr = "coalesce(" + expr + ", " + p.bind(*col.Default) + "::VARCHAR)"
 	}
 	return expr, nil
+}
+
+// plainColumn is the source column holding field fl's values as they are ("" if none): a column
+// of the field's own type (a typed Parquet column), neither mapped, defaulted nor looked up, of a
+// type with no text to trim, read in the session zone when a timestamp. Its values need no
+// round trip through text (the same values: text of a typed value casts back to it).
+func plainColumn(spec *source.Spec, fl schema.Field, st *staged) string {
+	col := spec.Columns[fl.Name]
+	if fl.Type == schema.String || fl.Type == schema.Attributes || col.Const != nil || col.Lookup != nil || len(col.Map) > 0 || col.Default != nil {
+		return ""
+	}
+	if fl.Type == schema.Timestamp || fl.Type == schema.Date {
+		zone := col.Timezone
+		if zone == "" {
+			zone = spec.Timezone
+		}
+		if col.Format != "" || spec.TimestampFormat != "" || (zone != "" && zone != schema.SessionTimeZone) {
+			return ""
+		}
+	}
+	name := fl.Name
+	if col.From != "" {
+		name = col.From
+	}
+	if !st.columns[name] || st.types[name] != string(fl.Type) {
+		return ""
+	}
+	return "s." + ident(name)
 }
 
 // sourceColumn is the text of a source column. A column named in the config, or one a required

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/ltc-analytics/ltc/etl/source"
+	"github.com/ltc-analytics/ltc/schema"
 )
 
 // TestValueMapToEmptyStoresNull: a value map to "" (or YAML null, which decodes to "") stores
@@ -114,5 +115,42 @@ func TestParquetQuarantineRaw(t *testing.T) {
 	}
 	if got := f.str("SELECT line || ' ' || raw FROM quarantine"); got != `3 {"_line":3,"contract_id":null,"opportunity_id":"o3","signed_at":"2025-01-04 00:00:00"}` {
 		t.Errorf("quarantined: %q", got)
+	}
+}
+
+// TestParquetTypedColumnsAsTheyAre: a Parquet column of the field's own type is read without a
+// round trip through text (plainColumn) and checked like text: a negative amount and a year past
+// 9999 are quarantined with the value in the reason; a zone other than the session's keeps the
+// conversion.
+func TestParquetTypedColumnsAsTheyAre(t *testing.T) {
+	f := newFixture(t)
+	path := filepath.Join(f.dir, "c.parquet")
+	// Row 1 loads; row 2 has a negative value; row 3 is signed in year 10000.
+	if _, err := f.db.Write.Exec(`COPY (SELECT 'c' || i AS contract_id, 'o' || i AS opportunity_id,
+		CASE WHEN i = 3 THEN TIMESTAMP '10000-01-01' ELSE TIMESTAMP '2025-01-01 10:00' END AS signed_at,
+		CASE WHEN i = 2 THEN -5 ELSE 100 END::DECIMAL(18,2) AS value FROM range(1, 4) t(i)) TO '` + path + `' (FORMAT parquet)`); err != nil {
+		t.Fatal(err)
+	}
+	spec := source.Spec{Name: "contracts", Format: "parquet", Glob: "*.parquet", Target: "contracts"}
+	st := &staged{columns: map[string]bool{"signed_at": true, "value": true}, types: map[string]string{"signed_at": "TIMESTAMP", "value": "DECIMAL(18,2)"}}
+	for _, fl := range schema.CanonicalTargets()["contracts"].Fields {
+		if want := map[string]string{"signed_at": `s."signed_at"`, "value": `s."value"`}[fl.Name]; plainColumn(&spec, fl, st) != want {
+			t.Errorf("%s: plain column %q, want %q", fl.Name, plainColumn(&spec, fl, st), want)
+		}
+	}
+	res := mustRun(t, f.runner(nil, spec), "contracts")
+	if res.RowsLoaded != 1 || res.RowsQuarantined != 2 {
+		t.Fatalf("run: %+v, want 1 loaded, 2 quarantined", res)
+	}
+	if got := f.str("SELECT string_agg(line || ' ' || reason, '; ' ORDER BY line) FROM quarantine"); got != "2 value: negative amount -5.00; 3 signed_at: '10000-01-01 00:00:00' is out of range (years 1 to 9999)" {
+		t.Errorf("quarantined: %q", got)
+	}
+	if got := f.str("SELECT signed_at::VARCHAR || ' ' || value FROM contracts"); got != "2025-01-01 10:00:00 100.00" {
+		t.Errorf("loaded: %q", got)
+	}
+	// Read in another zone, the timestamp is converted (10:00 in Berlin is 09:00 UTC).
+	spec.Timezone = "Europe/Berlin"
+	if c := plainColumn(&spec, schema.Field{Name: "signed_at", Type: schema.Timestamp}, st); c != "" {
+		t.Errorf("signed_at in Europe/Berlin: plain column %q, want the conversion", c)
 	}
 }
