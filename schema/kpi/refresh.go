@@ -177,6 +177,7 @@ WHERE d.accepted_at IS NOT NULL`
 	if !inc {
 		return append(steps,
 			refreshStep{"kpi_case_stage", (&sqlBuilder{}).add("CREATE OR REPLACE TABLE kpi_case_stage AS " + e.caseStageSQL())},
+			refreshStep{"case stages", (&sqlBuilder{}).add(caseStagesChunkedSQL())},
 			refreshStep{"kpi_case", e.caseSQL("CREATE OR REPLACE TABLE kpi_case AS ", false)},
 			refreshStep{"kpi_case_gate", (&sqlBuilder{}).add("CREATE OR REPLACE TABLE kpi_case_gate AS " + e.gateSQL("kpi_case"))},
 			refreshStep{"kpi_case columns", e.dropGateColumnsSQL()},
@@ -184,7 +185,7 @@ WHERE d.accepted_at IS NOT NULL`
 			refreshStep{"kpi_invoice", (&sqlBuilder{}).add("CREATE OR REPLACE TABLE kpi_invoice AS " + invoice)},
 			refreshStep{"kpi_payment", (&sqlBuilder{}).add("CREATE OR REPLACE TABLE kpi_payment AS " + payment)},
 			refreshStep{"kpi_delivery", (&sqlBuilder{}).add("CREATE OR REPLACE TABLE kpi_delivery AS " + delivery)},
-			refreshStep{"cleanup", (&sqlBuilder{}).add("DROP TABLE _kpi_span; DROP TABLE _kpi_ev; DROP TABLE _kpi_agg")},
+			refreshStep{"cleanup", (&sqlBuilder{}).add("DROP TABLE _kpi_span; DROP TABLE _kpi_ev; DROP TABLE _kpi_agg; DROP TABLE _kpi_stages")},
 		)
 	}
 	// Incremental: the touched cases' rows are deleted and written anew. kpi_case's new rows (with
@@ -304,15 +305,32 @@ func (e *Engine) caseStageSQL() string {
 
 // caseStagesSQL selects kpi_case.stages (migration 013) from kpi_case_stage, already written: per
 // case, its rows as a list of structs sorted by stage position, so that a full and an incremental
-// refresh write the same list (the touched cases' only, with inc). An unordered list sorted
-// afterwards is cheaper than an ordered aggregate; pos comes first, so structs sort by it.
-func caseStagesSQL(inc bool) string {
+// refresh write the same list, for the cases of kpi_case_stage's rows meeting where. An unordered
+// list sorted afterwards is cheaper than an ordered aggregate; pos comes first, so structs sort by it.
+func caseStagesSQL(where string) string {
 	fields := []string{"'pos': stage_pos", "'first_at': first_at", "'events': events"}
 	for _, c := range cycleDefs {
 		fields = append(fields, fmt.Sprintf("'%s_events': %s_events", c.col, c.col), fmt.Sprintf("'%s_s': %s_s", c.col, c.col))
 	}
 	return "SELECT case_id, list_sort(list({" + strings.Join(fields, ", ") + "})) AS stages FROM kpi_case_stage WHERE " +
-		touchedOnly(inc, "case_id") + " GROUP BY case_id"
+		where + " GROUP BY case_id"
+}
+
+// stagesChunks is the number of parts a full rebuild builds kpi_case.stages in (by a hash of the
+// case id). A list aggregate's states are not spilled to disk: at 1M cases one aggregation over
+// every case ran out of memory at 512 MiB (the default load share) and at 1.5 GiB; in eight parts
+// the whole rebuild fits in 512 MiB (make bench's L data, 2026-12-03).
+const stagesChunks = 8
+
+// caseStagesChunkedSQL builds the temp table _kpi_stages (case_id, stages) of a full rebuild from
+// kpi_case_stage, already written, in stagesChunks parts.
+func caseStagesChunkedSQL() string {
+	part := func(i int) string { return caseStagesSQL(fmt.Sprintf("hash(case_id) %% %d = %d", stagesChunks, i)) }
+	q := "CREATE OR REPLACE TEMP TABLE _kpi_stages AS " + part(0)
+	for i := 1; i < stagesChunks; i++ {
+		q += ";\nINSERT INTO _kpi_stages " + part(i)
+	}
+	return q
 }
 
 // cycleSpanSQL is the condition on an event of _kpi_ev of lying in cycle c's span; "false" when the
@@ -383,14 +401,21 @@ func (e *Engine) caseSQL(create string, inc bool) *sqlBuilder {
 	if inc {
 		opps = "(SELECT * FROM opportunities WHERE " + touchedOnly(inc, "opportunity_id") + ")"
 	}
+	// A full rebuild reads the stage lists from _kpi_stages (caseStagesChunkedSQL).
+	stages := "_kpi_stages"
+	if inc {
+		stages = "(" + caseStagesSQL(touchedOnly(true, "case_id")) + ")"
+	}
+	// lc picks each case's earliest lead by rowid and joins its row back: an arg_min over a struct
+	// holding the attributes map keeps states DuckDB cannot spill (at 1M cases kpi_case then needed
+	// more than 1 GiB; with the rowid it is built within 512 MiB).
 	b := &sqlBuilder{}
 	b.add(create + `
 WITH lc AS (
-    SELECT case_id, l.business_unit, l.region, l.segment, l.channel, l.owner_id, l.attributes FROM (
-        SELECT coalesce(opportunity_id, lead_id) AS case_id,
-               arg_min({'business_unit': business_unit, 'region': region, 'segment': segment,
-                        'channel': channel, 'owner_id': owner_id, 'attributes': attributes}, created_at) AS l
-        FROM leads WHERE ` + touchedOnly(inc, "coalesce(opportunity_id, lead_id)") + ` GROUP BY ALL)
+    SELECT f.case_id, l.business_unit, l.region, l.segment, l.channel, l.owner_id, l.attributes FROM (
+        SELECT coalesce(opportunity_id, lead_id) AS case_id, arg_min(rowid, created_at) AS r
+        FROM leads WHERE ` + touchedOnly(inc, "coalesce(opportunity_id, lead_id)") + ` GROUP BY ALL) f
+    JOIN leads l ON l.rowid = f.r
 ), ids AS (
     SELECT case_id FROM _kpi_span
     UNION SELECT opportunity_id FROM opportunities WHERE ` + touchedOnly(inc, "opportunity_id") + `
@@ -455,7 +480,7 @@ LEFT JOIN _kpi_span sp ON sp.case_id = a.case_id
 LEFT JOIN _kpi_agg g ON g.case_id = a.case_id
 LEFT JOIN (SELECT opportunity_id AS case_id, CAST(count(DISTINCT role) AS INTEGER) AS roles_n
            FROM assignments WHERE ` + touchedOnly(inc, "opportunity_id") + ` GROUP BY ALL) r ON r.case_id = a.case_id
-LEFT JOIN (` + caseStagesSQL(inc) + `) st ON st.case_id = a.case_id
+LEFT JOIN ` + stages + ` st ON st.case_id = a.case_id
 ), f AS (
 SELECT c.*,`)
 	// Adoption (DESIGN §5.5): of the expected stages up to the furthest reached, those recorded.
