@@ -39,7 +39,8 @@ func ParseMemory(s string) (int64, error) {
 // (DB.LimitForLoad). DuckDB's RSS overshoots its limit most during the big joins, window passes
 // and inserts of a load: measured at 1M cases (`ltc etl run`, 5.1M events, 2 shared cores), the
 // load peaked at 1.99 GiB RSS with three quarters of 2 GiB (5:42), at 1.18 GiB with 768 MiB
-// (0.375; 2:13), at 759 MiB with a quarter (512 MiB; 2:47): the machine's load varied.
+// (0.375; 2:13), at 759 MiB with a quarter (512 MiB; 2:47): the machine's load varied. With the
+// allocator returning freed memory (Open's settings) and a quarter: 719 MiB, 46 s (2026-12-03).
 const loadShare = 0.25
 
 // duckDBMemoryLimit is DuckDB's memory_limit setting for a process memory budget.
