@@ -67,6 +67,19 @@ func TestLimitForLoad(t *testing.T) {
 	if got := limit(); got != "512.0 MiB" {
 		t.Fatalf("load limit %q, want 512.0 MiB", got)
 	}
+	// A reader connection opened during the load (serve's API, probes) keeps the load's limit.
+	conn, err := db.Read.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s string
+	if err := conn.QueryRowContext(ctx, "SELECT current_setting('memory_limit')").Scan(&s); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close()
+	if got := limit(); s != "512.0 MiB" || got != "512.0 MiB" {
+		t.Fatalf("after a new reader connection: %q (reader) and %q, want 512.0 MiB", s, got)
+	}
 	restore()
 	if got := limit(); got != "1.5 GiB" {
 		t.Fatalf("restored limit %q, want 1.5 GiB", got)
