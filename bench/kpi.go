@@ -30,20 +30,25 @@ var (
 	kpiScope = kpi.Scope{From: kpiFrom, To: kpiTo, GroupBy: []string{"business_unit"}}
 	// kpiMonthly adds each group's own monthly series (a breakdown with a series).
 	kpiMonthly = kpi.Scope{From: kpiFrom, To: kpiTo, GroupBy: kpiScope.GroupBy, Grain: kpi.GrainMonth}
+	// kpiRegionMonthly is conversion by region by month: one funnel by region, each region with its
+	// own monthly series.
+	kpiRegionMonthly = kpi.Scope{From: kpiFrom, To: kpiTo, GroupBy: []string{"region"}, Grain: kpi.GrainMonth}
 )
 
 const (
 	gScope = `{from: "2025-11-01T00:00:00Z", to: "2026-11-01T00:00:00Z", groupBy: [BUSINESS_UNIT]}`
 	// gMonthly is kpiMonthly.
 	gMonthly = `{from: "2025-11-01T00:00:00Z", to: "2026-11-01T00:00:00Z", groupBy: [BUSINESS_UNIT], grain: MONTH}`
-	gKV      = `{ value previous change relChange n previousN }`
-	gDur     = `{ p50Days ` + gKV + ` p90Days ` + gKV + ` meanDays ` + gKV + ` }`
-	gCycle   = `{ sales ` + gDur + ` delivery ` + gDur + ` cash ` + gDur + ` leadToCash ` + gDur + ` }`
-	gFunnel  = `{ stages { stage reached ` + gKV + ` fromPrevious ` + gKV + ` fromTop ` + gKV + ` } }`
-	gStream  = `{ bottleneck cases ` + gKV + ` stages { stage share ` + gKV + ` medianDays ` + gKV + ` p90Days ` + gKV + ` rework ` + gKV + ` cases ` + gKV + ` } }`
-	gAdopt   = `{ rate ` + gKV + ` coverage ` + gKV + ` template ` + gKV + ` ironTriangle ` + gKV + ` }`
-	gCompl   = `{ rate ` + gKV + ` promiseKept ` + gKV + ` gates { gate guards entered ` + gKV + ` compliant ` + gKV + ` rate ` + gKV + ` missing ` + gKV + ` failed ` + gKV + ` late ` + gKV + ` } }`
-	gCash    = `{ billed ` + gKV + ` collected ` + gKV + ` receivables ` + gKV + ` overdueShare ` + gKV + ` dsoDays ` + gKV + ` collectionRate ` + gKV + ` }`
+	// gRegionMonthly is kpiRegionMonthly.
+	gRegionMonthly = `{from: "2025-11-01T00:00:00Z", to: "2026-11-01T00:00:00Z", groupBy: [REGION], grain: MONTH}`
+	gKV            = `{ value previous change relChange n previousN }`
+	gDur           = `{ p50Days ` + gKV + ` p90Days ` + gKV + ` meanDays ` + gKV + ` }`
+	gCycle         = `{ sales ` + gDur + ` delivery ` + gDur + ` cash ` + gDur + ` leadToCash ` + gDur + ` }`
+	gFunnel        = `{ stages { stage reached ` + gKV + ` fromPrevious ` + gKV + ` fromTop ` + gKV + ` } }`
+	gStream        = `{ bottleneck cases ` + gKV + ` stages { stage share ` + gKV + ` medianDays ` + gKV + ` p90Days ` + gKV + ` rework ` + gKV + ` cases ` + gKV + ` } }`
+	gAdopt         = `{ rate ` + gKV + ` coverage ` + gKV + ` template ` + gKV + ` ironTriangle ` + gKV + ` }`
+	gCompl         = `{ rate ` + gKV + ` promiseKept ` + gKV + ` gates { gate guards entered ` + gKV + ` compliant ` + gKV + ` rate ` + gKV + ` missing ` + gKV + ` failed ` + gKV + ` late ` + gKV + ` } }`
+	gCash          = `{ billed ` + gKV + ` collected ` + gKV + ` receivables ` + gKV + ` overdueShare ` + gKV + ` dsoDays ` + gKV + ` collectionRate ` + gKV + ` }`
 	// gL2C is the value stream's cycle argument: lead to cash, as the engine call and the naive SQL
 	// (the field's default cycle is SALES).
 	gL2C = `, cycle: LEAD_TO_CASH`
@@ -56,6 +61,11 @@ func gq(field, result string, args ...string) string { return gqIn(field, gScope
 // gqMonthly is the request of field over the monthly scope: gq's plus the total's and each group's series.
 func gqMonthly(field, result string, args ...string) string {
 	return gqIn(field, gMonthly, result, ` series { start result `+result+` }`, args)
+}
+
+// gqRegionMonthly is gqMonthly's request over kpiRegionMonthly's scope.
+func gqRegionMonthly(field, result string) string {
+	return gqIn(field, gRegionMonthly, result, ` series { start result `+result+` }`, nil)
 }
 
 func gqIn(field, scope, result, series string, args []string) string {
@@ -75,6 +85,11 @@ type family struct {
 
 var families = []family{
 	{name: "funnel", query: gq("funnel", gFunnel), direct: func(ctx context.Context, e *kpi.Engine) (any, error) { return e.Funnel(ctx, kpiScope, nil) }},
+	// Conversion by region by month: one request, where users wrote five aliased funnels before
+	// groups carried their own series.
+	{name: "funnelByRegionMonthly", query: gqRegionMonthly("funnel", gFunnel), direct: func(ctx context.Context, e *kpi.Engine) (any, error) {
+		return e.Funnel(ctx, kpiRegionMonthly, nil)
+	}},
 	{name: "leadConversion", query: gq("leadConversion", gKV), direct: func(ctx context.Context, e *kpi.Engine) (any, error) { return e.LeadConversion(ctx, kpiScope) }},
 	{name: "winRate", query: gq("winRate", gKV), direct: func(ctx context.Context, e *kpi.Engine) (any, error) { return e.WinRate(ctx, kpiScope) }},
 	{name: "cycleTimes", query: gq("cycleTimes", gCycle), direct: func(ctx context.Context, e *kpi.Engine) (any, error) { return e.CycleTimes(ctx, kpiScope) }},
