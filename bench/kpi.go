@@ -58,14 +58,10 @@ const (
 // field's further arguments, each starting with ", ".
 func gq(field, result string, args ...string) string { return gqIn(field, gScope, result, "", args) }
 
-// gqMonthly is the request of field over the monthly scope: gq's plus the total's and each group's series.
-func gqMonthly(field, result string, args ...string) string {
-	return gqIn(field, gMonthly, result, ` series { start result `+result+` }`, args)
-}
-
-// gqRegionMonthly is gqMonthly's request over kpiRegionMonthly's scope.
-func gqRegionMonthly(field, result string) string {
-	return gqIn(field, gRegionMonthly, result, ` series { start result `+result+` }`, nil)
+// gqSeries is the request of field over a scope with a grain (gMonthly, gRegionMonthly): gq's
+// plus the total's and each group's series.
+func gqSeries(scope, field, result string, args ...string) string {
+	return gqIn(field, scope, result, ` series { start result `+result+` }`, args)
 }
 
 func gqIn(field, scope, result, series string, args []string) string {
@@ -87,7 +83,7 @@ var families = []family{
 	{name: "funnel", query: gq("funnel", gFunnel), direct: func(ctx context.Context, e *kpi.Engine) (any, error) { return e.Funnel(ctx, kpiScope, nil) }},
 	// Conversion by region by month: one request, where users wrote five aliased funnels before
 	// groups carried their own series.
-	{name: "funnelByRegionMonthly", query: gqRegionMonthly("funnel", gFunnel), direct: func(ctx context.Context, e *kpi.Engine) (any, error) {
+	{name: "funnelByRegionMonthly", query: gqSeries(gRegionMonthly, "funnel", gFunnel), direct: func(ctx context.Context, e *kpi.Engine) (any, error) {
 		return e.Funnel(ctx, kpiRegionMonthly, nil)
 	}},
 	{name: "leadConversion", query: gq("leadConversion", gKV), direct: func(ctx context.Context, e *kpi.Engine) (any, error) { return e.LeadConversion(ctx, kpiScope) }},
@@ -97,7 +93,7 @@ var families = []family{
 		return e.ValueStreamOf(ctx, kpiScope, kpi.CycleLeadToCash)
 	}},
 	// Value stream by business unit, each unit with its own monthly series.
-	{name: "valueStreamByUnit", query: gqMonthly("valueStream", gStream, gL2C), direct: func(ctx context.Context, e *kpi.Engine) (any, error) {
+	{name: "valueStreamByUnit", query: gqSeries(gMonthly, "valueStream", gStream, gL2C), direct: func(ctx context.Context, e *kpi.Engine) (any, error) {
 		return e.ValueStreamOf(ctx, kpiMonthly, kpi.CycleLeadToCash)
 	}},
 	{name: "adoption", query: gq("adoption", gAdopt), direct: func(ctx context.Context, e *kpi.Engine) (any, error) { return e.Adoption(ctx, kpiScope) }},
